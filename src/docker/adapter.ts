@@ -1,0 +1,189 @@
+/**
+ * The engine adapter: the one place that calls the Docker Engine API. It lists, inspects what
+ * it has not seen (image layers are cached forever, since images are immutable), measures only
+ * what a plan needs, and removes one object per call, never with `force`.
+ */
+import type Docker from 'dockerode';
+import type { ImageLayer, Snapshot } from '../policy/snapshot.js';
+import type { Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
+import type { Connection } from './client.js';
+import { compareVersions } from './client.js';
+import { classify, EngineError } from './errors.js';
+import { layerSizes } from './layers.js';
+import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } from './map-objects.js';
+import { mapLimit } from './pool.js';
+
+export interface AdapterOptions {
+  /** Inspect calls in flight at once. */
+  readonly concurrency: number;
+}
+
+export class EngineAdapter implements Engine {
+  private readonly docker: Docker;
+  private readonly layersById = new Map<string, ImageLayer[]>();
+  private readonly chainSize = new Map<string, number>();
+  /** API calls made, for the benchmark and debug logs. */
+  calls = 0;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly options: AdapterOptions = { concurrency: 8 },
+  ) {
+    this.docker = connection.docker;
+  }
+
+  get apiVersion(): string {
+    return this.connection.apiVersion;
+  }
+
+  async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
+    const [rawImages, rawContainers, rawVolumes] = await Promise.all([
+      this.call(() => this.docker.listImages({ all: true })),
+      this.call(() => this.docker.listContainers({ all: true })),
+      this.call(() => this.docker.listVolumes()),
+    ]);
+    const images = await mapLimit(rawImages, this.options.concurrency, async (raw) => {
+      const layers = await this.layersOf(raw);
+      return layers === undefined ? undefined : mapImage(raw, layers);
+    });
+    // Only stopped containers can be removed, so only they need their finish time.
+    const containers = await mapLimit(rawContainers, this.options.concurrency, async (raw) => {
+      if (!needs.containerDetails || raw.State === 'running') return mapContainer(raw, undefined);
+      const details = await this.containerDetails(raw.Id);
+      return details === undefined ? undefined : mapContainer(raw, details);
+    });
+    const volumes = (rawVolumes.Volumes ?? []).map(mapVolume);
+    return {
+      images: images.filter((i) => i !== undefined),
+      containers: containers.filter((c) => c !== undefined),
+      volumes,
+    };
+  }
+
+  layerSize(chain: string): number | undefined {
+    return this.chainSize.get(chain);
+  }
+
+  async measureContainers(ids: readonly string[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    await mapLimit(ids, this.options.concurrency, async (id) => {
+      // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
+      const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<{ SizeRw?: number }>;
+      const info = await this.optional(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      // The engine omits SizeRw when it is 0 (API 1.41).
+      if (info) sizes.set(id, info.SizeRw ?? 0);
+    });
+    return sizes;
+  }
+
+  async measureVolumes(): Promise<Map<string, number>> {
+    const df = await this.diskUsage('volume');
+    const sizes = new Map<string, number>();
+    for (const v of df.Volumes ?? []) {
+      const size = v.UsageData?.Size;
+      if (typeof size === 'number' && size >= 0) sizes.set(v.Name, size);
+    }
+    return sizes;
+  }
+
+  removeContainer(id: string): Promise<RemovalOutcome> {
+    // No force: a container that was started since the plan makes the engine answer 409.
+    // No `v`: anonymous volumes are planned and removed as volumes, so they are counted.
+    return this.removal(async () => {
+      await this.docker.getContainer(id).remove({ force: false, v: false });
+      return [id];
+    });
+  }
+
+  untagImage(reference: string): Promise<RemovalOutcome> {
+    return this.removal(async () => deletedIds(await this.docker.getImage(reference).remove({ force: false, noprune: true })));
+  }
+
+  deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome> {
+    // Never force: with force the engine deletes an image a stopped container still uses and
+    // its layers stay on disk as a ghost, or only untags it if the container runs.
+    return this.removal(async () => deletedIds(await this.docker.getImage(id).remove({ force: false, noprune })));
+  }
+
+  removeVolume(name: string): Promise<RemovalOutcome> {
+    return this.removal(async () => {
+      await this.docker.getVolume(name).remove();
+      return [name];
+    });
+  }
+
+  private async layersOf(raw: Docker.ImageInfo): Promise<ImageLayer[] | undefined> {
+    const cached = this.layersById.get(raw.Id);
+    if (cached) return cached;
+    const image = this.docker.getImage(raw.Id);
+    const info = await this.optional(() => image.inspect());
+    const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
+    if (!info || !history) return undefined; // removed since the listing
+    const { layers } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, this.chainSize);
+    for (const l of layers) if (!this.chainSize.has(l.chain)) this.chainSize.set(l.chain, l.size);
+    this.layersById.set(raw.Id, layers);
+    return layers;
+  }
+
+  private async containerDetails(id: string): Promise<ContainerDetails | undefined> {
+    const info = await this.optional(() => this.docker.getContainer(id).inspect());
+    return info ? mapDetails(info.State) : undefined;
+  }
+
+  /**
+   * `/system/df` walks every volume, so it runs only when a plan removes volumes. From API 1.42
+   * the walk can be limited to volumes; 20.10 answers 500 while another df runs, so retry.
+   */
+  private async diskUsage(type: 'volume'): Promise<{ Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> }> {
+    const options = compareVersions(this.apiVersion, '1.42') >= 0 ? { type: [type] } : {};
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(
+          () =>
+            new Promise((resolve, reject) => {
+              // dockerode's df() drops every option, so dial the endpoint directly.
+              this.docker.modem.dial({ path: '/system/df?', method: 'GET', options, statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } }, (err: unknown, data: unknown) =>
+                err ? reject(err) : resolve(data as never),
+              );
+            }),
+        );
+      } catch (err) {
+        const e = err as EngineError;
+        if (attempt >= 5 || e.statusCode !== 500 || !/already running/.test(e.message)) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    this.calls++;
+    try {
+      return await fn();
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  /** A call whose 404 means "gone since the listing": undefined instead of an error. */
+  private async optional<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.call(fn);
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'gone') return undefined;
+      throw err;
+    }
+  }
+
+  private async removal(fn: () => Promise<string[]>): Promise<RemovalOutcome> {
+    try {
+      return { ok: true, deleted: await this.call(fn) };
+    } catch (err) {
+      const e = classify(err);
+      return { ok: false, kind: e.kind, message: e.message };
+    }
+  }
+}
+
+function deletedIds(items: Array<{ Deleted?: string; Untagged?: string }> | undefined): string[] {
+  return (items ?? []).flatMap((i) => (i.Deleted ? [i.Deleted] : []));
+}

@@ -1,0 +1,63 @@
+/** Connecting to the engine: address parsing, API version pinning. */
+import Docker from 'dockerode';
+import { classify } from './errors.js';
+
+/** The newest Engine API whose responses we have checked the shape of. */
+export const MAX_API_VERSION = '1.47';
+
+export interface Connection {
+  readonly docker: Docker;
+  readonly apiVersion: string;
+  readonly engineVersion: string;
+}
+
+/**
+ * Options for dockerode. With no address, docker-modem reads DOCKER_HOST (and the TLS
+ * variables) like the docker CLI. docker-modem merges those environment defaults underneath
+ * explicit options, so a unix socket must also clear `host`, or a tcp DOCKER_HOST would win.
+ */
+export function dockerOptions(address: string | undefined): Docker.DockerOptions {
+  if (address === undefined) return {};
+  if (address.startsWith('unix://')) return { socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
+  const url = new URL(address);
+  return { host: url.hostname, port: url.port === '' ? 2375 : Number(url.port), protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
+}
+
+/**
+ * Asks the engine for its API version and pins requests to min(ours, its): without a version
+ * prefix the engine applies its newest semantics, which we may not have seen yet.
+ */
+export async function connect(address: string | undefined): Promise<Connection> {
+  const options = dockerOptions(address);
+  try {
+    const probe = new Docker(options);
+    const v = await probe.version();
+    const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
+    return { docker: new Docker({ ...options, version: `v${apiVersion}` }), apiVersion, engineVersion: v.Version };
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The address, for logs: never credentials (tcp URLs could carry them). */
+export function describeAddress(address: string | undefined): string {
+  const a = address ?? process.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock';
+  try {
+    const url = new URL(a);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return a;
+  }
+}

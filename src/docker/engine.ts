@@ -1,0 +1,30 @@
+/**
+ * What the daemon needs from an engine. The real adapter (adapter.ts) is the only code that
+ * talks to Docker; tests of the sweep can substitute their own implementation.
+ */
+import type { Snapshot } from '../policy/snapshot.js';
+
+export interface SnapshotNeeds {
+  /** Inspect stopped containers for finish time and exit code (container policies need them). */
+  readonly containerDetails: boolean;
+}
+
+/** The outcome of one removal request. `deleted` lists what the engine reported deleted. */
+export type RemovalOutcome =
+  | { readonly ok: true; readonly deleted: readonly string[] }
+  | { readonly ok: false; readonly kind: 'gone' | 'conflict' | 'unreachable' | 'failed'; readonly message: string };
+
+export interface Engine {
+  readonly apiVersion: string;
+  snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
+  /** Writable-layer sizes of these containers, measured now. */
+  measureContainers(ids: readonly string[]): Promise<Map<string, number>>;
+  /** Sizes of all volumes, from the engine's disk-usage walk. Costly: call only when needed. */
+  measureVolumes(): Promise<Map<string, number>>;
+  /** Size of a layer by chain ID, as used for the plan, so reports use the same figures. */
+  layerSize(chain: string): number | undefined;
+  removeContainer(id: string): Promise<RemovalOutcome>;
+  untagImage(reference: string): Promise<RemovalOutcome>;
+  deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome>;
+  removeVolume(name: string): Promise<RemovalOutcome>;
+}

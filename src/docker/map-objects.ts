@@ -1,0 +1,62 @@
+/**
+ * Engine API JSON → our own narrow types. Keeps only the fields the planner uses and smooths
+ * over version differences (`<none>:<none>` tags up to API 1.42, `null` labels, `""` parents).
+ */
+import type Docker from 'dockerode';
+import type { ContainerObj, ImageLayer, ImageObj, VolumeObj } from '../policy/snapshot.js';
+
+export function mapImage(raw: Docker.ImageInfo, layers: readonly ImageLayer[]): ImageObj {
+  const tags = (raw.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+  const digests = (raw.RepoDigests ?? []).filter((d) => d !== '<none>@<none>');
+  return {
+    id: raw.Id,
+    parentId: raw.ParentId ? raw.ParentId : undefined,
+    tags,
+    digests,
+    created: raw.Created * 1000,
+    labels: (raw.Labels as Record<string, string> | null) ?? {},
+    size: raw.Size,
+    layers,
+  };
+}
+
+export interface ContainerDetails {
+  readonly finishedAt: number | undefined;
+  readonly exitCode: number | undefined;
+}
+
+export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetails | undefined): ContainerObj {
+  return {
+    id: raw.Id,
+    name: (raw.Names?.[0] ?? raw.Id.slice(0, 12)).replace(/^\//, ''),
+    image: raw.Image,
+    imageId: raw.ImageID,
+    state: raw.State,
+    created: raw.Created * 1000,
+    finishedAt: details?.finishedAt,
+    exitCode: details?.exitCode,
+    labels: raw.Labels ?? {},
+    sizeRw: undefined,
+    volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string),
+  };
+}
+
+/** Inspect's `State`: a container that never ran has FinishedAt 0001-01-01. */
+export function mapDetails(state: { FinishedAt?: string; ExitCode?: number } | undefined): ContainerDetails {
+  const finished = state?.FinishedAt ? Date.parse(state.FinishedAt) : NaN;
+  return {
+    finishedAt: Number.isFinite(finished) && finished > 0 ? finished : undefined,
+    exitCode: state?.ExitCode,
+  };
+}
+
+export function mapVolume(raw: Docker.VolumeInspectInfo & { CreatedAt?: string }): VolumeObj {
+  const created = raw.CreatedAt ? Date.parse(raw.CreatedAt) : NaN;
+  return {
+    name: raw.Name,
+    driver: raw.Driver,
+    created: Number.isFinite(created) ? created : undefined,
+    labels: (raw.Labels as Record<string, string> | null) ?? {},
+    size: undefined,
+  };
+}

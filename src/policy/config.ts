@@ -1,0 +1,114 @@
+/**
+ * The second validation phase (meaning) and the normalised, frozen configuration the rest of
+ * reclaimd uses. Pure: file contents come in as text; the shell reads the files.
+ */
+import type { Policy, RawConfig } from './schema.js';
+import type { Problem, Result } from './problems.js';
+import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
+
+export type Mode = 'dry-run' | 'enforce';
+
+/** A policy plus where it was written, for messages and attribution order. */
+export type LoadedPolicy = Policy & { readonly source: { readonly file: string; readonly line: number } };
+
+export interface Config {
+  readonly file: string;
+  readonly mode: Mode;
+  readonly schedule: string;
+  readonly dockerHost: string | undefined;
+  readonly policyPatterns: readonly string[];
+  readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
+  readonly limits: { readonly maxRemovalsPerRun: number };
+  readonly metrics: { readonly listen: string };
+  readonly log: { readonly level: string };
+  /** In evaluation order: file order, then list order. */
+  readonly policies: readonly LoadedPolicy[];
+}
+
+export const DEFAULTS = {
+  mode: 'dry-run',
+  schedule: '*/30 * * * *',
+  maxRemovalsPerRun: 500,
+  listen: '0.0.0.0:9476',
+  logLevel: 'info',
+} as const;
+
+export interface TextFile {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** Checks the global configuration file on its own; the shell needs it to find policy files. */
+export function checkConfigText(config: TextFile, isValidCron: (expr: string) => boolean): Result<RawConfig> {
+  const parsed = parseConfigText(config.text, config.file);
+  if (!parsed.ok) return parsed;
+  const { value, source } = parsed.value;
+  const problems: Problem[] = [];
+  if (value.schedule !== undefined && !isValidCron(value.schedule)) {
+    problems.push({ file: config.file, ...source.locate(['schedule']), where: '/schedule', message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}` });
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
+}
+
+/**
+ * Builds the configuration from the already-checked global file and the text of every policy
+ * file (in order). Every problem in every file is reported, not just the first.
+ */
+export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonly TextFile[]): Result<Config> {
+  const problems: Problem[] = [];
+  const policies: LoadedPolicy[] = [];
+  const firstByName = new Map<string, string>();
+  for (const pf of policyFiles) {
+    const parsed = parsePolicyText(pf.text, pf.file);
+    if (!parsed.ok) {
+      problems.push(...parsed.problems);
+      continue;
+    }
+    const { value, source } = parsed.value;
+    value.policies.forEach((policy, i) => {
+      const at = (rest: (string | number)[]) => ({ file: pf.file, ...source.locate(['policies', i, ...rest]), where: policyWhere(['policies', i, ...rest], value).where });
+      const pos = at([]);
+      const first = firstByName.get(policy.name);
+      if (first !== undefined) problems.push({ ...at(['name']), message: `duplicate policy name; first defined at ${first}` });
+      else firstByName.set(policy.name, `${pf.file}:${pos.line}:${pos.col}`);
+      for (const m of meaningProblems(policy)) problems.push({ ...at(m.path), message: m.message });
+      policies.push(Object.freeze({ ...policy, source: { file: pf.file, line: pos.line } }));
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: deepFreeze({
+      file,
+      mode: raw.mode ?? DEFAULTS.mode,
+      schedule: raw.schedule ?? DEFAULTS.schedule,
+      dockerHost: raw.docker?.host,
+      policyPatterns: raw.policies,
+      protect: { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] },
+      limits: { maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun },
+      metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
+      log: { level: raw.log?.level ?? DEFAULTS.logLevel },
+      policies,
+    }),
+  };
+}
+
+/** Combinations the schema allows but that can never select anything, or make no sense. */
+function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; message: string }> {
+  const out: Array<{ path: (string | number)[]; message: string }> = [];
+  if (policy.resource === 'image' && policy.match.dangling === true) {
+    for (const key of ['repositories', 'tags'] as const) {
+      if (policy.match[key] !== undefined) out.push({ path: ['match', key], message: `can never match together with dangling: true, because dangling images have no tags` });
+    }
+    if (policy.keep?.newest !== undefined) out.push({ path: ['keep', 'newest'], message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false' });
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,172 @@
+/** Which images the image policies select, and which the engine's own rules force us to keep. */
+import type { Config } from './config.js';
+import type { ImagePolicy } from './schema.js';
+import type { ContainerObj, ImageObj } from './snapshot.js';
+import { splitReference } from './snapshot.js';
+import { anyGlob } from './glob.js';
+import { allLabels, firstLabel } from './labels.js';
+import { formatDuration, parseDuration } from './units.js';
+import { noMatch, type Decision, type Ledger } from './ledger.js';
+
+export interface ImageIndex {
+  readonly byId: ReadonlyMap<string, ImageObj>;
+  readonly children: ReadonlyMap<string, readonly string[]>;
+  /** Image ID → the first remaining container that uses it. */
+  readonly usedBy: ReadonlyMap<string, ContainerObj>;
+}
+
+/** Indexes images by ID and parent, and records which images remaining containers use. */
+export function indexImages(images: readonly ImageObj[], remaining: readonly ContainerObj[]): ImageIndex {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  const children = new Map<string, string[]>();
+  for (const i of images) {
+    if (i.parentId === undefined || !byId.has(i.parentId)) continue;
+    const list = children.get(i.parentId) ?? [];
+    list.push(i.id);
+    children.set(i.parentId, list);
+  }
+  const usedBy = new Map<string, ContainerObj>();
+  for (const c of remaining) if (!usedBy.has(c.imageId)) usedBy.set(c.imageId, c);
+  return { byId, children, usedBy };
+}
+
+export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger): void {
+  const protectLabel = firstLabel(config.protect.labels);
+  const protectRepo = anyGlob(config.protect.repositories);
+  for (const policy of config.policies) {
+    if (policy.resource !== 'image') continue;
+    const f = filters(policy);
+    const newest = newestKept(policy, images, f, ledger);
+    for (const image of images) {
+      ledger.record('image', policy, { id: image.id, name: imageName(image) }, () => {
+        const reasons = matchImage(policy, image, index, f, now);
+        if (reasons === null) return noMatch;
+        return exemption(image, policy, index, newest, protectLabel, protectRepo) ?? { kind: 'select', reason: reasons.join(', ') };
+      });
+    }
+  }
+  dropImagesWithStayingChildren(index, ledger);
+}
+
+export function imageName(image: ImageObj): string {
+  return image.tags[0] ?? `<none>@${image.id.replace(/^sha256:/, '').slice(0, 12)}`;
+}
+
+interface Filters {
+  repo?: (name: string) => boolean;
+  tag?: (name: string) => boolean;
+  labels?: (l: ImageObj['labels']) => boolean;
+}
+
+function filters(policy: ImagePolicy): Filters {
+  const f: Filters = {};
+  if (policy.match.repositories) f.repo = anyGlob(policy.match.repositories);
+  if (policy.match.tags) f.tag = anyGlob(policy.match.tags);
+  if (policy.match.labels) f.labels = allLabels(policy.match.labels);
+  return f;
+}
+
+/**
+ * The repository, tag and label filters. Every tag of the image must match: removing an image
+ * removes all its names, so a policy about `ci/**` must not take an image also tagged `prod/app`.
+ */
+function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
+  if (f.repo || f.tag) {
+    if (image.tags.length === 0) return false;
+    for (const ref of image.tags) {
+      const { repository, tag } = splitReference(ref);
+      if (f.repo && !f.repo(repository)) return false;
+      if (f.tag && !f.tag(tag)) return false;
+    }
+  }
+  return !f.labels || f.labels(image.labels);
+}
+
+function matchImage(policy: ImagePolicy, image: ImageObj, index: ImageIndex, f: Filters, now: number): string[] | null {
+  const m = policy.match;
+  const reasons: string[] = [];
+  if (m.dangling !== undefined) {
+    const dangling = image.tags.length === 0 && (index.children.get(image.id)?.length ?? 0) === 0;
+    if (dangling !== m.dangling) return null;
+    reasons.push(dangling ? 'dangling' : 'tagged');
+  }
+  if (!namesAndLabelsMatch(image, f)) return null;
+  if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
+  if (m.olderThan !== undefined) {
+    const age = now - image.created;
+    if (age < (parseDuration(m.olderThan) as number)) return null;
+    reasons.push(`created ${formatDuration(age)} ago (olderThan ${m.olderThan})`);
+  }
+  if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+  return reasons.length > 0 ? reasons : ['matches every image'];
+}
+
+function exemption(
+  image: ImageObj,
+  policy: ImagePolicy,
+  index: ImageIndex,
+  newest: ReadonlySet<string>,
+  protectLabel: (l: ImageObj['labels']) => string | undefined,
+  protectRepo: (r: string) => boolean,
+): Decision | undefined {
+  const pl = protectLabel(image.labels);
+  if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
+  const pr = image.tags.find((t) => protectRepo(splitReference(t).repository));
+  if (pr) return { kind: 'keep', reason: `protected repository (${pr})` };
+  const user = index.usedBy.get(image.id);
+  if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
+  const keep = policy.keep;
+  if (keep?.tags) {
+    const kt = anyGlob(keep.tags);
+    const hit = image.tags.find((t) => kt(splitReference(t).tag));
+    if (hit) return { kind: 'keep', reason: `keep.tags matches ${hit}` };
+  }
+  const kl = firstLabel(keep?.labels ?? [])(image.labels);
+  if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
+  if (newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep?.newest} newest of its repository (keep.newest)` };
+  return undefined;
+}
+
+/**
+ * keep.newest: per repository, the N newest images that the policy's repository, tag and label
+ * filters match, whatever their age, so that at least N always remain. Newer first; equal
+ * creation times are ordered by ID so the choice never depends on listing order.
+ */
+function newestKept(policy: ImagePolicy, images: readonly ImageObj[], f: Filters, ledger: Ledger): ReadonlySet<string> {
+  const n = policy.keep?.newest;
+  const kept = new Set<string>();
+  if (n === undefined || n === 0) return kept;
+  const byRepo = new Map<string, ImageObj[]>();
+  for (const image of images) {
+    // An image an earlier policy removes will not remain, so it cannot count towards N.
+    if (ledger.isSelected('image', image.id) || !namesAndLabelsMatch(image, f)) continue;
+    for (const repo of new Set(image.tags.map((t) => splitReference(t).repository))) {
+      const list = byRepo.get(repo) ?? [];
+      list.push(image);
+      byRepo.set(repo, list);
+    }
+  }
+  for (const list of byRepo.values()) {
+    list.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const image of list.slice(0, n)) kept.add(image.id);
+  }
+  return kept;
+}
+
+/**
+ * The engine refuses to delete an image that still has a child (409, even with force), so a
+ * selected image whose children are not all selected stays. Repeats until nothing changes,
+ * because keeping one image can keep its parent too.
+ */
+function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const draft of ledger.selectedOf('image')) {
+      const staying = (index.children.get(draft.id) ?? []).find((c) => !ledger.isSelected('image', c));
+      if (staying === undefined) continue;
+      const child = index.byId.get(staying);
+      ledger.unselect('image', draft.id, `has a dependent child image ${child ? imageName(child) : staying} that stays`);
+      changed = true;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/** The planner's output: data that says what will be removed, what was kept, and why. */
+
+export type ResourceKind = 'image' | 'container' | 'volume';
+
+export interface Action {
+  readonly resource: ResourceKind;
+  readonly id: string;
+  readonly name: string;
+  readonly policy: string;
+  readonly reason: string;
+  /** Bytes this removal frees, predicted; null when the engine gave no size to predict from. */
+  readonly bytes: number | null;
+  /** Images: the tags to untag by name before the image is deleted by ID. */
+  readonly untag?: readonly string[];
+  /** Images: untagged parents the engine deletes along with this image (its auto-prune). */
+  readonly alsoDeletes?: readonly string[];
+  /** Images: ask the engine not to auto-prune parents, because one of them must stay. */
+  readonly noprune?: boolean;
+}
+
+export interface Kept {
+  readonly resource: ResourceKind;
+  readonly id: string;
+  readonly name: string;
+  readonly policy: string;
+  readonly reason: string;
+}
+
+export interface Plan {
+  /** Removals in the order they must run: containers, images (children first), volumes. */
+  readonly actions: readonly Action[];
+  /** Selected by a policy whose action is `report`: never removed. */
+  readonly reported: readonly Action[];
+  /** Objects a policy matched but something exempted, each once, with the first reason. */
+  readonly kept: readonly Kept[];
+  readonly totals: { readonly count: number; readonly bytes: number };
+  /** Set when a safety limit forbids this plan; then nothing is removed. */
+  readonly blocked: string | undefined;
+}

@@ -1,0 +1,78 @@
+/** Which volumes the volume policies select, and the anonymous volumes of removed containers. */
+import type { Config } from './config.js';
+import type { VolumePolicy } from './schema.js';
+import type { ContainerObj, VolumeObj } from './snapshot.js';
+import { isAnonymousVolume } from './snapshot.js';
+import { anyGlob } from './glob.js';
+import { allLabels, firstLabel } from './labels.js';
+import { formatDuration, parseDuration } from './units.js';
+import { noMatch, type Decision, type Ledger } from './ledger.js';
+
+/**
+ * @param remaining containers that stay after the plan; any volume they mount is in use
+ * @param removed containers the plan removes, by ID
+ */
+export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger): void {
+  const mountedBy = new Map<string, ContainerObj>();
+  for (const c of remaining) for (const v of c.volumes) if (!mountedBy.has(v)) mountedBy.set(v, c);
+  const byName = new Map(volumes.map((v) => [v.name, v]));
+  const protectedBy = firstLabel(config.protect.labels);
+  const safety = (v: VolumeObj): Decision | undefined => {
+    const user = mountedBy.get(v.name);
+    if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
+    // Other drivers may keep data elsewhere (NFS, cloud disks); the engine's own prune skips them too.
+    if (v.driver !== 'local') return { kind: 'keep', reason: `driver "${v.driver}" is not local` };
+    const pl = protectedBy(v.labels);
+    if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
+    return undefined;
+  };
+
+  // Policies run in file order so that the first one to select a volume is credited with it,
+  // whether it is a volume policy or a container policy that removes anonymous volumes.
+  for (const policy of config.policies) {
+    if (policy.resource === 'volume') {
+      const decide = volumeDecider(policy, now, safety);
+      for (const v of volumes) ledger.record('volume', policy, { id: v.name, name: v.name }, () => decide(v));
+    } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
+      for (const c of removed.values()) {
+        if (!ledger.isSelected('container', c.id) || ledger.selected.get(`container:${c.id}`)?.policy !== policy.name) continue;
+        for (const name of c.volumes) {
+          const v = byName.get(name);
+          if (!v || !isAnonymousVolume(v)) continue;
+          ledger.record('volume', policy, { id: v.name, name: v.name }, () => safety(v) ?? { kind: 'select', reason: `anonymous volume of removed container ${c.name}` });
+        }
+      }
+    }
+  }
+}
+
+function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj) => Decision | undefined) {
+  const m = policy.match;
+  const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
+  const nameOk = m.names ? anyGlob(m.names) : undefined;
+  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  const keepName = policy.keep?.names ? anyGlob(policy.keep.names) : undefined;
+  const keepLabel = firstLabel(policy.keep?.labels ?? []);
+  return (v: VolumeObj): Decision => {
+    const reasons: string[] = [];
+    if (m.anonymous !== undefined) {
+      const anonymous = isAnonymousVolume(v);
+      if (anonymous !== m.anonymous) return noMatch;
+      reasons.push(anonymous ? 'anonymous' : 'named');
+    }
+    if (minAge !== undefined) {
+      if (v.created === undefined || now - v.created < minAge) return noMatch;
+      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
+    }
+    if (nameOk && !nameOk(v.name)) return noMatch;
+    if (labelsOk && !labelsOk(v.labels)) return noMatch;
+    const s = safety(v);
+    if (s) return s;
+    if (keepName?.(v.name)) return { kind: 'keep', reason: 'keep.names matches its name' };
+    const kl = keepLabel(v.labels);
+    if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
+    if (m.names) reasons.push('name matches');
+    if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };
+  };
+}

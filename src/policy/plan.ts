@@ -1,0 +1,70 @@
+/**
+ * The planner: policies + a snapshot of the engine + the time → what to remove, in order, and
+ * why. Pure and deterministic: it reads no clock, file or network, so every rule is testable
+ * as data. Safety rules (in use, protected, limits) live here, not in the engine adapter.
+ */
+import type { Config } from './config.js';
+import type { Action, Plan } from './plan-types.js';
+import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
+import { Ledger } from './ledger.js';
+import { planContainers } from './plan-containers.js';
+import { indexImages, planImages } from './plan-images.js';
+import { childrenFirst, simulateImageDeletions } from './image-bytes.js';
+import { planVolumes } from './plan-volumes.js';
+import { firstLabel } from './labels.js';
+import { anyGlob } from './glob.js';
+import { splitReference } from './snapshot.js';
+
+export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
+  const ledger = new Ledger();
+
+  // Containers first: an image or volume used only by containers this plan removes is free.
+  planContainers(config, snapshot.containers, now, ledger);
+  const removed = new Map<string, ContainerObj>();
+  const remaining: ContainerObj[] = [];
+  for (const c of snapshot.containers) {
+    if (ledger.isSelected('container', c.id)) removed.set(c.id, c);
+    else remaining.push(c);
+  }
+
+  const index = indexImages(snapshot.images, remaining);
+  planImages(config, snapshot.images, index, now, ledger);
+  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
+
+  const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
+
+  const protectLabel = firstLabel(config.protect.labels);
+  const protectRepo = anyGlob(config.protect.repositories);
+  const isProtected = (i: ImageObj) => protectLabel(i.labels) !== undefined || i.tags.some((t) => protectRepo(splitReference(t).repository));
+  const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
+  const sim = simulateImageDeletions(snapshot.images, index, remaining, childrenFirst([...imageDrafts.keys()], index), isProtected);
+  const imageActions: Action[] = sim.deletions.map((del) => {
+    const draft = imageDrafts.get(del.id) as (typeof imageDrafts extends Map<string, infer D> ? D : never);
+    const image = index.byId.get(del.id) as ImageObj;
+    const action: Action = { ...draft, bytes: del.bytes, untag: image.tags.slice(0, -1) };
+    if (del.alsoDeletes.length > 0) return { ...action, alsoDeletes: del.alsoDeletes };
+    return del.noprune ? { ...action, noprune: true } : action;
+  });
+
+  const volumeSize = new Map(snapshot.volumes.map((v) => [v.name, v.size]));
+  const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null }));
+
+  const actions = [...containerActions, ...imageActions, ...volumeActions];
+  const reported: Action[] = [
+    ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: snapshot.containers.find((c) => c.id === d.id)?.sizeRw ?? null })),
+    ...sorted(ledger.reportedOf('image')).map((d) => ({ ...d, bytes: sim.marginalBytes(d.id) })),
+    ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
+  ];
+  const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
+  const limit = config.limits.maxRemovalsPerRun;
+  const blocked =
+    actions.length > limit
+      ? `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`
+      : undefined;
+  return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked };
+}
+
+/** Policy order is already in the ledger; within a resource, order by ID for stable output. */
+function sorted<T extends { id: string }>(items: T[]): T[] {
+  return [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

@@ -1,0 +1,211 @@
+/**
+ * The one source of truth for reclaimd's configuration format. The TypeScript types are
+ * derived from these schemas, ajv validates against them, and `npm run schema` exports them to
+ * `schema/*.json` so that editors (yaml-language-server and friends) check files as people type.
+ *
+ * Every object is closed (`additionalProperties: false`): a typo is an error, never ignored.
+ * `x-expected` is our own annotation: the phrase used in error messages for that field.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const closed = { additionalProperties: false } as const;
+
+/** A duration: a whole number and one unit of s, m, h, d or w. */
+export const Duration = Type.String({
+  pattern: '^[0-9]+(s|m|h|d|w)$',
+  'x-expected': 'a duration like 30s, 15m, 6h, 7d or 2w',
+  description: 'A duration: a whole number followed by s, m, h, d or w, e.g. 7d.',
+});
+
+/** A glob: `*` and `?` stay within one `/`-separated segment, `**` crosses segments. */
+export const Glob = Type.String({
+  format: 'glob',
+  minLength: 1,
+  'x-expected': 'a glob like "ci/**" or "pr-*"',
+  description: 'A glob. `*` and `?` match within one `/`-separated segment, `**` crosses segments, `[abc]` is a class.',
+});
+
+/** A label selector: `key`, `key=value`, or `!key` for "label absent". */
+export const LabelSelector = Type.String({
+  format: 'label-selector',
+  'x-expected': 'a label selector like "team", "team=ci" or "!keep"',
+  description: 'A label selector: "key" (present), "key=value" (equal) or "!key" (absent).',
+});
+
+const Globs = (description: string) => Type.Array(Glob, { description });
+const Labels = (description: string) => Type.Array(LabelSelector, { description });
+
+const PolicyName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+  'x-expected': 'a name of letters, digits, ".", "_" or "-" (at most 63), e.g. "stale-ci-images"',
+  description: 'Unique name of the policy; it appears in logs, plans and metric labels.',
+});
+
+/** A string from a fixed list; a plain `enum` gives one clear error instead of one per choice. */
+function StringEnum<const T extends string>(values: readonly T[], description: string) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], description });
+}
+
+const Action = StringEnum(['remove', 'report'], 'remove (default): remove in enforce mode. report: only report, even in enforce mode.');
+
+const common = {
+  name: PolicyName,
+  description: Type.Optional(Type.String({ description: 'Free text for people.' })),
+  action: Type.Optional(Action),
+};
+
+export const ImagePolicy = Type.Object(
+  {
+    ...common,
+    resource: Type.Literal('image'),
+    match: Type.Object(
+      {
+        dangling: Type.Optional(Type.Boolean({ description: 'true: only untagged images with no children; false: only tagged ones.' })),
+        olderThan: Type.Optional({ ...Duration, description: 'Image created (built) longer ago than this.' }),
+        repositories: Type.Optional(Globs('Every tag of the image must be in a repository matching one of these globs.')),
+        tags: Type.Optional(Globs('Every tag of the image must match one of these globs.')),
+        labels: Type.Optional(Labels('Every selector must hold on the image labels.')),
+      },
+      { ...closed, description: 'Conditions that must all hold for an image to be selected.' },
+    ),
+    keep: Type.Optional(
+      Type.Object(
+        {
+          newest: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'Per repository, keep the N newest images the repository, tag and label filters match, whatever their age.' })),
+          tags: Type.Optional(Globs('An image with any tag matching one of these globs is kept.')),
+          labels: Type.Optional(Labels('An image on which any of these selectors holds is kept.')),
+        },
+        { ...closed, description: 'Exemptions: any rule that holds keeps the image.' },
+      ),
+    ),
+  },
+  { ...closed, description: 'Removes images.' },
+);
+
+export const ContainerStatus = StringEnum(['exited', 'dead', 'created'], 'A container state: exited, dead or created.');
+
+export const ContainerPolicy = Type.Object(
+  {
+    ...common,
+    resource: Type.Literal('container'),
+    match: Type.Object(
+      {
+        status: Type.Optional(Type.Array(ContainerStatus, { minItems: 1, description: 'Container states to consider (default: exited, dead, created). Running containers are never selected.' })),
+        stoppedFor: Type.Optional({ ...Duration, description: 'Stopped for longer than this, counted from the real finish time (created containers: from creation).' }),
+        exitCode: Type.Optional(Type.Array(Type.Integer(), { minItems: 1, description: 'Only containers that exited with one of these codes.' })),
+        names: Type.Optional(Globs('The container name must match one of these globs.')),
+        images: Type.Optional(Globs('The image reference the container was created from must match one of these globs.')),
+        labels: Type.Optional(Labels('Every selector must hold on the container labels.')),
+      },
+      { ...closed, description: 'Conditions that must all hold for a container to be selected.' },
+    ),
+    keep: Type.Optional(
+      Type.Object(
+        {
+          names: Type.Optional(Globs('A container whose name matches any of these globs is kept.')),
+          labels: Type.Optional(Labels('A container on which any of these selectors holds is kept.')),
+        },
+        { ...closed, description: 'Exemptions: any rule that holds keeps the container.' },
+      ),
+    ),
+    removeAnonymousVolumes: Type.Optional(Type.Boolean({ description: "Also remove the container's anonymous volumes when nothing else mounts them." })),
+  },
+  { ...closed, description: 'Removes stopped containers.' },
+);
+
+export const VolumePolicy = Type.Object(
+  {
+    ...common,
+    resource: Type.Literal('volume'),
+    match: Type.Object(
+      {
+        anonymous: Type.Optional(Type.Boolean({ description: 'true: only volumes the engine named (64 hex characters or the anonymous label); false: only named ones.' })),
+        olderThan: Type.Optional({ ...Duration, description: 'Volume created longer ago than this.' }),
+        names: Type.Optional(Globs('The volume name must match one of these globs.')),
+        labels: Type.Optional(Labels('Every selector must hold on the volume labels.')),
+      },
+      { ...closed, description: 'Conditions that must all hold for a volume to be selected. Mounted volumes are never selected.' },
+    ),
+    keep: Type.Optional(
+      Type.Object(
+        {
+          names: Type.Optional(Globs('A volume whose name matches any of these globs is kept.')),
+          labels: Type.Optional(Labels('A volume on which any of these selectors holds is kept.')),
+        },
+        { ...closed, description: 'Exemptions: any rule that holds keeps the volume.' },
+      ),
+    ),
+  },
+  { ...closed, description: 'Removes volumes.' },
+);
+
+/** ajv's `discriminator` keeps errors to the branch the `resource` names, not all three. */
+export const Policy = Type.Unsafe<Static<typeof ImagePolicy> | Static<typeof ContainerPolicy> | Static<typeof VolumePolicy>>({
+  type: 'object',
+  required: ['resource'],
+  properties: { resource: { type: 'string' } },
+  discriminator: { propertyName: 'resource' },
+  oneOf: [ImagePolicy, ContainerPolicy, VolumePolicy],
+  'x-expected': 'a policy with resource: image, container or volume',
+});
+
+export const PolicyFile = Type.Object(
+  { policies: Type.Array(Policy, { description: 'Policies, evaluated in order; the first policy that selects an object is credited with it.' }) },
+  { ...closed, description: 'A reclaimd policy file.' },
+);
+
+export const Config = Type.Object(
+  {
+    mode: Type.Optional(StringEnum(['dry-run', 'enforce'], 'dry-run (default) reports what would be removed; enforce removes it.')),
+    schedule: Type.Optional(Type.String({ format: 'cron', 'x-expected': 'a cron expression like "*/30 * * * *"', description: 'When cycles run (cron, 5 or 6 fields). Default "*/30 * * * *".' })),
+    docker: Type.Optional(
+      Type.Object(
+        { host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })) },
+        { ...closed, description: 'How to reach the Docker Engine.' },
+      ),
+    ),
+    policies: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Policy files or globs, relative to this file.' }),
+    protect: Type.Optional(
+      Type.Object(
+        {
+          labels: Type.Optional(Labels('Objects carrying any of these labels are never removed.')),
+          repositories: Type.Optional(Globs('Images with a tag in a repository matching any of these globs are never removed.')),
+        },
+        { ...closed, description: 'Global protections; they beat every policy.' },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        { maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'A plan with more removals than this removes nothing (default 500).' })) },
+        { ...closed, description: 'Safety limits.' },
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        { listen: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$', 'x-expected': 'host:port like 0.0.0.0:9476', description: 'Where /metrics and /healthz are served (default 0.0.0.0:9476).' })) },
+        { ...closed, description: 'The HTTP endpoint.' },
+      ),
+    ),
+    log: Type.Optional(
+      Type.Object(
+        { level: Type.Optional(StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'Log level (default info).')) },
+        { ...closed, description: 'Logging.' },
+      ),
+    ),
+  },
+  { ...closed, description: 'reclaimd global configuration.' },
+);
+
+export type ImagePolicy = Static<typeof ImagePolicy>;
+export type ContainerPolicy = Static<typeof ContainerPolicy>;
+export type VolumePolicy = Static<typeof VolumePolicy>;
+export type Policy = Static<typeof Policy>;
+export type PolicyFile = Static<typeof PolicyFile>;
+export type RawConfig = Static<typeof Config>;
+export type Resource = Policy['resource'];
+
+/** The schemas `npm run schema` writes out, by file name. */
+export const exportedSchemas: Record<string, TSchema> = {
+  'config.schema.json': Config,
+  'policies.schema.json': PolicyFile,
+};

@@ -1,0 +1,79 @@
+/**
+ * What the planner knows about the engine: our own narrow types, filled by src/docker from the
+ * Engine API. Times are epoch milliseconds; sizes are bytes as the engine counts them.
+ */
+import type { Labels } from './labels.js';
+
+/** One layer of an image: its chain ID (as in the engine's layer store) and its diff size. */
+export interface ImageLayer {
+  readonly chain: string;
+  readonly size: number;
+}
+
+export interface ImageObj {
+  readonly id: string;
+  /** Set only for classic-builder and committed images. */
+  readonly parentId: string | undefined;
+  /** `repository:tag` references; empty for untagged images. */
+  readonly tags: readonly string[];
+  readonly digests: readonly string[];
+  /** Build time from the image config. */
+  readonly created: number;
+  readonly labels: Labels;
+  readonly size: number;
+  /** Oldest first. Shared layers have the same chain ID in every image that holds them. */
+  readonly layers: readonly ImageLayer[];
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerObj {
+  readonly id: string;
+  readonly name: string;
+  /** The reference it was created from, as the engine reports it. */
+  readonly image: string;
+  readonly imageId: string;
+  readonly state: ContainerState | string;
+  readonly created: number;
+  /** When it last stopped; undefined if it never ran or was not inspected. */
+  readonly finishedAt: number | undefined;
+  readonly exitCode: number | undefined;
+  readonly labels: Labels;
+  /** Size of the writable layer; undefined when not measured. */
+  readonly sizeRw: number | undefined;
+  /** Names of the volumes it mounts. */
+  readonly volumes: readonly string[];
+}
+
+export interface VolumeObj {
+  readonly name: string;
+  readonly driver: string;
+  readonly created: number | undefined;
+  readonly labels: Labels;
+  /** Bytes on disk; undefined when not measured. */
+  readonly size: number | undefined;
+}
+
+export interface Snapshot {
+  readonly images: readonly ImageObj[];
+  readonly containers: readonly ContainerObj[];
+  readonly volumes: readonly VolumeObj[];
+}
+
+/** The 12-hex short ID the docker CLI prints. */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Splits `registry:5000/ci/app:pr-1` into repository and tag (the tag follows the last `:` after the last `/`). */
+export function splitReference(ref: string): { repository: string; tag: string } {
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repository: ref, tag: 'latest' };
+}
+
+/** The engine names anonymous volumes with 64 hex characters; 23.0+ also labels them. */
+export function isAnonymousVolume(v: VolumeObj): boolean {
+  return /^[0-9a-f]{64}$/.test(v.name) || Object.prototype.hasOwnProperty.call(v.labels, 'com.docker.volume.anonymous');
+}

@@ -1,0 +1,44 @@
+/** Durations and sizes as written in policy files. */
+
+const DURATION = /^([0-9]+)(s|m|h|d|w)$/;
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** Parses `30s 15m 6h 7d 2w` into milliseconds, or undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * (SECONDS[m[2] as string] as number) * 1000;
+}
+
+const SIZE = /^([0-9]+(?:\.[0-9]+)?)\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
+const BYTES: Record<string, number> = {
+  B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12,
+  KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4,
+};
+
+/** Parses sizes such as `500MB` or `2GiB` into bytes, or undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const m = SIZE.exec(text);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * (BYTES[m[2] as string] as number));
+}
+
+/** Formats bytes for people: 1.5 MB. Decimal units, like the docker CLI. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** Formats milliseconds for people: 3d 4h. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const parts: Array<[number, string]> = [[Math.floor(s / 86_400), 'd'], [Math.floor((s % 86_400) / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']];
+  const shown = parts.filter(([n]) => n > 0).slice(0, 2);
+  return shown.length === 0 ? '0s' : shown.map(([n, u]) => `${n}${u}`).join(' ');
+}

@@ -1,0 +1,224 @@
+// Hand-made images in `docker save` / `docker load` format, built entirely in memory.
+//
+// Tests need images whose sizes, layer sharing and creation dates are known exactly, and
+// pulling from a registry would make them slow and dependent on the network. Every byte
+// here is deterministic: identical layer specs produce byte-identical layer tars, so the
+// engine gives them the same diffID and stores the layer only once, which is what lets
+// tests reason about shared layers.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import * as tar from 'tar-stream';
+
+export interface FileSpec {
+  path: string;
+  size?: number;
+  content?: Buffer | string;
+  mode?: number;
+  /** Byte used to fill `size` bytes; by default it is derived from the path so that different files differ. */
+  fill?: number;
+}
+/** A symbolic link at `path` pointing at `target`. */
+export interface LinkSpec {
+  path: string;
+  target: string;
+}
+export interface LayerSpec {
+  files?: FileSpec[];
+  symlinks?: LinkSpec[];
+}
+export interface ImageSpec {
+  /** "repo:tag" references; empty or absent means the image is loaded untagged (dangling). */
+  tags?: string[];
+  created: Date;
+  labels?: Record<string, string>;
+  layers: LayerSpec[];
+  cmd?: string[];
+  env?: string[];
+}
+
+// A fixed mtime keeps the layer tars, and therefore their diffIDs, independent of the clock.
+const EPOCH = new Date(0);
+
+const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
+/** Strips leading slashes and "./" so that "/bin/sh" and "bin/sh" name the same entry. */
+function normalise(path: string): string {
+  const clean = path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+  if (clean === '' || clean.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+    throw new Error(`invalid path in layer spec: ${JSON.stringify(path)}`);
+  }
+  return clean;
+}
+
+function fileContent(file: FileSpec): Buffer {
+  if (file.content !== undefined) {
+    const content = Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content);
+    if (file.size !== undefined && file.size !== content.length) {
+      throw new Error(`${file.path}: size ${file.size} does not match content length ${content.length}`);
+    }
+    return content;
+  }
+  // Deriving the fill byte from the path makes two files of the same size different, so
+  // they do not accidentally produce identical layers unless the whole spec is identical.
+  const fill = file.fill ?? createHash('sha256').update(file.path).digest()[0] ?? 0;
+  return Buffer.alloc(file.size ?? 0, fill);
+}
+
+/** One tar entry: tar-stream's header (only the name is required) and the file body. */
+interface TarEntry {
+  header: Partial<tar.Header> & { name: string };
+  body?: Buffer;
+}
+
+/** Drains a readable stream into a single buffer. */
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Writes the given entries, in order, into a tar held in memory. */
+async function packTar(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  // Start draining before writing so that the pack stream never stalls on backpressure.
+  const done = collect(pack);
+  for (const { header, body } of entries) {
+    const ownership = { uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH };
+    if (body === undefined) pack.entry({ ...ownership, ...header });
+    else pack.entry({ ...ownership, ...header }, body);
+  }
+  pack.finalize();
+  return done;
+}
+
+/** Builds one uncompressed layer tar: sorted entries, with every parent directory present. */
+export async function buildLayerTar(layer: LayerSpec): Promise<Buffer> {
+  const entries = new Map<string, TarEntry>();
+  const add = (name: string, entry: TarEntry): void => {
+    if (entries.has(name)) throw new Error(`duplicate path in layer spec: ${name}`);
+    entries.set(name, entry);
+  };
+  const addParents = (path: string): void => {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${parts.slice(0, i).join('/')}/`;
+      if (!entries.has(dir)) entries.set(dir, { header: { name: dir, type: 'directory', mode: 0o755 } });
+    }
+  };
+  for (const file of layer.files ?? []) {
+    const name = normalise(file.path);
+    const body = fileContent(file);
+    addParents(name);
+    add(name, { header: { name, type: 'file', mode: file.mode ?? 0o644, size: body.length }, body });
+  }
+  for (const link of layer.symlinks ?? []) {
+    const name = normalise(link.path);
+    addParents(name);
+    add(name, { header: { name, type: 'symlink', mode: 0o777, linkname: link.target } });
+  }
+  // Plain code-unit order puts every directory ("bin/") before its contents ("bin/sh")
+  // because a prefix always sorts first, and it does not depend on the locale.
+  const sorted = [...entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return packTar(sorted.map((name) => entries.get(name)!));
+}
+
+function engineArchitecture(): string {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
+  return map[process.arch] ?? process.arch;
+}
+
+/** Builds the whole archive; returns it with the image ID the engine will assign. */
+async function buildArchiveWithId(spec: ImageSpec): Promise<{ archive: Buffer; id: string }> {
+  const layers = await Promise.all(spec.layers.map((layer) => buildLayerTar(layer)));
+  const diffHexes = layers.map((layer) => sha256(layer));
+  const created = spec.created.toISOString();
+  const config = {
+    architecture: engineArchitecture(),
+    os: 'linux',
+    created,
+    config: { Labels: spec.labels, Cmd: spec.cmd, Env: spec.env },
+    rootfs: { type: 'layers', diff_ids: diffHexes.map((hex) => `sha256:${hex}`) },
+    // The index N matches the position of the layer in RootFS.Layers.
+    history: spec.layers.map((_, n) => ({ created, created_by: `ADD layer ${n} in /` })),
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configHex = sha256(configBytes);
+  const tags = spec.tags ?? [];
+  const manifest = [
+    {
+      Config: `${configHex}.json`,
+      RepoTags: tags.length > 0 ? tags : null,
+      Layers: diffHexes.map((hex) => `${hex}/layer.tar`),
+    },
+  ];
+  const entries: TarEntry[] = [];
+  entries.push({ header: { name: `${configHex}.json`, size: configBytes.length, mode: 0o644 }, body: configBytes });
+  // An image may repeat a layer; the archive must still contain each layer directory once.
+  const written = new Set<string>();
+  layers.forEach((layer, i) => {
+    const hex = diffHexes[i]!;
+    if (written.has(hex)) return;
+    written.add(hex);
+    entries.push({ header: { name: `${hex}/`, type: 'directory', mode: 0o755 } });
+    entries.push({ header: { name: `${hex}/layer.tar`, size: layer.length, mode: 0o644 }, body: layer });
+  });
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  entries.push({ header: { name: 'manifest.json', size: manifestBytes.length, mode: 0o644 }, body: manifestBytes });
+  return { archive: await packTar(entries), id: `sha256:${configHex}` };
+}
+
+/** Builds a `docker load` archive (manifest.json, config JSON, layer tars) for the image. */
+export async function buildImageArchive(spec: ImageSpec): Promise<Buffer> {
+  return (await buildArchiveWithId(spec)).archive;
+}
+
+/**
+ * Loads the image into the engine and returns its ID ("sha256:<hex of the config>").
+ * The engine reports load failures inside a 200 response as a JSON message, so the
+ * whole response is read and checked rather than trusting the status code.
+ */
+export async function loadImage(docker: Docker, spec: ImageSpec): Promise<string> {
+  const { archive, id } = await buildArchiveWithId(spec);
+  const response = await docker.loadImage(Readable.from([archive]), { quiet: true });
+  const text = (await collect(response as AsyncIterable<unknown>)).toString('utf8');
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    let message: { error?: string; errorDetail?: { message?: string } };
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      throw new Error(`unexpected response from image load: ${text}`);
+    }
+    const error = message.errorDetail?.message ?? message.error;
+    if (error !== undefined) throw new Error(`image load failed: ${error}`);
+  }
+  // Inspecting catches the case where the engine accepted the archive but stored
+  // something other than what was computed here.
+  await docker.getImage(id).inspect();
+  return id;
+}
+
+let busybox: Buffer | undefined;
+
+/**
+ * A layer holding the host's static busybox as /bin/busybox plus the applet links that
+ * tests use, so containers can run real commands without pulling any image.
+ */
+export function busyboxLayer(): LayerSpec {
+  if (busybox === undefined) {
+    try {
+      busybox = readFileSync('/bin/busybox');
+    } catch (err) {
+      throw new Error(`cannot read /bin/busybox (install busybox-static): ${String(err)}`);
+    }
+  }
+  const applets = ['sh', 'sleep', 'head', 'true', 'dd'];
+  return {
+    files: [{ path: 'bin/busybox', content: busybox, mode: 0o755 }],
+    symlinks: applets.map((name) => ({ path: `bin/${name}`, target: 'busybox' })),
+  };
+}
