@@ -60,6 +60,10 @@ export class EngineAdapter implements Engine {
     };
   }
 
+  async ping(): Promise<void> {
+    await this.call(() => this.docker.ping());
+  }
+
   layerSize(chain: string): number | undefined {
     return this.chainSize.get(chain);
   }

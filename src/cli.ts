@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/**
+ * reclaimd's command line: validate | plan | once | daemon. `plan` and `once` run the same
+ * cycle code as the daemon; `plan` always in dry-run.
+ */
+import { parseArgs } from 'node:util';
+import type { Config, Mode } from './policy/config.js';
+import { formatProblem } from './policy/problems.js';
+import { EngineError } from './docker/errors.js';
+import { EngineProvider } from './daemon/engine-provider.js';
+import { loadConfig } from './daemon/load-config.js';
+import { createLogger, type Logger } from './daemon/logger.js';
+import { createMetrics } from './daemon/metrics.js';
+import { Daemon } from './daemon/daemon.js';
+import { runCycle } from './daemon/sweep.js';
+import { planJson, planText, reportJson, reportText } from './daemon/render.js';
+import { VERSION } from './version.js';
+
+const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
+
+Usage:
+  reclaimd validate --config FILE            check the configuration and every policy file
+  reclaimd plan     --config FILE [--json]   show what would be removed and kept (never removes)
+  reclaimd once     --config FILE [--json]   run one cycle in the configured mode
+  reclaimd daemon   --config FILE            run cycles on the schedule; serve /metrics, /healthz
+
+Options:
+  --config FILE              the global configuration (default: ./config.yaml)
+  --mode dry-run|enforce     override the configuration's mode
+  --json                     machine-readable output (plan, once)
+  --listen HOST:PORT         override metrics.listen (daemon)
+  --help, --version
+
+Exit codes: 0 ok, 1 the engine failed or a cycle did not complete, 2 invalid configuration, 64 usage.`;
+
+const EXIT = { ok: 0, failed: 1, invalid: 2, usage: 64 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', default: 'config.yaml' },
+        mode: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        listen: { type: 'string' },
+        help: { type: 'boolean', default: false },
+        version: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return print(VERSION);
+  const command = positionals[0];
+  if (values.help || command === undefined) return print(USAGE, command === undefined && !values.help ? EXIT.usage : EXIT.ok);
+  if (!['validate', 'plan', 'once', 'daemon'].includes(command) || positionals.length > 1) {
+    process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (values.mode !== undefined && values.mode !== 'dry-run' && values.mode !== 'enforce') {
+    process.stderr.write(`--mode: expected dry-run or enforce, got "${values.mode}"\n`);
+    return EXIT.usage;
+  }
+  const modeOverride = values.mode as Mode | undefined;
+  const configPath = values.config as string;
+
+  const loaded = await loadConfig(configPath);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    process.stderr.write(`${configPath}: ${loaded.problems.length} problem(s); nothing was removed\n`);
+    return EXIT.invalid;
+  }
+  const config = loaded.value;
+  if (command === 'validate') {
+    return print(`${configPath}: valid (${config.policies.length} policies, mode ${modeOverride ?? config.mode})`);
+  }
+  // Logs go to stderr for one-shot commands so that stdout carries only the plan or report.
+  // `plan` logs only warnings: its output is the plan. `once` keeps the line per removal.
+  const level = command === 'plan' && config.log.level === 'info' ? 'warn' : config.log.level;
+  const log = createLogger(level, command === 'daemon' ? process.stdout : process.stderr);
+  if (command === 'daemon') return daemon(configPath, config, modeOverride, log, values.listen);
+  return oneShot(command === 'plan' ? 'dry-run' : (modeOverride ?? config.mode), config, log, values.json === true, command);
+}
+
+async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, command: string): Promise<number> {
+  const provider = new EngineProvider(config.dockerHost, log);
+  try {
+    const engine = await provider.get();
+    const report = await runCycle(engine, config, { mode, now: Date.now() }, log);
+    if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
+    else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
+    return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    const e = err instanceof EngineError ? err : undefined;
+    const hint = e?.kind === 'unreachable' ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)' : '';
+    process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
+    return EXIT.failed;
+  }
+}
+
+async function daemon(configPath: string, config: Config, modeOverride: Mode | undefined, log: Logger, listen: string | undefined): Promise<number> {
+  const d = new Daemon({ configPath, initialConfig: config, modeOverride, log, metrics: createMetrics(), ...(listen ? { listen } : {}) });
+  try {
+    await d.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'could not start');
+    return EXIT.failed;
+  }
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A second signal means "now": exit at once, without waiting for the removal in flight.
+      if (stopping) process.exit(130);
+      stopping = true;
+      log.info({ signal }, 'shutting down: finishing the removal in flight');
+      void d.stop().then(() => resolve(EXIT.ok));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function print(text: string, code: number = EXIT.ok): number {
+  process.stdout.write(`${text}\n`);
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`reclaimd: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

@@ -1,0 +1,191 @@
+/**
+ * The long-running process: cycles on the cron schedule (never two at once), the HTTP
+ * endpoint, a cheap engine ping so `reclaimd_docker_up` is current between cycles, and a
+ * configuration reload before every cycle that keeps the last good policies on a bad edit.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Config, Mode } from '../policy/config.js';
+import { formatProblem } from '../policy/problems.js';
+import { EngineError } from '../docker/errors.js';
+import { EngineProvider } from './engine-provider.js';
+import { startHttp, type HttpServer } from './http.js';
+import { loadConfig } from './load-config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { recordCycle, type CycleResult } from './record.js';
+import { runCycle, type CycleReport } from './sweep.js';
+import { VERSION } from '../version.js';
+
+export interface DaemonOptions {
+  readonly configPath: string;
+  readonly initialConfig: Config;
+  readonly modeOverride: Mode | undefined;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** How often the engine is pinged between cycles. */
+  readonly pingIntervalMs?: number;
+  /** Overrides `metrics.listen` (tests use port 0). */
+  readonly listen?: string;
+}
+
+export class Daemon {
+  private config: Config;
+  private provider: EngineProvider;
+  private running: Promise<CycleReport | undefined> | undefined;
+  private task: ScheduledTask | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private http: HttpServer | undefined;
+  private readonly shutdown = new AbortController();
+  private dockerUp = false;
+  private configOk = true;
+  private lastProblems = '';
+  private lastCycle: { result: CycleResult; at: string } | undefined;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.config = options.initialConfig;
+    this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log);
+  }
+
+  get mode(): Mode {
+    return this.options.modeOverride ?? this.config.mode;
+  }
+
+  /** Starts serving and scheduling, then runs a first cycle so metrics are filled at once. */
+  async start(): Promise<{ port: number }> {
+    const { metrics, log } = this.options;
+    metrics.configReloadOk.set(1);
+    metrics.configReloadTime.set(Math.floor(Date.now() / 1000));
+    metrics.info.set({ version: VERSION, mode: this.mode }, 1);
+    this.http = await startHttp(this.options.listen ?? this.config.metrics.listen, metrics.registry, () => ({
+      dockerUp: this.dockerUp,
+      lastCycle: this.lastCycle,
+      configOk: this.configOk,
+    }));
+    this.schedule();
+    this.pinger = setInterval(() => void this.ping(), this.options.pingIntervalMs ?? 15_000);
+    log.info({ mode: this.mode, schedule: this.config.schedule, policies: this.config.policies.length, port: this.http.port, version: VERSION }, 'reclaimd started');
+    void this.cycle('startup');
+    return { port: this.http.port };
+  }
+
+  /** Runs a cycle unless one is already running; then it says so and returns undefined. */
+  cycle(trigger: string): Promise<CycleReport | undefined> {
+    if (this.shutdown.signal.aborted) return Promise.resolve(undefined);
+    if (this.running) {
+      this.options.log.info({ trigger }, 'a cycle is still running; this trigger is skipped');
+      return Promise.resolve(undefined);
+    }
+    this.running = this.runOne(trigger).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops scheduling, lets the removal in flight finish, starts no new one, closes the endpoint. */
+  async stop(): Promise<void> {
+    this.shutdown.abort();
+    this.task?.stop();
+    if (this.pinger) clearInterval(this.pinger);
+    await this.running;
+    await this.http?.close();
+    this.options.log.info({}, 'reclaimd stopped');
+  }
+
+  private schedule(): void {
+    this.task?.stop();
+    this.task = cron.schedule(this.config.schedule, () => void this.cycle('schedule'), { noOverlap: true, name: 'reclaimd-cycle' });
+  }
+
+  private async runOne(trigger: string): Promise<CycleReport | undefined> {
+    const { metrics } = this.options;
+    await this.reload();
+    const log = this.options.log.child({ trigger, mode: this.mode });
+    const started = Date.now();
+    const finish = (result: CycleResult) => {
+      this.lastCycle = { result, at: new Date().toISOString() };
+    };
+    try {
+      const engine = await this.provider.get();
+      this.setDockerUp(true);
+      const report = await runCycle(engine, this.config, { mode: this.mode, now: started, signal: this.shutdown.signal }, log);
+      const seconds = (Date.now() - started) / 1000;
+      const result = recordCycle(metrics, report, seconds);
+      if (report.interrupted?.startsWith('engine unreachable')) this.lostEngine();
+      finish(result);
+      log.info(
+        {
+          result,
+          seconds,
+          planned: report.plan.totals.count,
+          plannedBytes: report.plan.totals.bytes,
+          removed: report.removed.length,
+          reclaimedBytes: report.reclaimedBytes,
+          skipped: report.skipped.length,
+          kept: report.plan.kept.length,
+          blocked: report.plan.blocked,
+        },
+        'cycle finished',
+      );
+      return report;
+    } catch (err) {
+      const seconds = (Date.now() - started) / 1000;
+      metrics.cycles.inc({ result: 'failure' });
+      metrics.cycleDuration.observe(seconds);
+      finish('failure');
+      if (err instanceof EngineError && err.kind === 'unreachable') {
+        this.lostEngine();
+        log.error({ err: err.message, seconds }, 'cycle failed: the Docker engine is unreachable; nothing was removed, will retry');
+      } else {
+        log.error({ err: (err as Error).message, code: (err as EngineError).code, seconds }, 'cycle failed');
+      }
+      return undefined;
+    }
+  }
+
+  private lostEngine(): void {
+    this.provider.reset();
+    this.setDockerUp(false);
+  }
+
+  private async ping(): Promise<void> {
+    if (this.running) return; // a cycle in flight reports the engine's state itself
+    this.setDockerUp(await this.provider.ping());
+  }
+
+  private setDockerUp(up: boolean): void {
+    if (up !== this.dockerUp) {
+      if (up) this.options.log.info({}, 'the Docker engine is reachable');
+      else this.options.log.error({}, 'the Docker engine is unreachable');
+    }
+    this.dockerUp = up;
+    this.options.metrics.dockerUp.set(up ? 1 : 0);
+  }
+
+  /** Re-reads the configuration; a bad edit keeps the last good one and flips a metric. */
+  private async reload(): Promise<void> {
+    const { metrics, log } = this.options;
+    const result = await loadConfig(this.options.configPath);
+    if (!result.ok) {
+      const problems = result.problems.map(formatProblem);
+      const key = problems.join('\n');
+      if (key !== this.lastProblems) log.error({ problems }, 'configuration is invalid; keeping the last good one');
+      this.lastProblems = key;
+      this.configOk = false;
+      metrics.configReloadOk.set(0);
+      return;
+    }
+    this.lastProblems = '';
+    this.configOk = true;
+    metrics.configReloadOk.set(1);
+    metrics.configReloadTime.set(Math.floor(Date.now() / 1000));
+    const before = this.config;
+    this.config = result.value;
+    if (JSON.stringify(before) !== JSON.stringify(result.value)) {
+      log.info({ policies: result.value.policies.length }, 'configuration reloaded');
+      if (before.schedule !== result.value.schedule) this.schedule();
+      if (before.dockerHost !== result.value.dockerHost) this.provider = new EngineProvider(result.value.dockerHost, this.options.log);
+      metrics.info.reset();
+      metrics.info.set({ version: VERSION, mode: this.mode }, 1);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Holds the connection to the engine and makes a new one after the engine went away. A new
+ * connection renegotiates the API version (the engine may have been upgraded while it was
+ * down) and starts with an empty layer cache, which refills at two calls per image.
+ */
+import { connect, describeAddress } from '../docker/client.js';
+import { EngineAdapter } from '../docker/adapter.js';
+import type { Logger } from './logger.js';
+
+export class EngineProvider {
+  private adapter: EngineAdapter | undefined;
+
+  constructor(
+    private readonly address: string | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** The adapter, connecting first if needed. Throws an EngineError when unreachable. */
+  async get(): Promise<EngineAdapter> {
+    if (this.adapter) return this.adapter;
+    const connection = await connect(this.address);
+    this.log.info({ engine: describeAddress(this.address), engineVersion: connection.engineVersion, apiVersion: connection.apiVersion }, 'connected to the Docker engine');
+    this.adapter = new EngineAdapter(connection);
+    return this.adapter;
+  }
+
+  /** Forget the connection: the next `get` reconnects and renegotiates the API version. */
+  reset(): void {
+    this.adapter = undefined;
+  }
+
+  /** Cheap liveness check (`GET /_ping`). */
+  async ping(): Promise<boolean> {
+    try {
+      const adapter = await this.get();
+      await adapter.ping();
+      return true;
+    } catch {
+      this.reset();
+      return false;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Reads the configuration and policy files from disk and hands their text to the pure
+ * validator. Policy globs are relative to the configuration file.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import cron from 'node-cron';
+import { checkConfigText, resolveConfig, type Config, type TextFile } from '../policy/config.js';
+import { compileGlob } from '../policy/glob.js';
+import type { Problem, Result } from '../policy/problems.js';
+
+export async function loadConfig(configPath: string): Promise<Result<Config>> {
+  const config = await readText(configPath);
+  if (!config.ok) return config;
+  const raw = checkConfigText(config.value, (expr) => cron.validate(expr));
+  if (!raw.ok) return raw;
+  const problems: Problem[] = [];
+  const files: TextFile[] = [];
+  const seen = new Set<string>();
+  for (const [i, pattern] of raw.value.policies.entries()) {
+    const matches = await expand(path.dirname(configPath), pattern);
+    if (matches.length === 0) {
+      problems.push({ file: configPath, line: 1, col: 1, where: `/policies/${i}`, message: `"${pattern}" matches no policy file` });
+    }
+    for (const file of matches) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = await readText(file);
+      if (text.ok) files.push(text.value);
+      else problems.push(...text.problems);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return resolveConfig(configPath, raw.value, files);
+}
+
+async function readText(file: string): Promise<Result<TextFile>> {
+  try {
+    const buf = await readFile(file);
+    if (buf.includes(0)) return fail(file, 'this is a binary file, not YAML');
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
+    return { ok: true, value: { file, text } };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return fail(file, 'no such file');
+    if (e.code === 'EISDIR') return fail(file, 'is a directory, expected a YAML file');
+    if (e instanceof TypeError) return fail(file, 'is not valid UTF-8 text');
+    return fail(file, `cannot be read: ${e.message}`);
+  }
+}
+
+function fail(file: string, message: string): { ok: false; problems: Problem[] } {
+  return { ok: false, problems: [{ file, line: 1, col: 1, where: '', message }] };
+}
+
+/**
+ * Expands a policy path or glob (same glob rules as in policies) relative to `base`. Matches are
+ * sorted so that file order, and so attribution order, never depends on the file system.
+ */
+async function expand(base: string, pattern: string): Promise<string[]> {
+  const full = path.resolve(base, pattern);
+  if (!/[*?[]/.test(pattern)) return [path.relative(process.cwd(), full) || full];
+  const segments = full.split(path.sep);
+  const firstGlob = segments.findIndex((s) => /[*?[]/.test(s));
+  const root = segments.slice(0, firstGlob).join(path.sep) || path.sep;
+  const glob = compileGlob(segments.slice(firstGlob).join('/'));
+  if (!glob.ok) return [];
+  const found: string[] = [];
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) await walk(path.join(dir, entry.name), relPath, depth + 1);
+      else if (glob.match(relPath)) found.push(path.join(dir, entry.name));
+    }
+  };
+  await walk(root, '', 0);
+  return found.sort().map((f) => path.relative(process.cwd(), f) || f);
+}

@@ -1,0 +1,41 @@
+/** Turns a cycle's report into metrics. Pure bookkeeping; the report is the source of truth. */
+import type { Metrics } from './metrics.js';
+import type { CycleReport } from './sweep.js';
+
+export type CycleResult = 'success' | 'failure' | 'blocked';
+
+export function cycleResult(report: CycleReport): CycleResult {
+  if (report.interrupted !== undefined) return 'failure';
+  if (report.mode === 'enforce' && report.plan.blocked !== undefined) return 'blocked';
+  return 'success';
+}
+
+export function recordCycle(metrics: Metrics, report: CycleReport, seconds: number): CycleResult {
+  const result = cycleResult(report);
+  metrics.cycles.inc({ result });
+  metrics.cycleDuration.observe(seconds);
+  if (result !== 'failure') metrics.lastSuccess.set(Math.floor((report.startedAt + seconds * 1000) / 1000));
+
+  // Reset so that a policy that no longer selects anything (or was deleted) reads 0, not stale.
+  metrics.reclaimableBytes.reset();
+  metrics.reclaimableObjects.reset();
+  // What is still reclaimable after this cycle: everything in dry-run, what was not removed otherwise.
+  const done = new Set(report.removed.map((r) => `${r.resource}:${r.id}`));
+  for (const a of report.plan.actions) {
+    if (done.has(`${a.resource}:${a.id}`)) continue;
+    const labels = { resource: a.resource, policy: a.policy };
+    metrics.reclaimableBytes.inc(labels, a.bytes ?? 0);
+    metrics.reclaimableObjects.inc(labels, 1);
+  }
+  for (const r of report.removed) {
+    metrics.removed.inc({ resource: r.resource, policy: r.policy });
+    metrics.reclaimedBytes.inc({ resource: r.resource, policy: r.policy }, r.bytes ?? 0);
+  }
+  for (const s of report.skipped) metrics.skipped.inc({ resource: s.resource, reason: s.reason });
+  metrics.planBlocked.set(report.plan.blocked === undefined ? 0 : 1);
+  metrics.objects.set({ resource: 'image' }, report.engine.images);
+  metrics.objects.set({ resource: 'container' }, report.engine.containers);
+  metrics.objects.set({ resource: 'volume' }, report.engine.volumes);
+  metrics.diskUsage.set({ resource: 'image' }, report.engine.imageLayerBytes - report.removed.filter((r) => r.resource === 'image').reduce((s, r) => s + (r.bytes ?? 0), 0));
+  return result;
+}

@@ -1,0 +1,74 @@
+/** How plans and cycle reports look: JSON for programs, aligned text for people. */
+import type { Action, Plan } from '../policy/plan-types.js';
+import { formatBytes } from '../policy/units.js';
+import type { CycleReport } from './sweep.js';
+
+/** The `plan --json` contract. */
+export function planJson(plan: Plan, mode: string): unknown {
+  return {
+    mode,
+    actions: plan.actions.map(actionJson),
+    reported: plan.reported.map(actionJson),
+    kept: plan.kept.map((k) => ({ resource: k.resource, id: k.id, name: k.name, policy: k.policy, reason: k.reason })),
+    totals: plan.totals,
+    blocked: plan.blocked ?? null,
+  };
+}
+
+/** The `once --json` report: the plan plus what the engine did. */
+export function reportJson(report: CycleReport): unknown {
+  const plan = planJson(report.plan, report.mode) as Record<string, unknown>;
+  return {
+    ...plan,
+    removed: report.removed,
+    skipped: report.skipped,
+    reclaimed: { count: report.removed.length, bytes: report.reclaimedBytes },
+    interrupted: report.interrupted ?? null,
+  };
+}
+
+function actionJson(a: Action): Record<string, unknown> {
+  const out: Record<string, unknown> = { resource: a.resource, id: a.id, name: a.name, policy: a.policy, reason: a.reason, bytes: a.bytes };
+  if (a.untag && a.untag.length > 0) out['untag'] = a.untag;
+  if (a.alsoDeletes) out['alsoDeletes'] = a.alsoDeletes;
+  return out;
+}
+
+function bytes(b: number | null): string {
+  return b === null ? 'size unknown' : formatBytes(b);
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
+  return rows.map((r) => '  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '));
+}
+
+export function planText(plan: Plan, mode: string): string {
+  const lines: string[] = [];
+  const verb = mode === 'enforce' ? 'Will remove' : 'Would remove';
+  lines.push(`${verb} ${plan.totals.count} object(s), freeing ${formatBytes(plan.totals.bytes)} (mode: ${mode})`);
+  if (plan.blocked) lines.push(`BLOCKED: ${plan.blocked}`);
+  lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes), a.reason])));
+  if (plan.reported.length > 0) {
+    lines.push(`Reported only (action: report), ${plan.reported.length}:`);
+    lines.push(...table(plan.reported.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes), a.reason])));
+  }
+  if (plan.kept.length > 0) {
+    lines.push(`Kept ${plan.kept.length} object(s) that a policy matched:`);
+    lines.push(...table(plan.kept.map((k) => [k.resource, k.policy, k.name, k.reason])));
+  }
+  return lines.join('\n');
+}
+
+export function reportText(report: CycleReport): string {
+  if (report.mode === 'dry-run') return planText(report.plan, report.mode);
+  const lines = [`Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)} (predicted ${formatBytes(report.plan.totals.bytes)})`];
+  if (report.plan.blocked) lines.push(`BLOCKED: ${report.plan.blocked}`);
+  lines.push(...table(report.removed.map((r) => [r.resource, r.policy, r.name, bytes(r.bytes)])));
+  if (report.skipped.length > 0) {
+    lines.push(`Skipped ${report.skipped.length}:`);
+    lines.push(...table(report.skipped.map((s) => [s.resource, s.policy, s.name, s.reason, s.message])));
+  }
+  if (report.interrupted) lines.push(`Stopped early: ${report.interrupted}`);
+  return lines.join('\n');
+}

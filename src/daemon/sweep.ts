@@ -1,0 +1,98 @@
+/**
+ * One cycle: snapshot → plan → measure what the plan removes → plan again with sizes → guard
+ * → execute → report. The plan is computed the same way in dry-run and enforce, so a dry-run
+ * predicts the real run; dry-run stops exactly before the first removal.
+ */
+import type { Engine } from '../docker/engine.js';
+import type { Config, Mode } from '../policy/config.js';
+import type { Plan } from '../policy/plan-types.js';
+import type { Snapshot } from '../policy/snapshot.js';
+import { plan as makePlan } from '../policy/plan.js';
+import { execute, type RemovalRecord, type SkipRecord } from './execute.js';
+import type { Logger } from './logger.js';
+
+export interface CycleReport {
+  readonly mode: Mode;
+  readonly startedAt: number;
+  readonly plan: Plan;
+  readonly removed: readonly RemovalRecord[];
+  readonly skipped: readonly SkipRecord[];
+  /** Bytes the engine reported freed by this cycle's removals. */
+  readonly reclaimedBytes: number;
+  readonly engine: { readonly images: number; readonly containers: number; readonly volumes: number; readonly imageLayerBytes: number };
+  /** Why the cycle stopped early (engine lost, shutdown), if it did. */
+  readonly interrupted: string | undefined;
+}
+
+export interface CycleOptions {
+  readonly mode: Mode;
+  readonly now: number;
+  /** Aborted on shutdown: the removal in flight finishes, no new one starts. */
+  readonly signal?: AbortSignal;
+}
+
+export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
+  const needs = { containerDetails: config.policies.some((p) => p.resource === 'container') };
+  const first = await engine.snapshot(needs);
+  const initial = makePlan(config, first, options.now);
+  const snapshot = await withSizes(engine, first, initial, log);
+  const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now);
+  const base = {
+    mode: options.mode,
+    startedAt: options.now,
+    plan,
+    engine: { images: snapshot.images.length, containers: snapshot.containers.length, volumes: snapshot.volumes.length, imageLayerBytes: uniqueLayerBytes(snapshot) },
+  };
+  if (options.mode === 'dry-run' || plan.actions.length === 0) {
+    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined };
+  }
+  if (plan.blocked !== undefined) {
+    log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
+    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined };
+  }
+  const result = await execute(engine, plan, options.signal, log);
+  const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
+  return { ...base, ...result, reclaimedBytes };
+}
+
+/**
+ * Sizes that cost a walk of the disk (writable layers, volumes) are measured only for what the
+ * plan selected, then the plan is made again with them; sizes never change what is selected.
+ */
+async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Logger): Promise<Snapshot> {
+  const selected = [...plan.actions, ...plan.reported];
+  const containerIds = selected.filter((a) => a.resource === 'container').map((a) => a.id);
+  const needVolumes = selected.some((a) => a.resource === 'volume');
+  if (containerIds.length === 0 && !needVolumes) return snapshot;
+  const containerSizes = containerIds.length > 0 ? await engine.measureContainers(containerIds) : new Map<string, number>();
+  let volumeSizes = new Map<string, number>();
+  if (needVolumes) {
+    try {
+      volumeSizes = await engine.measureVolumes();
+    } catch (err) {
+      const e = err as { kind?: string; message?: string };
+      if (e.kind === 'unreachable') throw err;
+      log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
+    }
+  }
+  return {
+    ...snapshot,
+    containers: snapshot.containers.map((c) => (containerSizes.has(c.id) ? { ...c, sizeRw: containerSizes.get(c.id) } : c)),
+    volumes: snapshot.volumes.map((v) => (volumeSizes.has(v.name) ? { ...v, size: volumeSizes.get(v.name) } : v)),
+  };
+}
+
+/** Bytes of all image layers, each shared layer once: what `docker system df` calls LayersSize. */
+function uniqueLayerBytes(snapshot: Snapshot): number {
+  const sizes = new Map<string, number>();
+  for (const image of snapshot.images) for (const l of image.layers) sizes.set(l.chain, l.size);
+  let total = 0;
+  for (const s of sizes.values()) total += s;
+  return total;
+}
+
+function countByPolicy(plan: Plan): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of plan.actions) out[a.policy] = (out[a.policy] ?? 0) + 1;
+  return out;
+}

@@ -1,0 +1,43 @@
+// Runs the built CLI (dist/cli.js, built by `npm test` before vitest starts) as a separate
+// process, the way operators run it, and writes throwaway configuration directories.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `reclaimd <args>` against the engine at `dockerHost` (unset: no DOCKER_HOST at all). */
+export function runCli(args: string[], dockerHost?: string): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['DOCKER_HOST'];
+  if (dockerHost !== undefined) env['DOCKER_HOST'] = dockerHost;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Writes config.yaml and policies/*.yaml into a fresh directory; returns the config path. */
+export function writeConfig(config: Record<string, unknown>, policyFiles: Record<string, unknown>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-cfg-'));
+  mkdirSync(path.join(dir, 'policies'));
+  writeFileSync(path.join(dir, 'config.yaml'), stringify({ policies: ['policies/*.yaml'], ...config }));
+  for (const [name, content] of Object.entries(policyFiles)) {
+    writeFileSync(path.join(dir, 'policies', name), typeof content === 'string' ? content : stringify(content));
+  }
+  return path.join(dir, 'config.yaml');
+}
