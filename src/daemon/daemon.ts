@@ -22,8 +22,6 @@ export interface DaemonOptions {
   readonly modeOverride: Mode | undefined;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** How often the engine is pinged between cycles. */
-  readonly pingIntervalMs?: number;
   /** Overrides `metrics.listen` (tests use port 0). */
   readonly listen?: string;
 }
@@ -62,7 +60,7 @@ export class Daemon {
       configOk: this.configOk,
     }));
     this.schedule();
-    this.pinger = setInterval(() => void this.ping(), this.options.pingIntervalMs ?? 15_000);
+    this.pinger = setInterval(() => void this.ping(), this.config.pingIntervalMs);
     log.info({ mode: this.mode, schedule: this.config.schedule, policies: this.config.policies.length, port: this.http.port, version: VERSION }, 'reclaimd started');
     void this.cycle('startup');
     return { port: this.http.port };

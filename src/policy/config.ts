@@ -5,6 +5,7 @@
 import type { Policy, RawConfig } from './schema.js';
 import type { Problem, Result } from './problems.js';
 import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
+import { parseDuration } from './units.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
@@ -16,6 +17,8 @@ export interface Config {
   readonly mode: Mode;
   readonly schedule: string;
   readonly dockerHost: string | undefined;
+  /** Milliseconds between engine pings. */
+  readonly pingIntervalMs: number;
   readonly policyPatterns: readonly string[];
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
   readonly limits: { readonly maxRemovalsPerRun: number };
@@ -31,6 +34,7 @@ export const DEFAULTS = {
   maxRemovalsPerRun: 500,
   listen: '0.0.0.0:9476',
   logLevel: 'info',
+  pingInterval: '15s',
 } as const;
 
 export interface TextFile {
@@ -83,6 +87,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       mode: raw.mode ?? DEFAULTS.mode,
       schedule: raw.schedule ?? DEFAULTS.schedule,
       dockerHost: raw.docker?.host,
+      pingIntervalMs: parseDuration(raw.docker?.pingInterval ?? DEFAULTS.pingInterval) as number,
       policyPatterns: raw.policies,
       protect: { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] },
       limits: { maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun },

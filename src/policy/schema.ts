@@ -160,7 +160,10 @@ export const Config = Type.Object(
     schedule: Type.Optional(Type.String({ format: 'cron', 'x-expected': 'a cron expression like "*/30 * * * *"', description: 'When cycles run (cron, 5 or 6 fields). Default "*/30 * * * *".' })),
     docker: Type.Optional(
       Type.Object(
-        { host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })) },
+        {
+          host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })),
+          pingInterval: Type.Optional({ ...Duration, description: 'How often the engine is pinged between cycles, so reclaimd_docker_up stays current (default 15s).' }),
+        },
         { ...closed, description: 'How to reach the Docker Engine.' },
       ),
     ),

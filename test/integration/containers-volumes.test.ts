@@ -1,0 +1,140 @@
+// Containers and volumes on the real engine: what stopped containers a policy removes, that
+// running ones and mounted volumes stay, that a container's anonymous volumes go with it when
+// asked, that an image used only by a removed container goes in the same cycle, and that
+// predicted bytes equal reported bytes.
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type Docker from 'dockerode';
+import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { busyboxLayer, loadImage } from '../support/image-archive.js';
+import { runCli, writeConfig } from '../support/cli.js';
+
+const host = inject('dockerHost');
+let docker: Docker;
+let run: string;
+let image: string;
+
+type Row = { resource: string; id: string; name: string; policy: string; reason: string; bytes: number | null };
+interface Report {
+  actions: Row[];
+  kept: Row[];
+  totals: { count: number; bytes: number };
+  removed: Array<{ resource: string; id: string; bytes: number | null; predictedBytes: number | null }>;
+  reclaimed: { count: number; bytes: number };
+}
+
+async function cli(args: string[]): Promise<Report> {
+  const r = await runCli([...args, '--json'], host);
+  expect(r.stderr).not.toMatch(/unexpected error/);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function volumeExists(name: string): Promise<boolean> {
+  const { Volumes } = await docker.listVolumes();
+  return (Volumes ?? []).some((v) => v.Name === name);
+}
+
+async function anonymousVolumeOf(id: string): Promise<string> {
+  const info = await docker.getContainer(id).inspect();
+  const m = info.Mounts.find((x) => x.Type === 'volume');
+  if (!m?.Name) throw new Error('no volume mount');
+  return m.Name;
+}
+
+beforeEach(async () => {
+  docker = dockerFor(host);
+  run = newRunId();
+  image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+});
+afterEach(async () => {
+  await cleanupRun(docker, run);
+});
+
+describe('containers and volumes', () => {
+  it('removes stopped containers, their anonymous volumes and unused volumes; keeps running and mounted ones', async () => {
+    const inUse = await createVolume(docker, { runId: run, name: `rt${run}-in-use` });
+    const free = await createVolume(docker, { runId: run, name: `rt${run}-free` });
+    // Put 50,000 bytes into the free volume with a container that is then removed by the test.
+    const writer = await createContainer(docker, { image, runId: run, binds: [`${free}:/v`], cmd: ['dd', 'if=/dev/zero', 'of=/v/data', 'bs=1000', 'count=50'], waitExit: true });
+    await docker.getContainer(writer).remove();
+
+    const ok = await createContainer(docker, { image, runId: run, name: `rt${run}-ok`, cmd: ['dd', 'if=/dev/zero', 'of=/out', 'bs=1000', 'count=100'], waitExit: true });
+    const failed = await createContainer(docker, { image, runId: run, name: `rt${run}-failed`, cmd: ['sh', '-c', 'exit 3'], waitExit: true });
+    const created = await createContainer(docker, { image, runId: run, name: `rt${run}-created`, cmd: ['true'] });
+    const running = await createContainer(docker, { image, runId: run, name: `rt${run}-running`, cmd: ['sleep', '300'], binds: [`${inUse}:/v`], start: true });
+    const withAnon = await createContainer(docker, { image, runId: run, name: `rt${run}-anon`, anonymousVolume: '/anon', cmd: ['dd', 'if=/dev/zero', 'of=/anon/data', 'bs=1000', 'count=30'], waitExit: true });
+    const anon = await anonymousVolumeOf(withAnon);
+    await sleep(1500); // stoppedFor: 1s needs the containers to have been stopped that long
+
+    const config = writeConfig(
+      { mode: 'enforce' },
+      {
+        'p.yaml': {
+          policies: [
+            { name: 'exited', resource: 'container', match: { status: ['exited', 'created'], stoppedFor: '1s', exitCode: [0], labels: [`${TEST_LABEL}=${run}`] }, removeAnonymousVolumes: true },
+            { name: 'run-volumes', resource: 'volume', match: { names: [`rt${run}-*`] } },
+            { name: 'run-images', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } },
+          ],
+        },
+      },
+    );
+
+    const plan = await cli(['plan', '--config', config]);
+    const planned = plan.actions.map((a) => [a.resource, a.id, a.policy]);
+    expect(planned).toEqual([
+      ...[['container', ok, 'exited'], ['container', created, 'exited'], ['container', withAnon, 'exited']].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
+      ...[['volume', anon, 'exited'], ['volume', free, 'run-volumes']].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
+    ]);
+    const bytes = Object.fromEntries(plan.actions.map((a) => [a.id, a.bytes]));
+    expect(bytes[ok]).toBe(100_000);
+    expect(bytes[created]).toBe(0);
+    expect(bytes[free]).toBe(50_000);
+    expect(bytes[anon]).toBe(30_000);
+    const kept = Object.fromEntries(plan.kept.map((k) => [k.id, k.reason]));
+    expect(kept[inUse]).toBe(`mounted by container rt${run}-running (running)`);
+    expect(kept[image]).toMatch(/in use by container rt\w+-(failed|running)/);
+
+    const report = await cli(['once', '--config', config]);
+    expect(report.reclaimed).toEqual({ count: 5, bytes: plan.totals.bytes });
+    for (const r of report.removed) expect(r.bytes).toBe(r.predictedBytes);
+
+    const left = await listRunObjects(docker, run);
+    expect(left.containers.map((c) => c.id).sort()).toEqual([failed, running].sort());
+    expect(left.images.map((i) => i.id)).toEqual([image]);
+    expect(await volumeExists(inUse)).toBe(true);
+    expect(await volumeExists(free)).toBe(false);
+    expect(await volumeExists(anon)).toBe(false);
+  });
+
+  it('removes an image in the same cycle as the last container that used it', async () => {
+    const user = await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
+    const config = writeConfig(
+      { mode: 'enforce' },
+      {
+        'p.yaml': {
+          policies: [
+            // Images are listed first on purpose: planning order is containers, images, volumes.
+            { name: 'run-images', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } },
+            { name: 'exited', resource: 'container', match: { labels: [`${TEST_LABEL}=${run}`] } },
+          ],
+        },
+      },
+    );
+    const report = await cli(['once', '--config', config]);
+    expect(report.removed.map((r) => [r.resource, r.id])).toEqual([['container', user], ['image', image]]);
+    // The busybox layer is 1,982,256 bytes of busybox plus 5 symlinks of 7 bytes ("busybox").
+    expect(report.removed[1]?.bytes).toBe(report.removed[1]?.predictedBytes);
+    expect(report.removed[1]?.bytes).toBeGreaterThan(1_000_000);
+    expect(await listRunObjects(docker, run)).toEqual({ images: [], containers: [], volumes: [] });
+  });
+
+  it('never removes a running container, whatever the policy says', async () => {
+    const running = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'], start: true });
+    const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'all', resource: 'container', match: {} }, { name: 'imgs', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } });
+    const report = await cli(['once', '--config', config]);
+    expect(report.removed.filter((r) => r.id === running || r.id === image)).toEqual([]);
+    expect((await listRunObjects(docker, run)).containers).toEqual([{ id: running, state: 'running' }]);
+  });
+});
