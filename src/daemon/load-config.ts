@@ -59,7 +59,7 @@ function fail(file: string, message: string): { ok: false; problems: Problem[] }
  */
 async function expand(base: string, pattern: string): Promise<string[]> {
   const full = path.resolve(base, pattern);
-  if (!/[*?[]/.test(pattern)) return [path.relative(process.cwd(), full) || full];
+  if (!/[*?[]/.test(pattern)) return [display(full)];
   const segments = full.split(path.sep);
   const firstGlob = segments.findIndex((s) => /[*?[]/.test(s));
   const root = segments.slice(0, firstGlob).join(path.sep) || path.sep;
@@ -81,5 +81,11 @@ async function expand(base: string, pattern: string): Promise<string[]> {
     }
   };
   await walk(root, '', 0);
-  return found.sort().map((f) => path.relative(process.cwd(), f) || f);
+  return found.sort().map(display);
+}
+
+/** Paths below the working directory are shown relative to it, others in full. */
+function display(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }
