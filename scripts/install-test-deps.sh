@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need on a Debian machine: a Docker engine (the tests
+# start a throwaway one of their own) and a static busybox to build test images FROM scratch.
+# Does nothing when both are already there.
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing ${need[*]} (needed by the integration tests)" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
