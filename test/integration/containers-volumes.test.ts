@@ -61,7 +61,8 @@ describe('containers and volumes', () => {
     await docker.getContainer(writer).remove();
 
     const ok = await createContainer(docker, { image, runId: run, name: `rt${run}-ok`, cmd: ['dd', 'if=/dev/zero', 'of=/out', 'bs=1000', 'count=100'], waitExit: true });
-    const failed = await createContainer(docker, { image, runId: run, name: `rt${run}-failed`, cmd: ['sh', '-c', 'exit 3'], waitExit: true });
+    const failed = await createContainer(docker, { image, runId: run, name: `rt${run}-failed`, anonymousVolume: '/keep', cmd: ['sh', '-c', 'exit 3'], waitExit: true });
+    const anonKept = await anonymousVolumeOf(failed);
     const created = await createContainer(docker, { image, runId: run, name: `rt${run}-created`, cmd: ['true'] });
     const running = await createContainer(docker, { image, runId: run, name: `rt${run}-running`, cmd: ['sleep', '300'], binds: [`${inUse}:/v`], start: true });
     const withAnon = await createContainer(docker, { image, runId: run, name: `rt${run}-anon`, anonymousVolume: '/anon', cmd: ['dd', 'if=/dev/zero', 'of=/anon/data', 'bs=1000', 'count=30'], waitExit: true });
@@ -75,6 +76,9 @@ describe('containers and volumes', () => {
           policies: [
             { name: 'exited', resource: 'container', match: { status: ['exited', 'created'], stoppedFor: '1s', exitCode: [0], labels: [`${TEST_LABEL}=${run}`] }, removeAnonymousVolumes: true },
             { name: 'run-volumes', resource: 'volume', match: { names: [`rt${run}-*`] } },
+            // Every test cleans up after itself and files run one at a time, so the only
+            // anonymous volumes on the engine now are this test's.
+            { name: 'orphans', resource: 'volume', match: { anonymous: true } },
             { name: 'run-images', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } },
           ],
         },
@@ -94,6 +98,7 @@ describe('containers and volumes', () => {
     expect(bytes[anon]).toBe(30_000);
     const kept = Object.fromEntries(plan.kept.map((k) => [k.id, k.reason]));
     expect(kept[inUse]).toBe(`mounted by container rt${run}-running (running)`);
+    expect(kept[anonKept]).toBe(`mounted by container rt${run}-failed (exited)`);
     expect(kept[image]).toMatch(/in use by container rt\w+-(failed|running)/);
 
     const report = await cli(['once', '--config', config]);
@@ -106,6 +111,7 @@ describe('containers and volumes', () => {
     expect(await volumeExists(inUse)).toBe(true);
     expect(await volumeExists(free)).toBe(false);
     expect(await volumeExists(anon)).toBe(false);
+    expect(await volumeExists(anonKept)).toBe(true);
   });
 
   it('removes an image in the same cycle as the last container that used it', async () => {
