@@ -5,6 +5,7 @@
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
+import { classify } from '../docker/errors.js';
 import type { Logger } from './logger.js';
 
 export interface RemovalRecord {
@@ -45,7 +46,10 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       skipped.push(skip(action, 'aborted', interrupted));
       continue;
     }
-    const outcome = await removeOne(engine, action);
+    const outcome = await removeOne(engine, action).catch((err: unknown): RemovalOutcome => {
+      const e = classify(err);
+      return { ok: false, kind: e.kind, message: e.message };
+    });
     const alog = log.child({ policy: action.policy, resource: action.resource });
     if (outcome.ok) {
       const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : action.bytes;
@@ -75,8 +79,14 @@ async function removeOne(engine: Engine, action: Action): Promise<RemovalOutcome
       return engine.removeVolume(action.id);
     case 'image': {
       // The engine refuses to delete by ID an image with several tags unless forced, so extra
-      // tags go first, by name; the image itself then goes by ID, without force.
-      for (const reference of action.untag ?? []) {
+      // tags go first, by name; the image itself then goes by ID, without force. Untagging is
+      // not guarded by the engine, so first make sure no container started using the image
+      // since the plan; otherwise the image would lose names and then stay (409) anyway.
+      const untag = action.untag ?? [];
+      if (untag.length > 0 && (await engine.imageInUse(action.id))) {
+        return { ok: false, kind: 'conflict', message: 'a container started using the image after the plan was made' };
+      }
+      for (const reference of untag) {
         const untagged = await engine.untagImage(reference);
         if (!untagged.ok && untagged.kind !== 'gone') return untagged;
       }

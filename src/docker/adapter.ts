@@ -90,6 +90,11 @@ export class EngineAdapter implements Engine {
     return sizes;
   }
 
+  async imageInUse(id: string): Promise<boolean> {
+    const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { ancestor: [id] } }));
+    return users.length > 0;
+  }
+
   removeContainer(id: string): Promise<RemovalOutcome> {
     // No force: a container that was started since the plan makes the engine answer 409.
     // No `v`: anonymous volumes are planned and removed as volumes, so they are counted.

@@ -23,6 +23,8 @@ export interface Engine {
   measureVolumes(): Promise<Map<string, number>>;
   /** Size of a layer by chain ID, as used for the plan, so reports use the same figures. */
   layerSize(chain: string): number | undefined;
+  /** True when any container (any state) now uses this image, checked just before untagging. */
+  imageInUse(id: string): Promise<boolean>;
   removeContainer(id: string): Promise<RemovalOutcome>;
   untagImage(reference: string): Promise<RemovalOutcome>;
   deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome>;
