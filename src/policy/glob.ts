@@ -11,6 +11,7 @@ type Token =
   | { kind: 'any' } // `?`: one character other than `/`
   | { kind: 'star' } // `*`: any run of characters other than `/`
   | { kind: 'globstar' } // `**`: any run of characters, `/` included
+  | { kind: 'dirs' } // `**/` at the start of a segment: no directory, or any directories
   | { kind: 'class'; negated: boolean; ranges: Array<[string, string]> };
 
 export type GlobResult = { ok: true; match: (name: string) => boolean } | { ok: false; reason: string };
@@ -30,8 +31,14 @@ export function compileGlob(pattern: string): GlobResult {
       let run = 1;
       while (pattern[i + run] === '*') run++;
       if (run > 2) return { ok: false, reason: `"${'*'.repeat(run)}" is not a glob operator; use * or **` };
-      tokens.push(run === 2 ? { kind: 'globstar' } : { kind: 'star' });
-      i += run - 1;
+      const segmentStart = i === 0 || pattern[i - 1] === '/';
+      if (run === 2 && segmentStart && pattern[i + 2] === '/') {
+        tokens.push({ kind: 'dirs' });
+        i += 2;
+      } else {
+        tokens.push(run === 2 ? { kind: 'globstar' } : { kind: 'star' });
+        i += run - 1;
+      }
     } else if (c === '?') {
       tokens.push({ kind: 'any' });
     } else if (c === '[') {
@@ -79,16 +86,27 @@ function consumes(token: Token, c: string): boolean {
   }
 }
 
-/** Runs the automaton: `states` holds every token position reachable after the input so far. */
+/**
+ * Runs the automaton. A state is a token position; for a `**\/` token at position p, p means
+ * "not started" and p + 0.5 "inside its directories", so that its `/` stays a real boundary.
+ */
 function run(tokens: Token[], name: string): boolean {
   let states = closure(tokens, new Set([0]));
   for (const c of name) {
     const next = new Set<number>();
-    for (const p of states) {
-      const token = tokens[p];
+    for (const s of states) {
+      if (!Number.isInteger(s)) {
+        next.add(s);
+        if (c === '/') next.add(s + 0.5);
+        continue;
+      }
+      const token = tokens[s];
       if (token === undefined) continue;
-      if (token.kind === 'globstar' || (token.kind === 'star' && c !== '/')) next.add(p);
-      else if (consumes(token, c)) next.add(p + 1);
+      if (token.kind === 'dirs') {
+        next.add(s + 0.5);
+        if (c === '/') next.add(s + 1);
+      } else if (token.kind === 'globstar' || (token.kind === 'star' && c !== '/')) next.add(s);
+      else if (consumes(token, c)) next.add(s + 1);
     }
     if (next.size === 0) return false;
     states = closure(tokens, next);
@@ -96,21 +114,16 @@ function run(tokens: Token[], name: string): boolean {
   return states.has(tokens.length);
 }
 
-/** Adds the positions reachable without input: past `*` or `**`, and past `**\/` as "no directory". */
+/** Adds the states reachable without input: past `*`, `**` and `**\/` matching nothing. */
 function closure(tokens: Token[], states: Set<number>): Set<number> {
   const work = [...states];
   while (work.length > 0) {
     const p = work.pop() as number;
-    const token = tokens[p];
-    const skips: number[] = [];
-    if (token?.kind === 'star' || token?.kind === 'globstar') skips.push(p + 1);
-    const next = tokens[p + 1];
-    if (token?.kind === 'globstar' && next?.kind === 'char' && next.char === '/') skips.push(p + 2);
-    for (const s of skips) {
-      if (!states.has(s)) {
-        states.add(s);
-        work.push(s);
-      }
+    const kind = Number.isInteger(p) ? tokens[p]?.kind : undefined;
+    if (kind !== 'star' && kind !== 'globstar' && kind !== 'dirs') continue;
+    if (!states.has(p + 1)) {
+      states.add(p + 1);
+      work.push(p + 1);
     }
   }
   return states;

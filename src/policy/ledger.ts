@@ -57,8 +57,23 @@ export class Ledger {
     return [...this.reported.values()].filter((d) => d.resource === resource);
   }
 
-  /** Kept objects, leaving out any that another policy selected or reported after all. */
+  /**
+   * Kept objects, leaving out any that another policy selected or reported after all. Ordered
+   * by resource, then ID, so the output never depends on the order the engine listed things.
+   */
   kept(): Kept[] {
-    return [...this.keptByKey.entries()].filter(([k]) => !this.selected.has(k) && !this.reported.has(k)).map(([, v]) => v);
+    const rank: Record<ResourceKind, number> = { container: 0, image: 1, volume: 2 };
+    return [...this.keptByKey.entries()]
+      .filter(([k]) => !this.selected.has(k) && !this.reported.has(k))
+      .map(([, v]) => v)
+      .sort((a, b) => rank[a.resource] - rank[b.resource] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** IDs of a resource that some policy kept or only reported: never to be auto-pruned. */
+  heldBack(resource: ResourceKind): Set<string> {
+    const ids = new Set<string>();
+    for (const k of this.keptByKey.values()) if (k.resource === resource && !this.selected.has(`${resource}:${k.id}`)) ids.add(k.id);
+    for (const r of this.reported.values()) if (r.resource === resource) ids.add(r.id);
+    return ids;
   }
 }

@@ -26,8 +26,13 @@ export function indexImages(images: readonly ImageObj[], remaining: readonly Con
     children.set(i.parentId, list);
   }
   const usedBy = new Map<string, ContainerObj>();
-  for (const c of remaining) if (!usedBy.has(c.imageId)) usedBy.set(c.imageId, c);
+  for (const c of byNameThenId(remaining)) if (!usedBy.has(c.imageId)) usedBy.set(c.imageId, c);
   return { byId, children, usedBy };
+}
+
+/** Containers in name order, so a reason names the same container whatever the listing order. */
+export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[] {
+  return [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger): void {
@@ -86,8 +91,11 @@ function matchImage(policy: ImagePolicy, image: ImageObj, index: ImageIndex, f: 
   const m = policy.match;
   const reasons: string[] = [];
   if (m.dangling !== undefined) {
-    const dangling = image.tags.length === 0 && (index.children.get(image.id)?.length ?? 0) === 0;
-    if (dangling !== m.dangling) return null;
+    // Untagged parents (classic builder) are neither: not dangling, because they have children,
+    // and not tagged. They go with their last child, or when a policy without `dangling` takes them.
+    const tagged = image.tags.length > 0;
+    const dangling = !tagged && (index.children.get(image.id)?.length ?? 0) === 0;
+    if (m.dangling ? !dangling : !tagged) return null;
     reasons.push(dangling ? 'dangling' : 'tagged');
   }
   if (!namesAndLabelsMatch(image, f)) return null;
@@ -162,7 +170,7 @@ function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger): void 
   for (let changed = true; changed; ) {
     changed = false;
     for (const draft of ledger.selectedOf('image')) {
-      const staying = (index.children.get(draft.id) ?? []).find((c) => !ledger.isSelected('image', c));
+      const staying = [...(index.children.get(draft.id) ?? [])].sort().find((c) => !ledger.isSelected('image', c));
       if (staying === undefined) continue;
       const child = index.byId.get(staying);
       ledger.unselect('image', draft.id, `has a dependent child image ${child ? imageName(child) : staying} that stays`);

@@ -7,6 +7,7 @@ import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
+import { byNameThenId } from './plan-images.js';
 
 /**
  * @param remaining containers that stay after the plan; any volume they mount is in use
@@ -14,7 +15,7 @@ import { noMatch, type Decision, type Ledger } from './ledger.js';
  */
 export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger): void {
   const mountedBy = new Map<string, ContainerObj>();
-  for (const c of remaining) for (const v of c.volumes) if (!mountedBy.has(v)) mountedBy.set(v, c);
+  for (const c of byNameThenId(remaining)) for (const v of c.volumes) if (!mountedBy.has(v)) mountedBy.set(v, c);
   const byName = new Map(volumes.map((v) => [v.name, v]));
   const protectedBy = firstLabel(config.protect.labels);
   const safety = (v: VolumeObj): Decision | undefined => {

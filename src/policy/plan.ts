@@ -35,7 +35,10 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
 
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
-  const isProtected = (i: ImageObj) => protectLabel(i.labels) !== undefined || i.tags.some((t) => protectRepo(splitReference(t).repository));
+  // The engine auto-prunes untagged parents with their last child; reclaimd lets it only for
+  // parents that nothing protects, keeps or reports, and otherwise asks it not to prune.
+  const heldBack = ledger.heldBack('image');
+  const isProtected = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || i.tags.some((t) => protectRepo(splitReference(t).repository));
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
   const sim = simulateImageDeletions(snapshot.images, index, remaining, childrenFirst([...imageDrafts.keys()], index), isProtected);
   const imageActions: Action[] = sim.deletions.map((del) => {

@@ -26,13 +26,16 @@ export function parseSize(text: string): number | undefined {
 /** Formats bytes for people: 1.5 MB. Decimal units, like the docker CLI. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
+  if (Math.abs(bytes) < 1000) return `${bytes} B`;
   let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  let value = bytes;
+  // Round first, then decide the unit, so 999,999 bytes reads "1.00 MB", not "1000.0 kB".
+  for (;;) {
+    value = bytes / 1000 ** unit;
+    const shown = Number(value.toFixed(Math.abs(value) < 10 ? 2 : 1));
+    if (Math.abs(shown) < 1000 || unit === units.length - 1) return `${Math.abs(shown) < 10 ? shown.toFixed(2) : shown.toFixed(1)} ${units[unit]}`;
     unit++;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 /** Formats milliseconds for people: 3d 4h. */
