@@ -1,0 +1,93 @@
+// The engine behaviour reclaimd's safety rests on, as one suite run against both the real
+// adapter on a throwaway engine (test/integration) and the fake engine (test/unit), so the fake
+// used by the sweep's unit tests stays honest.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Engine, RemovalOutcome } from '../../src/docker/engine.js';
+
+/** Named layers: the same name is the same content, so images share it. Sizes in bytes. */
+export const LAYER_SIZES: Record<string, number> = { base: 100_000, a: 20_000, b: 30_000 };
+
+export interface ContractWorld {
+  readonly engine: Engine;
+  image(spec: { tags: string[]; layers: string[]; runnable?: boolean }): Promise<string>;
+  /** A container from `image`: running (sleeps) or exited; optionally mounting a volume. */
+  container(spec: { image: string; running: boolean; volume?: string }): Promise<string>;
+  volume(): Promise<string>;
+  tagsOf(imageId: string): Promise<string[] | undefined>;
+  containerExists(id: string): Promise<boolean>;
+  volumeExists(name: string): Promise<boolean>;
+  dispose(): Promise<void>;
+}
+
+export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
+  let w: ContractWorld;
+  beforeEach(async () => {
+    w = await makeWorld();
+  });
+  afterEach(async () => {
+    await w.dispose();
+  });
+
+  const kind = (o: RemovalOutcome) => (o.ok ? 'ok' : o.kind);
+  const freed = (o: RemovalOutcome) => (o.ok ? o.deleted.reduce((s, id) => s + (w.engine.layerSize(id) ?? 0), 0) : -1);
+
+  it('refuses to delete an image a stopped or running container uses (409), and keeps it', async () => {
+    const stopped = await w.image({ tags: ['contract/s:1'], layers: ['a'], runnable: true });
+    const running = await w.image({ tags: ['contract/r:1'], layers: ['b'], runnable: true });
+    await w.container({ image: stopped, running: false });
+    await w.container({ image: running, running: true });
+    expect(kind(await w.engine.deleteImage(stopped, false))).toBe('conflict');
+    expect(kind(await w.engine.deleteImage(running, false))).toBe('conflict');
+    expect(kind(await w.engine.untagImage('contract/s:1'))).toBe('conflict');
+    expect(await w.tagsOf(stopped)).toEqual(['contract/s:1']);
+    expect(await w.tagsOf(running)).toEqual(['contract/r:1']);
+    expect(await w.engine.imageInUse(stopped)).toBe(true);
+  });
+
+  it('refuses to delete by ID an image with several tags; untagging one keeps the image', async () => {
+    const id = await w.image({ tags: ['contract/t:1', 'contract/t:2'], layers: ['base', 'a'] });
+    expect(kind(await w.engine.deleteImage(id, false))).toBe('conflict');
+    expect(kind(await w.engine.untagImage('contract/t:1'))).toBe('ok');
+    expect(await w.tagsOf(id)).toEqual(['contract/t:2']);
+    expect(await w.engine.imageInUse(id)).toBe(false);
+    await w.engine.snapshot({ containerDetails: false });
+    const out = await w.engine.deleteImage(id, false);
+    expect(kind(out)).toBe('ok');
+    expect(freed(out)).toBe(LAYER_SIZES['base']! + LAYER_SIZES['a']!);
+    expect(await w.tagsOf(id)).toBeUndefined();
+    expect(kind(await w.engine.deleteImage(id, false))).toBe('gone');
+  });
+
+  it('frees a shared layer only with its last holder', async () => {
+    const a = await w.image({ tags: ['contract/a:1'], layers: ['base', 'a'] });
+    const b = await w.image({ tags: ['contract/b:1'], layers: ['base', 'b'] });
+    await w.engine.snapshot({ containerDetails: false });
+    const first = await w.engine.deleteImage(a, false);
+    expect(freed(first)).toBe(LAYER_SIZES['a']);
+    const second = await w.engine.deleteImage(b, false);
+    expect(freed(second)).toBe(LAYER_SIZES['base']! + LAYER_SIZES['b']!);
+    expect(first.ok && first.deleted.includes(a)).toBe(true);
+  });
+
+  it('refuses to remove a running container (409) but removes a stopped one; then 404', async () => {
+    const image = await w.image({ tags: ['contract/c:1'], layers: ['a'], runnable: true });
+    const running = await w.container({ image, running: true });
+    const stopped = await w.container({ image, running: false });
+    expect(kind(await w.engine.removeContainer(running))).toBe('conflict');
+    expect(await w.containerExists(running)).toBe(true);
+    expect(kind(await w.engine.removeContainer(stopped))).toBe('ok');
+    expect(await w.containerExists(stopped)).toBe(false);
+    expect(kind(await w.engine.removeContainer(stopped))).toBe('gone');
+  });
+
+  it('refuses to remove a volume any container mounts (409); removes it once unmounted; then 404', async () => {
+    const image = await w.image({ tags: ['contract/v:1'], layers: ['a'], runnable: true });
+    const volume = await w.volume();
+    const user = await w.container({ image, running: false, volume });
+    expect(kind(await w.engine.removeVolume(volume))).toBe('conflict');
+    expect(await w.volumeExists(volume)).toBe(true);
+    expect(kind(await w.engine.removeContainer(user))).toBe('ok');
+    expect(kind(await w.engine.removeVolume(volume))).toBe('ok');
+    expect(kind(await w.engine.removeVolume(volume))).toBe('gone');
+  });
+}

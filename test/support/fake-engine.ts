@@ -1,0 +1,151 @@
+// An in-memory engine for unit tests of the sweep. It follows the Engine API's rules that
+// reclaimd relies on (checked against the real engine by test/contract/engine-contract.ts):
+// 409 for images in use, with children or with several tags when deleted by ID; 409 for
+// running containers and mounted volumes; 404 for what is gone; layers freed only when no
+// image holds them; untagged parents auto-pruned unless noprune. Every call is recorded, and
+// a hook runs before each removal so tests can stage races.
+import type { Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
+import { EngineError } from '../../src/docker/errors.js';
+import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
+
+export class FakeEngine implements Engine {
+  readonly apiVersion = '1.41';
+  readonly images = new Map<string, Mutable<ImageObj>>();
+  readonly containers = new Map<string, Mutable<ContainerObj>>();
+  readonly volumes = new Map<string, Mutable<VolumeObj>>();
+  /** Every call, in order: "snapshot", "removeContainer c1", "untag app:1", "deleteImage i1", … */
+  readonly calls: string[] = [];
+  /** Runs before each removal request is carried out; may change the state (a race). */
+  beforeRemoval: ((call: string) => void) | undefined;
+  /** While true, every call fails as an unreachable engine would. */
+  unreachable = false;
+  private readonly chainSizes = new Map<string, number>();
+
+  constructor(state: Partial<Snapshot> = {}) {
+    for (const i of state.images ?? []) this.addImage(i);
+    for (const c of state.containers ?? []) this.containers.set(c.id, { ...c, volumes: [...c.volumes] });
+    for (const v of state.volumes ?? []) this.volumes.set(v.name, { ...v });
+  }
+
+  addImage(i: ImageObj): void {
+    this.images.set(i.id, { ...i, tags: [...i.tags], digests: [...i.digests], layers: [...i.layers] });
+  }
+
+  async snapshot(_needs: SnapshotNeeds): Promise<Snapshot> {
+    this.enter('snapshot');
+    const images = [...this.images.values()].map((i) => ({ ...i, tags: [...i.tags] }));
+    for (const i of images) for (const l of i.layers) this.chainSizes.set(l.chain, l.size);
+    // Like the real adapter, sizes that cost a disk walk are only known after measuring.
+    return {
+      images,
+      containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
+      volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
+    };
+  }
+
+  async measureContainers(ids: readonly string[]): Promise<Map<string, number>> {
+    this.enter('measureContainers');
+    return new Map(ids.flatMap((id) => (this.containers.get(id) ? [[id, this.containers.get(id)?.sizeRw ?? 0] as const] : [])));
+  }
+
+  async measureVolumes(): Promise<Map<string, number>> {
+    this.enter('measureVolumes');
+    return new Map([...this.volumes.values()].map((v) => [v.name, v.size ?? 0]));
+  }
+
+  layerSize(chain: string): number | undefined {
+    return this.chainSizes.get(chain);
+  }
+
+  async imageInUse(id: string): Promise<boolean> {
+    this.enter(`imageInUse ${id}`);
+    return [...this.containers.values()].some((c) => c.imageId === id);
+  }
+
+  async removeContainer(id: string): Promise<RemovalOutcome> {
+    return this.removal(`removeContainer ${id}`, () => {
+      const c = this.containers.get(id);
+      if (!c) return gone(`No such container: ${id}`);
+      if (['running', 'paused', 'restarting'].includes(c.state)) return conflict('You cannot remove a running container');
+      this.containers.delete(id);
+      return { ok: true, deleted: [id] };
+    });
+  }
+
+  async untagImage(reference: string): Promise<RemovalOutcome> {
+    return this.removal(`untag ${reference}`, () => {
+      const image = [...this.images.values()].find((i) => i.tags.includes(reference));
+      if (!image) return gone(`No such image: ${reference}`);
+      if (image.tags.length > 1) {
+        image.tags = image.tags.filter((t) => t !== reference);
+        return { ok: true, deleted: [] };
+      }
+      if (this.usedBy(image.id)) return conflict(`unable to remove repository reference "${reference}" (must force)`);
+      image.tags = [];
+      // The last reference: the engine then deletes the image too, quietly keeping it if it has children.
+      return this.hasChildren(image.id) ? { ok: true, deleted: [] } : { ok: true, deleted: this.deleteNow(image.id, false) };
+    });
+  }
+
+  async deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome> {
+    return this.removal(`deleteImage ${id}`, () => {
+      const image = this.images.get(id);
+      if (!image) return gone(`No such image: ${id}`);
+      if (this.hasChildren(id)) return conflict('image has dependent child images (cannot be forced)');
+      const user = this.usedBy(id);
+      if (user) return conflict(`image is being used by ${user.state === 'running' ? 'running' : 'stopped'} container ${user.id}`);
+      if (image.tags.length > 1) return conflict('image is referenced in multiple repositories (must be forced)');
+      return { ok: true, deleted: this.deleteNow(id, !noprune) };
+    });
+  }
+
+  async removeVolume(name: string): Promise<RemovalOutcome> {
+    return this.removal(`removeVolume ${name}`, () => {
+      if (!this.volumes.has(name)) return gone(`no such volume: ${name}`);
+      const user = [...this.containers.values()].find((c) => c.volumes.includes(name));
+      if (user) return conflict(`volume is in use - [${user.id}]`);
+      this.volumes.delete(name);
+      return { ok: true, deleted: [name] };
+    });
+  }
+
+  private deleteNow(id: string, prune: boolean): string[] {
+    const deleted: string[] = [];
+    let current: string | undefined = id;
+    while (current !== undefined) {
+      const image = this.images.get(current) as Mutable<ImageObj>;
+      this.images.delete(current);
+      deleted.push(current);
+      for (const l of image.layers) if (![...this.images.values()].some((i) => i.layers.some((x) => x.chain === l.chain))) deleted.push(l.chain);
+      const parent = image.parentId === undefined ? undefined : this.images.get(image.parentId);
+      const prunable = prune && parent && parent.tags.length === 0 && parent.digests.length === 0 && !this.usedBy(parent.id) && !this.hasChildren(parent.id);
+      current = prunable ? parent.id : undefined;
+    }
+    return [...new Set(deleted)];
+  }
+
+  private usedBy(imageId: string): ContainerObj | undefined {
+    return [...this.containers.values()].find((c) => c.imageId === imageId);
+  }
+
+  private hasChildren(id: string): boolean {
+    return [...this.images.values()].some((i) => i.parentId === id);
+  }
+
+  private enter(call: string): void {
+    this.calls.push(call);
+    if (this.unreachable) throw new EngineError('unreachable', 'ECONNREFUSED: connect ECONNREFUSED /fake.sock', undefined);
+  }
+
+  private removal(call: string, act: () => RemovalOutcome): RemovalOutcome {
+    this.calls.push(call);
+    if (this.unreachable) return { ok: false, kind: 'unreachable', message: 'ECONNREFUSED' };
+    this.beforeRemoval?.(call);
+    return act();
+  }
+}
+
+const gone = (message: string): RemovalOutcome => ({ ok: false, kind: 'gone', message });
+const conflict = (message: string): RemovalOutcome => ({ ok: false, kind: 'conflict', message });

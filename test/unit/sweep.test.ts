@@ -1,0 +1,183 @@
+// The cycle (snapshot → plan → measure → guard → execute) against the fake engine, whose rules
+// are checked against the real engine by the contract suite. Each test lists the exact engine
+// calls it expects, and races are staged in the fake's hook just before a removal runs.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/daemon/logger.js';
+import { runCycle } from '../../src/daemon/sweep.js';
+import type { Mode } from '../../src/policy/config.js';
+import { FakeEngine } from '../support/fake-engine.js';
+import { ago, config, container, image, NOW, volume } from '../support/builders.js';
+
+/** A real pino logger writing into an array, so tests read the JSON lines operators get. */
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', stream), lines };
+}
+
+const base = image({ id: 'i-base', tags: ['app:base'], layers: [['L0', 1000]] });
+const app1 = image({ id: 'i-1', tags: ['app:1', 'app:1b'], layers: [['L0', 1000], ['L1', 100]], created: ago(60) });
+const app2 = image({ id: 'i-2', tags: ['app:2'], layers: [['L0', 1000], ['L2', 200]], created: ago(60) });
+const done = container({ name: 'done', id: 'c-done', image: app2, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 4096, volumes: ['vol-anon'] });
+const anon = volume({ name: 'vol-anon', size: 777, labels: { 'com.docker.volume.anonymous': '' } });
+const loose = volume({ name: 'vol-loose', size: 5000 });
+
+const cfg = (limits?: { maxRemovalsPerRun: number }) =>
+  config({
+    policies: [
+      { name: 'exited', resource: 'container', match: { stoppedFor: '1d' }, removeAnonymousVolumes: true },
+      { name: 'apps', resource: 'image', match: { repositories: ['app'], tags: ['1', '1b', '2'] } },
+      { name: 'volumes', resource: 'volume', match: { names: ['vol-loose'] } },
+    ],
+    ...(limits ? { limits } : {}),
+  });
+
+function world() {
+  return new FakeEngine({ images: [base, app1, app2], containers: [done], volumes: [anon, loose] });
+}
+
+const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
+
+async function cycle(engine: FakeEngine, mode: Mode, options: { limits?: { maxRemovalsPerRun: number }; signal?: AbortSignal } = {}) {
+  const { log, lines } = capture();
+  const report = await runCycle(engine, cfg(options.limits), { mode, now: NOW, ...(options.signal ? { signal: options.signal } : {}) }, log);
+  return { report, lines };
+}
+
+describe('runCycle', () => {
+  it('dry-run plans, measures what it would remove, and stops before the first removal', async () => {
+    const engine = world();
+    const { report } = await cycle(engine, 'dry-run');
+    expect(engine.calls).toEqual(['snapshot', 'measureContainers', 'measureVolumes']);
+    expect(report.plan.actions.map((a) => `${a.resource}:${a.id}:${a.bytes}`)).toEqual([
+      'container:c-done:4096',
+      'image:i-1:100',
+      'image:i-2:200',
+      'volume:vol-anon:777',
+      'volume:vol-loose:5000',
+    ]);
+    expect(report.removed).toEqual([]);
+    expect(engine.images.size).toBe(3);
+  });
+
+  it('enforce removes in plan order, untagging extra tags first, and reports what the engine freed', async () => {
+    const engine = world();
+    const { report, lines } = await cycle(engine, 'enforce');
+    expect(removals(engine)).toEqual([
+      'removeContainer c-done',
+      'imageInUse i-1',
+      'untag app:1',
+      'deleteImage i-1',
+      'deleteImage i-2',
+      'removeVolume vol-anon',
+      'removeVolume vol-loose',
+    ]);
+    expect(report.removed.map((r) => [r.id, r.bytes, r.predictedBytes])).toEqual([
+      ['c-done', 4096, 4096],
+      ['i-1', 100, 100],
+      ['i-2', 200, 200],
+      ['vol-anon', 777, 777],
+      ['vol-loose', 5000, 5000],
+    ]);
+    expect(report.reclaimedBytes).toBe(report.plan.totals.bytes);
+    expect([...engine.images.keys()]).toEqual(['i-base']);
+    const removed = lines.filter((l) => l['msg'] === 'removed');
+    expect(removed.map((l) => [l['policy'], l['resource'], l['name'], l['bytes']])).toEqual([
+      ['exited', 'container', 'done', 4096],
+      ['apps', 'image', 'app:1', 100],
+      ['apps', 'image', 'app:2', 200],
+      ['exited', 'volume', 'vol-anon', 777],
+      ['volumes', 'volume', 'vol-loose', 5000],
+    ]);
+  });
+
+  it('a container created from an image after the plan makes its deletion a counted skip, not a force', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'deleteImage i-2') engine.containers.set('late', { ...done, id: 'late', name: 'late', state: 'created', volumes: [] });
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(report.skipped).toEqual([expect.objectContaining({ resource: 'image', id: 'i-2', reason: 'conflict' })]);
+    expect(engine.images.has('i-2')).toBe(true);
+    expect(report.removed.map((r) => r.id)).toEqual(['c-done', 'i-1', 'vol-anon', 'vol-loose']);
+  });
+
+  it('does not untag an image that a container started using after the plan', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-done') engine.containers.set('late', { ...done, id: 'late', name: 'late', imageId: 'i-1', volumes: [] });
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(removals(engine)).not.toContain('untag app:1');
+    expect(engine.images.get('i-1')?.tags).toEqual(['app:1', 'app:1b']);
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-1', reason: 'conflict', message: expect.stringMatching(/after the plan/) })]);
+  });
+
+  it('an object someone else removed first is a skip with reason "gone"', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeVolume vol-loose') engine.volumes.delete('vol-loose');
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'vol-loose', reason: 'gone' })]);
+    expect(report.interrupted).toBeUndefined();
+  });
+
+  it('a volume mounted after the plan is a conflict and stays', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeVolume vol-loose') engine.containers.set('m', { ...done, id: 'm', name: 'm', state: 'running', volumes: ['vol-loose'] });
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'vol-loose', reason: 'conflict' })]);
+    expect(engine.volumes.has('vol-loose')).toBe(true);
+  });
+
+  it('stops at an unreachable engine: the rest is aborted, what was done is reported', async () => {
+    const engine = world();
+    // The engine goes away just as the first image deletion is sent.
+    const realDelete = engine.deleteImage.bind(engine);
+    engine.deleteImage = async (id, noprune) => {
+      engine.unreachable = true;
+      return realDelete(id, noprune);
+    };
+    const { report, lines } = await cycle(engine, 'enforce');
+    expect(report.removed.map((r) => r.id)).toEqual(['c-done']);
+    expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([
+      ['i-1', 'aborted'],
+      ['i-2', 'aborted'],
+      ['vol-anon', 'aborted'],
+      ['vol-loose', 'aborted'],
+    ]);
+    expect(report.interrupted).toMatch(/^engine unreachable/);
+    // Nothing is attempted after the engine went away.
+    expect(engine.calls.filter((c) => c.startsWith('deleteImage'))).toEqual(['deleteImage i-1']);
+    expect(lines.some((l) => l['msg'] === 'engine unreachable; stopping this cycle')).toBe(true);
+  });
+
+  it('removes nothing when the plan exceeds limits.maxRemovalsPerRun', async () => {
+    const engine = world();
+    const { report } = await cycle(engine, 'enforce', { limits: { maxRemovalsPerRun: 4 } });
+    expect(report.plan.blocked).toMatch(/removes 5 objects, more than limits.maxRemovalsPerRun \(4\)/);
+    expect(removals(engine)).toEqual([]);
+  });
+
+  it('on shutdown the removal in flight finishes and no new one starts', async () => {
+    const engine = world();
+    const controller = new AbortController();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-done') controller.abort();
+    };
+    const { report } = await cycle(engine, 'enforce', { signal: controller.signal });
+    expect(removals(engine)).toEqual(['removeContainer c-done']);
+    expect(report.removed.map((r) => r.id)).toEqual(['c-done']);
+    expect(new Set(report.skipped.map((s) => s.reason))).toEqual(new Set(['aborted']));
+    expect(report.interrupted).toBe('shutting down');
+  });
+});
