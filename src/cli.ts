@@ -57,7 +57,11 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.version) return print(VERSION);
   const command = positionals[0];
-  if (values.help || command === undefined) return print(USAGE, command === undefined && !values.help ? EXIT.usage : EXIT.ok);
+  if (values.help) return print(USAGE);
+  if (command === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
   if (!['validate', 'plan', 'once', 'daemon'].includes(command) || positionals.length > 1) {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
     return EXIT.usage;

@@ -2,12 +2,13 @@
  * Reads the configuration and policy files from disk and hands their text to the pure
  * validator. Policy globs are relative to the configuration file.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import cron from 'node-cron';
 import { checkConfigText, resolveConfig, type Config, type TextFile } from '../policy/config.js';
 import { compileGlob } from '../policy/glob.js';
 import type { Problem, Result } from '../policy/problems.js';
+import { parseYaml } from '../policy/yaml-source.js';
 
 export async function loadConfig(configPath: string): Promise<Result<Config>> {
   const config = await readText(configPath);
@@ -17,25 +18,42 @@ export async function loadConfig(configPath: string): Promise<Result<Config>> {
   const problems: Problem[] = [];
   const files: TextFile[] = [];
   const seen = new Set<string>();
+  // Problems with an entry of `policies:` point at that entry in the configuration file.
+  const parsed = parseYaml(config.value.text, configPath);
+  const entry = (i: number, message: string): Problem => ({
+    file: configPath,
+    ...(parsed.ok ? parsed.source.locate(['policies', i]) : { line: 1, col: 1 }),
+    where: `/policies/${i}`,
+    message,
+  });
   for (const [i, pattern] of raw.value.policies.entries()) {
     const matches = await expand(path.dirname(configPath), pattern);
-    if (matches.length === 0) {
-      problems.push({ file: configPath, line: 1, col: 1, where: `/policies/${i}`, message: `"${pattern}" matches no policy file` });
-    }
+    if (matches.length === 0) problems.push(entry(i, `"${pattern}" matches no policy file`));
     for (const file of matches) {
       if (seen.has(file)) continue;
       seen.add(file);
       const text = await readText(file);
       if (text.ok) files.push(text.value);
-      else problems.push(...text.problems);
+      else if (isGlob(pattern)) problems.push(...text.problems);
+      else {
+        const message = text.problems[0]?.message ?? 'cannot be read';
+        const hint = /is a directory/.test(message) ? ` (to load the files in it, write "${pattern.replace(/\/+$/, '')}/*.yaml")` : '';
+        problems.push(entry(i, `"${pattern}": ${message}${hint}`));
+      }
     }
   }
   if (problems.length > 0) return { ok: false, problems };
   return resolveConfig(configPath, raw.value, files);
 }
 
+// No configuration or policy file needs this much; reading it would only cost memory.
+const MAX_BYTES = 1024 * 1024;
+
 async function readText(file: string): Promise<Result<TextFile>> {
   try {
+    const info = await stat(file);
+    if (info.isDirectory()) return fail(file, 'is a directory, expected a YAML file');
+    if (info.size > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
     const buf = await readFile(file);
     if (buf.includes(0)) return fail(file, 'this is a binary file, not YAML');
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
@@ -59,7 +77,7 @@ function fail(file: string, message: string): { ok: false; problems: Problem[] }
  */
 async function expand(base: string, pattern: string): Promise<string[]> {
   const full = path.resolve(base, pattern);
-  if (!/[*?[]/.test(pattern)) return [display(full)];
+  if (!isGlob(pattern)) return [display(full)];
   const segments = full.split(path.sep);
   const firstGlob = segments.findIndex((s) => /[*?[]/.test(s));
   const root = segments.slice(0, firstGlob).join(path.sep) || path.sep;
@@ -82,6 +100,10 @@ async function expand(base: string, pattern: string): Promise<string[]> {
   };
   await walk(root, '', 0);
   return found.sort().map(display);
+}
+
+function isGlob(pattern: string): boolean {
+  return /[*?[]/.test(pattern);
 }
 
 /** Paths below the working directory are shown relative to it, others in full. */

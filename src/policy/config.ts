@@ -110,10 +110,12 @@ function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; mes
   return out;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+/** Freezes every object reachable from `value`, including ones frozen shallowly before. */
+function deepFreeze<T>(value: T, seen = new Set<unknown>()): T {
+  if (value && typeof value === 'object' && !seen.has(value)) {
+    seen.add(value);
+    for (const v of Object.values(value)) deepFreeze(v, seen);
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
 }

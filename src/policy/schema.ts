@@ -17,10 +17,16 @@ export const Duration = Type.String({
   description: 'A duration: a whole number followed by s, m, h, d or w, e.g. 7d.',
 });
 
+/** A duration of at least one second, for intervals. */
+export const Interval = Type.String({
+  pattern: '^0*[1-9][0-9]*(s|m|h|d|w)$',
+  'x-expected': 'a duration of at least 1s like 15s or 1m',
+  description: 'A duration of at least 1s: a whole number followed by s, m, h, d or w.',
+});
+
 /** A glob: `*` and `?` stay within one `/`-separated segment, `**` crosses segments. */
 export const Glob = Type.String({
   format: 'glob',
-  minLength: 1,
   'x-expected': 'a glob like "ci/**" or "pr-*"',
   description: 'A glob. `*` and `?` match within one `/`-separated segment, `**` crosses segments, `[abc]` is a class.',
 });
@@ -162,12 +168,12 @@ export const Config = Type.Object(
       Type.Object(
         {
           host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })),
-          pingInterval: Type.Optional({ ...Duration, description: 'How often the engine is pinged between cycles, so reclaimd_docker_up stays current (default 15s).' }),
+          pingInterval: Type.Optional({ ...Interval, description: 'How often the engine is pinged between cycles, so reclaimd_docker_up stays current (default 15s).' }),
         },
         { ...closed, description: 'How to reach the Docker Engine.' },
       ),
     ),
-    policies: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Policy files or globs, relative to this file.' }),
+    policies: Type.Array(Type.String({ format: 'glob', 'x-expected': 'a policy file or glob like "policies/*.yaml"' }), { minItems: 1, description: 'Policy files or globs, relative to this file.' }),
     protect: Type.Optional(
       Type.Object(
         {

@@ -45,7 +45,8 @@ function parseWith<T>(text: string, file: string, validate: ValidateFunction<T>,
   }
   const data: unknown = source.data;
   if (validate(data)) return { ok: true, value: { value: data, source } };
-  const problems = dedupe((validate.errors ?? []).map((e) => toProblem(e, source, where))).sort((a, b) => a.line - b.line || a.col - b.col);
+  const errors = withoutEchoes(validate.errors ?? []);
+  const problems = dedupe([...errors.map((e) => toProblem(e, source, where)), ...unknownPolicyKeys(errors, source, where)]).sort((a, b) => a.line - b.line || a.col - b.col);
   return { ok: false, problems };
 }
 
@@ -105,6 +106,40 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
   }
 }
 
+/**
+ * Drops errors that only repeat another: the discriminator's complaint about `resource` when
+ * `resource` is missing or of the wrong type (already reported), and a glob's `format` error
+ * when its type is wrong.
+ */
+function withoutEchoes(errors: ErrorObject[]): ErrorObject[] {
+  const paths = new Set(errors.filter((e) => e.keyword !== 'discriminator').map((e) => (e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath)));
+  return errors.filter((e) => e.keyword !== 'discriminator' || !paths.has(`${e.instancePath}/${(e.params as { tag: string }).tag}`));
+}
+
+// Every key a policy may have, whatever its resource.
+const POLICY_KEYS = ['name', 'description', 'action', 'resource', 'match', 'keep', 'removeAnonymousVolumes'];
+
+/**
+ * When `resource` is missing or wrong, ajv cannot tell which policy shape applies and checks
+ * no other key, so a misspelt `resurce:` would go unnamed. Report keys no policy has.
+ */
+function unknownPolicyKeys(errors: ErrorObject[], source: YamlSource, where: Where): Problem[] {
+  const out: Problem[] = [];
+  for (const e of errors) {
+    const missing = e.keyword === 'required' && (e.params as { missingProperty: string }).missingProperty === 'resource';
+    if (!missing && e.keyword !== 'discriminator') continue;
+    const path = parsePointer(e.instancePath);
+    const policy = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], source.data);
+    if (!policy || typeof policy !== 'object') continue;
+    for (const key of Object.keys(policy)) {
+      if (POLICY_KEYS.includes(key)) continue;
+      const pos = source.locateKey(path, key) ?? source.locate(path);
+      out.push({ file: source.file, ...pos, ...where([...path, key], source.data), message: `unknown key "${key}"${suggest(key, POLICY_KEYS)}; expected one of: ${POLICY_KEYS.join(', ')}` });
+    }
+  }
+  return out;
+}
+
 function globReason(glob: string): string {
   const r = compileGlob(glob);
   return r.ok ? '' : ` (${r.reason})`;
@@ -123,7 +158,8 @@ function suggest(key: string, allowed: string[]): string {
   const best = allowed
     .map((a) => ({ a, d: a.toLowerCase() === key.toLowerCase() ? 0 : editDistance(a.toLowerCase(), key.toLowerCase()) }))
     .sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= 2 ? ` (did you mean "${best.a}"?)` : '';
+  // Short keys are a few edits from many others, so they must be closer to count.
+  return best && best.d <= (key.length < 5 ? 1 : 2) ? ` (did you mean "${best.a}"?)` : '';
 }
 
 function editDistance(a: string, b: string): number {

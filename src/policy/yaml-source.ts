@@ -20,20 +20,25 @@ export interface YamlSource {
 const MAX_BYTES = 1024 * 1024;
 // Aliases are legitimate YAML, but an alias bomb expands exponentially; yaml's default is 100.
 const MAX_ALIASES = 100;
+// The parser recurses once per level of nesting, so a hostile file (10,000 "[" or as many
+// indented levels) would overflow the stack; no policy file needs more than a few levels.
+const MAX_DEPTH = 64;
 
 /** Parses YAML text; syntax errors come back as problems with their positions. */
 export function parseYaml(text: string, file: string): { ok: true; source: YamlSource } | { ok: false; problems: Problem[] } {
   if (Buffer.byteLength(text, 'utf8') > MAX_BYTES) {
     return { ok: false, problems: [{ file, line: 1, col: 1, where: '', message: `file is larger than ${MAX_BYTES} bytes; refusing to parse it` }] };
   }
+  const deep = tooDeep(text);
+  if (deep) return { ok: false, problems: [{ file, ...deep, where: '', message: `nesting is deeper than ${MAX_DEPTH} levels; refusing to parse it` }] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-        return { file, line: pos.line, col: pos.col, where: '', message: `YAML syntax: ${firstLine(e.message)}` };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, where: '', message: `YAML syntax: ${syntaxMessage(e.code, e.message)}` };
       }),
     };
   }
@@ -71,6 +76,43 @@ function nodeAt(doc: Document, path: readonly PathSegment[]): Node | undefined {
   return node && typeof node === 'object' && 'range' in node ? (node as Node) : undefined;
 }
 
-function firstLine(message: string): string {
+function syntaxMessage(code: string, message: string): string {
+  // yaml's own advice here ("use parseAllDocuments") is for programmers, not operators.
+  if (code === 'MULTIPLE_DOCS') return 'the file contains more than one YAML document; put every policy in one "policies:" list';
   return message.split('\n')[0] ?? message;
+}
+
+/**
+ * Finds where nesting first goes deeper than MAX_DEPTH, counting flow brackets and block
+ * levels (indentation, and "- " or "? " that open a level on the same line). It over-counts
+ * brackets inside quoted strings, which no real policy nests 64 deep.
+ */
+function tooDeep(text: string): { line: number; col: number } | undefined {
+  let bracket = 0;
+  let line = 1;
+  let lineStart = 0;
+  let atLineStart = true;
+  let blockColumn = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      atLineStart = true;
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ' || c === '\t') continue;
+      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) continue;
+      atLineStart = false;
+      blockColumn = i - lineStart;
+      // Each block level needs at least one more column of indentation.
+      if (blockColumn > MAX_DEPTH * 4) return { line, col: blockColumn + 1 };
+    }
+    if (c === '[' || c === '{') {
+      bracket++;
+      if (bracket > MAX_DEPTH) return { line, col: i - lineStart + 1 };
+    } else if ((c === ']' || c === '}') && bracket > 0) bracket--;
+  }
+  return undefined;
 }
