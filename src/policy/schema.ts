@@ -60,6 +60,17 @@ const common = {
   action: Type.Optional(Action),
 };
 
+/** `keep` for resources exempted by name or label (containers, volumes). */
+function NameLabelKeep(noun: string) {
+  return Type.Object(
+    {
+      names: Type.Optional(Globs(`A ${noun} whose name matches any of these globs is kept.`)),
+      labels: Type.Optional(Labels(`A ${noun} on which any of these selectors holds is kept.`)),
+    },
+    { ...closed, description: `Exemptions: any rule that holds keeps the ${noun}.` },
+  );
+}
+
 export const ImagePolicy = Type.Object(
   {
     ...common,
@@ -105,15 +116,7 @@ export const ContainerPolicy = Type.Object(
       },
       { ...closed, description: 'Conditions that must all hold for a container to be selected.' },
     ),
-    keep: Type.Optional(
-      Type.Object(
-        {
-          names: Type.Optional(Globs('A container whose name matches any of these globs is kept.')),
-          labels: Type.Optional(Labels('A container on which any of these selectors holds is kept.')),
-        },
-        { ...closed, description: 'Exemptions: any rule that holds keeps the container.' },
-      ),
-    ),
+    keep: Type.Optional(NameLabelKeep('container')),
     removeAnonymousVolumes: Type.Optional(Type.Boolean({ description: "Also remove the container's anonymous volumes when nothing else mounts them." })),
   },
   { ...closed, description: 'Removes stopped containers.' },
@@ -132,15 +135,7 @@ export const VolumePolicy = Type.Object(
       },
       { ...closed, description: 'Conditions that must all hold for a volume to be selected. Mounted volumes are never selected.' },
     ),
-    keep: Type.Optional(
-      Type.Object(
-        {
-          names: Type.Optional(Globs('A volume whose name matches any of these globs is kept.')),
-          labels: Type.Optional(Labels('A volume on which any of these selectors holds is kept.')),
-        },
-        { ...closed, description: 'Exemptions: any rule that holds keeps the volume.' },
-      ),
-    ),
+    keep: Type.Optional(NameLabelKeep('volume')),
   },
   { ...closed, description: 'Removes volumes.' },
 );

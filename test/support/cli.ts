@@ -17,11 +17,16 @@ export interface CliResult {
 
 /** Runs `reclaimd <args>` against the engine at `dockerHost` (unset: no DOCKER_HOST at all). */
 export function runCli(args: string[], dockerHost?: string): Promise<CliResult> {
+  return runNode([CLI, ...args], { dockerHost });
+}
+
+/** Runs node with `args`, in `cwd` if given, with DOCKER_HOST set only to `dockerHost`. */
+export function runNode(args: string[], options: { dockerHost?: string | undefined; cwd?: string } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['DOCKER_HOST'];
-  if (dockerHost !== undefined) env['DOCKER_HOST'] = dockerHost;
+  if (options.dockerHost !== undefined) env['DOCKER_HOST'] = options.dockerHost;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,9 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli, type CliResult } from '../support/cli.js';
+import { CLI, runCli, runNode, type CliResult } from '../support/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INVALID = 'test/fixtures/invalid';
@@ -153,7 +152,7 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
       "  console.log(JSON.stringify(r.ok ? 'valid' : r.problems.map((p) => p.message)));",
       '}',
     ].join('\n');
-    const r = await runNode(['--input-type=module', '-e', script]);
+    const r = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
     // A V8 fatal error aborts the process (code 134 or a signal) after an earlier load printed.
     expect(r.code, `stdout: ${r.stdout.slice(0, 300)}\nstderr: ${r.stderr.split('\n').slice(0, 3).join('\n')}`).toBe(0);
     expectNoCrash(r);
@@ -250,19 +249,6 @@ describe('command line', { timeout: 30_000 }, () => {
     expect(problemLines(r, 'config.yaml')).toEqual(['config.yaml:1:1: no such file']);
   });
 });
-
-/** Runs node with `args` from the repository root. */
-function runNode(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
