@@ -6,6 +6,7 @@
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
 import { classify } from '../docker/errors.js';
+import { mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
 
 export interface RemovalRecord {
@@ -36,15 +37,22 @@ export interface ExecutionResult {
   readonly interrupted: string | undefined;
 }
 
-export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger): Promise<ExecutionResult> {
-  const removed: RemovalRecord[] = [];
-  const skipped: SkipRecord[] = [];
+/**
+ * Runs the removals with at most `concurrency` requests in flight, in groups that keep the
+ * order that matters: containers, then images, then volumes, each group finished before the
+ * next starts (a container must be gone before its image or volume can go). Images in a
+ * parent/child tree go one at a time, children first, so the engine's auto-prune of parents
+ * happens exactly as planned; unrelated images go in parallel.
+ */
+export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1): Promise<ExecutionResult> {
+  const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
   let interrupted: string | undefined;
-  for (const action of plan.actions) {
+
+  const runOne = async (action: Action): Promise<void> => {
     if (interrupted === undefined && signal?.aborted) interrupted = 'shutting down';
     if (interrupted !== undefined) {
-      skipped.push(skip(action, 'aborted', interrupted));
-      continue;
+      results.set(action, { skipped: skip(action, 'aborted', interrupted) });
+      return;
     }
     const outcome = await removeOne(engine, action).catch((err: unknown): RemovalOutcome => {
       const e = classify(err);
@@ -53,22 +61,41 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     const alog = log.child({ policy: action.policy, resource: action.resource });
     if (outcome.ok) {
       const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : action.bytes;
-      removed.push({ resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes });
+      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes } });
       alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed');
-      continue;
-    }
-    if (outcome.kind === 'unreachable') {
-      interrupted = `engine unreachable: ${outcome.message}`;
-      skipped.push(skip(action, 'aborted', interrupted));
+    } else if (outcome.kind === 'unreachable') {
+      interrupted ??= `engine unreachable: ${outcome.message}`;
+      results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       alog.error({ name: action.name, id: action.id, err: outcome.message }, 'engine unreachable; stopping this cycle');
-      continue;
+    } else {
+      const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
+      results.set(action, { skipped: skip(action, reason, outcome.message) });
+      alog[reason === 'error' ? 'error' : 'warn']({ name: action.name, id: action.id, reason, err: outcome.message }, 'removal skipped');
     }
-    const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
-    skipped.push(skip(action, reason, outcome.message));
-    const level = reason === 'error' ? 'error' : 'warn';
-    alog[level]({ name: action.name, id: action.id, reason, err: outcome.message }, 'removal skipped');
+  };
+
+  for (const group of groups(plan.actions)) {
+    await mapLimit(group.actions, group.serial ? 1 : Math.max(1, concurrency), runOne);
+  }
+  // Reported in plan order, whatever order the parallel requests finished in.
+  const removed: RemovalRecord[] = [];
+  const skipped: SkipRecord[] = [];
+  for (const action of plan.actions) {
+    const r = results.get(action);
+    if (r?.removed) removed.push(r.removed);
+    if (r?.skipped) skipped.push(r.skipped);
   }
   return { removed, skipped, interrupted };
+}
+
+function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: boolean }> {
+  const of = (pred: (a: Action) => boolean) => actions.filter(pred);
+  return [
+    { actions: of((a) => a.resource === 'container'), serial: false },
+    { actions: of((a) => a.resource === 'image' && a.inTree !== true), serial: false },
+    { actions: of((a) => a.resource === 'image' && a.inTree === true), serial: true },
+    { actions: of((a) => a.resource === 'volume'), serial: false },
+  ];
 }
 
 async function removeOne(engine: Engine, action: Action): Promise<RemovalOutcome> {

@@ -3,7 +3,7 @@
  * → execute → report. The plan is computed the same way in dry-run and enforce, so a dry-run
  * predicts the real run; dry-run stops exactly before the first removal.
  */
-import type { Engine } from '../docker/engine.js';
+import type { ContainerMeasure, Engine } from '../docker/engine.js';
 import type { Config, Mode } from '../policy/config.js';
 import type { Plan } from '../policy/plan-types.js';
 import type { Snapshot } from '../policy/snapshot.js';
@@ -50,7 +50,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
     return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined };
   }
-  const result = await execute(engine, plan, options.signal, log);
+  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals);
   const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   return { ...base, ...result, reclaimedBytes };
 }
@@ -64,7 +64,8 @@ async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Lo
   const containerIds = selected.filter((a) => a.resource === 'container').map((a) => a.id);
   const needVolumes = selected.some((a) => a.resource === 'volume');
   if (containerIds.length === 0 && !needVolumes) return snapshot;
-  const containerSizes = containerIds.length > 0 ? await engine.measureContainers(containerIds) : new Map<string, number>();
+  const wanted = new Set(containerIds);
+  const measured = containerIds.length > 0 ? await engine.measureContainers(containerIds) : new Map<string, ContainerMeasure>();
   let volumeSizes = new Map<string, number>();
   if (needVolumes) {
     try {
@@ -77,7 +78,13 @@ async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Lo
   }
   return {
     ...snapshot,
-    containers: snapshot.containers.map((c) => (containerSizes.has(c.id) ? { ...c, sizeRw: containerSizes.get(c.id) } : c)),
+    // Fresh state and finish time too: a container restarted since the listing must not be
+    // judged by the old ones. One removed since the listing simply drops out.
+    containers: snapshot.containers.flatMap((c) => {
+      if (!wanted.has(c.id)) return [c];
+      const m = measured.get(c.id);
+      return m ? [{ ...c, state: m.state, finishedAt: m.finishedAt, exitCode: m.exitCode, sizeRw: m.sizeRw }] : [];
+    }),
     volumes: snapshot.volumes.map((v) => (volumeSizes.has(v.name) ? { ...v, size: volumeSizes.get(v.name) } : v)),
   };
 }

@@ -5,7 +5,8 @@
  */
 import type Docker from 'dockerode';
 import type { ImageLayer, Snapshot } from '../policy/snapshot.js';
-import type { Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
+import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
+import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection } from './client.js';
 import { compareVersions } from './client.js';
 import { classify, EngineError } from './errors.js';
@@ -22,6 +23,8 @@ export class EngineAdapter implements Engine {
   private readonly docker: Docker;
   private readonly layersById = new Map<string, ImageLayer[]>();
   private readonly chainSize = new Map<string, number>();
+  /** Finish time and exit code of stopped containers; they change only when one runs again. */
+  private readonly details = new Map<string, { state: string; details: ContainerDetails }>();
   /** API calls made, for the benchmark and debug logs. */
   calls = 0;
 
@@ -47,11 +50,13 @@ export class EngineAdapter implements Engine {
       return layers === undefined ? undefined : mapImage(raw, layers);
     });
     // Only stopped containers can be removed, so only they need their finish time.
+    const now = Date.now();
     const containers = await mapLimit(rawContainers, this.options.concurrency, async (raw) => {
       if (!needs.containerDetails || raw.State === 'running') return mapContainer(raw, undefined);
-      const details = await this.containerDetails(raw.Id);
+      const details = this.cachedDetails(raw, now) ?? (await this.containerDetails(raw.Id, raw.State));
       return details === undefined ? undefined : mapContainer(raw, details);
     });
+    this.forgetGone(rawContainers);
     const volumes = (rawVolumes.Volumes ?? []).map(mapVolume);
     return {
       images: images.filter((i) => i !== undefined),
@@ -68,14 +73,18 @@ export class EngineAdapter implements Engine {
     return this.chainSize.get(chain);
   }
 
-  async measureContainers(ids: readonly string[]): Promise<Map<string, number>> {
-    const sizes = new Map<string, number>();
+  async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
+    const sizes = new Map<string, ContainerMeasure>();
     await mapLimit(ids, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
-      const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<{ SizeRw?: number }>;
+      type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number } };
+      const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
       const info = await this.optional(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      if (!info) return;
+      const details = mapDetails(info.State);
+      this.details.set(id, { state: info.State?.Status ?? '', details });
       // The engine omits SizeRw when it is 0 (API 1.41).
-      if (info) sizes.set(id, info.SizeRw ?? 0);
+      sizes.set(id, { sizeRw: info.SizeRw ?? 0, state: info.State?.Status ?? 'unknown', ...details });
     });
     return sizes;
   }
@@ -134,9 +143,36 @@ export class EngineAdapter implements Engine {
     return layers;
   }
 
-  private async containerDetails(id: string): Promise<ContainerDetails | undefined> {
+  private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined> {
     const info = await this.optional(() => this.docker.getContainer(id).inspect());
-    return info ? mapDetails(info.State) : undefined;
+    if (!info) return undefined;
+    const details = mapDetails(info.State);
+    this.details.set(id, { state, details });
+    return details;
+  }
+
+  /**
+   * A cached finish time is used only while the list still agrees with it: same state, same
+   * exit code, and a status age ("Exited (0) 3 weeks ago") that fits. A container that ran
+   * and stopped again since fails that check and is inspected afresh. Whatever a plan selects
+   * is inspected again before removal anyway (measureContainers), so removal decisions never
+   * rest on the cache.
+   */
+  private cachedDetails(raw: Docker.ContainerInfo, now: number): ContainerDetails | undefined {
+    const cached = this.details.get(raw.Id);
+    if (!cached || cached.state !== raw.State) return undefined;
+    const { finishedAt, exitCode } = cached.details;
+    if (raw.State === 'created') return cached.details;
+    if (statusExitCode(raw.Status) !== exitCode || finishedAt === undefined) return undefined;
+    const age = statusAge(raw.Status);
+    if (!age || now - finishedAt < age.min || now - finishedAt > age.max) return undefined;
+    return cached.details;
+  }
+
+  private forgetGone(listed: readonly Docker.ContainerInfo[]): void {
+    if (this.details.size <= listed.length) return;
+    const ids = new Set(listed.map((c) => c.Id));
+    for (const id of this.details.keys()) if (!ids.has(id)) this.details.delete(id);
   }
 
   /**

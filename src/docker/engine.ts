@@ -14,11 +14,19 @@ export type RemovalOutcome =
   | { readonly ok: true; readonly deleted: readonly string[] }
   | { readonly ok: false; readonly kind: 'gone' | 'conflict' | 'unreachable' | 'failed'; readonly message: string };
 
+/** A container inspected just now: its writable-layer size and fresh finish details. */
+export interface ContainerMeasure {
+  readonly sizeRw: number;
+  readonly state: string;
+  readonly finishedAt: number | undefined;
+  readonly exitCode: number | undefined;
+}
+
 export interface Engine {
   readonly apiVersion: string;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
-  /** Writable-layer sizes of these containers, measured now. */
-  measureContainers(ids: readonly string[]): Promise<Map<string, number>>;
+  /** Writable-layer sizes and finish details of these containers, inspected now. */
+  measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>>;
   /** Sizes of all volumes, from the engine's disk-usage walk. Costly: call only when needed. */
   measureVolumes(): Promise<Map<string, number>>;
   /** Size of a layer by chain ID, as used for the plan, so reports use the same figures. */

@@ -21,7 +21,7 @@ export interface Config {
   readonly pingIntervalMs: number;
   readonly policyPatterns: readonly string[];
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
-  readonly limits: { readonly maxRemovalsPerRun: number };
+  readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: string };
   /** In evaluation order: file order, then list order. */
@@ -32,6 +32,7 @@ export const DEFAULTS = {
   mode: 'dry-run',
   schedule: '*/30 * * * *',
   maxRemovalsPerRun: 500,
+  concurrentRemovals: 4,
   listen: '0.0.0.0:9476',
   logLevel: 'info',
   pingInterval: '15s',
@@ -90,7 +91,10 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       pingIntervalMs: parseDuration(raw.docker?.pingInterval ?? DEFAULTS.pingInterval) as number,
       policyPatterns: raw.policies,
       protect: { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] },
-      limits: { maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun },
+      limits: {
+        maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun,
+        concurrentRemovals: raw.limits?.concurrentRemovals ?? DEFAULTS.concurrentRemovals,
+      },
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
       policies,

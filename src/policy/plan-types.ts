@@ -16,6 +16,8 @@ export interface Action {
   readonly alsoDeletes?: readonly string[];
   /** Images: ask the engine not to auto-prune parents, because one of them must stay. */
   readonly noprune?: boolean;
+  /** Images: part of a parent/child tree, so deleted one at a time in plan order. */
+  readonly inTree?: boolean;
 }
 
 export interface Kept {

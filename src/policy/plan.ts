@@ -44,7 +44,8 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const imageActions: Action[] = sim.deletions.map((del) => {
     const draft = imageDrafts.get(del.id) as (typeof imageDrafts extends Map<string, infer D> ? D : never);
     const image = index.byId.get(del.id) as ImageObj;
-    const action: Action = { ...draft, bytes: del.bytes, untag: image.tags.slice(0, -1) };
+    const inTree = (image.parentId !== undefined && index.byId.has(image.parentId)) || index.children.has(image.id);
+    const action: Action = { ...draft, bytes: del.bytes, untag: image.tags.slice(0, -1), ...(inTree ? { inTree: true } : {}) };
     if (del.alsoDeletes.length > 0) return { ...action, alsoDeletes: del.alsoDeletes };
     return del.noprune ? { ...action, noprune: true } : action;
   });

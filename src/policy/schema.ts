@@ -180,7 +180,10 @@ export const Config = Type.Object(
     ),
     limits: Type.Optional(
       Type.Object(
-        { maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'A plan with more removals than this removes nothing (default 500).' })) },
+        {
+          maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'A plan with more removals than this removes nothing (default 500).' })),
+          concurrentRemovals: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, 'x-expected': 'a whole number from 1 to 64', description: 'Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.' })),
+        },
         { ...closed, description: 'Safety limits.' },
       ),
     ),

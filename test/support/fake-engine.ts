@@ -4,7 +4,7 @@
 // running containers and mounted volumes; 404 for what is gone; layers freed only when no
 // image holds them; untagged parents auto-pruned unless noprune. Every call is recorded, and
 // a hook runs before each removal so tests can stage races.
-import type { Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
+import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
 import { EngineError } from '../../src/docker/errors.js';
 import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
 
@@ -45,9 +45,14 @@ export class FakeEngine implements Engine {
     };
   }
 
-  async measureContainers(ids: readonly string[]): Promise<Map<string, number>> {
+  async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
     this.enter('measureContainers');
-    return new Map(ids.flatMap((id) => (this.containers.get(id) ? [[id, this.containers.get(id)?.sizeRw ?? 0] as const] : [])));
+    const out = new Map<string, ContainerMeasure>();
+    for (const id of ids) {
+      const c = this.containers.get(id);
+      if (c) out.set(id, { sizeRw: c.sizeRw ?? 0, state: c.state, finishedAt: c.finishedAt, exitCode: c.exitCode });
+    }
+    return out;
   }
 
   async measureVolumes(): Promise<Map<string, number>> {

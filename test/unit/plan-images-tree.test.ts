@@ -84,7 +84,7 @@ describe("the engine's auto-prune of untagged parents", () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const p = planAt(config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }] }), { images: [root, mid, app] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 1110, untag: [], alsoDeletes: ['m', 'r'] },
+      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 1110, untag: [], alsoDeletes: ['m', 'r'], inTree: true },
     ]);
     expect(p.totals).toEqual({ count: 1, bytes: 1110 });
   });
@@ -103,7 +103,7 @@ describe("the engine's auto-prune of untagged parents", () => {
     const cfg = config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }], protect: { labels: ['keep'] } });
     const p = planAt(cfg, { images: [guarded, m2, app] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, untag: [], noprune: true },
+      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, untag: [], noprune: true, inTree: true },
     ]);
   });
 

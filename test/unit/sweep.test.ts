@@ -28,14 +28,15 @@ const done = container({ name: 'done', id: 'c-done', image: app2, state: 'exited
 const anon = volume({ name: 'vol-anon', size: 777, labels: { 'com.docker.volume.anonymous': '' } });
 const loose = volume({ name: 'vol-loose', size: 5000 });
 
-const cfg = (limits?: { maxRemovalsPerRun: number }) =>
+// One removal at a time unless a test says otherwise, so the call order is exact.
+const cfg = (limits: { maxRemovalsPerRun?: number; concurrentRemovals?: number } = {}) =>
   config({
     policies: [
       { name: 'exited', resource: 'container', match: { stoppedFor: '1d' }, removeAnonymousVolumes: true },
       { name: 'apps', resource: 'image', match: { repositories: ['app'], tags: ['1', '1b', '2'] } },
       { name: 'volumes', resource: 'volume', match: { names: ['vol-loose'] } },
     ],
-    ...(limits ? { limits } : {}),
+    limits: { concurrentRemovals: 1, ...limits },
   });
 
 function world() {
@@ -44,7 +45,7 @@ function world() {
 
 const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
 
-async function cycle(engine: FakeEngine, mode: Mode, options: { limits?: { maxRemovalsPerRun: number }; signal?: AbortSignal } = {}) {
+async function cycle(engine: FakeEngine, mode: Mode, options: { limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number }; signal?: AbortSignal } = {}) {
   const { log, lines } = capture();
   const report = await runCycle(engine, cfg(options.limits), { mode, now: NOW, ...(options.signal ? { signal: options.signal } : {}) }, log);
   return { report, lines };
@@ -180,4 +181,47 @@ describe('runCycle', () => {
     expect(new Set(report.skipped.map((s) => s.reason))).toEqual(new Set(['aborted']));
     expect(report.interrupted).toBe('shutting down');
   });
+
+  it('judges a selected container by its state when measured, not by the listing', async () => {
+    const engine = world();
+    // The container ran again and stopped a minute ago, after the listing said "2 days ago".
+    const list = engine.snapshot.bind(engine);
+    engine.snapshot = async (needs) => {
+      const snap = await list(needs);
+      (engine.containers.get('c-done') as { finishedAt: number }).finishedAt = NOW - 60_000;
+      return snap;
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(removals(engine)).not.toContain('removeContainer c-done');
+    expect(engine.containers.has('c-done')).toBe(true);
+    // Its image is in use again, so it stays too; the other image and the loose volume go.
+    expect(report.removed.map((r) => r.id)).toEqual(['i-1', 'vol-loose']);
+  });
+
+  it('in parallel, keeps containers before images before volumes, and reports in plan order', async () => {
+    const many = Array.from({ length: 6 }, (_, i) => image({ id: `i-p${i}`, tags: [`app:p${i}`], layers: [[`P${i}`, 10 + i]], created: ago(60) }));
+    const users = many.map((img, i) => container({ name: `u${i}`, id: `c-u${i}`, image: img, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 1 }));
+    const engine = new FakeEngine({ images: many, containers: users, volumes: [loose] });
+    const { log } = capture();
+    const report = await runCycle(engine, parallelConfig(4), { mode: 'enforce', now: NOW }, log);
+    const calls = removals(engine);
+    const lastContainer = Math.max(...calls.map((c, i) => (c.startsWith('removeContainer') ? i : -1)));
+    const firstImage = calls.findIndex((c) => c.startsWith('deleteImage'));
+    const lastImage = Math.max(...calls.map((c, i) => (c.startsWith('deleteImage') ? i : -1)));
+    expect(lastContainer).toBeLessThan(firstImage);
+    expect(calls.indexOf('removeVolume vol-loose')).toBeGreaterThan(lastImage);
+    expect(report.removed.map((r) => r.id)).toEqual([...users.map((c) => c.id), ...many.map((i) => i.id), 'vol-loose']);
+    expect(report.reclaimedBytes).toBe(report.plan.totals.bytes);
+  });
 });
+
+function parallelConfig(concurrentRemovals: number) {
+  return config({
+    policies: [
+      { name: 'exited', resource: 'container', match: { stoppedFor: '1d' } },
+      { name: 'apps', resource: 'image', match: { repositories: ['app'] } },
+      { name: 'volumes', resource: 'volume', match: { names: ['vol-loose'] } },
+    ],
+    limits: { concurrentRemovals },
+  });
+}
