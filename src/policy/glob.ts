@@ -50,7 +50,37 @@ export function compileGlob(pattern: string): GlobResult {
       tokens.push({ kind: 'char', char: c });
     }
   }
+  // Up to two wildcards a RegExp is faster and its backtracking stays polynomial (at worst
+  // quadratic in the name); beyond that the automaton guarantees linear time.
+  const wildcards = tokens.filter((t) => t.kind === 'star' || t.kind === 'globstar' || t.kind === 'dirs').length;
+  if (wildcards <= 2) {
+    const re = new RegExp(`^${tokens.map(toRegExp).join('')}$`, 'u');
+    return { ok: true, match: (name) => re.test(name) };
+  }
   return { ok: true, match: (name) => run(tokens, name) };
+}
+
+function toRegExp(token: Token): string {
+  switch (token.kind) {
+    case 'char':
+      return token.char.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    case 'any':
+      return '[^/]';
+    case 'star':
+      return '[^/]*';
+    case 'globstar':
+      return '.*';
+    case 'dirs':
+      return '(?:.*/)?';
+    case 'class': {
+      const body = token.ranges.map(([lo, hi]) => (lo === hi ? esc(lo) : `${esc(lo)}-${esc(hi)}`)).join('');
+      return token.negated ? `[^/${body}]` : `(?!/)[${body}]`;
+    }
+  }
+}
+
+function esc(c: string): string {
+  return c.replace(/[\\\]^-]/g, '\\$&');
 }
 
 function parseClass(pattern: string, start: number): { ok: true; token: Token; end: number } | { ok: false; reason: string } {

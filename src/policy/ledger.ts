@@ -1,6 +1,7 @@
 /**
  * Bookkeeping shared by the per-resource planners: which policy selected, reported or kept each
  * object. The first policy (file order, then list order) that selects an object is credited.
+ * Entries are kept per resource and keyed by ID alone: this is the planner's hottest path.
  */
 import type { Action, Kept, ResourceKind } from './plan-types.js';
 
@@ -13,48 +14,68 @@ export interface Subject {
   readonly name: string;
 }
 
-type Draft = Omit<Action, 'bytes'>;
+export type Draft = Omit<Action, 'bytes'>;
+
+type ByResource<T> = Record<ResourceKind, Map<string, T>>;
+const byResource = <T>(): ByResource<T> => ({ container: new Map(), image: new Map(), volume: new Map() });
+const RESOURCES: readonly ResourceKind[] = ['container', 'image', 'volume'];
 
 export class Ledger {
-  readonly selected = new Map<string, Draft>();
-  readonly reported = new Map<string, Draft>();
-  private readonly keptByKey = new Map<string, Kept>();
+  private readonly selected = byResource<Draft>();
+  private readonly reported = byResource<Draft>();
+  private readonly keptById = byResource<Kept>();
+  /** Selected or reported: one lookup for the hot `taken` check. */
+  private readonly takenIds: Record<ResourceKind, Set<string>> = { container: new Set(), image: new Set(), volume: new Set() };
 
-  /** Applies one policy's decision about one object, unless an earlier policy already took it. */
-  record(resource: ResourceKind, policy: { name: string; action?: 'remove' | 'report' }, subject: Subject, decide: () => Decision): void {
-    const key = `${resource}:${subject.id}`;
-    if (this.selected.has(key) || this.reported.has(key)) return;
-    const d = decide();
-    if (d.kind === 'no-match') return;
-    const base = { resource, id: subject.id, name: subject.name, policy: policy.name, reason: d.reason };
+  /** True when an earlier policy already selected or reported the object; later ones skip it. */
+  taken(resource: ResourceKind, id: string): boolean {
+    return this.takenIds[resource].has(id);
+  }
+
+  /**
+   * Applies one policy's decision about one object, unless an earlier policy already took it.
+   * `subject` is called only for a match, so names are built only for objects that need one.
+   */
+  record(resource: ResourceKind, policy: { name: string; action?: 'remove' | 'report' }, id: string, decision: Decision, subject: () => Subject): void {
+    const d = decision;
+    if (d.kind === 'no-match' || this.taken(resource, id)) return;
+    const { name } = subject();
+    const base = { resource, id, name, policy: policy.name, reason: d.reason };
     if (d.kind === 'keep') {
-      if (!this.keptByKey.has(key)) this.keptByKey.set(key, base);
+      if (!this.keptById[resource].has(id)) this.keptById[resource].set(id, base);
     } else if (policy.action === 'report') {
-      this.reported.set(key, base);
+      this.reported[resource].set(id, base);
+      this.takenIds[resource].add(id);
     } else {
-      this.selected.set(key, base);
+      this.selected[resource].set(id, base);
+      this.takenIds[resource].add(id);
     }
   }
 
   isSelected(resource: ResourceKind, id: string): boolean {
-    return this.selected.has(`${resource}:${id}`);
+    return this.selected[resource].has(id);
+  }
+
+  /** The policy that selected the object for removal, if any. */
+  selectedBy(resource: ResourceKind, id: string): string | undefined {
+    return this.selected[resource].get(id)?.policy;
   }
 
   /** Takes a selected object back (the engine would refuse it) and records why it stays. */
   unselect(resource: ResourceKind, id: string, reason: string): void {
-    const key = `${resource}:${id}`;
-    const draft = this.selected.get(key);
+    const draft = this.selected[resource].get(id);
     if (!draft) return;
-    this.selected.delete(key);
-    this.keptByKey.set(key, { resource, id, name: draft.name, policy: draft.policy, reason });
+    this.selected[resource].delete(id);
+    this.takenIds[resource].delete(id);
+    this.keptById[resource].set(id, { resource, id, name: draft.name, policy: draft.policy, reason });
   }
 
   selectedOf(resource: ResourceKind): Draft[] {
-    return [...this.selected.values()].filter((d) => d.resource === resource);
+    return [...this.selected[resource].values()];
   }
 
   reportedOf(resource: ResourceKind): Draft[] {
-    return [...this.reported.values()].filter((d) => d.resource === resource);
+    return [...this.reported[resource].values()];
   }
 
   /**
@@ -62,18 +83,18 @@ export class Ledger {
    * by resource, then ID, so the output never depends on the order the engine listed things.
    */
   kept(): Kept[] {
-    const rank: Record<ResourceKind, number> = { container: 0, image: 1, volume: 2 };
-    return [...this.keptByKey.entries()]
-      .filter(([k]) => !this.selected.has(k) && !this.reported.has(k))
-      .map(([, v]) => v)
-      .sort((a, b) => rank[a.resource] - rank[b.resource] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return RESOURCES.flatMap((r) =>
+      [...this.keptById[r].values()]
+        .filter((k) => !this.selected[r].has(k.id) && !this.reported[r].has(k.id))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
   }
 
   /** IDs of a resource that some policy kept or only reported: never to be auto-pruned. */
   heldBack(resource: ResourceKind): Set<string> {
     const ids = new Set<string>();
-    for (const k of this.keptByKey.values()) if (k.resource === resource && !this.selected.has(`${resource}:${k.id}`)) ids.add(k.id);
-    for (const r of this.reported.values()) if (r.resource === resource) ids.add(r.id);
+    for (const id of this.keptById[resource].keys()) if (!this.selected[resource].has(id)) ids.add(id);
+    for (const id of this.reported[resource].keys()) ids.add(id);
     return ids;
   }
 }

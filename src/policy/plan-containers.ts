@@ -16,7 +16,10 @@ export function planContainers(config: Config, containers: readonly ContainerObj
   for (const policy of config.policies) {
     if (policy.resource !== 'container') continue;
     const decide = containerDecider(policy, now, protectedBy);
-    for (const c of containers) ledger.record('container', policy, c, () => decide(c));
+    for (const c of containers) {
+      const decision = decide(c);
+      if (decision.kind !== 'no-match') ledger.record('container', policy, c.id, decision, () => c);
+    }
   }
 }
 

@@ -2,11 +2,11 @@
 import type { Config } from './config.js';
 import type { ImagePolicy } from './schema.js';
 import type { ContainerObj, ImageObj } from './snapshot.js';
-import { splitReference } from './snapshot.js';
+import { referencesOf } from './snapshot.js';
 import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
-import { noMatch, type Decision, type Ledger } from './ledger.js';
+import type { Decision, Ledger } from './ledger.js';
 
 export interface ImageIndex {
   readonly byId: ReadonlyMap<string, ImageObj>;
@@ -41,13 +41,16 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
   for (const policy of config.policies) {
     if (policy.resource !== 'image') continue;
     const f = filters(policy);
-    const newest = newestKept(policy, images, f, ledger);
-    for (const image of images) {
-      ledger.record('image', policy, { id: image.id, name: imageName(image) }, () => {
-        const reasons = matchImage(policy, image, index, f, now);
-        if (reasons === null) return noMatch;
-        return exemption(image, policy, index, newest, protectLabel, protectRepo) ?? { kind: 'select', reason: reasons.join(', ') };
-      });
+    // The repository, tag and label filters, applied once: both keep.newest and the
+    // selection look only at the images that pass them.
+    const candidates = images.filter((image) => namesAndLabelsMatch(image, f));
+    const newest = newestKept(policy, candidates, ledger);
+    const keep = keepRules(policy, newest);
+    const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
+    for (const image of candidates) {
+      if (!matchesRest(policy, image, index, minAge, now) || ledger.taken('image', image.id)) continue;
+      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now) };
+      ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
     }
   }
   dropImagesWithStayingChildren(index, ledger);
@@ -78,8 +81,7 @@ function filters(policy: ImagePolicy): Filters {
 function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
   if (f.repo || f.tag) {
     if (image.tags.length === 0) return false;
-    for (const ref of image.tags) {
-      const { repository, tag } = splitReference(ref);
+    for (const { repository, tag } of referencesOf(image)) {
       if (f.repo && !f.repo(repository)) return false;
       if (f.tag && !f.tag(tag)) return false;
     }
@@ -87,51 +89,61 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
   return !f.labels || f.labels(image.labels);
 }
 
-function matchImage(policy: ImagePolicy, image: ImageObj, index: ImageIndex, f: Filters, now: number): string[] | null {
+/** The rest of `match`, for an image that already passed the repository, tag and label filters. */
+function matchesRest(policy: ImagePolicy, image: ImageObj, index: ImageIndex, minAge: number | undefined, now: number): boolean {
   const m = policy.match;
-  const reasons: string[] = [];
   if (m.dangling !== undefined) {
     // Untagged parents (classic builder) are neither: not dangling, because they have children,
     // and not tagged. They go with their last child, or when a policy without `dangling` takes them.
     const tagged = image.tags.length > 0;
     const dangling = !tagged && (index.children.get(image.id)?.length ?? 0) === 0;
-    if (m.dangling ? !dangling : !tagged) return null;
-    reasons.push(dangling ? 'dangling' : 'tagged');
+    if (m.dangling ? !dangling : !tagged) return false;
   }
-  if (!namesAndLabelsMatch(image, f)) return null;
+  return minAge === undefined || now - image.created >= minAge;
+}
+
+/** Why a matching image was selected; built only for the images that are. */
+function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number): string {
+  const m = policy.match;
+  const reasons: string[] = [];
+  if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
   if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
-  if (m.olderThan !== undefined) {
-    const age = now - image.created;
-    if (age < (parseDuration(m.olderThan) as number)) return null;
-    reasons.push(`created ${formatDuration(age)} ago (olderThan ${m.olderThan})`);
-  }
+  if (m.olderThan !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
   if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
-  return reasons.length > 0 ? reasons : ['matches every image'];
+  return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
+}
+
+interface KeepRules {
+  readonly tag: ((tag: string) => boolean) | undefined;
+  readonly label: (l: ImageObj['labels']) => string | undefined;
+  readonly newest: ReadonlySet<string>;
+  readonly n: number | undefined;
+}
+
+/** A policy's keep rules, compiled once per policy rather than once per image. */
+function keepRules(policy: ImagePolicy, newest: ReadonlySet<string>): KeepRules {
+  return { tag: policy.keep?.tags ? anyGlob(policy.keep.tags) : undefined, label: firstLabel(policy.keep?.labels ?? []), newest, n: policy.keep?.newest };
 }
 
 function exemption(
   image: ImageObj,
-  policy: ImagePolicy,
   index: ImageIndex,
-  newest: ReadonlySet<string>,
+  keep: KeepRules,
   protectLabel: (l: ImageObj['labels']) => string | undefined,
   protectRepo: (r: string) => boolean,
 ): Decision | undefined {
   const pl = protectLabel(image.labels);
   if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
-  const pr = image.tags.find((t) => protectRepo(splitReference(t).repository));
-  if (pr) return { kind: 'keep', reason: `protected repository (${pr})` };
+  const pr = referencesOf(image).findIndex((r) => protectRepo(r.repository));
+  if (pr >= 0) return { kind: 'keep', reason: `protected repository (${image.tags[pr]})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
-  const keep = policy.keep;
-  if (keep?.tags) {
-    const kt = anyGlob(keep.tags);
-    const hit = image.tags.find((t) => kt(splitReference(t).tag));
-    if (hit) return { kind: 'keep', reason: `keep.tags matches ${hit}` };
-  }
-  const kl = firstLabel(keep?.labels ?? [])(image.labels);
+  const kt = keep.tag;
+  const hit = kt ? referencesOf(image).findIndex((r) => kt(r.tag)) : -1;
+  if (hit >= 0) return { kind: 'keep', reason: `keep.tags matches ${image.tags[hit]}` };
+  const kl = keep.label(image.labels);
   if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
-  if (newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep?.newest} newest of its repository (keep.newest)` };
+  if (keep.newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
   return undefined;
 }
 
@@ -140,15 +152,15 @@ function exemption(
  * filters match, whatever their age, so that at least N always remain. Newer first; equal
  * creation times are ordered by ID so the choice never depends on listing order.
  */
-function newestKept(policy: ImagePolicy, images: readonly ImageObj[], f: Filters, ledger: Ledger): ReadonlySet<string> {
+function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger: Ledger): ReadonlySet<string> {
   const n = policy.keep?.newest;
   const kept = new Set<string>();
   if (n === undefined || n === 0) return kept;
   const byRepo = new Map<string, ImageObj[]>();
-  for (const image of images) {
+  for (const image of candidates) {
     // An image an earlier policy removes will not remain, so it cannot count towards N.
-    if (ledger.isSelected('image', image.id) || !namesAndLabelsMatch(image, f)) continue;
-    for (const repo of new Set(image.tags.map((t) => splitReference(t).repository))) {
+    if (ledger.isSelected('image', image.id)) continue;
+    for (const repo of new Set(referencesOf(image).map((r) => r.repository))) {
       const list = byRepo.get(repo) ?? [];
       list.push(image);
       byRepo.set(repo, list);

@@ -33,14 +33,17 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
   for (const policy of config.policies) {
     if (policy.resource === 'volume') {
       const decide = volumeDecider(policy, now, safety);
-      for (const v of volumes) ledger.record('volume', policy, { id: v.name, name: v.name }, () => decide(v));
+      for (const v of volumes) {
+        if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
+      }
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
       for (const c of removed.values()) {
-        if (!ledger.isSelected('container', c.id) || ledger.selected.get(`container:${c.id}`)?.policy !== policy.name) continue;
+        if (ledger.selectedBy('container', c.id) !== policy.name) continue;
         for (const name of c.volumes) {
           const v = byName.get(name);
           if (!v || !isAnonymousVolume(v)) continue;
-          ledger.record('volume', policy, { id: v.name, name: v.name }, () => safety(v) ?? { kind: 'select', reason: `anonymous volume of removed container ${c.name}` });
+          const decision = safety(v) ?? { kind: 'select', reason: `anonymous volume of removed container ${c.name}` };
+          ledger.record('volume', policy, v.name, decision, () => ({ id: v.name, name: v.name }));
         }
       }
     }

@@ -6,14 +6,14 @@
 import type { Config } from './config.js';
 import type { Action, Plan } from './plan-types.js';
 import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
 import { indexImages, planImages } from './plan-images.js';
 import { childrenFirst, simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
-import { splitReference } from './snapshot.js';
+import { referencesOf } from './snapshot.js';
 
 export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const ledger = new Ledger();
@@ -38,11 +38,11 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   // The engine auto-prunes untagged parents with their last child; reclaimd lets it only for
   // parents that nothing protects, keeps or reports, and otherwise asks it not to prune.
   const heldBack = ledger.heldBack('image');
-  const isProtected = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || i.tags.some((t) => protectRepo(splitReference(t).repository));
+  const isProtected = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || referencesOf(i).some((r) => protectRepo(r.repository));
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
   const sim = simulateImageDeletions(snapshot.images, index, remaining, childrenFirst([...imageDrafts.keys()], index), isProtected);
   const imageActions: Action[] = sim.deletions.map((del) => {
-    const draft = imageDrafts.get(del.id) as (typeof imageDrafts extends Map<string, infer D> ? D : never);
+    const draft = imageDrafts.get(del.id) as Draft;
     const image = index.byId.get(del.id) as ImageObj;
     const inTree = (image.parentId !== undefined && index.byId.has(image.parentId)) || index.children.has(image.id);
     const action: Action = { ...draft, bytes: del.bytes, untag: image.tags.slice(0, -1), ...(inTree ? { inTree: true } : {}) };
@@ -51,11 +51,12 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   });
 
   const volumeSize = new Map(snapshot.volumes.map((v) => [v.name, v.size]));
+  const containerSize = new Map(snapshot.containers.map((c) => [c.id, c.sizeRw]));
   const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null }));
 
   const actions = [...containerActions, ...imageActions, ...volumeActions];
   const reported: Action[] = [
-    ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: snapshot.containers.find((c) => c.id === d.id)?.sizeRw ?? null })),
+    ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: containerSize.get(d.id) ?? null })),
     ...sorted(ledger.reportedOf('image')).map((d) => ({ ...d, bytes: sim.marginalBytes(d.id) })),
     ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
   ];

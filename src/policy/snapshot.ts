@@ -66,11 +66,22 @@ export function shortId(id: string): string {
 }
 
 /** Splits `registry:5000/ci/app:pr-1` into repository and tag (the tag follows the last `:` after the last `/`). */
-export function splitReference(ref: string): { repository: string; tag: string } {
+export function splitReference(ref: string): { readonly repository: string; readonly tag: string } {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
-  if (colon > slash) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { repository: ref, tag: 'latest' };
+  return colon > slash ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repository: ref, tag: 'latest' };
+}
+
+const refCache = new WeakMap<ImageObj, ReadonlyArray<{ readonly repository: string; readonly tag: string }>>();
+
+/** An image's tags split into repository and tag, computed once per image object. */
+export function referencesOf(image: ImageObj): ReadonlyArray<{ readonly repository: string; readonly tag: string }> {
+  let refs = refCache.get(image);
+  if (!refs) {
+    refs = image.tags.map(splitReference);
+    refCache.set(image, refs);
+  }
+  return refs;
 }
 
 /** The engine names anonymous volumes with 64 hex characters; 23.0+ also labels them. */

@@ -1,0 +1,146 @@
+// The benchmark's measurements: a steady-state cycle against the raw list calls it needs,
+// removal throughput of reclaimd and of the engine's own prune, and the daemon's memory.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { stringify } from 'yaml';
+import { connect, compareVersions } from '../src/docker/client.js';
+import { EngineAdapter } from '../src/docker/adapter.js';
+import { runCycle } from '../src/daemon/sweep.js';
+import { createLogger } from '../src/daemon/logger.js';
+import { resolveConfig, type Config } from '../src/policy/config.js';
+import type { Policy } from '../src/policy/schema.js';
+
+const silent = createLogger('silent');
+
+export function makeConfig(policies: readonly Policy[], concurrentRemovals = 4): Config {
+  const raw = { policies: ['bench.yaml'], limits: { maxRemovalsPerRun: 1_000_000, concurrentRemovals } };
+  const r = resolveConfig('bench-config.yaml', raw, [{ file: 'bench.yaml', text: JSON.stringify({ policies }) }]);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.value;
+}
+
+/** Policies that look at every object of every kind and select nothing. */
+export const NOTHING: Policy[] = [
+  { name: 'old-images', resource: 'image', match: { olderThan: '5200w' } },
+  { name: 'old-containers', resource: 'container', match: { stoppedFor: '5200w' } },
+  { name: 'old-volumes', resource: 'volume', match: { olderThan: '5200w' } },
+];
+
+/** What `docker container prune`, `docker image prune` and `docker volume prune` remove. */
+export const PRUNE_EQUIVALENT: Policy[] = [
+  { name: 'stopped', resource: 'container', match: {} },
+  { name: 'dangling', resource: 'image', match: { dangling: true } },
+  { name: 'unused-volumes', resource: 'volume', match: {} },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+export interface SteadyState {
+  readonly cycleSeconds: number;
+  readonly listSeconds: number;
+  readonly ratio: number;
+  readonly callsPerCycle: number;
+  readonly firstCycleSeconds: number;
+  readonly firstCycleCalls: number;
+}
+
+export async function steadyState(host: string, docker: Docker, rounds = 5): Promise<SteadyState> {
+  const engine = new EngineAdapter(await connect(host));
+  const config = makeConfig(NOTHING);
+  let t = performance.now();
+  await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
+  const firstCycleSeconds = (performance.now() - t) / 1000;
+  const firstCycleCalls = engine.calls;
+  const cycles: number[] = [];
+  const lists: number[] = [];
+  let calls = 0;
+  // Alternate the two so that caches and load treat them alike.
+  for (let i = 0; i < rounds; i++) {
+    t = performance.now();
+    await Promise.all([docker.listImages({ all: true }), docker.listContainers({ all: true }), docker.listVolumes()]);
+    lists.push((performance.now() - t) / 1000);
+    const before = engine.calls;
+    t = performance.now();
+    await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
+    cycles.push((performance.now() - t) / 1000);
+    calls = engine.calls - before;
+  }
+  const cycleSeconds = median(cycles);
+  const listSeconds = median(lists);
+  return { cycleSeconds, listSeconds, ratio: cycleSeconds / listSeconds, callsPerCycle: calls, firstCycleSeconds, firstCycleCalls };
+}
+
+export interface Throughput {
+  readonly seconds: number;
+  readonly removed: Record<string, number>;
+  readonly bytes: Record<string, number>;
+  readonly perSecond: number;
+}
+
+export async function reclaimdRemoval(host: string, concurrentRemovals: number): Promise<Throughput> {
+  const engine = new EngineAdapter(await connect(host));
+  const t = performance.now();
+  const report = await runCycle(engine, makeConfig(PRUNE_EQUIVALENT, concurrentRemovals), { mode: 'enforce', now: Date.now() }, silent);
+  const seconds = (performance.now() - t) / 1000;
+  const removed: Record<string, number> = { container: 0, image: 0, volume: 0 };
+  const bytes: Record<string, number> = { container: 0, image: 0, volume: 0 };
+  for (const r of report.removed) {
+    removed[r.resource] = (removed[r.resource] ?? 0) + 1;
+    bytes[r.resource] = (bytes[r.resource] ?? 0) + (r.bytes ?? 0);
+  }
+  if (report.skipped.length > 0) throw new Error(`reclaimd skipped ${report.skipped.length} removals: ${JSON.stringify(report.skipped.slice(0, 3))}`);
+  return { seconds, removed, bytes, perSecond: report.removed.length / seconds };
+}
+
+/** `docker container prune -f && docker image prune -f && docker volume prune -f`, as one would in cron. */
+export async function engineRemoval(docker: Docker, apiVersion: string): Promise<Throughput> {
+  const knownImages = new Set((await docker.listImages({ all: true })).map((i) => i.Id));
+  const t = performance.now();
+  const c = (await docker.pruneContainers()) as { ContainersDeleted?: string[] | null; SpaceReclaimed?: number };
+  const i = (await docker.pruneImages({ filters: { dangling: ['true'] } })) as { ImagesDeleted?: Array<{ Deleted?: string }> | null; SpaceReclaimed?: number };
+  // From API 1.42 the engine prunes only anonymous volumes unless asked for all; 1.41 rejects `all`.
+  const volumeFilters = compareVersions(apiVersion, '1.42') >= 0 ? { filters: { all: ['true'] } } : {};
+  const v = (await docker.pruneVolumes(volumeFilters)) as { VolumesDeleted?: string[] | null; SpaceReclaimed?: number };
+  const seconds = (performance.now() - t) / 1000;
+  // `Deleted` lists images and layer chain IDs alike; images are what `Untagged`/config IDs name,
+  // so count the entries that were images: every dangling image here has exactly one entry
+  // whose ID is an image ID, and layer IDs are never image IDs.
+  const imageIds = new Set((i.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : [])).filter((id) => knownImages.has(id)));
+  const removed = { container: c.ContainersDeleted?.length ?? 0, image: [...imageIds].length, volume: v.VolumesDeleted?.length ?? 0 };
+  return { seconds, removed, bytes: { container: c.SpaceReclaimed ?? 0, image: i.SpaceReclaimed ?? 0, volume: v.SpaceReclaimed ?? 0 }, perSecond: (removed.container + removed.image + removed.volume) / seconds };
+}
+
+export interface Memory {
+  readonly idleRssMB: number;
+  readonly peakRssMB: number;
+}
+
+/** Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc. */
+export async function daemonMemory(host: string): Promise<Memory> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
+  writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies: PRUNE_EQUIVALENT }));
+  writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule: '0 0 1 1 *', docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
+  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())?.[1] ?? NaN);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"msg":"cycle finished"')) resolve();
+        if (out.includes('"msg":"cycle failed"')) reject(new Error(out));
+      });
+      child.on('exit', () => reject(new Error(`daemon exited: ${out}`)));
+    });
+    const peak = kb('VmHWM');
+    await new Promise((r) => setTimeout(r, 3000));
+    return { idleRssMB: kb('VmRSS') / 1024, peakRssMB: peak / 1024 };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}

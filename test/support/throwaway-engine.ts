@@ -1,0 +1,187 @@
+// A throwaway Docker engine for tests and the benchmark.
+//
+// reclaimd deletes things, so it must never be tested against a real engine. This starts a
+// private dockerd whose data, state and socket all live in a fresh temporary directory, and
+// destroys it afterwards. The host's /var/run/docker.sock and DOCKER_HOST are never consulted.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { dockerFor } from './fixtures.js';
+
+export interface ThrowawayEngine {
+  /** "unix:///tmp/rdk-XXXXXX/docker.sock" */
+  readonly host: string;
+  /** The engine's --data-root. */
+  readonly dataRoot: string;
+  stop(): Promise<void>;
+}
+
+const STARTUP_TIMEOUT_MS = 60_000;
+const SHUTDOWN_TIMEOUT_MS = 20_000;
+const INSTALL_HINT = 'Install docker.io (run scripts/install-test-deps.sh).';
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory; keep looking.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A fresh directory with a short path. Unix socket paths are limited to 108 bytes and
+ * dockerd puts containerd's socket at <exec-root>/containerd/containerd.sock, so a long
+ * TMPDIR would make startup fail in a confusing way; /tmp is used instead in that case.
+ */
+function makeEngineDir(): string {
+  const base = tmpdir().length <= 40 ? tmpdir() : '/tmp';
+  return mkdtempSync(join(base, 'rdk-'));
+}
+
+function logTail(logPath: string, lines = 30): string {
+  try {
+    return readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log written)';
+  }
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function stopEngine(child: ChildProcess): Promise<void> {
+  if (exited(child)) return;
+  // SIGTERM lets dockerd stop its containers and unmount their overlay filesystems.
+  child.kill('SIGTERM');
+  if (await waitForExit(child, SHUTDOWN_TIMEOUT_MS)) return;
+  child.kill('SIGKILL');
+  await waitForExit(child, 5_000);
+}
+
+/** Mount points at or below dir, deepest first, read from the kernel's mount table. */
+function mountsUnder(dir: string): string[] {
+  const table = readFileSync('/proc/self/mountinfo', 'utf8');
+  const points = table
+    .split('\n')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((point) => point === dir || point.startsWith(`${dir}/`));
+  return points.sort((a, b) => b.length - a.length);
+}
+
+async function removeEngineDir(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EBUSY') return;
+  }
+  // A killed (rather than cleanly stopped) dockerd leaves overlay and shm mounts behind,
+  // which make rm fail with EBUSY. umount -R covers a mounted data root; the per-mount
+  // loop covers mounts inside it, since umount -R needs the path itself to be a mount.
+  const run = (args: string[]): void => {
+    try {
+      execFileSync('umount', args, { stdio: 'ignore' });
+    } catch {
+      // Best effort: the mount may already be gone.
+    }
+  };
+  run(['-R', join(dir, 'data')]);
+  for (const point of mountsUnder(dir)) run(['-l', point]);
+  await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Starts a private dockerd in a fresh directory; `stop` ends it and removes everything. */
+export async function startThrowawayEngine(): Promise<ThrowawayEngine> {
+  const dockerd = findOnPath('dockerd');
+  if (dockerd === undefined) {
+    throw new Error(`dockerd is not on PATH; the integration tests start their own engine. ${INSTALL_HINT}`);
+  }
+
+  const dir = makeEngineDir();
+  const logPath = join(dir, 'log');
+  const socketPath = join(dir, 'docker.sock');
+  const dataRoot = join(dir, 'data');
+  const args = [
+    `--data-root=${dataRoot}`,
+    `--exec-root=${join(dir, 'exec')}`,
+    `--pidfile=${join(dir, 'pid')}`,
+    `--host=unix://${socketPath}`,
+    // No bridge and no iptables: the tests need no networking, and leaving the host's
+    // network configuration alone lets this engine coexist with any other.
+    '--bridge=none',
+    '--iptables=false',
+    // At shutdown dockerd stops running containers with this grace period (default 15 s);
+    // a test that leaves `sleep` running as PID 1, which ignores SIGTERM, would otherwise
+    // add the full default to every teardown.
+    '--shutdown-timeout=2',
+  ];
+  // DOCKER_HOST and friends are client settings; dropping them keeps them from leaking
+  // into anything dockerd might spawn.
+  const env = { ...process.env };
+  for (const key of ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONTEXT']) delete env[key];
+
+  const logFd = openSync(logPath, 'a');
+  const child = spawn(dockerd, args, { stdio: ['ignore', logFd, logFd], env });
+  closeSync(logFd);
+  let spawnError: Error | undefined;
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+
+  // The engine directory, log included, is removed on failure so nothing is left mounted
+  // or running; the error therefore carries the end of the log itself.
+  const fail = async (reason: string): Promise<never> => {
+    const tail = logTail(logPath);
+    await stopEngine(child);
+    await removeEngineDir(dir);
+    throw new Error(`${reason}\n--- last lines of the dockerd log ---\n${tail}\n---\n${INSTALL_HINT}`);
+  };
+
+  const docker = dockerFor(`unix://${socketPath}`);
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (spawnError !== undefined) await fail(`could not start dockerd: ${spawnError.message}`);
+    if (exited(child)) await fail(`dockerd exited early (code ${child.exitCode}, signal ${child.signalCode})`);
+    try {
+      // A socket that accepts but never answers must not stall startup past the deadline.
+      await Promise.race([
+        docker.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), 5_000).unref()),
+      ]);
+      break;
+    } catch {
+      // The socket does not exist or does not answer yet.
+    }
+    if (Date.now() > deadline) await fail(`dockerd did not answer /_ping within ${STARTUP_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  return {
+    host: `unix://${socketPath}`,
+    dataRoot,
+    stop: async () => {
+      await stopEngine(child);
+      await removeEngineDir(dir);
+    },
+  };
+}
