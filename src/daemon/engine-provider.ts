@@ -19,7 +19,10 @@ export class EngineProvider {
   async get(): Promise<EngineAdapter> {
     if (this.adapter) return this.adapter;
     const connection = await connect(this.address);
-    this.log.info({ engine: describeAddress(this.address), engineVersion: connection.engineVersion, apiVersion: connection.apiVersion }, 'connected to the Docker engine');
+    this.log.info({ engine: describeAddress(this.address), engineVersion: connection.engineVersion, apiVersion: connection.apiVersion, containerdStore: connection.containerdStore }, 'connected to the Docker engine');
+    if (connection.containerdStore) {
+      this.log.warn({}, 'the engine uses the containerd image store, which does not report freed layers; reclaimed image bytes are reported as unknown');
+    }
     this.adapter = new EngineAdapter(connection);
     return this.adapter;
   }

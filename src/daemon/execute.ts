@@ -40,18 +40,24 @@ export interface ExecutionResult {
 /**
  * Runs the removals with at most `concurrency` requests in flight, in groups that keep the
  * order that matters: containers, then images, then volumes, each group finished before the
- * next starts (a container must be gone before its image or volume can go). Images in a
- * parent/child tree go one at a time, children first, so the engine's auto-prune of parents
- * happens exactly as planned; unrelated images go in parallel.
+ * next starts (a container must be gone before its image or volume can go). Stand-alone
+ * images go in parallel; images in a parent/child tree go one at a time, children first.
  */
 export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1): Promise<ExecutionResult> {
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
+  const done = new Set<string>();
   let interrupted: string | undefined;
 
   const runOne = async (action: Action): Promise<void> => {
     if (interrupted === undefined && signal?.aborted) interrupted = 'shutting down';
     if (interrupted !== undefined) {
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
+      return;
+    }
+    // A parent whose planned child stayed would only lose its tags and then meet a 409.
+    const stayed = (action.dependsOn ?? []).find((child) => !done.has(child));
+    if (stayed !== undefined) {
+      results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
     }
     const outcome = await removeOne(engine, action).catch((err: unknown): RemovalOutcome => {
@@ -62,6 +68,7 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     if (outcome.ok) {
       const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : action.bytes;
       results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes } });
+      done.add(action.id);
       alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed');
     } else if (outcome.kind === 'unreachable') {
       interrupted ??= `engine unreachable: ${outcome.message}`;
@@ -104,26 +111,44 @@ async function removeOne(engine: Engine, action: Action): Promise<RemovalOutcome
       return engine.removeContainer(action.id);
     case 'volume':
       return engine.removeVolume(action.id);
-    case 'image': {
-      // The engine refuses to delete by ID an image with several tags unless forced, so extra
-      // tags go first, by name; the image itself then goes by ID, without force. Untagging is
-      // not guarded by the engine, so first make sure no container started using the image
-      // since the plan; otherwise the image would lose names and then stay (409) anyway.
-      const untag = action.untag ?? [];
-      if (untag.length > 0 && (await engine.imageInUse(action.id))) {
-        return { ok: false, kind: 'conflict', message: 'a container started using the image after the plan was made' };
-      }
-      for (const reference of untag) {
-        const untagged = await engine.untagImage(reference);
-        if (!untagged.ok && untagged.kind !== 'gone') return untagged;
-      }
-      return engine.deleteImage(action.id, action.noprune === true);
-    }
+    case 'image':
+      return removeImage(engine, action);
   }
 }
 
-/** Bytes freed by an image deletion: the sizes of the layer chain IDs the engine deleted. */
-function imageBytes(engine: Engine, deleted: readonly string[]): number {
+/**
+ * Untags extra tags by name, then deletes by ID. The engine refuses to delete by ID an image
+ * with several tags unless forced, hence the untagging; but untagging is not guarded by the
+ * engine, and a delete by ID of an image with one tag is not either, so first look at the
+ * image as it is now: if it carries a tag the plan did not see (pushed or pulled since, even
+ * onto a dangling image), or a container uses it, leave it alone. Only tags it still has are
+ * untagged, so a tag moved to another image since the plan is never touched.
+ */
+async function removeImage(engine: Engine, action: Action): Promise<RemovalOutcome> {
+  const planned = action.tags ?? [];
+  const tags = await engine.imageTags(action.id);
+  if (tags === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
+  const unplanned = tags.filter((t) => !planned.includes(t));
+  if (unplanned.length > 0) return { ok: false, kind: 'conflict', message: `tagged ${unplanned.join(', ')} since the plan was made` };
+  const deleted: string[] = [];
+  if (tags.length > 1) {
+    if (await engine.imageInUse(action.id)) return { ok: false, kind: 'conflict', message: 'a container uses the image (started after the plan, or its removal failed)' };
+    for (const reference of tags.slice(0, -1)) {
+      const untagged = await engine.untagImage(reference);
+      if (untagged.ok) deleted.push(...untagged.deleted);
+      else if (untagged.kind !== 'gone') return untagged;
+    }
+  }
+  const outcome = await engine.deleteImage(action.id);
+  return outcome.ok ? { ok: true, deleted: [...deleted, ...outcome.deleted] } : outcome;
+}
+
+/**
+ * Bytes freed by an image deletion: the sizes of the layer chain IDs the engine deleted.
+ * Unknown (null) where the engine does not say which layers it deleted.
+ */
+function imageBytes(engine: Engine, deleted: readonly string[]): number | null {
+  if (!engine.reportsDeletedLayers) return null;
   return deleted.reduce((sum, id) => sum + (engine.layerSize(id) ?? 0), 0);
 }
 

@@ -29,8 +29,8 @@ export function reportJson(report: CycleReport): unknown {
 
 function actionJson(a: Action): Record<string, unknown> {
   const out: Record<string, unknown> = { resource: a.resource, id: a.id, name: a.name, policy: a.policy, reason: a.reason, bytes: a.bytes };
-  if (a.untag && a.untag.length > 0) out['untag'] = a.untag;
-  if (a.alsoDeletes) out['alsoDeletes'] = a.alsoDeletes;
+  if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
+  if (a.dependsOn) out['dependsOn'] = a.dependsOn;
   return out;
 }
 

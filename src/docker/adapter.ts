@@ -4,7 +4,7 @@
  * what a plan needs, and removes one object per call, never with `force`.
  */
 import type Docker from 'dockerode';
-import type { ImageLayer, Snapshot } from '../policy/snapshot.js';
+import type { Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
 import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection } from './client.js';
@@ -21,8 +21,13 @@ export interface AdapterOptions {
 
 export class EngineAdapter implements Engine {
   private readonly docker: Docker;
-  private readonly layersById = new Map<string, ImageLayer[]>();
-  private readonly chainSize = new Map<string, number>();
+  /** Chain IDs of each image, oldest first: images are immutable, so this never goes stale. */
+  private readonly layersById = new Map<string, readonly string[]>();
+  /**
+   * One size table for planning and reporting alike, so the two always agree. An estimate
+   * (history that could not be aligned) is replaced as soon as another image sizes the layer.
+   */
+  private readonly chainSize = new Map<string, { size: number; exact: boolean }>();
   /** Finish time and exit code of stopped containers; they change only when one runs again. */
   private readonly details = new Map<string, { state: string; details: ContainerDetails }>();
   /** API calls made, for the benchmark and debug logs. */
@@ -39,15 +44,20 @@ export class EngineAdapter implements Engine {
     return this.connection.apiVersion;
   }
 
+  get reportsDeletedLayers(): boolean {
+    return !this.connection.containerdStore;
+  }
+
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
     const [rawImages, rawContainers, rawVolumes] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
     ]);
-    const images = await mapLimit(rawImages, this.options.concurrency, async (raw) => {
-      const layers = await this.layersOf(raw);
-      return layers === undefined ? undefined : mapImage(raw, layers);
+    const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
+    const images = rawImages.flatMap((raw, i) => {
+      const chains = chainLists[i];
+      return chains === undefined ? [] : [mapImage(raw, chains.map((chain) => ({ chain, size: this.chainSize.get(chain)?.size ?? 0 })))];
     });
     // Only stopped containers can be removed, so only they need their finish time.
     const now = Date.now();
@@ -58,10 +68,16 @@ export class EngineAdapter implements Engine {
     });
     this.forgetGone(rawContainers);
     const volumes = (rawVolumes.Volumes ?? []).map(mapVolume);
+    const listed = new Set(rawImages.map((i) => i.Id));
+    // Containers whose image was deleted by force still hold its layers; if we saw that image
+    // before, we know which. (One never seen is unknown: its layers may be counted as freed.)
+    const ghostChains = rawContainers.filter((c) => !listed.has(c.ImageID)).flatMap((c) => this.layersById.get(c.ImageID) ?? []);
+    this.forgetImages(listed, rawContainers);
     return {
-      images: images.filter((i) => i !== undefined),
+      images,
       containers: containers.filter((c) => c !== undefined),
       volumes,
+      ghostChains,
     };
   }
 
@@ -70,7 +86,7 @@ export class EngineAdapter implements Engine {
   }
 
   layerSize(chain: string): number | undefined {
-    return this.chainSize.get(chain);
+    return this.chainSize.get(chain)?.size;
   }
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
@@ -117,10 +133,17 @@ export class EngineAdapter implements Engine {
     return this.removal(async () => deletedIds(await this.docker.getImage(reference).remove({ force: false, noprune: true })));
   }
 
-  deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome> {
+  deleteImage(id: string): Promise<RemovalOutcome> {
     // Never force: with force the engine deletes an image a stopped container still uses and
-    // its layers stay on disk as a ghost, or only untags it if the container runs.
-    return this.removal(async () => deletedIds(await this.docker.getImage(id).remove({ force: false, noprune })));
+    // its layers stay on disk as a ghost, or only untags it if the container runs. Always
+    // noprune: the engine would otherwise decide which parents to delete at deletion time,
+    // after our checks; the planner plans those parents as deletions of their own.
+    return this.removal(async () => deletedIds(await this.docker.getImage(id).remove({ force: false, noprune: true })));
+  }
+
+  async imageTags(id: string): Promise<string[] | undefined> {
+    const info = await this.optional(() => this.docker.getImage(id).inspect());
+    return info ? (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>') : undefined;
   }
 
   removeVolume(name: string): Promise<RemovalOutcome> {
@@ -130,17 +153,35 @@ export class EngineAdapter implements Engine {
     });
   }
 
-  private async layersOf(raw: Docker.ImageInfo): Promise<ImageLayer[] | undefined> {
+  private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {
     const cached = this.layersById.get(raw.Id);
     if (cached) return cached;
     const image = this.docker.getImage(raw.Id);
     const info = await this.optional(() => image.inspect());
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
     if (!info || !history) return undefined; // removed since the listing
-    const { layers } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, this.chainSize);
-    for (const l of layers) if (!this.chainSize.has(l.chain)) this.chainSize.set(l.chain, l.size);
-    this.layersById.set(raw.Id, layers);
-    return layers;
+    const { layers, exact } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, (chain) => (this.chainSize.get(chain)?.exact ? this.chainSize.get(chain)?.size : undefined));
+    for (const l of layers) {
+      const had = this.chainSize.get(l.chain);
+      if (!had || (exact && !had.exact)) this.chainSize.set(l.chain, { size: l.size, exact });
+    }
+    const chains = layers.map((l) => l.chain);
+    this.layersById.set(raw.Id, chains);
+    return chains;
+  }
+
+  /**
+   * Drops cached layers of images that are gone and that no container still holds, so the
+   * cache follows the engine instead of growing on a host that builds all day. Sizes of
+   * layers just deleted stay until the next snapshot, for the report of the cycle that
+   * deleted them.
+   */
+  private forgetImages(listed: ReadonlySet<string>, containers: readonly Docker.ContainerInfo[]): void {
+    const held = new Set(containers.map((c) => c.ImageID));
+    for (const id of this.layersById.keys()) if (!listed.has(id) && !held.has(id)) this.layersById.delete(id);
+    if (this.chainSize.size <= 2 * this.layersById.size + 1000) return;
+    const live = new Set([...this.layersById.values()].flat());
+    for (const chain of this.chainSize.keys()) if (!live.has(chain)) this.chainSize.delete(chain);
   }
 
   private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined> {

@@ -9,6 +9,11 @@ export interface Connection {
   readonly docker: Docker;
   readonly apiVersion: string;
   readonly engineVersion: string;
+  /**
+   * The containerd image store (default on fresh Engine 29+) reports no layer IDs when it
+   * deletes an image, so freed bytes cannot be read from its answers.
+   */
+  readonly containerdStore: boolean;
 }
 
 /**
@@ -33,7 +38,10 @@ export async function connect(address: string | undefined): Promise<Connection> 
     const probe = new Docker(options);
     const v = await probe.version();
     const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
-    return { docker: new Docker({ ...options, version: `v${apiVersion}` }), apiVersion, engineVersion: v.Version };
+    const docker = new Docker({ ...options, version: `v${apiVersion}` });
+    const info = (await docker.info()) as { DriverStatus?: Array<[string, string]> | null };
+    const containerdStore = (info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1');
+    return { docker, apiVersion, engineVersion: v.Version, containerdStore };
   } catch (err) {
     throw classify(err);
   }

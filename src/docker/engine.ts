@@ -24,6 +24,8 @@ export interface ContainerMeasure {
 
 export interface Engine {
   readonly apiVersion: string;
+  /** Whether image deletions list the layers they freed (not so with the containerd store). */
+  readonly reportsDeletedLayers: boolean;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
   /** Writable-layer sizes and finish details of these containers, inspected now. */
   measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>>;
@@ -33,8 +35,11 @@ export interface Engine {
   layerSize(chain: string): number | undefined;
   /** True when any container (any state) now uses this image, checked just before untagging. */
   imageInUse(id: string): Promise<boolean>;
+  /** The image's tags now, or undefined when it is gone; checked just before untagging. */
+  imageTags(id: string): Promise<string[] | undefined>;
   removeContainer(id: string): Promise<RemovalOutcome>;
   untagImage(reference: string): Promise<RemovalOutcome>;
-  deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome>;
+  /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */
+  deleteImage(id: string): Promise<RemovalOutcome>;
   removeVolume(name: string): Promise<RemovalOutcome>;
 }

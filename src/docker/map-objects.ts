@@ -58,5 +58,6 @@ export function mapVolume(raw: Docker.VolumeInspectInfo & { CreatedAt?: string }
     created: Number.isFinite(created) ? created : undefined,
     labels: (raw.Labels as Record<string, string> | null) ?? {},
     size: undefined,
+    driverOptions: Object.keys((raw.Options as Record<string, string> | null) ?? {}).length > 0,
   };
 }

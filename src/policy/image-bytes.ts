@@ -1,11 +1,12 @@
 /**
- * Bytes freed by deleting images, the way the engine frees them: a layer goes only when no
- * remaining image holds its chain ID. Shared layers are counted once, by the deletion that
- * releases the last holder, and layers still held by other images are not counted at all.
+ * Which images a deletion really takes, in what order, and the bytes each frees — the way the
+ * engine frees them: a layer goes only when no remaining image (or container) holds its
+ * chain ID. Shared layers are counted once, by the deletion that releases the last holder, and
+ * layers still held elsewhere are not counted at all.
  *
- * The simulation runs the deletions in execution order and also models the engine's auto-prune:
- * deleting an image by ID also deletes its untagged parents that no container uses and that
- * have no other child left.
+ * reclaimd always deletes with `noprune`, so the engine never removes a parent on its own (it
+ * would decide at deletion time, after our checks). Instead, untagged parents that nothing
+ * else needs are planned here as deletions of their own, after their children.
  */
 import type { ContainerObj, ImageObj } from './snapshot.js';
 import type { ImageIndex } from './plan-images.js';
@@ -13,29 +14,39 @@ import type { ImageIndex } from './plan-images.js';
 export interface ImageDeletion {
   readonly id: string;
   readonly bytes: number;
-  /** Parents the engine auto-prunes with this deletion. */
-  readonly alsoDeletes: readonly string[];
-  readonly noprune: boolean;
+  /** Set for an untagged parent planned because its children go: the child that frees it. */
+  readonly parentOf: string | undefined;
+  /** Planned children that must be deleted first, or this deletion is skipped. */
+  readonly dependsOn: readonly string[];
+  /** Part of a parent/child tree: deleted one at a time, in this order. */
+  readonly inTree: boolean;
 }
 
 export interface ImageSimulation {
+  /** Stand-alone images first (any order among them), then tree images children first. */
   readonly deletions: readonly ImageDeletion[];
-  /** Bytes that deleting `id` alone would free after all the deletions above; for reports. */
+  /** Bytes that deleting `id` alone would free after all the deletions; for reports. */
   marginalBytes(id: string): number;
 }
 
 /**
- * @param order image IDs to delete, children before parents
- * @param isProtected an image that must not be auto-pruned (a protected parent stops pruning)
+ * @param selected images the policies selected (their children all selected too)
+ * @param isHeld an image that must stay even if it becomes a childless untagged parent
+ * @param ghostChains layers held by containers whose image is no longer listed
  */
 export function simulateImageDeletions(
   images: readonly ImageObj[],
   index: ImageIndex,
   remainingContainers: readonly ContainerObj[],
-  order: readonly string[],
-  isProtected: (image: ImageObj) => boolean,
+  selected: readonly string[],
+  isHeld: (image: ImageObj) => boolean,
+  ghostChains: readonly string[] = [],
 ): ImageSimulation {
-  const present = new Set(images.map((i) => i.id));
+  const used = new Set(remainingContainers.map((c) => c.imageId));
+  const going = new Set(selected);
+  const parentOf = addPrunableParents(going, index, used, isHeld);
+  const order = deletionOrder([...going], index);
+
   const refs = new Map<string, number>();
   const sizeOf = new Map<string, number>();
   for (const image of images) {
@@ -44,69 +55,68 @@ export function simulateImageDeletions(
       sizeOf.set(layer.chain, layer.size);
     }
   }
-  const used = new Set(remainingContainers.map((c) => c.imageId));
+  // A container whose image was deleted by force still holds its layers on disk.
+  for (const chain of ghostChains) refs.set(chain, (refs.get(chain) ?? 0) + 1);
 
-  const release = (id: string): number => {
-    present.delete(id);
-    let freed = 0;
+  const deletions: ImageDeletion[] = order.map((id) => {
+    let bytes = 0;
     for (const layer of index.byId.get(id)?.layers ?? []) {
       const left = (refs.get(layer.chain) ?? 0) - 1;
       refs.set(layer.chain, left);
-      if (left === 0) freed += sizeOf.get(layer.chain) ?? 0;
+      if (left === 0) bytes += sizeOf.get(layer.chain) ?? 0;
     }
-    return freed;
-  };
-
-  const deletions: ImageDeletion[] = [];
-  for (const id of order) {
-    // An explicitly selected parent may already be gone, pruned with its last child.
-    if (!present.has(id)) continue;
-    let bytes = release(id);
-    const chain = prunableParents(id, index, present, used);
-    const noprune = chain.some((p) => isProtected(index.byId.get(p) as ImageObj));
-    if (!noprune) for (const p of chain) bytes += release(p);
-    deletions.push({ id, bytes, alsoDeletes: noprune ? [] : chain, noprune });
-  }
+    const dependsOn = (index.children.get(id) ?? []).filter((c) => going.has(c)).sort();
+    return { id, bytes, parentOf: parentOf.get(id), dependsOn, inTree: inTree(id, index) };
+  });
 
   return {
     deletions,
     marginalBytes(id) {
       const image = index.byId.get(id);
-      if (!image || !present.has(id)) return 0;
+      if (!image || going.has(id)) return 0;
       return image.layers.reduce((sum, l) => sum + (refs.get(l.chain) === 1 ? (sizeOf.get(l.chain) ?? 0) : 0), 0);
     },
   };
 }
 
-/** The untagged ancestors the engine would delete after `id` is gone, nearest first. */
-function prunableParents(
-  id: string,
-  index: ImageIndex,
-  present: ReadonlySet<string>,
-  used: ReadonlySet<string>,
-): string[] {
-  const out: string[] = [];
-  let parentId = index.byId.get(id)?.parentId;
-  // Each pruned image is gone by the time the engine looks at its own parent.
-  const gone = new Set<string>([id]);
-  while (parentId !== undefined && present.has(parentId)) {
-    const parent = index.byId.get(parentId) as ImageObj;
-    const otherChildren = (index.children.get(parentId) ?? []).filter((c) => present.has(c) && !gone.has(c)).length;
-    if (parent.tags.length > 0 || parent.digests.length > 0 || used.has(parentId) || otherChildren > 0) break;
-    out.push(parentId);
-    gone.add(parentId);
-    parentId = parent.parentId;
+/**
+ * Adds, to fixpoint, the untagged parents that the deletions leave without a child and that no
+ * remaining container uses — what `docker rmi` would prune — unless something holds them.
+ * Returns, for each added parent, the child whose deletion frees it.
+ */
+function addPrunableParents(going: Set<string>, index: ImageIndex, used: ReadonlySet<string>, isHeld: (i: ImageObj) => boolean): Map<string, string> {
+  const parentOf = new Map<string, string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const id of [...going].sort()) {
+      const parentId = index.byId.get(id)?.parentId;
+      const parent = parentId === undefined ? undefined : index.byId.get(parentId);
+      if (!parent || going.has(parent.id)) continue;
+      const childless = (index.children.get(parent.id) ?? []).every((c) => going.has(c));
+      if (!childless || parent.tags.length > 0 || parent.digests.length > 0 || used.has(parent.id) || isHeld(parent)) continue;
+      going.add(parent.id);
+      parentOf.set(parent.id, id);
+      changed = true;
+    }
   }
-  return out;
+  return parentOf;
 }
 
-/** Deletion order: deepest images first, so a child always goes before its parent. */
-export function childrenFirst(ids: readonly string[], index: ImageIndex): string[] {
+function inTree(id: string, index: ImageIndex): boolean {
+  const parentId = index.byId.get(id)?.parentId;
+  return (parentId !== undefined && index.byId.has(parentId)) || index.children.has(id);
+}
+
+/** Stand-alone images by ID, then tree images deepest first, so a child goes before its parent. */
+function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
   const depth = (id: string): number => {
     let d = 0;
     for (let p = index.byId.get(id)?.parentId; p !== undefined && index.byId.has(p); p = index.byId.get(p)?.parentId) d++;
     return d;
   };
+  const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const alone = ids.filter((id) => !inTree(id, index)).sort(byId);
   const depths = new Map(ids.map((id) => [id, depth(id)]));
-  return [...ids].sort((a, b) => (depths.get(b) as number) - (depths.get(a) as number) || (a < b ? -1 : a > b ? 1 : 0));
+  const tree = ids.filter((id) => inTree(id, index)).sort((a, b) => (depths.get(b) as number) - (depths.get(a) as number) || byId(a, b));
+  return [...alone, ...tree];
 }

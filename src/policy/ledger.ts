@@ -1,6 +1,7 @@
 /**
  * Bookkeeping shared by the per-resource planners: which policy selected, reported or kept each
- * object. The first policy (file order, then list order) that selects an object is credited.
+ * object. The first policy (file order, then list order) that matches an object decides its
+ * fate — remove, report or keep — and later policies do not look at it again.
  * Entries are kept per resource and keyed by ID alone: this is the planner's hottest path.
  */
 import type { Action, Kept, ResourceKind } from './plan-types.js';
@@ -24,10 +25,10 @@ export class Ledger {
   private readonly selected = byResource<Draft>();
   private readonly reported = byResource<Draft>();
   private readonly keptById = byResource<Kept>();
-  /** Selected or reported: one lookup for the hot `taken` check. */
+  /** Decided by some policy: one lookup for the hot `taken` check. */
   private readonly takenIds: Record<ResourceKind, Set<string>> = { container: new Set(), image: new Set(), volume: new Set() };
 
-  /** True when an earlier policy already selected or reported the object; later ones skip it. */
+  /** True when an earlier policy already decided about the object; later ones skip it. */
   taken(resource: ResourceKind, id: string): boolean {
     return this.takenIds[resource].has(id);
   }
@@ -42,7 +43,9 @@ export class Ledger {
     const { name } = subject();
     const base = { resource, id, name, policy: policy.name, reason: d.reason };
     if (d.kind === 'keep') {
-      if (!this.keptById[resource].has(id)) this.keptById[resource].set(id, base);
+      // The first policy that matches decides; a keep shields the object from later policies.
+      this.keptById[resource].set(id, base);
+      this.takenIds[resource].add(id);
     } else if (policy.action === 'report') {
       this.reported[resource].set(id, base);
       this.takenIds[resource].add(id);

@@ -2,7 +2,7 @@
 import type { Config } from './config.js';
 import type { ImagePolicy } from './schema.js';
 import type { ContainerObj, ImageObj } from './snapshot.js';
-import { referencesOf } from './snapshot.js';
+import { referencesOf, repositoriesOf } from './snapshot.js';
 import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
@@ -134,8 +134,9 @@ function exemption(
 ): Decision | undefined {
   const pl = protectLabel(image.labels);
   if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
-  const pr = referencesOf(image).findIndex((r) => protectRepo(r.repository));
-  if (pr >= 0) return { kind: 'keep', reason: `protected repository (${image.tags[pr]})` };
+  // Digests count too: a pulled-by-digest image of a protected repository has no tag.
+  const pr = repositoriesOf(image).find(protectRepo);
+  if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
   const kt = keep.tag;

@@ -10,12 +10,10 @@ export interface Action {
   readonly reason: string;
   /** Bytes this removal frees, predicted; null when the engine gave no size to predict from. */
   readonly bytes: number | null;
-  /** Images: the tags to untag by name before the image is deleted by ID. */
-  readonly untag?: readonly string[];
-  /** Images: untagged parents the engine deletes along with this image (its auto-prune). */
-  readonly alsoDeletes?: readonly string[];
-  /** Images: ask the engine not to auto-prune parents, because one of them must stay. */
-  readonly noprune?: boolean;
+  /** Images: every tag the image had when planned; one it has gained since stops the removal. */
+  readonly tags?: readonly string[];
+  /** Images: planned children that must be deleted first; if one is not, this one is skipped. */
+  readonly dependsOn?: readonly string[];
   /** Images: part of a parent/child tree, so deleted one at a time in plan order. */
   readonly inTree?: boolean;
 }
@@ -29,7 +27,7 @@ export interface Kept {
 }
 
 export interface Plan {
-  /** Removals in the order they must run: containers, images (children first), volumes. */
+  /** Removals in the order they must run: containers, images (stand-alone, then trees children first), volumes. */
   readonly actions: readonly Action[];
   /** Selected by a policy whose action is `report`: never removed. */
   readonly reported: readonly Action[];

@@ -23,6 +23,9 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
     // Other drivers may keep data elsewhere (NFS, cloud disks); the engine's own prune skips them too.
     if (v.driver !== 'local') return { kind: 'keep', reason: `driver "${v.driver}" is not local` };
+    // A local volume with options mounts something else (NFS, a bind, a device): its data is
+    // not the volume's to lose, and the engine's own prune skips it too.
+    if (v.driverOptions === true) return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
     const pl = protectedBy(v.labels);
     if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;

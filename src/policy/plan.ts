@@ -8,12 +8,12 @@ import type { Action, Plan } from './plan-types.js';
 import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
-import { indexImages, planImages } from './plan-images.js';
-import { childrenFirst, simulateImageDeletions } from './image-bytes.js';
+import { imageName, indexImages, planImages } from './plan-images.js';
+import { simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
-import { referencesOf } from './snapshot.js';
+import { repositoriesOf } from './snapshot.js';
 
 export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const ledger = new Ledger();
@@ -35,19 +35,35 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
 
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
-  // The engine auto-prunes untagged parents with their last child; reclaimd lets it only for
-  // parents that nothing protects, keeps or reports, and otherwise asks it not to prune.
+  // Untagged parents are deleted only when nothing protects, keeps or reports them.
   const heldBack = ledger.heldBack('image');
-  const isProtected = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || referencesOf(i).some((r) => protectRepo(r.repository));
+  const isHeld = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || repositoriesOf(i).some(protectRepo);
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
-  const sim = simulateImageDeletions(snapshot.images, index, remaining, childrenFirst([...imageDrafts.keys()], index), isProtected);
+  const sim = simulateImageDeletions(snapshot.images, index, remaining, [...imageDrafts.keys()], isHeld, snapshot.ghostChains ?? []);
+  // A planned parent is credited to the policy of the selected image whose deletion frees it.
+  const freedBy = new Map(sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])));
+  const creditOf = (id: string): Draft | undefined => {
+    let at: string | undefined = id;
+    while (at !== undefined && !imageDrafts.has(at)) at = freedBy.get(at);
+    return at === undefined ? undefined : imageDrafts.get(at);
+  };
   const imageActions: Action[] = sim.deletions.map((del) => {
-    const draft = imageDrafts.get(del.id) as Draft;
     const image = index.byId.get(del.id) as ImageObj;
-    const inTree = (image.parentId !== undefined && index.byId.has(image.parentId)) || index.children.has(image.id);
-    const action: Action = { ...draft, bytes: del.bytes, untag: image.tags.slice(0, -1), ...(inTree ? { inTree: true } : {}) };
-    if (del.alsoDeletes.length > 0) return { ...action, alsoDeletes: del.alsoDeletes };
-    return del.noprune ? { ...action, noprune: true } : action;
+    const credit = creditOf(del.id);
+    const draft: Draft = imageDrafts.get(del.id) ?? {
+      resource: 'image',
+      id: del.id,
+      name: imageName(image),
+      policy: credit?.policy ?? '',
+      reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
+    };
+    return {
+      ...draft,
+      bytes: del.bytes,
+      tags: image.tags,
+      ...(del.dependsOn.length > 0 ? { dependsOn: del.dependsOn } : {}),
+      ...(del.inTree ? { inTree: true } : {}),
+    };
   });
 
   const volumeSize = new Map(snapshot.volumes.map((v) => [v.name, v.size]));

@@ -52,12 +52,19 @@ export interface VolumeObj {
   readonly labels: Labels;
   /** Bytes on disk; undefined when not measured. */
   readonly size: number | undefined;
+  /** Created with driver options (e.g. an NFS or bind mount of the local driver). */
+  readonly driverOptions?: boolean;
 }
 
 export interface Snapshot {
   readonly images: readonly ImageObj[];
   readonly containers: readonly ContainerObj[];
   readonly volumes: readonly VolumeObj[];
+  /**
+   * Layer chain IDs still held by containers whose image is gone (deleted with force by
+   * someone else): those layers stay on disk, so deleting other images does not free them.
+   */
+  readonly ghostChains?: readonly string[];
 }
 
 /** The 12-hex short ID the docker CLI prints. */
@@ -82,6 +89,16 @@ export function referencesOf(image: ImageObj): ReadonlyArray<{ readonly reposito
     refCache.set(image, refs);
   }
   return refs;
+}
+
+/** Every repository an image is known under: from its tags and from its digests (`repo@sha256:…`). */
+export function repositoriesOf(image: ImageObj): string[] {
+  const repos = new Set(referencesOf(image).map((r) => r.repository));
+  for (const d of image.digests) {
+    const at = d.indexOf('@');
+    if (at > 0) repos.add(d.slice(0, at));
+  }
+  return [...repos];
 }
 
 /** The engine names anonymous volumes with 64 hex characters; 23.0+ also labels them. */

@@ -36,8 +36,8 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
     const running = await w.image({ tags: ['contract/r:1'], layers: ['b'], runnable: true });
     await w.container({ image: stopped, running: false });
     await w.container({ image: running, running: true });
-    expect(kind(await w.engine.deleteImage(stopped, false))).toBe('conflict');
-    expect(kind(await w.engine.deleteImage(running, false))).toBe('conflict');
+    expect(kind(await w.engine.deleteImage(stopped))).toBe('conflict');
+    expect(kind(await w.engine.deleteImage(running))).toBe('conflict');
     expect(kind(await w.engine.untagImage('contract/s:1'))).toBe('conflict');
     expect(await w.tagsOf(stopped)).toEqual(['contract/s:1']);
     expect(await w.tagsOf(running)).toEqual(['contract/r:1']);
@@ -46,25 +46,25 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
 
   it('refuses to delete by ID an image with several tags; untagging one keeps the image', async () => {
     const id = await w.image({ tags: ['contract/t:1', 'contract/t:2'], layers: ['base', 'a'] });
-    expect(kind(await w.engine.deleteImage(id, false))).toBe('conflict');
+    expect(kind(await w.engine.deleteImage(id))).toBe('conflict');
     expect(kind(await w.engine.untagImage('contract/t:1'))).toBe('ok');
     expect(await w.tagsOf(id)).toEqual(['contract/t:2']);
     expect(await w.engine.imageInUse(id)).toBe(false);
     await w.engine.snapshot({ containerDetails: false });
-    const out = await w.engine.deleteImage(id, false);
+    const out = await w.engine.deleteImage(id);
     expect(kind(out)).toBe('ok');
     expect(freed(out)).toBe(LAYER_SIZES['base']! + LAYER_SIZES['a']!);
     expect(await w.tagsOf(id)).toBeUndefined();
-    expect(kind(await w.engine.deleteImage(id, false))).toBe('gone');
+    expect(kind(await w.engine.deleteImage(id))).toBe('gone');
   });
 
   it('frees a shared layer only with its last holder', async () => {
     const a = await w.image({ tags: ['contract/a:1'], layers: ['base', 'a'] });
     const b = await w.image({ tags: ['contract/b:1'], layers: ['base', 'b'] });
     await w.engine.snapshot({ containerDetails: false });
-    const first = await w.engine.deleteImage(a, false);
+    const first = await w.engine.deleteImage(a);
     expect(freed(first)).toBe(LAYER_SIZES['a']);
-    const second = await w.engine.deleteImage(b, false);
+    const second = await w.engine.deleteImage(b);
     expect(freed(second)).toBe(LAYER_SIZES['base']! + LAYER_SIZES['b']!);
     expect(first.ok && first.deleted.includes(a)).toBe(true);
   });

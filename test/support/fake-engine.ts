@@ -12,6 +12,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] 
 
 export class FakeEngine implements Engine {
   readonly apiVersion = '1.41';
+  readonly reportsDeletedLayers = true;
   readonly images = new Map<string, Mutable<ImageObj>>();
   readonly containers = new Map<string, Mutable<ContainerObj>>();
   readonly volumes = new Map<string, Mutable<VolumeObj>>();
@@ -94,7 +95,14 @@ export class FakeEngine implements Engine {
     });
   }
 
-  async deleteImage(id: string, noprune: boolean): Promise<RemovalOutcome> {
+  async imageTags(id: string): Promise<string[] | undefined> {
+    this.enter(`imageTags ${id}`);
+    const image = this.images.get(id);
+    return image ? [...image.tags] : undefined;
+  }
+
+  /** Like the adapter, always with noprune: the engine prunes no parent on its own. */
+  async deleteImage(id: string): Promise<RemovalOutcome> {
     return this.removal(`deleteImage ${id}`, () => {
       const image = this.images.get(id);
       if (!image) return gone(`No such image: ${id}`);
@@ -102,7 +110,7 @@ export class FakeEngine implements Engine {
       const user = this.usedBy(id);
       if (user) return conflict(`image is being used by ${user.state === 'running' ? 'running' : 'stopped'} container ${user.id}`);
       if (image.tags.length > 1) return conflict('image is referenced in multiple repositories (must be forced)');
-      return { ok: true, deleted: this.deleteNow(id, !noprune) };
+      return { ok: true, deleted: this.deleteNow(id, false) };
     });
   }
 

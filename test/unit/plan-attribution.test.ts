@@ -30,14 +30,26 @@ describe('attribution', () => {
     expect(planAt(config({ policies }), snap).actions.map((a) => a.policy)).toEqual(['z-late']);
   });
 
-  it('an object one policy keeps and a later one selects is selected, and not listed as kept', () => {
+  // The first policy that matches an object decides: a keep rule shields it from later
+  // policies too, so "keep the newest 3" cannot be undone by a broader policy further down.
+  it('an object one policy keeps stays kept, whatever a later policy would select it for', () => {
     const policies: Policy[] = [
       { name: 'keeper', resource: 'image', match: {}, keep: { tags: ['*'] } },
       { name: 'taker', resource: 'image', match: { repositories: ['ci/*'] } },
     ];
     const p = planAt(config({ policies }), snap);
-    expect(p.actions.map((a) => [a.name, a.policy])).toEqual([['ci/app:1', 'taker']]);
-    expect(p.kept).toEqual([]);
+    expect(p.actions).toEqual([]);
+    expect(p.kept.map((k) => [k.name, k.policy])).toEqual([['ci/app:1', 'keeper']]);
+  });
+
+  it('keep.newest of one policy is not undone by a later, broader policy', () => {
+    const policies: Policy[] = [
+      { name: 'prs', resource: 'image', match: { repositories: ['ci/*'] }, keep: { newest: 1 } },
+      { name: 'old', resource: 'image', match: { olderThan: '1d' } },
+    ];
+    const p = planAt(config({ policies }), snap);
+    expect(p.actions).toEqual([]);
+    expect(p.kept.map((k) => [k.name, k.policy])).toEqual([['ci/app:1', 'prs']]);
   });
 
   it('an object one policy selects stays selected whatever a later policy would keep it for', () => {
@@ -131,10 +143,11 @@ describe('determinism', () => {
     expect(p.actions.map((a) => [a.id, a.policy, a.bytes])).toEqual([
       ['ctr-job-1', 'jobs', 11],
       ['ctr-job-2', 'jobs', null],
+      // Stand-alone images first, then the images of a parent/child tree.
+      ['d', 'dangling', 7],
       ['app1', 'ci', 1],
       ['app2', 'ci', 2],
       ['app3', 'ci', 3],
-      ['d', 'dangling', 7],
       [anonName('1'), 'jobs', 1],
       [anonName('2'), 'jobs', null],
       ['old', 'vols', 4],

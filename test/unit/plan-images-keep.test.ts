@@ -102,8 +102,8 @@ describe('global protection beats every policy', () => {
 
   it.each([
     [{ tags: ['ci/app:1'], labels: { 'com.example.keep': 'yes' } }, 'protected by label "com.example.keep"'],
-    [{ tags: ['ci/app:1', 'prod/eu/app:1'], labels: {} }, 'protected repository (prod/eu/app:1)'],
-    [{ tags: ['base:22.04'], labels: {} }, 'protected repository (base:22.04)'],
+    [{ tags: ['ci/app:1', 'prod/eu/app:1'], labels: {} }, 'protected repository (prod/eu/app)'],
+    [{ tags: ['base:22.04'], labels: {} }, 'protected repository (base)'],
     [{ tags: [], labels: { 'com.example.keep': '' } }, 'protected by label "com.example.keep"'],
   ])('%j', (spec, reason) => {
     const p = planAt(cfg, { images: [image({ id: 'i', ...spec, created: ago(60) })] });
@@ -115,7 +115,7 @@ describe('global protection beats every policy', () => {
   it('protection wins over keep rules in the reason', () => {
     const c = config({ policies: [{ ...stale, keep: { tags: ['*'] } }], protect: { repositories: ['app'] } });
     const p = planAt(c, { images: [image({ id: 'i', tags: ['app:1'], created: ago(60) })] });
-    expect(p.kept.map((k) => k.reason)).toEqual(['protected repository (app:1)']);
+    expect(p.kept.map((k) => k.reason)).toEqual(['protected repository (app)']);
   });
 });
 

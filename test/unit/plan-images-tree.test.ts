@@ -1,6 +1,6 @@
-// Parent/child images. The engine refuses to delete an image that still has a child and
-// auto-prunes untagged parents when their last child goes; the plan must model both, or the
-// run fails half-way (409) or frees bytes it never predicted.
+// Parent/child images. The engine refuses to delete an image that still has a child, and an
+// untagged parent left without children is garbage; reclaimd deletes with noprune and plans
+// such parents itself, after their children, so every deletion is one it checked.
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.js';
 import { ago, byId, config, image, names, planAt } from '../support/builders.js';
@@ -38,7 +38,7 @@ describe('a selected image with a child that stays', () => {
     expect(p.kept.map((k) => k.reason)).toEqual(['has a dependent child image <none>@abcdef012345 that stays']);
   });
 
-  it('a child kept by a keep rule keeps its parent; a child selected by another policy frees it', () => {
+  it('a child kept by a keep rule keeps its parent; a child selected by an earlier policy frees it', () => {
     const base = image({ id: 'p', tags: ['base:1'], created: ago(90) });
     const app = image({ id: 'c', parent: base, tags: ['app:v1'], created: ago(90) });
     const keeping = planAt(config({ policies: [{ ...stale, keep: { tags: ['v*'] } }] }), { images: [base, app] });
@@ -48,7 +48,8 @@ describe('a selected image with a child that stays', () => {
       ['p', 'has a dependent child image app:v1 that stays'],
     ]);
     const other: Policy = { name: 'apps', resource: 'image', match: { repositories: ['app'] } };
-    const freed = planAt(config({ policies: [{ ...stale, keep: { tags: ['v*'] } }, other] }), { images: [base, app] });
+    // The first policy to match decides, so the one that selects the child must come first.
+    const freed = planAt(config({ policies: [other, { ...stale, keep: { tags: ['v*'] } }] }), { images: [base, app] });
     expect(freed.actions.map((a) => [a.id, a.policy])).toEqual([['c', 'apps'], ['p', 'stale']]);
     expect(freed.kept).toEqual([]);
   });
@@ -65,58 +66,57 @@ describe('a selected image with a child that stays', () => {
 });
 
 describe('deletion order', () => {
-  it('puts children before parents, whatever their IDs and listing order', () => {
+  it('puts stand-alone images first, then children before parents, whatever their IDs and listing order', () => {
     // IDs sort the other way round on purpose.
     const a = image({ id: 'a', tags: ['root:1'], created: ago(90) });
     const b = image({ id: 'b', parent: a, tags: ['mid:1'], created: ago(90) });
     const c = image({ id: 'c', parent: b, tags: ['leaf:1'], created: ago(90) });
     const z = image({ id: 'z', tags: ['solo:1'], created: ago(90) });
     const p = planAt(config({ policies: [stale] }), { images: [a, z, b, c] });
-    expect(p.actions.map((x) => x.id)).toEqual(['c', 'b', 'a', 'z']);
+    expect(p.actions.map((x) => x.id)).toEqual(['z', 'c', 'b', 'a']);
   });
 });
 
-describe("the engine's auto-prune of untagged parents", () => {
+describe('untagged parents left without children', () => {
   const root = image({ id: 'r', layers: [['l0', 1000]], created: ago(90) });
   const mid = image({ id: 'm', parent: root, layers: [['l1', 100]], created: ago(90) });
+  const apps: Policy = { name: 'apps', resource: 'image', match: { repositories: ['app'] } };
 
-  it('lists untagged parents in alsoDeletes, with their bytes in the child action', () => {
+  it('are planned as removals of their own, after their child, credited to its policy', () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const p = planAt(config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }] }), { images: [root, mid, app] });
+    const p = planAt(config({ policies: [apps] }), { images: [root, mid, app] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 1110, untag: [], alsoDeletes: ['m', 'r'], inTree: true },
+      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, tags: ['app:1'], inTree: true },
+      { resource: 'image', id: 'm', name: '<none>@m', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 100, tags: [], dependsOn: ['c'], inTree: true },
+      { resource: 'image', id: 'r', name: '<none>@r', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 1000, tags: [], dependsOn: ['m'], inTree: true },
     ]);
-    expect(p.totals).toEqual({ count: 1, bytes: 1110 });
+    // Each parent counts against limits.maxRemovalsPerRun like any removal.
+    expect(p.totals).toEqual({ count: 3, bytes: 1110 });
   });
 
-  it('a parent selected in its own right is not deleted twice', () => {
+  it('a parent selected in its own right is planned once, under its own policy', () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const cfg = config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }, { name: 'all', resource: 'image', match: {} }] });
+    const cfg = config({ policies: [apps, { name: 'all', resource: 'image', match: {} }] });
     const p = planAt(cfg, { images: [root, mid, app] });
-    expect(p.actions.map((a) => [a.id, a.bytes, a.alsoDeletes])).toEqual([['c', 1110, ['m', 'r']]]);
+    expect(p.actions.map((a) => [a.id, a.policy, a.bytes])).toEqual([['c', 'apps', 10], ['m', 'all', 100], ['r', 'all', 1000]]);
   });
 
-  it('a protected untagged parent sets noprune and its bytes are not counted', () => {
-    const guarded = image({ id: 'r', layers: [['l0', 1000]], labels: { keep: '1' }, created: ago(90) });
-    const m2 = image({ id: 'm', parent: guarded, layers: [['l1', 100]], created: ago(90) });
-    const app = image({ id: 'c', parent: m2, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const cfg = config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }], protect: { labels: ['keep'] } });
-    const p = planAt(cfg, { images: [guarded, m2, app] });
-    expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, untag: [], noprune: true, inTree: true },
-    ]);
+  it('a protected untagged parent stays, with everything above it', () => {
+    const guarded = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { keep: '1' }, created: ago(90) });
+    const app = image({ id: 'c', parent: guarded, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
+    const p = planAt(config({ policies: [apps], protect: { labels: ['keep'] } }), { images: [root, guarded, app] });
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 10]]);
   });
 
-  // A parent that a policy kept (keep.labels here) or only reported must not vanish through the
-  // engine's auto-prune either: the deletion of its child then asks for noprune.
+  // A parent that a policy kept (keep.labels here) or only reported stays too.
   it.each<[string, Policy]>([
     ['kept by a keep rule', { name: 'mids', resource: 'image', match: { labels: ['tier=mid'] }, keep: { labels: ['tier'] } }],
     ['only reported', { name: 'mids', resource: 'image', action: 'report', match: { labels: ['tier=mid'] } }],
-  ])('a parent %s is not auto-pruned', (_, held) => {
+  ])('a parent %s is not removed with its child', (_, held) => {
     const m2 = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { tier: 'mid' }, created: ago(90) });
     const app = image({ id: 'c', parent: m2, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const p = planAt(config({ policies: [held, { name: 'apps', resource: 'image', match: { repositories: ['app'] } }] }), { images: [root, m2, app] });
-    expect(p.actions.map((a) => [a.id, a.bytes, a.alsoDeletes, a.noprune])).toEqual([['c', 10, undefined, true]]);
+    const p = planAt(config({ policies: [held, apps] }), { images: [root, m2, app] });
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 10]]);
   });
 });
 
@@ -125,6 +125,6 @@ describe('dangling: false', () => {
     const root = image({ id: 'r', layers: [['l0', 1000]], created: ago(90) });
     const app = image({ id: 'c', parent: root, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const p = planAt(config({ policies: [{ name: 'tagged', resource: 'image', match: { dangling: false } }] }), { images: [root, app] });
-    expect(p.actions.map((a) => [a.id, a.reason, a.alsoDeletes])).toEqual([['c', 'tagged', ['r']]]);
+    expect(p.actions.map((a) => [a.id, a.reason])).toEqual([['c', 'tagged'], ['r', 'untagged parent of app:1, left with no child and used by no container']]);
   });
 });

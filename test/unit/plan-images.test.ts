@@ -15,7 +15,7 @@ describe('dangling', () => {
 
   it('dangling: true selects only untagged images without children', () => {
     const p = planAt(config({ policies: [policy({ dangling: true })] }), { images: [tagged, dangling, parent, child] });
-    expect(p.actions).toEqual([{ resource: 'image', id: 'd', name: '<none>@d', policy: 'imgs', reason: 'dangling', bytes: 0, untag: [] }]);
+    expect(p.actions).toEqual([{ resource: 'image', id: 'd', name: '<none>@d', policy: 'imgs', reason: 'dangling', bytes: 0, tags: [] }]);
     expect(p.kept).toEqual([]);
   });
 
@@ -64,10 +64,10 @@ describe('repositories and tags: every tag must match', () => {
     expect(p.actions.map((a) => a.id)).toEqual(selected ? ['i'] : []);
   });
 
-  it('names the tags in the reason and untags all but the last before deleting by ID', () => {
+  it('names the tags in the reason and records every tag, so one added later stops the removal', () => {
     const p = planAt(config({ policies: [policy({ repositories: ['ci/**'] })] }), { images: [image({ id: 'i', tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] })] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'i', name: 'ci/a:1', policy: 'imgs', reason: 'tags ci/a:1, ci/a:2, ci/b:1 match', bytes: 0, untag: ['ci/a:1', 'ci/a:2'] },
+      { resource: 'image', id: 'i', name: 'ci/a:1', policy: 'imgs', reason: 'tags ci/a:1, ci/a:2, ci/b:1 match', bytes: 0, tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] },
     ]);
   });
 });

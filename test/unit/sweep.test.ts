@@ -72,9 +72,11 @@ describe('runCycle', () => {
     const { report, lines } = await cycle(engine, 'enforce');
     expect(removals(engine)).toEqual([
       'removeContainer c-done',
+      'imageTags i-1',
       'imageInUse i-1',
       'untag app:1',
       'deleteImage i-1',
+      'imageTags i-2',
       'deleteImage i-2',
       'removeVolume vol-anon',
       'removeVolume vol-loose',
@@ -144,9 +146,9 @@ describe('runCycle', () => {
     const engine = world();
     // The engine goes away just as the first image deletion is sent.
     const realDelete = engine.deleteImage.bind(engine);
-    engine.deleteImage = async (id, noprune) => {
+    engine.deleteImage = async (id) => {
       engine.unreachable = true;
-      return realDelete(id, noprune);
+      return realDelete(id);
     };
     const { report, lines } = await cycle(engine, 'enforce');
     expect(report.removed.map((r) => r.id)).toEqual(['c-done']);
@@ -225,3 +227,47 @@ function parallelConfig(concurrentRemovals: number) {
     limits: { concurrentRemovals },
   });
 }
+
+describe('images that changed after the plan', () => {
+  it('a tag pushed onto an image after the plan makes its removal a counted skip', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-done') engine.images.get('i-2')?.tags.push('app:hotfix');
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-2', reason: 'conflict', message: 'tagged app:hotfix since the plan was made' })]);
+    expect(engine.images.get('i-2')?.tags).toEqual(['app:2', 'app:hotfix']);
+  });
+
+  it('a tag moved to another image after the plan is never untagged', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call !== 'removeContainer c-done') return;
+      // A build elsewhere takes the name app:1 for a new image.
+      (engine.images.get('i-1') as { tags: string[] }).tags = ['app:1b'];
+      engine.addImage(image({ id: 'i-new', tags: ['app:1'], layers: [['N', 5]] }));
+    };
+    const { report } = await cycle(engine, 'enforce');
+    expect(removals(engine)).not.toContain('untag app:1');
+    expect(engine.images.get('i-new')?.tags).toEqual(['app:1']);
+    expect(report.removed.map((r) => r.id)).toContain('i-1');
+  });
+
+  it('a parent whose planned child stays is not touched', async () => {
+    const root = image({ id: 'p-root', layers: [['R', 50]] });
+    const kid = image({ id: 'p-kid', parent: root, tags: ['kid:1'], layers: [['R', 50], ['K', 5]], created: ago(60) });
+    const user = container({ name: 'late', id: 'late', image: kid, state: 'created' });
+    const engine = new FakeEngine({ images: [root, kid] });
+    engine.beforeRemoval = (call) => {
+      if (call === 'deleteImage p-kid') engine.containers.set('late', { ...user, volumes: [] });
+    };
+    const { log } = capture();
+    const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }], limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
+    expect(report.plan.actions.map((a) => a.id)).toEqual(['p-kid', 'p-root']);
+    expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([
+      ['p-kid', 'conflict', expect.stringMatching(/being used/)],
+      ['p-root', 'conflict', 'its child image p-kid was not deleted'],
+    ]);
+    expect(removals(engine)).not.toContain('deleteImage p-root');
+  });
+});
