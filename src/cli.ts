@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, command: string): Promise<number> {
-  const provider = new EngineProvider(config.dockerHost, log);
+  const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
     const engine = await provider.get();
     const report = await runCycle(engine, config, { mode, now: Date.now() }, log);
@@ -101,7 +101,11 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
-    const hint = e?.kind === 'unreachable' ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)' : '';
+    const hint = /EACCES/.test(e?.message ?? '')
+      ? ' (permission denied on the socket: run as a member of its group, e.g. --group-add with its gid)'
+      : e?.kind === 'unreachable'
+        ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)'
+        : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
     return EXIT.failed;
   }
@@ -126,6 +130,10 @@ async function daemon(configPath: string, config: Config, modeOverride: Mode | u
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP is what `systemctl reload` and most supervisors send: re-read the configuration.
+    process.on('SIGHUP', () => void d.reloadNow());
+    // The outer loop never dies: a stray rejection is logged, not fatal.
+    process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'unhandled rejection'));
   });
 }
 

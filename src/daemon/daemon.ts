@@ -41,7 +41,7 @@ export class Daemon {
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
-    this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log);
+    this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log, options.initialConfig.requestTimeoutMs);
   }
 
   get mode(): Mode {
@@ -60,7 +60,7 @@ export class Daemon {
       configOk: this.configOk,
     }));
     this.schedule();
-    this.pinger = setInterval(() => void this.ping(), this.config.pingIntervalMs);
+    this.startTicker();
     log.info({ mode: this.mode, schedule: this.config.schedule, policies: this.config.policies.length, port: this.http.port, version: VERSION }, 'reclaimd started');
     void this.cycle('startup');
     return { port: this.http.port };
@@ -145,9 +145,25 @@ export class Daemon {
     this.setDockerUp(false);
   }
 
-  private async ping(): Promise<void> {
-    if (this.running) return; // a cycle in flight reports the engine's state itself
-    this.setDockerUp(await this.provider.ping());
+  /**
+   * Every pingInterval: ping the engine (also during a cycle, so a frozen engine shows as
+   * down at once) and re-read the configuration, so a schedule edit or a broken file is
+   * noticed within seconds rather than at the next cycle.
+   */
+  private startTicker(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = setInterval(() => void this.tick(), this.config.pingIntervalMs);
+  }
+
+  private async tick(): Promise<void> {
+    this.setDockerUp(await this.provider.ping(this.running !== undefined));
+    if (!this.running) await this.reload();
+  }
+
+  /** SIGHUP: re-read the configuration now. */
+  async reloadNow(): Promise<void> {
+    this.options.log.info({}, 'reloading the configuration (SIGHUP)');
+    await this.reload();
   }
 
   private setDockerUp(up: boolean): void {
@@ -181,7 +197,14 @@ export class Daemon {
     if (JSON.stringify(before) !== JSON.stringify(result.value)) {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
       if (before.schedule !== result.value.schedule) this.schedule();
-      if (before.dockerHost !== result.value.dockerHost) this.provider = new EngineProvider(result.value.dockerHost, this.options.log);
+      if (before.dockerHost !== result.value.dockerHost || before.requestTimeoutMs !== result.value.requestTimeoutMs) {
+        this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);
+      }
+      if (before.pingIntervalMs !== result.value.pingIntervalMs) this.startTicker();
+      if (before.log.level !== result.value.log.level) this.options.log.level = result.value.log.level;
+      if (before.metrics.listen !== result.value.metrics.listen && this.options.listen === undefined) {
+        log.warn({ listen: result.value.metrics.listen }, 'metrics.listen changed; restart reclaimd to apply it');
+      }
       metrics.info.reset();
       metrics.info.set({ version: VERSION, mode: this.mode }, 1);
     }

@@ -13,12 +13,13 @@ export class EngineProvider {
   constructor(
     private readonly address: string | undefined,
     private readonly log: Logger,
+    private readonly timeoutMs = 60_000,
   ) {}
 
   /** The adapter, connecting first if needed. Throws an EngineError when unreachable. */
   async get(): Promise<EngineAdapter> {
     if (this.adapter) return this.adapter;
-    const connection = await connect(this.address);
+    const connection = await connect(this.address, this.timeoutMs);
     this.log.info({ engine: describeAddress(this.address), engineVersion: connection.engineVersion, apiVersion: connection.apiVersion, containerdStore: connection.containerdStore }, 'connected to the Docker engine');
     if (connection.containerdStore) {
       this.log.warn({}, 'the engine uses the containerd image store, which does not report freed layers; reclaimed image bytes are reported as unknown');
@@ -32,14 +33,17 @@ export class EngineProvider {
     this.adapter = undefined;
   }
 
-  /** Cheap liveness check (`GET /_ping`). */
-  async ping(): Promise<boolean> {
+  /**
+   * Cheap liveness check (`GET /_ping`, at most 5 s). `keepConnection` is set while a cycle
+   * runs: the cycle reports its own failures and must not have its adapter swapped under it.
+   */
+  async ping(keepConnection = false): Promise<boolean> {
     try {
       const adapter = await this.get();
-      await adapter.ping();
+      await adapter.ping(AbortSignal.timeout(5000));
       return true;
     } catch {
-      this.reset();
+      if (!keepConnection) this.reset();
       return false;
     }
   }

@@ -23,7 +23,11 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 export async function startHttp(listen: string, registry: Registry, health: () => HealthState): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
-    void handle(req, res, registry, health);
+    // A request must never take the daemon down: any failure is a 500 for that request.
+    handle(req, res, registry, health).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
   });
   const { host, port } = parseListen(listen);
   await new Promise<void>((resolve, reject) => {
@@ -37,15 +41,16 @@ export async function startHttp(listen: string, registry: Registry, health: () =
 }
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, registry: Registry, health: () => HealthState): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Only the path matters; parsing it by hand avoids URL's errors on inputs like "//".
+  const pathname = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  if (url.pathname === '/metrics') {
+  if (pathname === '/metrics') {
     const body = await registry.metrics();
     res.writeHead(200, { 'content-type': registry.contentType }).end(body);
-  } else if (url.pathname === '/healthz') {
+  } else if (pathname === '/healthz') {
     // The process is healthy while it runs its loop; an engine outage is reported, not fatal,
     // so an orchestrator does not restart reclaimd for a problem a restart cannot fix.
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...health() }));

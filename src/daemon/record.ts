@@ -14,7 +14,8 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
   const result = cycleResult(report);
   metrics.cycles.inc({ result });
   metrics.cycleDuration.observe(seconds);
-  if (result !== 'failure') metrics.lastSuccess.set(Math.floor((report.startedAt + seconds * 1000) / 1000));
+  // A blocked cycle removed nothing it should have: it is not a success for alerting.
+  if (result === 'success') metrics.lastSuccess.set(Math.floor((report.startedAt + seconds * 1000) / 1000));
 
   // Reset so that a policy that no longer selects anything (or was deleted) reads 0, not stale.
   metrics.reclaimableBytes.reset();

@@ -81,8 +81,10 @@ export class EngineAdapter implements Engine {
     };
   }
 
-  async ping(): Promise<void> {
-    await this.call(() => this.docker.ping());
+  async ping(signal?: AbortSignal): Promise<void> {
+    // @types/dockerode types ping() without options; dockerode passes abortSignal through.
+    const ping = this.docker.ping.bind(this.docker) as unknown as (opts: { abortSignal?: AbortSignal }) => Promise<unknown>;
+    await this.call(() => ping(signal ? { abortSignal: signal } : {}));
   }
 
   layerSize(chain: string): number | undefined {

@@ -21,19 +21,23 @@ export interface Connection {
  * variables) like the docker CLI. docker-modem merges those environment defaults underneath
  * explicit options, so a unix socket must also clear `host`, or a tcp DOCKER_HOST would win.
  */
-export function dockerOptions(address: string | undefined): Docker.DockerOptions {
-  if (address === undefined) return {};
-  if (address.startsWith('unix://')) return { socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
+export function dockerOptions(address: string | undefined, timeoutMs: number): Docker.DockerOptions {
+  // docker-modem applies `timeout` as a socket idle timeout: a request that hears nothing for
+  // that long fails, so a frozen engine cannot hang a cycle (or shutdown) forever. This client
+  // never follows event streams, where an idle timeout would be wrong.
+  const timeout = { timeout: timeoutMs };
+  if (address === undefined) return timeout;
+  if (address.startsWith('unix://')) return { ...timeout, socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
   const url = new URL(address);
-  return { host: url.hostname, port: url.port === '' ? 2375 : Number(url.port), protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
+  return { ...timeout, host: url.hostname, port: url.port === '' ? 2375 : Number(url.port), protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
 }
 
 /**
  * Asks the engine for its API version and pins requests to min(ours, its): without a version
  * prefix the engine applies its newest semantics, which we may not have seen yet.
  */
-export async function connect(address: string | undefined): Promise<Connection> {
-  const options = dockerOptions(address);
+export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
+  const options = dockerOptions(address, timeoutMs);
   try {
     const probe = new Docker(options);
     const v = await probe.version();

@@ -17,8 +17,10 @@ export interface Config {
   readonly mode: Mode;
   readonly schedule: string;
   readonly dockerHost: string | undefined;
-  /** Milliseconds between engine pings. */
+  /** Milliseconds between engine pings (and configuration re-reads). */
   readonly pingIntervalMs: number;
+  /** Milliseconds one engine request may stay silent before it fails. */
+  readonly requestTimeoutMs: number;
   readonly policyPatterns: readonly string[];
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
   readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number };
@@ -36,7 +38,11 @@ export const DEFAULTS = {
   listen: '0.0.0.0:9476',
   logLevel: 'info',
   pingInterval: '15s',
+  timeout: '60s',
 } as const;
+
+// Timers overflow above 2^31 ms (about 24.8 days) and then fire at once; a day is plenty.
+const MAX_INTERVAL_MS = 86_400_000;
 
 export interface TextFile {
   readonly file: string;
@@ -51,6 +57,12 @@ export function checkConfigText(config: TextFile, isValidCron: (expr: string) =>
   const problems: Problem[] = [];
   if (value.schedule !== undefined && !isValidCron(value.schedule)) {
     problems.push({ file: config.file, ...source.locate(['schedule']), where: '/schedule', message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}` });
+  }
+  for (const key of ['pingInterval', 'timeout'] as const) {
+    const text = value.docker?.[key];
+    if (text !== undefined && (parseDuration(text) as number) > MAX_INTERVAL_MS) {
+      problems.push({ file: config.file, ...source.locate(['docker', key]), where: `/docker/${key}`, message: `expected a duration of at most 1d, got ${JSON.stringify(text)}` });
+    }
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }
@@ -89,6 +101,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       schedule: raw.schedule ?? DEFAULTS.schedule,
       dockerHost: raw.docker?.host,
       pingIntervalMs: parseDuration(raw.docker?.pingInterval ?? DEFAULTS.pingInterval) as number,
+      requestTimeoutMs: parseDuration(raw.docker?.timeout ?? DEFAULTS.timeout) as number,
       policyPatterns: raw.policies,
       protect: { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] },
       limits: {

@@ -38,8 +38,9 @@ export const LabelSelector = Type.String({
   description: 'A label selector: "key" (present), "key=value" (equal) or "!key" (absent).',
 });
 
-const Globs = (description: string) => Type.Array(Glob, { description });
-const Labels = (description: string) => Type.Array(LabelSelector, { description });
+// An empty list would silently never match (or always hold); it is an error instead.
+const Globs = (description: string) => Type.Array(Glob, { description, minItems: 1 });
+const Labels = (description: string) => Type.Array(LabelSelector, { description, minItems: 1 });
 
 const PolicyName = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
@@ -163,7 +164,8 @@ export const Config = Type.Object(
       Type.Object(
         {
           host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })),
-          pingInterval: Type.Optional({ ...Interval, description: 'How often the engine is pinged between cycles, so reclaimd_docker_up stays current (default 15s).' }),
+          pingInterval: Type.Optional({ ...Interval, description: 'How often the engine is pinged (and the configuration re-read), so reclaimd_docker_up stays current (default 15s, at most 1d).' }),
+          timeout: Type.Optional({ ...Interval, description: 'How long one engine request may go without an answer before it fails (default 60s, at most 1d).' }),
         },
         { ...closed, description: 'How to reach the Docker Engine.' },
       ),
@@ -172,8 +174,9 @@ export const Config = Type.Object(
     protect: Type.Optional(
       Type.Object(
         {
-          labels: Type.Optional(Labels('Objects carrying any of these labels are never removed.')),
-          repositories: Type.Optional(Globs('Images with a tag in a repository matching any of these globs are never removed.')),
+          // Empty lists are fine here: protecting nothing is a clear statement.
+          labels: Type.Optional(Type.Array(LabelSelector, { description: 'Objects carrying any of these labels are never removed.' })),
+          repositories: Type.Optional(Type.Array(Glob, { description: 'Images with a tag or digest in a repository matching any of these globs are never removed.' })),
         },
         { ...closed, description: 'Global protections; they beat every policy.' },
       ),

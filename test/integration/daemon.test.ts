@@ -98,12 +98,47 @@ describe('reclaimd daemon', () => {
     expect(await bad.exitCode()).toBe(2);
     expect(bad.logs.map((l) => l.msg).join('')).toMatch(/p\.yaml:\d+:\d+: policy "n" \/resource: expected resource to be one of image, container, volume/);
 
-    const goodPath = writeConfig({ schedule: '0 0 1 1 *', docker: { host } }, { 'p.yaml': { policies: [] } });
+    const goodPath = writeConfig({ schedule: '0 0 1 1 *', docker: { host, pingInterval: '1d' } }, { 'p.yaml': { policies: [] } });
     daemon = new DaemonProcess(['--config', goodPath]);
     await daemon.started();
     expect((await daemon.get('/metrics')).status).toBe(200);
     expect((await daemon.get('/nope')).status).toBe(404);
     const post = await fetch(`http://127.0.0.1:${daemon.port}/metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
+    // Odd request targets are answered, and the daemon stays up.
+    for (const target of ['//', '/%', '/metrics?x=%zz']) {
+      const res = await daemon.get(target);
+      expect(res.status, target).toBeLessThan(500);
+    }
+    expect((await daemon.get('/healthz')).status).toBe(200);
+
+    // SIGHUP re-reads the configuration at once (the ticker here is a day apart).
+    const policyPath = path.join(path.dirname(goodPath), 'policies', 'p.yaml');
+    writeFileSync(policyPath, 'policies: [ { name: x } ]\n');
+    daemon.kill('SIGHUP');
+    await daemon.waitForMetric('reclaimd_config_last_reload_successful', {}, (v) => v === 0, 10_000);
+    expect((await daemon.get('/healthz')).status).toBe(200);
+  });
+
+  it('marks the engine down when it stops answering, and recovers when it answers again', async () => {
+    await proxy.start();
+    const configPath = writeConfig(
+      { schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s', timeout: '2s' } },
+      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
+    );
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt0);
+    proxy.freeze();
+    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0, 20_000);
+    const failures = await daemon.waitForMetric('reclaimd_cycles_total', { result: 'failure' }, gt0, 20_000);
+    expect(failures).toBeGreaterThan(0);
+    proxy.thaw();
+    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1, 20_000);
+    const ok = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) as number;
+    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => (v ?? 0) > ok, 20_000);
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    daemon = undefined;
   });
 });

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 export class SocketProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
 
   constructor(
     readonly path: string,
@@ -22,12 +23,25 @@ export class SocketProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      // While frozen, requests are accepted but never forwarded: an engine that hangs.
+      client.on('data', (d: Buffer) => {
+        if (!this.frozen) upstream.write(d);
+      });
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.path, resolve));
     this.server = server;
+  }
+
+  /** From now on the engine "hangs": new requests get no answer until `thaw`. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
   }
 
   /** Stops listening and cuts every open connection, like an engine that went away. */

@@ -92,6 +92,13 @@ describe('checkConfigText', () => {
     expect(found[0]).toMatchObject({ file: 'c.yaml', line: 2, col: 25, where: '/docker/pingInterval' });
     expect(found[0]?.message).toContain('"0s"');
   });
+
+  // Node's timers overflow above about 24.8 days and then fire at once: a "4w" interval would
+  // ping the engine thousands of times a second.
+  it.each(['pingInterval: 4w', 'timeout: 2d'])('refuses %s, longer than a day', (setting) => {
+    const found = problems(checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', `docker: { ${setting} }`) }, isValidCron));
+    expect(found.map((p) => [p.where, p.message])).toEqual([[`/docker/${setting.split(':')[0]}`, `expected a duration of at most 1d, got "${setting.split(': ')[1]}"`]]);
+  });
 });
 
 describe('resolveConfig: defaults and overrides', () => {
