@@ -10,6 +10,8 @@ export interface Metrics {
   readonly removed: Counter<'resource' | 'policy'>;
   readonly reclaimableBytes: Gauge<'resource' | 'policy'>;
   readonly reclaimableObjects: Gauge<'resource' | 'policy'>;
+  readonly reportOnlyBytes: Gauge<'resource' | 'policy'>;
+  readonly reportOnlyObjects: Gauge<'resource' | 'policy'>;
   readonly skipped: Counter<'resource' | 'reason'>;
   readonly cycles: Counter<'result'>;
   readonly cycleDuration: Histogram;
@@ -33,6 +35,8 @@ export function createMetrics(): Metrics {
     removed: new Counter({ name: 'reclaimd_removed_total', help: 'Objects removed.', labelNames: ['resource', 'policy'], registers }),
     reclaimableBytes: new Gauge({ name: 'reclaimd_reclaimable_bytes', help: 'Bytes the last plan would free (in dry-run: what enforce would free).', labelNames: ['resource', 'policy'], registers }),
     reclaimableObjects: new Gauge({ name: 'reclaimd_reclaimable_objects', help: 'Objects the last plan would remove.', labelNames: ['resource', 'policy'], registers }),
+    reportOnlyBytes: new Gauge({ name: 'reclaimd_report_only_bytes', help: 'Bytes that objects selected by `action: report` policies hold (never removed).', labelNames: ['resource', 'policy'], registers }),
+    reportOnlyObjects: new Gauge({ name: 'reclaimd_report_only_objects', help: 'Objects selected by `action: report` policies in the last plan.', labelNames: ['resource', 'policy'], registers }),
     skipped: new Counter({ name: 'reclaimd_skipped_total', help: 'Planned removals not done: conflict (the engine refused, e.g. now in use), gone (already removed), error, aborted.', labelNames: ['resource', 'reason'], registers }),
     cycles: new Counter({ name: 'reclaimd_cycles_total', help: 'Cycles run, by result: success, failure, blocked (a safety limit stopped the plan).', labelNames: ['result'], registers }),
     cycleDuration: new Histogram({ name: 'reclaimd_cycle_duration_seconds', help: 'Wall time of a cycle.', buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers }),

@@ -28,6 +28,12 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.reclaimableBytes.inc(labels, a.bytes ?? 0);
     metrics.reclaimableObjects.inc(labels, 1);
   }
+  metrics.reportOnlyBytes.reset();
+  metrics.reportOnlyObjects.reset();
+  for (const a of report.plan.reported) {
+    metrics.reportOnlyBytes.inc({ resource: a.resource, policy: a.policy }, a.bytes ?? 0);
+    metrics.reportOnlyObjects.inc({ resource: a.resource, policy: a.policy }, 1);
+  }
   for (const r of report.removed) {
     metrics.removed.inc({ resource: r.resource, policy: r.policy });
     metrics.reclaimedBytes.inc({ resource: r.resource, policy: r.policy }, r.bytes ?? 0);
