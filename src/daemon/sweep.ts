@@ -22,6 +22,8 @@ export interface CycleReport {
   readonly engine: { readonly images: number; readonly containers: number; readonly volumes: number; readonly imageLayerBytes: number };
   /** Why the cycle stopped early (engine lost, shutdown), if it did. */
   readonly interrupted: string | undefined;
+  /** Where the time went: listing and inspecting, planning and measuring, removing. */
+  readonly timings: { readonly snapshotSeconds: number; readonly planSeconds: number; readonly executeSeconds: number };
 }
 
 export interface CycleOptions {
@@ -32,27 +34,42 @@ export interface CycleOptions {
 }
 
 export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
+  const clock = stopwatch();
   const needs = { containerDetails: config.policies.some((p) => p.resource === 'container') };
   const first = await engine.snapshot(needs);
+  const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now);
   const snapshot = await withSizes(engine, first, initial, log);
   const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now);
+  const planSeconds = clock();
   const base = {
     mode: options.mode,
     startedAt: options.now,
     plan,
     engine: { images: snapshot.images.length, containers: snapshot.containers.length, volumes: snapshot.volumes.length, imageLayerBytes: uniqueLayerBytes(snapshot) },
   };
+  const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
   if (options.mode === 'dry-run' || plan.actions.length === 0) {
-    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined };
+    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
   }
   if (plan.blocked !== undefined) {
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
-    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined };
+    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
   }
   const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals);
   const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
-  return { ...base, ...result, reclaimedBytes };
+  return { ...base, ...result, reclaimedBytes, timings: timings(clock()) };
+}
+
+/** Seconds since the previous call (or since it was made). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const seconds = (now - last) / 1000;
+    last = now;
+    return seconds;
+  };
 }
 
 /**

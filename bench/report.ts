@@ -1,0 +1,30 @@
+// The benchmark's Markdown table, also shown in the README.
+import type { BenchResult } from './run.js';
+
+const n = (x: number, digits = 2) => x.toFixed(digits);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+export function renderMarkdown(r: BenchResult): string {
+  const { steady, memory, planner, fixture } = r;
+  const { reclaimd, prune, concurrency } = r.removal;
+  const count = (t: { removed: Record<string, number> }) => (t.removed['container'] ?? 0) + (t.removed['image'] ?? 0) + (t.removed['volume'] ?? 0);
+  const bytes = (t: { bytes: Record<string, number> }, k: string) => mb(t.bytes[k] ?? 0);
+  return `## Benchmark (scale ${r.scale})
+
+Run ${r.when} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Docker Engine ${r.machine.engine} (API ${r.machine.api}), overlay2.
+Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.containers.running + fixture.containers.exited + fixture.containers.created} containers (${fixture.containers.running} running, ${fixture.containers.exited} exited, ${fixture.containers.created} created), ${fixture.volumes.named + fixture.volumes.anonymous} volumes (${fixture.volumes.mounted} mounted); built in ${n(fixture.seconds, 1)} s.
+
+| measurement | reclaimd | reference | ratio |
+|---|---|---|---|
+| steady-state cycle, warm caches (nothing to remove) | ${n(steady.cycleSeconds, 3)} s, ${steady.callsPerCycle} API calls | raw list calls: ${n(steady.listSeconds, 3)} s, 3 calls | ${n(steady.ratio)}× |
+| first cycle, cold caches | ${n(steady.firstCycleSeconds, 2)} s, ${steady.firstCycleCalls} API calls | | |
+| removal: objects | ${count(reclaimd)} (${reclaimd.removed['container']} containers, ${reclaimd.removed['image']} images, ${reclaimd.removed['volume']} volumes) | prune: ${count(prune)} (${prune.removed['container']}, ${prune.removed['image']}, ${prune.removed['volume']}) | |
+| removal: wall time, whole enforce cycle | ${n(reclaimd.seconds)} s (list ${n(reclaimd.timings?.snapshotSeconds ?? 0)} s, plan + measure ${n(reclaimd.timings?.planSeconds ?? 0)} s, remove ${n(reclaimd.timings?.executeSeconds ?? 0)} s; concurrency ${concurrency}) | ${n(prune.seconds)} s | |
+| removal: throughput | ${n(reclaimd.perSecond, 1)} objects/s | ${n(prune.perSecond, 1)} objects/s | ${n(reclaimd.perSecond / prune.perSecond)}× |
+| bytes reported: containers | ${bytes(reclaimd, 'container')} | ${bytes(prune, 'container')} | |
+| bytes reported: images | ${bytes(reclaimd, 'image')} | ${bytes(prune, 'image')} | |
+| bytes reported: volumes | ${bytes(reclaimd, 'volume')} | ${bytes(prune, 'volume')} | |
+| daemon RSS: idle after a cycle / peak | ${n(memory.idleRssMB, 1)} MB / ${n(memory.peakRssMB, 1)} MB | | |
+| planner alone: ${planner.objects.toLocaleString('en')} objects × ${planner.policies} policies | ${n(planner.seconds, 3)} s (${planner.actions} actions) | | |
+`;
+}
