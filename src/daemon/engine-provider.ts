@@ -1,14 +1,16 @@
 /**
  * Holds the connection to the engine and makes a new one after the engine went away. A new
  * connection renegotiates the API version (the engine may have been upgraded while it was
- * down) and starts with an empty layer cache, which refills at two calls per image.
+ * down). What was learned about the engine (layers, finish times) is kept if it is the same
+ * engine, since it is keyed by immutable IDs.
  */
 import { connect, describeAddress } from '../docker/client.js';
-import { EngineAdapter } from '../docker/adapter.js';
+import { EngineAdapter, EngineCache } from '../docker/adapter.js';
 import type { Logger } from './logger.js';
 
 export class EngineProvider {
   private adapter: EngineAdapter | undefined;
+  private cache: EngineCache | undefined;
 
   constructor(
     private readonly address: string | undefined,
@@ -24,7 +26,10 @@ export class EngineProvider {
     if (connection.containerdStore) {
       this.log.warn({}, 'the engine uses the containerd image store, which does not report freed layers; reclaimed image bytes are reported as unknown');
     }
-    this.adapter = new EngineAdapter(connection);
+    // The same engine again (a restart, a lost connection): keep what we learned about it.
+    const cache = this.cache?.engineId === connection.engineId ? this.cache : new EngineCache(connection.engineId);
+    this.cache = cache;
+    this.adapter = new EngineAdapter(connection, undefined, cache);
     return this.adapter;
   }
 

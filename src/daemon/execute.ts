@@ -60,7 +60,7 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
     }
-    const outcome = await removeOne(engine, action).catch((err: unknown): RemovalOutcome => {
+    const outcome = await removeOne(engine, action, log).catch((err: unknown): RemovalOutcome => {
       const e = classify(err);
       return { ok: false, kind: e.kind, message: e.message };
     });
@@ -75,6 +75,8 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       alog.error({ name: action.name, id: action.id, err: outcome.message }, 'engine unreachable; stopping this cycle');
     } else {
+      // Gone is as good as removed for what depends on it (a parent waiting for its child).
+      if (outcome.kind === 'gone') done.add(action.id);
       const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
       results.set(action, { skipped: skip(action, reason, outcome.message) });
       alog[reason === 'error' ? 'error' : 'warn']({ name: action.name, id: action.id, reason, err: outcome.message }, 'removal skipped');
@@ -105,42 +107,48 @@ function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: 
   ];
 }
 
-async function removeOne(engine: Engine, action: Action): Promise<RemovalOutcome> {
+async function removeOne(engine: Engine, action: Action, log: Logger): Promise<RemovalOutcome> {
   switch (action.resource) {
     case 'container':
       return engine.removeContainer(action.id);
     case 'volume':
       return engine.removeVolume(action.id);
     case 'image':
-      return removeImage(engine, action);
+      return removeImage(engine, action, log);
   }
 }
 
 /**
  * Untags extra tags by name, then deletes by ID. The engine refuses to delete by ID an image
  * with several tags unless forced, hence the untagging; but untagging is not guarded by the
- * engine, and a delete by ID of an image with one tag is not either, so first look at the
- * image as it is now: if it carries a tag the plan did not see (pushed or pulled since, even
- * onto a dangling image), or a container uses it, leave it alone. Only tags it still has are
- * untagged, so a tag moved to another image since the plan is never touched.
+ * engine, and a delete by ID of an image with one name is not either, so first look at the
+ * image as it is now: if it carries a tag or digest the plan did not see (pushed or pulled
+ * since, even onto a dangling image), or a container uses it, leave it alone. Each tag is
+ * untagged only if it still names this image, so a tag moved to another image is never touched.
  */
-async function removeImage(engine: Engine, action: Action): Promise<RemovalOutcome> {
-  const planned = action.tags ?? [];
-  const tags = await engine.imageTags(action.id);
-  if (tags === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
-  const unplanned = tags.filter((t) => !planned.includes(t));
-  if (unplanned.length > 0) return { ok: false, kind: 'conflict', message: `tagged ${unplanned.join(', ')} since the plan was made` };
+async function removeImage(engine: Engine, action: Action, log: Logger): Promise<RemovalOutcome> {
+  const refs = await engine.imageRefs(action.id);
+  if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
+  const unplanned = [...refs.tags.filter((t) => !(action.tags ?? []).includes(t)), ...refs.digests.filter((d) => !(action.digests ?? []).includes(d))];
+  if (unplanned.length > 0) return { ok: false, kind: 'conflict', message: `gained ${unplanned.join(', ')} since the plan was made` };
   const deleted: string[] = [];
-  if (tags.length > 1) {
+  if (refs.tags.length > 1) {
     if (await engine.imageInUse(action.id)) return { ok: false, kind: 'conflict', message: 'a container uses the image (started after the plan, or its removal failed)' };
-    for (const reference of tags.slice(0, -1)) {
+    for (const reference of refs.tags.slice(0, -1)) {
+      if ((await engine.imageIdOf(reference)) !== action.id) continue;
       const untagged = await engine.untagImage(reference);
       if (untagged.ok) deleted.push(...untagged.deleted);
       else if (untagged.kind !== 'gone') return untagged;
+      const strays = untagged.ok ? untagged.deleted.filter((id) => id.startsWith('sha256:') && id !== action.id && engine.layerSize(id) === undefined) : [];
+      if (strays.length > 0) log.error({ reference, deleted: strays }, 'untagging deleted an image other than the one planned; its tag had moved');
     }
   }
   const outcome = await engine.deleteImage(action.id);
-  return outcome.ok ? { ok: true, deleted: [...deleted, ...outcome.deleted] } : outcome;
+  if (outcome.ok) return { ok: true, deleted: [...deleted, ...outcome.deleted] };
+  // Someone removed the last other tag meanwhile, so our untag deleted the image: it is gone,
+  // and the layers that went with it were freed by us.
+  if (outcome.kind === 'gone' && deleted.includes(action.id)) return { ok: true, deleted };
+  return outcome;
 }
 
 /**

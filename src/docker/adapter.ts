@@ -19,25 +19,42 @@ export interface AdapterOptions {
   readonly concurrency: number;
 }
 
-export class EngineAdapter implements Engine {
-  private readonly docker: Docker;
+/**
+ * What the adapter learns about one engine, kept across reconnects (it is keyed by immutable
+ * IDs): forgetting it would also forget the layers of force-deleted images that containers
+ * still hold, which can never be learned again.
+ */
+export class EngineCache {
   /** Chain IDs of each image, oldest first: images are immutable, so this never goes stale. */
-  private readonly layersById = new Map<string, readonly string[]>();
+  readonly layersById = new Map<string, readonly string[]>();
   /**
    * One size table for planning and reporting alike, so the two always agree. An estimate
    * (history that could not be aligned) is replaced as soon as another image sizes the layer.
    */
-  private readonly chainSize = new Map<string, { size: number; exact: boolean }>();
+  readonly chainSize = new Map<string, { size: number; exact: boolean }>();
   /** Finish time and exit code of stopped containers; they change only when one runs again. */
-  private readonly details = new Map<string, { state: string; details: ContainerDetails }>();
+  readonly details = new Map<string, { state: string; details: ContainerDetails }>();
+
+  constructor(readonly engineId: string) {}
+}
+
+export class EngineAdapter implements Engine {
+  private readonly docker: Docker;
+  private readonly layersById: Map<string, readonly string[]>;
+  private readonly chainSize: Map<string, { size: number; exact: boolean }>;
+  private readonly details: Map<string, { state: string; details: ContainerDetails }>;
   /** API calls made, for the benchmark and debug logs. */
   calls = 0;
 
   constructor(
     private readonly connection: Connection,
     private readonly options: AdapterOptions = { concurrency: 8 },
+    readonly cache: EngineCache = new EngineCache(connection.engineId),
   ) {
     this.docker = connection.docker;
+    this.layersById = cache.layersById;
+    this.chainSize = cache.chainSize;
+    this.details = cache.details;
   }
 
   get apiVersion(): string {
@@ -64,6 +81,7 @@ export class EngineAdapter implements Engine {
     const containers = await mapLimit(rawContainers, this.options.concurrency, async (raw) => {
       if (!needs.containerDetails || raw.State === 'running') return mapContainer(raw, undefined);
       const details = this.cachedDetails(raw, now) ?? (await this.containerDetails(raw.Id, raw.State));
+      if (details === 'failed') return { ...mapContainer(raw, undefined), state: 'unknown' };
       return details === undefined ? undefined : mapContainer(raw, details);
     });
     this.forgetGone(rawContainers);
@@ -71,13 +89,17 @@ export class EngineAdapter implements Engine {
     const listed = new Set(rawImages.map((i) => i.Id));
     // Containers whose image was deleted by force still hold its layers; if we saw that image
     // before, we know which. (One never seen is unknown: its layers may be counted as freed.)
-    const ghostChains = rawContainers.filter((c) => !listed.has(c.ImageID)).flatMap((c) => this.layersById.get(c.ImageID) ?? []);
+    const ghostLayers: Record<string, readonly string[]> = {};
+    for (const c of rawContainers) {
+      const chains = listed.has(c.ImageID) ? undefined : this.layersById.get(c.ImageID);
+      if (chains) ghostLayers[c.Id] = chains;
+    }
     this.forgetImages(listed, rawContainers);
     return {
       images,
       containers: containers.filter((c) => c !== undefined),
       volumes,
-      ghostChains,
+      ghostLayers,
     };
   }
 
@@ -97,7 +119,16 @@ export class EngineAdapter implements Engine {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number } };
       const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
-      const info = await this.optional(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      let info: Info | undefined;
+      try {
+        info = await this.optional(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      } catch (err) {
+        if (err instanceof EngineError && err.kind === 'unreachable') throw err;
+        // One container the engine cannot inspect must not stop every other removal: it is
+        // reported in a state nothing removes, so it stays, and its image and volumes with it.
+        sizes.set(id, { sizeRw: 0, state: 'unknown', finishedAt: undefined, exitCode: undefined });
+        return;
+      }
       if (!info) return;
       const details = mapDetails(info.State);
       this.details.set(id, { state: info.State?.Status ?? '', details });
@@ -143,9 +174,14 @@ export class EngineAdapter implements Engine {
     return this.removal(async () => deletedIds(await this.docker.getImage(id).remove({ force: false, noprune: true })));
   }
 
-  async imageTags(id: string): Promise<string[] | undefined> {
+  async imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined> {
     const info = await this.optional(() => this.docker.getImage(id).inspect());
-    return info ? (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>') : undefined;
+    if (!info) return undefined;
+    return { tags: (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), digests: (info.RepoDigests ?? []).filter((d) => d !== '<none>@<none>') };
+  }
+
+  async imageIdOf(reference: string): Promise<string | undefined> {
+    return (await this.optional(() => this.docker.getImage(reference).inspect()))?.Id;
   }
 
   removeVolume(name: string): Promise<RemovalOutcome> {
@@ -186,8 +222,15 @@ export class EngineAdapter implements Engine {
     for (const chain of this.chainSize.keys()) if (!live.has(chain)) this.chainSize.delete(chain);
   }
 
-  private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined> {
-    const info = await this.optional(() => this.docker.getContainer(id).inspect());
+  /** Undefined when the container is gone; 'failed' when the engine would not say. */
+  private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined | 'failed'> {
+    let info: Docker.ContainerInspectInfo | undefined;
+    try {
+      info = await this.optional(() => this.docker.getContainer(id).inspect());
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'unreachable') throw err;
+      return 'failed';
+    }
     if (!info) return undefined;
     const details = mapDetails(info.State);
     this.details.set(id, { state, details });

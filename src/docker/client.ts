@@ -14,6 +14,8 @@ export interface Connection {
    * deletes an image, so freed bytes cannot be read from its answers.
    */
   readonly containerdStore: boolean;
+  /** The engine's own ID (`/info` ID): caches survive a reconnect only to the same engine. */
+  readonly engineId: string;
 }
 
 /**
@@ -43,9 +45,9 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
     const v = await probe.version();
     const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
     const docker = new Docker({ ...options, version: `v${apiVersion}` });
-    const info = (await docker.info()) as { DriverStatus?: Array<[string, string]> | null };
+    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null };
     const containerdStore = (info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1');
-    return { docker, apiVersion, engineVersion: v.Version, containerdStore };
+    return { docker, apiVersion, engineVersion: v.Version, containerdStore, engineId: info.ID ?? '' };
   } catch (err) {
     throw classify(err);
   }

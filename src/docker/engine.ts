@@ -35,8 +35,10 @@ export interface Engine {
   layerSize(chain: string): number | undefined;
   /** True when any container (any state) now uses this image, checked just before untagging. */
   imageInUse(id: string): Promise<boolean>;
-  /** The image's tags now, or undefined when it is gone; checked just before untagging. */
-  imageTags(id: string): Promise<string[] | undefined>;
+  /** The image's tags and digests now, or undefined when it is gone; checked before removal. */
+  imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined>;
+  /** The image a reference names now, checked just before untagging it. */
+  imageIdOf(reference: string): Promise<string | undefined>;
   removeContainer(id: string): Promise<RemovalOutcome>;
   untagImage(reference: string): Promise<RemovalOutcome>;
   /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */

@@ -26,7 +26,8 @@ export interface HistoryEntry {
 // BuildKit writes the bare instruction. ADD and COPY are "#(nop)" too but do make layers.
 const METADATA = /^(\/bin\/sh -c #\(nop\) +(?!(ADD|COPY)\b))|^(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|ARG|HEALTHCHECK|STOPSIGNAL|SHELL|VOLUME|ONBUILD|MAINTAINER)\b/;
 // WORKDIR makes a layer when it creates the directory and none when it exists, so a
-// zero-size WORKDIR entry may be either.
+// zero-size WORKDIR entry may be either; so may any other zero-size step, since the classic
+// builder keeps an empty layer for a RUN that changed nothing and BuildKit drops it.
 const MAYBE_LAYER = /^(\/bin\/sh -c #\(nop\) +)?WORKDIR\b/;
 
 export interface LayerSizes {
@@ -38,16 +39,16 @@ export interface LayerSizes {
 
 /**
  * Aligns history (newest first, as the engine returns it) with the layers (oldest first).
- * A history entry is a layer when it has a size or is not a metadata step; zero-size WORKDIR
- * steps are counted as layers only as far as the layer count needs. When nothing adds up,
+ * A history entry with a size is a layer; a zero-size one that is not a metadata step (or is a
+ * WORKDIR) may be, and is counted as one only as far as the layer count needs. When nothing adds up,
  * sizes come back consistent with the image's total: layers already sized exactly keep that
  * size, and the rest of the total goes to the top layer, marked inexact.
  */
 export function layerSizes(diffIds: readonly string[], history: readonly HistoryEntry[], totalSize: number, known: (chain: string) => number | undefined): LayerSizes {
   const chains = chainIds(diffIds);
   const entries = [...history].reverse();
-  const definite = entries.filter((h) => h.Size > 0 || (!METADATA.test(h.CreatedBy ?? '') && !MAYBE_LAYER.test(h.CreatedBy ?? '')));
-  const maybe = entries.filter((h) => h.Size === 0 && MAYBE_LAYER.test(h.CreatedBy ?? ''));
+  const definite = entries.filter((h) => h.Size > 0);
+  const maybe = entries.filter((h) => h.Size === 0 && (!METADATA.test(h.CreatedBy ?? '') || MAYBE_LAYER.test(h.CreatedBy ?? '')));
   const spare = chains.length - definite.length;
   if (spare >= 0 && spare <= maybe.length) {
     // Which zero-size WORKDIR steps are the layers only matters when a sized step lies between

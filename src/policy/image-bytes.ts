@@ -32,7 +32,7 @@ export interface ImageSimulation {
 /**
  * @param selected images the policies selected (their children all selected too)
  * @param isHeld an image that must stay even if it becomes a childless untagged parent
- * @param ghostChains layers held by containers whose image is no longer listed
+ * @param ghostChains layers held by remaining containers whose image is no longer listed
  */
 export function simulateImageDeletions(
   images: readonly ImageObj[],

@@ -12,6 +12,8 @@ export interface Action {
   readonly bytes: number | null;
   /** Images: every tag the image had when planned; one it has gained since stops the removal. */
   readonly tags?: readonly string[];
+  /** Images: every digest the image had when planned; one it has gained since stops the removal. */
+  readonly digests?: readonly string[];
   /** Images: planned children that must be deleted first; if one is not, this one is skipped. */
   readonly dependsOn?: readonly string[];
   /** Images: part of a parent/child tree, so deleted one at a time in plan order. */

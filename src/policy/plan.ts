@@ -39,7 +39,9 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const heldBack = ledger.heldBack('image');
   const isHeld = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || repositoriesOf(i).some(protectRepo);
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
-  const sim = simulateImageDeletions(snapshot.images, index, remaining, [...imageDrafts.keys()], isHeld, snapshot.ghostChains ?? []);
+  // Only containers that stay keep their ghost layers; one the plan removes releases them.
+  const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
+  const sim = simulateImageDeletions(snapshot.images, index, remaining, [...imageDrafts.keys()], isHeld, ghostChains);
   // A planned parent is credited to the policy of the selected image whose deletion frees it.
   const freedBy = new Map(sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])));
   const creditOf = (id: string): Draft | undefined => {
@@ -61,6 +63,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
       ...draft,
       bytes: del.bytes,
       tags: image.tags,
+      digests: image.digests,
       ...(del.dependsOn.length > 0 ? { dependsOn: del.dependsOn } : {}),
       ...(del.inTree ? { inTree: true } : {}),
     };

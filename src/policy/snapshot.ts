@@ -62,9 +62,10 @@ export interface Snapshot {
   readonly volumes: readonly VolumeObj[];
   /**
    * Layer chain IDs still held by containers whose image is gone (deleted with force by
-   * someone else): those layers stay on disk, so deleting other images does not free them.
+   * someone else), by container ID: while such a container stays, those layers stay on disk,
+   * so deleting other images does not free them.
    */
-  readonly ghostChains?: readonly string[];
+  readonly ghostLayers?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The 12-hex short ID the docker CLI prints. */

@@ -107,7 +107,7 @@ export function anonName(fill: string): string {
 }
 
 export function snapshot(parts: Partial<Snapshot>): Snapshot {
-  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [] };
+  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [], ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}) };
 }
 
 export interface ConfigSpec {

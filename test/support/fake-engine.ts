@@ -36,7 +36,7 @@ export class FakeEngine implements Engine {
 
   async snapshot(_needs: SnapshotNeeds): Promise<Snapshot> {
     this.enter('snapshot');
-    const images = [...this.images.values()].map((i) => ({ ...i, tags: [...i.tags] }));
+    const images = [...this.images.values()].map((i) => ({ ...i, tags: [...i.tags], digests: [...i.digests] }));
     for (const i of images) for (const l of i.layers) this.chainSizes.set(l.chain, l.size);
     // Like the real adapter, sizes that cost a disk walk are only known after measuring.
     return {
@@ -95,10 +95,15 @@ export class FakeEngine implements Engine {
     });
   }
 
-  async imageTags(id: string): Promise<string[] | undefined> {
-    this.enter(`imageTags ${id}`);
+  async imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined> {
+    this.enter(`imageRefs ${id}`);
     const image = this.images.get(id);
-    return image ? [...image.tags] : undefined;
+    return image ? { tags: [...image.tags], digests: [...image.digests] } : undefined;
+  }
+
+  async imageIdOf(reference: string): Promise<string | undefined> {
+    this.enter(`imageIdOf ${reference}`);
+    return [...this.images.values()].find((i) => i.tags.includes(reference))?.id;
   }
 
   /** Like the adapter, always with noprune: the engine prunes no parent on its own. */

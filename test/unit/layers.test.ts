@@ -33,6 +33,11 @@ describe('layerSizes', () => {
     expect(sizes(diffs(3), [nop('COPY file:x in / ', 100), run(0), run(50)], 150)).toEqual({ sizes: [100, 0, 50], exact: true });
   });
 
+  it('does not count a zero-size RUN that BuildKit kept no layer for', () => {
+    const history = [nop('ADD file:a in / ', 1000), { CreatedBy: 'RUN /bin/sh -c true # buildkit', Size: 0 }, { CreatedBy: 'COPY x / # buildkit', Size: 500 }];
+    expect(sizes(diffs(2), history, 1500)).toEqual({ sizes: [1000, 500], exact: true });
+  });
+
   it('counts a zero-size WORKDIR as a layer when the layer count needs it', () => {
     const history = [nop('ADD file:a in / ', 100), nop('ENV A=1'), nop('WORKDIR /app'), run(200)];
     expect(sizes(diffs(3), history, 300)).toEqual({ sizes: [100, 0, 200], exact: true });

@@ -95,3 +95,23 @@ describe('reported bytes are marginal', () => {
     expect([p.actions, p.totals]).toEqual([[], { count: 0, bytes: 0 }]);
   });
 });
+
+describe('layers held by containers whose image was force-deleted', () => {
+  const img = image({ id: 'y', tags: ['y:1'], layers: [['L', 1000], ['top', 10]], created: ago(90) });
+  const policies: Policy[] = [
+    { name: 'ghosts', resource: 'container', match: { names: ['ghost'] } },
+    { name: 'imgs', resource: 'image', match: { repositories: ['y'] } },
+  ];
+  const ghost = container({ name: 'ghost', id: 'c-ghost', imageId: 'gone', state: 'exited', finishedAt: ago(5) });
+
+  it('are not counted as freed while that container stays', () => {
+    const p = planAt(config({ policies: [policies[1] as Policy] }), { images: [img], containers: [ghost], ghostLayers: { 'c-ghost': ['L'] } });
+    expect(p.totals.bytes).toBe(10);
+  });
+
+  it('are freed with the image when the plan removes that container too', () => {
+    const p = planAt(config({ policies }), { images: [img], containers: [ghost], ghostLayers: { 'c-ghost': ['L'] } });
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c-ghost', null], ['y', 1010]]);
+  });
+});
+

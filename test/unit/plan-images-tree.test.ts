@@ -86,9 +86,9 @@ describe('untagged parents left without children', () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const p = planAt(config({ policies: [apps] }), { images: [root, mid, app] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, tags: ['app:1'], inTree: true },
-      { resource: 'image', id: 'm', name: '<none>@m', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 100, tags: [], dependsOn: ['c'], inTree: true },
-      { resource: 'image', id: 'r', name: '<none>@r', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 1000, tags: [], dependsOn: ['m'], inTree: true },
+      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, tags: ['app:1'], digests: [], inTree: true },
+      { resource: 'image', id: 'm', name: '<none>@m', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 100, tags: [], digests: [], dependsOn: ['c'], inTree: true },
+      { resource: 'image', id: 'r', name: '<none>@r', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 1000, tags: [], digests: [], dependsOn: ['m'], inTree: true },
     ]);
     // Each parent counts against limits.maxRemovalsPerRun like any removal.
     expect(p.totals).toEqual({ count: 3, bytes: 1110 });

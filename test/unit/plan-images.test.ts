@@ -15,7 +15,7 @@ describe('dangling', () => {
 
   it('dangling: true selects only untagged images without children', () => {
     const p = planAt(config({ policies: [policy({ dangling: true })] }), { images: [tagged, dangling, parent, child] });
-    expect(p.actions).toEqual([{ resource: 'image', id: 'd', name: '<none>@d', policy: 'imgs', reason: 'dangling', bytes: 0, tags: [] }]);
+    expect(p.actions).toEqual([{ resource: 'image', id: 'd', name: '<none>@d', policy: 'imgs', reason: 'dangling', bytes: 0, tags: [], digests: [] }]);
     expect(p.kept).toEqual([]);
   });
 
@@ -67,7 +67,7 @@ describe('repositories and tags: every tag must match', () => {
   it('names the tags in the reason and records every tag, so one added later stops the removal', () => {
     const p = planAt(config({ policies: [policy({ repositories: ['ci/**'] })] }), { images: [image({ id: 'i', tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] })] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'i', name: 'ci/a:1', policy: 'imgs', reason: 'tags ci/a:1, ci/a:2, ci/b:1 match', bytes: 0, tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] },
+      { resource: 'image', id: 'i', name: 'ci/a:1', policy: 'imgs', reason: 'tags ci/a:1, ci/a:2, ci/b:1 match', bytes: 0, tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'], digests: [] },
     ]);
   });
 });

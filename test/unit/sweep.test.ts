@@ -72,11 +72,12 @@ describe('runCycle', () => {
     const { report, lines } = await cycle(engine, 'enforce');
     expect(removals(engine)).toEqual([
       'removeContainer c-done',
-      'imageTags i-1',
+      'imageRefs i-1',
       'imageInUse i-1',
+      'imageIdOf app:1',
       'untag app:1',
       'deleteImage i-1',
-      'imageTags i-2',
+      'imageRefs i-2',
       'deleteImage i-2',
       'removeVolume vol-anon',
       'removeVolume vol-loose',
@@ -235,7 +236,7 @@ describe('images that changed after the plan', () => {
       if (call === 'removeContainer c-done') engine.images.get('i-2')?.tags.push('app:hotfix');
     };
     const { report } = await cycle(engine, 'enforce');
-    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-2', reason: 'conflict', message: 'tagged app:hotfix since the plan was made' })]);
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-2', reason: 'conflict', message: 'gained app:hotfix since the plan was made' })]);
     expect(engine.images.get('i-2')?.tags).toEqual(['app:2', 'app:hotfix']);
   });
 
@@ -269,5 +270,38 @@ describe('images that changed after the plan', () => {
       ['p-root', 'conflict', 'its child image p-kid was not deleted'],
     ]);
     expect(removals(engine)).not.toContain('deleteImage p-root');
+  });
+});
+
+describe('more changes between plan and removal', () => {
+  it('a digest gained after the plan (pulled by digest onto a dangling image) stops the removal', async () => {
+    const dangling = image({ id: 'i-d', layers: [['D', 5]], created: ago(60) });
+    const engine = new FakeEngine({ images: [dangling] });
+    const list = engine.snapshot.bind(engine);
+    engine.snapshot = async (needs) => {
+      const snap = await list(needs);
+      engine.images.get('i-d')?.digests.push('prod/app@sha256:abc');
+      return snap;
+    };
+    const { log } = capture();
+    const report = await runCycle(engine, config({ policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] }), { mode: 'enforce', now: NOW }, log);
+    expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([['i-d', 'conflict', 'gained prod/app@sha256:abc since the plan was made']]);
+    expect(engine.images.has('i-d')).toBe(true);
+  });
+
+  it('a parent whose planned child someone else removed first is still removed', async () => {
+    const root = image({ id: 'p-root', layers: [['R', 50]] });
+    const kid = image({ id: 'p-kid', parent: root, tags: ['kid:1'], layers: [['R', 50], ['K', 5]], created: ago(60) });
+    const engine = new FakeEngine({ images: [root, kid] });
+    const realRefs = engine.imageRefs.bind(engine);
+    engine.imageRefs = async (id) => {
+      if (id === 'p-kid') engine.images.delete('p-kid');
+      return realRefs(id);
+    };
+    const { log } = capture();
+    const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }] }), { mode: 'enforce', now: NOW }, log);
+    expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([['p-kid', 'gone']]);
+    expect(report.removed.map((r) => r.id)).toEqual(['p-root']);
+    expect(engine.images.size).toBe(0);
   });
 });
