@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need on a Debian machine: a Docker engine (the tests
-# start a throwaway one of their own) and a static busybox to build test images FROM scratch.
+# start a throwaway one of their own), a static busybox to build test images FROM scratch,
+# and openssl to make the certificates of the TLS test.
 # Does nothing when both are already there.
 set -euo pipefail
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -101,9 +101,12 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
-    const hint = /EACCES/.test(e?.message ?? '')
+    const message = e?.message ?? '';
+    const hint = /EACCES/.test(message)
       ? ' (permission denied on the socket: run as a member of its group, e.g. --group-add with its gid)'
-      : e?.kind === 'unreachable'
+      : /HTTP request to an HTTPS server/.test(message)
+        ? ' (the engine requires TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)'
+        : e?.kind === 'unreachable'
         ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)'
         : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);

@@ -1,4 +1,7 @@
 /** Connecting to the engine: address parsing, API version pinning. */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { classify } from './errors.js';
 
@@ -31,7 +34,15 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
   if (address === undefined) return timeout;
   if (address.startsWith('unix://')) return { ...timeout, socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
   const url = new URL(address);
-  return { ...timeout, host: url.hostname, port: url.port === '' ? 2375 : Number(url.port), protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
+  const port = url.port === '' ? 2375 : Number(url.port);
+  // TLS as the docker CLI decides it: DOCKER_TLS_VERIFY=1 or the TLS port, with ca.pem,
+  // cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker). Key material is read here
+  // and handed to the client; it is never logged.
+  const tls = process.env['DOCKER_TLS_VERIFY'] === '1' || port === 2376;
+  if (!tls) return { ...timeout, host: url.hostname, port, protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
+  const dir = process.env['DOCKER_CERT_PATH'] ?? path.join(os.homedir(), '.docker');
+  const read = (name: string) => readFileSync(path.join(dir, name));
+  return { ...timeout, host: url.hostname, port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), socketPath: undefined } as Docker.DockerOptions;
 }
 
 /**
@@ -39,12 +50,12 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
  * prefix the engine applies its newest semantics, which we may not have seen yet.
  */
 export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
-  const options = dockerOptions(address, timeoutMs);
   try {
+    const options = dockerOptions(address, timeoutMs);
     const probe = new Docker(options);
     const v = await probe.version();
     const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
-    const docker = new Docker({ ...options, version: `v${apiVersion}` });
+    const docker = new Docker({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
     const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null };
     const containerdStore = (info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1');
     return { docker, apiVersion, engineVersion: v.Version, containerdStore, engineId: info.ID ?? '' };

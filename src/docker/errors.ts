@@ -27,7 +27,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'E
 export function classify(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
   const e = err as { statusCode?: number; code?: string; json?: { message?: string } | null; message?: string };
-  const detail = e.json?.message ?? e.message ?? String(err);
+  const detail = (e.json?.message ?? e.message ?? String(err)).trim();
   if (e.statusCode === 404) return new EngineError('gone', detail, 404);
   if (e.statusCode === 409) return new EngineError('conflict', detail, 409);
   if (e.code !== undefined && UNREACHABLE.has(e.code)) return new EngineError('unreachable', `${e.code}: ${detail}`, undefined);

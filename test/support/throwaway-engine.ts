@@ -111,7 +111,8 @@ async function removeEngineDir(dir: string): Promise<void> {
 }
 
 /** Starts a private dockerd in a fresh directory; `stop` ends it and removes everything. */
-export async function startThrowawayEngine(): Promise<ThrowawayEngine> {
+/** `extraArgs` are added to dockerd's command line (e.g. a TLS listener for a test). */
+export async function startThrowawayEngine(extraArgs: readonly string[] = []): Promise<ThrowawayEngine> {
   const dockerd = findOnPath('dockerd');
   if (dockerd === undefined) {
     throw new Error(`dockerd is not on PATH; the integration tests start their own engine. ${INSTALL_HINT}`);
@@ -134,6 +135,7 @@ export async function startThrowawayEngine(): Promise<ThrowawayEngine> {
     // a test that leaves `sleep` running as PID 1, which ignores SIGTERM, would otherwise
     // add the full default to every teardown.
     '--shutdown-timeout=2',
+    ...extraArgs,
   ];
   // DOCKER_HOST and friends are client settings; dropping them keeps them from leaking
   // into anything dockerd might spawn.
