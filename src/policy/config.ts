@@ -23,7 +23,7 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly policyPatterns: readonly string[];
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
-  readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number };
+  readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number; readonly maxRemovalFraction: number | undefined };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: string };
   /** In evaluation order: file order, then list order. */
@@ -107,6 +107,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       limits: {
         maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun,
         concurrentRemovals: raw.limits?.concurrentRemovals ?? DEFAULTS.concurrentRemovals,
+        maxRemovalFraction: raw.limits?.maxRemovalFraction,
       },
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },

@@ -80,12 +80,26 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
     ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
   ];
   const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
+  return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked: blockedBy(config, snapshot, actions) };
+}
+
+// Below this many removals of one kind, a fraction says little (2 of 3 images is 67%).
+const FRACTION_FLOOR = 10;
+
+/** Why safety limits forbid this plan, if they do: then nothing at all is removed. */
+function blockedBy(config: Config, snapshot: Snapshot, actions: readonly Action[]): string | undefined {
   const limit = config.limits.maxRemovalsPerRun;
-  const blocked =
-    actions.length > limit
-      ? `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`
-      : undefined;
-  return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked };
+  if (actions.length > limit) return `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`;
+  const fraction = config.limits.maxRemovalFraction;
+  if (fraction === undefined) return undefined;
+  const totals = { image: snapshot.images.length, container: snapshot.containers.length, volume: snapshot.volumes.length };
+  for (const resource of ['image', 'container', 'volume'] as const) {
+    const n = actions.filter((a) => a.resource === resource).length;
+    if (n >= FRACTION_FLOOR && n / totals[resource] > fraction) {
+      return `the plan removes ${n} of ${totals[resource]} ${resource}s, more than limits.maxRemovalFraction (${fraction}); nothing will be removed`;
+    }
+  }
+  return undefined;
 }
 
 /** Policy order is already in the ledger; within a resource, order by ID for stable output. */

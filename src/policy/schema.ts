@@ -185,6 +185,7 @@ export const Config = Type.Object(
       Type.Object(
         {
           maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'A plan with more removals than this removes nothing (default 500).' })),
+          maxRemovalFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, 'x-expected': 'a fraction above 0 and at most 1, like 0.5', description: 'A plan that would remove more than this fraction of the images, containers or volumes on the engine (checked from 10 removals of a kind up) removes nothing: a guard against a policy edit that suddenly selects far more than usual. Off by default.' })),
           concurrentRemovals: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, 'x-expected': 'a whole number from 1 to 64', description: 'Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.' })),
         },
         { ...closed, description: 'Safety limits.' },

@@ -113,7 +113,7 @@ export function snapshot(parts: Partial<Snapshot>): Snapshot {
 export interface ConfigSpec {
   policies: readonly Policy[];
   protect?: { labels?: string[]; repositories?: string[] };
-  limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number };
+  limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number; maxRemovalFraction?: number };
 }
 
 /**

@@ -188,3 +188,21 @@ describe('determinism', () => {
     expect(planAt(cfg1, reversed)).toEqual(planAt(cfg1, s));
   });
 });
+
+describe('limits.maxRemovalFraction', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => image({ id: `m${String(i).padStart(2, '0')}`, tags: [`ci/app:${i}`], created: ago(90) }));
+  const policies: Policy[] = [{ name: 'ci', resource: 'image', match: { repositories: ['ci/**'] } }];
+
+  it('blocks a plan that would remove more than the fraction of the images', () => {
+    const p = planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), { images: [...many(12), image({ id: 'other', tags: ['prod/app:1'] })] });
+    expect(p.actions).toHaveLength(12);
+    expect(p.blocked).toBe('the plan removes 12 of 13 images, more than limits.maxRemovalFraction (0.5); nothing will be removed');
+  });
+
+  it('lets it through when under the fraction, or below 10 removals of a kind', () => {
+    const others = Array.from({ length: 20 }, (_, i) => image({ id: `o${i}`, tags: [`prod/app:${i}`] }));
+    expect(planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), { images: [...many(12), ...others] }).blocked).toBeUndefined();
+    expect(planAt(config({ policies, limits: { maxRemovalFraction: 0.1 } }), { images: many(9) }).blocked).toBeUndefined();
+  });
+});
+
