@@ -8,34 +8,18 @@ import type { Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
 import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection } from './client.js';
-import { compareVersions } from './client.js';
 import { classify, EngineError } from './errors.js';
 import { layerSizes } from './layers.js';
 import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } from './map-objects.js';
+import { EngineCache } from './engine-cache.js';
+import { diskUsage } from './disk-usage.js';
+
+export { EngineCache };
 import { mapLimit } from './pool.js';
 
 export interface AdapterOptions {
   /** Inspect calls in flight at once. */
   readonly concurrency: number;
-}
-
-/**
- * What the adapter learns about one engine, kept across reconnects (it is keyed by immutable
- * IDs): forgetting it would also forget the layers of force-deleted images that containers
- * still hold, which can never be learned again.
- */
-export class EngineCache {
-  /** Chain IDs of each image, oldest first: images are immutable, so this never goes stale. */
-  readonly layersById = new Map<string, readonly string[]>();
-  /**
-   * One size table for planning and reporting alike, so the two always agree. An estimate
-   * (history that could not be aligned) is replaced as soon as another image sizes the layer.
-   */
-  readonly chainSize = new Map<string, { size: number; exact: boolean }>();
-  /** Finish time and exit code of stopped containers; they change only when one runs again. */
-  readonly details = new Map<string, { state: string; details: ContainerDetails }>();
-
-  constructor(readonly engineId: string) {}
 }
 
 export class EngineAdapter implements Engine {
@@ -139,7 +123,7 @@ export class EngineAdapter implements Engine {
   }
 
   async measureVolumes(): Promise<Map<string, number>> {
-    const df = await this.diskUsage('volume');
+    const df = await this.call(() => diskUsage(this.docker, this.apiVersion, 'volume'));
     const sizes = new Map<string, number>();
     for (const v of df.Volumes ?? []) {
       const size = v.UsageData?.Size;
@@ -259,31 +243,6 @@ export class EngineAdapter implements Engine {
     if (this.details.size <= listed.length) return;
     const ids = new Set(listed.map((c) => c.Id));
     for (const id of this.details.keys()) if (!ids.has(id)) this.details.delete(id);
-  }
-
-  /**
-   * `/system/df` walks every volume, so it runs only when a plan removes volumes. From API 1.42
-   * the walk can be limited to volumes; 20.10 answers 500 while another df runs, so retry.
-   */
-  private async diskUsage(type: 'volume'): Promise<{ Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> }> {
-    const options = compareVersions(this.apiVersion, '1.42') >= 0 ? { type: [type] } : {};
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.call(
-          () =>
-            new Promise((resolve, reject) => {
-              // dockerode's df() drops every option, so dial the endpoint directly.
-              this.docker.modem.dial({ path: '/system/df?', method: 'GET', options, statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } }, (err: unknown, data: unknown) =>
-                err ? reject(err) : resolve(data as never),
-              );
-            }),
-        );
-      } catch (err) {
-        const e = err as EngineError;
-        if (attempt >= 5 || e.statusCode !== 500 || !/already running/.test(e.message)) throw err;
-        await new Promise((r) => setTimeout(r, 500 * attempt));
-      }
-    }
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
