@@ -12,7 +12,7 @@ import { startHttp, type HttpServer } from './http.js';
 import { loadConfig } from './load-config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { recordCycle, type CycleResult } from './record.js';
+import { countCycle, recordCycle, type CycleResult } from './record.js';
 import { runCycle, type CycleReport } from './sweep.js';
 import { VERSION } from '../version.js';
 
@@ -128,8 +128,7 @@ export class Daemon {
       return report;
     } catch (err) {
       const seconds = (Date.now() - started) / 1000;
-      metrics.cycles.inc({ result: 'failure' });
-      metrics.cycleDuration.observe(seconds);
+      countCycle(metrics, 'failure', seconds);
       finish('failure');
       if (err instanceof EngineError && err.kind === 'unreachable') {
         this.lostEngine();

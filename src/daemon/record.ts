@@ -10,10 +10,15 @@ export function cycleResult(report: CycleReport): CycleResult {
   return 'success';
 }
 
-export function recordCycle(metrics: Metrics, report: CycleReport, seconds: number): CycleResult {
-  const result = cycleResult(report);
+/** Counts a cycle and its duration; alone for a cycle that threw before it could report. */
+export function countCycle(metrics: Metrics, result: CycleResult, seconds: number): void {
   metrics.cycles.inc({ result });
   metrics.cycleDuration.observe(seconds);
+}
+
+export function recordCycle(metrics: Metrics, report: CycleReport, seconds: number): CycleResult {
+  const result = cycleResult(report);
+  countCycle(metrics, result, seconds);
   // A blocked cycle removed nothing it should have: it is not a success for alerting.
   if (result === 'success') metrics.lastSuccess.set(Math.floor((report.startedAt + seconds * 1000) / 1000));
 

@@ -13,9 +13,9 @@ import { layerSizes } from './layers.js';
 import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } from './map-objects.js';
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
+import { mapLimit } from './pool.js';
 
 export { EngineCache };
-import { mapLimit } from './pool.js';
 
 export interface AdapterOptions {
   /** Inspect calls in flight at once. */
@@ -24,9 +24,6 @@ export interface AdapterOptions {
 
 export class EngineAdapter implements Engine {
   private readonly docker: Docker;
-  private readonly layersById: Map<string, readonly string[]>;
-  private readonly chainSize: Map<string, { size: number; exact: boolean }>;
-  private readonly details: Map<string, { state: string; details: ContainerDetails }>;
   /** API calls made, for the benchmark and debug logs. */
   calls = 0;
 
@@ -36,9 +33,6 @@ export class EngineAdapter implements Engine {
     readonly cache: EngineCache = new EngineCache(connection.engineId),
   ) {
     this.docker = connection.docker;
-    this.layersById = cache.layersById;
-    this.chainSize = cache.chainSize;
-    this.details = cache.details;
   }
 
   get apiVersion(): string {
@@ -58,7 +52,7 @@ export class EngineAdapter implements Engine {
     const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
     const images = rawImages.flatMap((raw, i) => {
       const chains = chainLists[i];
-      return chains === undefined ? [] : [mapImage(raw, chains.map((chain) => ({ chain, size: this.chainSize.get(chain)?.size ?? 0 })))];
+      return chains === undefined ? [] : [mapImage(raw, chains.map((chain) => ({ chain, size: this.cache.chainSize.get(chain)?.size ?? 0 })))];
     });
     // Only stopped containers can be removed, so only they need their finish time.
     const now = Date.now();
@@ -75,7 +69,7 @@ export class EngineAdapter implements Engine {
     // before, we know which. (One never seen is unknown: its layers may be counted as freed.)
     const ghostLayers: Record<string, readonly string[]> = {};
     for (const c of rawContainers) {
-      const chains = listed.has(c.ImageID) ? undefined : this.layersById.get(c.ImageID);
+      const chains = listed.has(c.ImageID) ? undefined : this.cache.layersById.get(c.ImageID);
       if (chains) ghostLayers[c.Id] = chains;
     }
     this.forgetImages(listed, rawContainers);
@@ -94,7 +88,7 @@ export class EngineAdapter implements Engine {
   }
 
   layerSize(chain: string): number | undefined {
-    return this.chainSize.get(chain)?.size;
+    return this.cache.chainSize.get(chain)?.size;
   }
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
@@ -103,11 +97,8 @@ export class EngineAdapter implements Engine {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number } };
       const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
-      let info: Info | undefined;
-      try {
-        info = await this.optional(() => inspect.call(this.docker.getContainer(id), { size: true }));
-      } catch (err) {
-        if (err instanceof EngineError && err.kind === 'unreachable') throw err;
+      const info = await this.tolerant(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      if (info === 'failed') {
         // One container the engine cannot inspect must not stop every other removal: it is
         // reported in a state nothing removes, so it stays, and its image and volumes with it.
         sizes.set(id, { sizeRw: 0, state: 'unknown', finishedAt: undefined, exitCode: undefined });
@@ -115,7 +106,7 @@ export class EngineAdapter implements Engine {
       }
       if (!info) return;
       const details = mapDetails(info.State);
-      this.details.set(id, { state: info.State?.Status ?? '', details });
+      this.cache.details.set(id, { state: info.State?.Status ?? '', details });
       // The engine omits SizeRw when it is 0 (API 1.41).
       sizes.set(id, { sizeRw: info.SizeRw ?? 0, state: info.State?.Status ?? 'unknown', ...details });
     });
@@ -176,19 +167,23 @@ export class EngineAdapter implements Engine {
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {
-    const cached = this.layersById.get(raw.Id);
+    const cached = this.cache.layersById.get(raw.Id);
     if (cached) return cached;
     const image = this.docker.getImage(raw.Id);
     const info = await this.optional(() => image.inspect());
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
     if (!info || !history) return undefined; // removed since the listing
-    const { layers, exact } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, (chain) => (this.chainSize.get(chain)?.exact ? this.chainSize.get(chain)?.size : undefined));
+    const exactSize = (chain: string) => {
+      const known = this.cache.chainSize.get(chain);
+      return known?.exact ? known.size : undefined;
+    };
+    const { layers, exact } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, exactSize);
     for (const l of layers) {
-      const had = this.chainSize.get(l.chain);
-      if (!had || (exact && !had.exact)) this.chainSize.set(l.chain, { size: l.size, exact });
+      const had = this.cache.chainSize.get(l.chain);
+      if (!had || (exact && !had.exact)) this.cache.chainSize.set(l.chain, { size: l.size, exact });
     }
     const chains = layers.map((l) => l.chain);
-    this.layersById.set(raw.Id, chains);
+    this.cache.layersById.set(raw.Id, chains);
     return chains;
   }
 
@@ -200,24 +195,18 @@ export class EngineAdapter implements Engine {
    */
   private forgetImages(listed: ReadonlySet<string>, containers: readonly Docker.ContainerInfo[]): void {
     const held = new Set(containers.map((c) => c.ImageID));
-    for (const id of this.layersById.keys()) if (!listed.has(id) && !held.has(id)) this.layersById.delete(id);
-    if (this.chainSize.size <= 2 * this.layersById.size + 1000) return;
-    const live = new Set([...this.layersById.values()].flat());
-    for (const chain of this.chainSize.keys()) if (!live.has(chain)) this.chainSize.delete(chain);
+    for (const id of this.cache.layersById.keys()) if (!listed.has(id) && !held.has(id)) this.cache.layersById.delete(id);
+    if (this.cache.chainSize.size <= 2 * this.cache.layersById.size + 1000) return;
+    const live = new Set([...this.cache.layersById.values()].flat());
+    for (const chain of this.cache.chainSize.keys()) if (!live.has(chain)) this.cache.chainSize.delete(chain);
   }
 
   /** Undefined when the container is gone; 'failed' when the engine would not say. */
   private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined | 'failed'> {
-    let info: Docker.ContainerInspectInfo | undefined;
-    try {
-      info = await this.optional(() => this.docker.getContainer(id).inspect());
-    } catch (err) {
-      if (err instanceof EngineError && err.kind === 'unreachable') throw err;
-      return 'failed';
-    }
-    if (!info) return undefined;
+    const info = await this.tolerant(() => this.docker.getContainer(id).inspect());
+    if (info === undefined || info === 'failed') return info;
     const details = mapDetails(info.State);
-    this.details.set(id, { state, details });
+    this.cache.details.set(id, { state, details });
     return details;
   }
 
@@ -229,7 +218,7 @@ export class EngineAdapter implements Engine {
    * rest on the cache.
    */
   private cachedDetails(raw: Docker.ContainerInfo, now: number): ContainerDetails | undefined {
-    const cached = this.details.get(raw.Id);
+    const cached = this.cache.details.get(raw.Id);
     if (!cached || cached.state !== raw.State) return undefined;
     const { finishedAt, exitCode } = cached.details;
     if (raw.State === 'created') return cached.details;
@@ -240,9 +229,9 @@ export class EngineAdapter implements Engine {
   }
 
   private forgetGone(listed: readonly Docker.ContainerInfo[]): void {
-    if (this.details.size <= listed.length) return;
+    if (this.cache.details.size <= listed.length) return;
     const ids = new Set(listed.map((c) => c.Id));
-    for (const id of this.details.keys()) if (!ids.has(id)) this.details.delete(id);
+    for (const id of this.cache.details.keys()) if (!ids.has(id)) this.cache.details.delete(id);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -261,6 +250,19 @@ export class EngineAdapter implements Engine {
     } catch (err) {
       if (err instanceof EngineError && err.kind === 'gone') return undefined;
       throw err;
+    }
+  }
+
+  /**
+   * Like `optional`, and any other failure but an unreachable engine comes back as 'failed',
+   * for a per-object call whose failure must not end the cycle.
+   */
+  private async tolerant<T>(fn: () => Promise<T>): Promise<T | undefined | 'failed'> {
+    try {
+      return await this.optional(fn);
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'unreachable') throw err;
+      return 'failed';
     }
   }
 

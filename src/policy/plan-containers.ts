@@ -6,10 +6,11 @@ import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
+import { nameLabelKeep } from './name-label-keep.js';
 
 /** Only these states can be removed; running, paused, restarting and removing never are. */
 export const REMOVABLE_STATES: ReadonlySet<string> = new Set(['exited', 'dead', 'created']);
-const DEFAULT_STATUS = ['exited', 'dead', 'created'];
+const DEFAULT_STATUS = [...REMOVABLE_STATES];
 
 export function planContainers(config: Config, containers: readonly ContainerObj[], now: number, ledger: Ledger): void {
   const protectedBy = firstLabel(config.protect.labels);
@@ -30,8 +31,7 @@ function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l:
   const nameOk = m.names ? anyGlob(m.names) : undefined;
   const imageOk = m.images ? anyGlob(m.images) : undefined;
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
-  const keepName = policy.keep?.names ? anyGlob(policy.keep.names) : undefined;
-  const keepLabel = firstLabel(policy.keep?.labels ?? []);
+  const keep = nameLabelKeep(policy.keep);
 
   return (c: ContainerObj): Decision => {
     if (!REMOVABLE_STATES.has(c.state) || !statuses.includes(c.state)) return noMatch;
@@ -52,9 +52,6 @@ function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l:
     if (labelsOk && !labelsOk(c.labels)) return noMatch;
     const prot = protectedBy(c.labels);
     if (prot) return { kind: 'keep', reason: `protected by label "${prot}"` };
-    if (keepName?.(c.name)) return { kind: 'keep', reason: 'keep.names matches its name' };
-    const kl = keepLabel(c.labels);
-    if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
-    return { kind: 'select', reason: reasons.join(', ') };
+    return keep(c.name, c.labels) ?? { kind: 'select', reason: reasons.join(', ') };
   };
 }

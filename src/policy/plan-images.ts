@@ -2,7 +2,7 @@
 import type { Config } from './config.js';
 import type { ImagePolicy } from './schema.js';
 import type { ContainerObj, ImageObj } from './snapshot.js';
-import { referencesOf, repositoriesOf } from './snapshot.js';
+import { referencesOf, repositoriesOf, shortId } from './snapshot.js';
 import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
@@ -57,7 +57,7 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
 }
 
 export function imageName(image: ImageObj): string {
-  return image.tags[0] ?? `<none>@${image.id.replace(/^sha256:/, '').slice(0, 12)}`;
+  return image.tags[0] ?? `<none>@${shortId(image.id)}`;
 }
 
 interface Filters {

@@ -8,6 +8,7 @@ import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
 import { byNameThenId } from './plan-images.js';
+import { nameLabelKeep } from './name-label-keep.js';
 
 /**
  * @param remaining containers that stay after the plan; any volume they mount is in use
@@ -58,8 +59,7 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
   const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
   const nameOk = m.names ? anyGlob(m.names) : undefined;
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
-  const keepName = policy.keep?.names ? anyGlob(policy.keep.names) : undefined;
-  const keepLabel = firstLabel(policy.keep?.labels ?? []);
+  const keep = nameLabelKeep(policy.keep);
   return (v: VolumeObj): Decision => {
     const reasons: string[] = [];
     if (m.anonymous !== undefined) {
@@ -75,9 +75,8 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
     if (labelsOk && !labelsOk(v.labels)) return noMatch;
     const s = safety(v);
     if (s) return s;
-    if (keepName?.(v.name)) return { kind: 'keep', reason: 'keep.names matches its name' };
-    const kl = keepLabel(v.labels);
-    if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
+    const kept = keep(v.name, v.labels);
+    if (kept) return kept;
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
     return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };

@@ -33,6 +33,20 @@ afterEach(async () => {
 
 const gt0 = (v: number | undefined) => v !== undefined && v > 0;
 
+/** A daemon on a one-second schedule, reaching the engine through the proxy, after one good cycle. */
+async function daemonBehindProxy(timeout: string): Promise<{ daemon: DaemonProcess; configPath: string }> {
+  await proxy.start();
+  const configPath = writeConfig(
+    { schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s', timeout } },
+    { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
+  );
+  const started = new DaemonProcess(['--config', configPath]);
+  daemon = started;
+  await started.started();
+  await started.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt0);
+  return { daemon: started, configPath };
+}
+
 describe('reclaimd daemon', () => {
   it('survives an engine outage, a bad edit, and removes what it planned once enforced', async () => {
     const image = await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'x', size: 250_000 }] }] });
@@ -121,45 +135,31 @@ describe('reclaimd daemon', () => {
   });
 
   it('marks the engine down when it stops answering, and recovers when it answers again', async () => {
-    await proxy.start();
-    const configPath = writeConfig(
-      { schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s', timeout: '2s' } },
-      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
-    );
-    daemon = new DaemonProcess(['--config', configPath]);
-    await daemon.started();
-    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt0);
+    const { daemon: d } = await daemonBehindProxy('2s');
     proxy.freeze();
-    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0, 20_000);
-    const failures = await daemon.waitForMetric('reclaimd_cycles_total', { result: 'failure' }, gt0, 20_000);
+    await d.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0, 20_000);
+    const failures = await d.waitForMetric('reclaimd_cycles_total', { result: 'failure' }, gt0, 20_000);
     expect(failures).toBeGreaterThan(0);
     proxy.thaw();
-    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1, 20_000);
-    const ok = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) as number;
-    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => (v ?? 0) > ok, 20_000);
-    daemon.kill('SIGTERM');
-    expect(await daemon.exitCode()).toBe(0);
+    await d.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1, 20_000);
+    const ok = (await d.metric('reclaimd_cycles_total', { result: 'success' })) as number;
+    await d.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => (v ?? 0) > ok, 20_000);
+    d.kill('SIGTERM');
+    expect(await d.exitCode()).toBe(0);
     daemon = undefined;
   });
 
   it('on SIGTERM with a request hanging mid-cycle, waits at most docker.timeout and exits 0; a second signal exits at once', async () => {
-    await proxy.start();
-    const configPath = writeConfig(
-      { schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s', timeout: '3s' } },
-      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
-    );
-    daemon = new DaemonProcess(['--config', configPath]);
-    await daemon.started();
-    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt0);
+    const { daemon: d, configPath } = await daemonBehindProxy('3s');
     proxy.freeze();
     // A scheduled cycle starts within a second and hangs on the frozen engine.
     await new Promise((r) => setTimeout(r, 1500));
-    daemon.kill('SIGTERM');
-    await daemon.waitForLog((l) => l.msg === 'shutting down: finishing the removal in flight');
+    d.kill('SIGTERM');
+    await d.waitForLog((l) => l.msg === 'shutting down: finishing the removal in flight');
     // The hang detector is generous; the documented bound is docker.timeout (3 s here).
-    const exit = await Promise.race([daemon.exitCode(), new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+    const exit = await Promise.race([d.exitCode(), new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
     expect(exit).toBe(0);
-    expect(daemon.logs.some((l) => l.msg === 'reclaimd stopped')).toBe(true);
+    expect(d.logs.some((l) => l.msg === 'reclaimd stopped')).toBe(true);
     daemon = undefined;
 
     const second = new DaemonProcess(['--config', configPath]);
