@@ -56,6 +56,18 @@ export interface VolumeObj {
   readonly driverOptions?: boolean;
 }
 
+/**
+ * When reclaimd last saw each object used (epoch ms), kept by the daemon's last-use store.
+ * Images: a container created or started from it, or the image pulled, tagged, loaded or
+ * built; an image never seen in use counts from when reclaimd first saw it, never from its
+ * build date. Volumes: a container that mounts it existed. Absent: nothing is known (e.g. the
+ * `plan` command run without a state directory); then rules on last use match nothing.
+ */
+export interface Usage {
+  readonly images: ReadonlyMap<string, number>;
+  readonly volumes: ReadonlyMap<string, number>;
+}
+
 export interface Snapshot {
   readonly images: readonly ImageObj[];
   readonly containers: readonly ContainerObj[];
@@ -66,6 +78,8 @@ export interface Snapshot {
    * so deleting other images does not free them.
    */
   readonly ghostLayers?: Readonly<Record<string, readonly string[]>>;
+  /** Last use by image ID and volume name; see Usage. */
+  readonly usage?: Usage;
 }
 
 /** The 12-hex short ID the docker CLI prints. */
