@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// Must come before dockerode: it defers dockerode's SSH and gRPC parts (see the file).
+import './lazy-deps.js';
 import Docker from 'dockerode';
 import { classify } from './errors.js';
 
