@@ -14,6 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { listServiceImages } from './services.js';
 
 export { EngineCache };
 
@@ -44,10 +45,11 @@ export class EngineAdapter implements Engine {
   }
 
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
-    const [rawImages, rawContainers, rawVolumes] = await Promise.all([
+    const [rawImages, rawContainers, rawVolumes, serviceImages] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
+      this.call(() => listServiceImages(this.docker)),
     ]);
     const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
     const images = rawImages.flatMap((raw, i) => {
@@ -78,6 +80,7 @@ export class EngineAdapter implements Engine {
       containers: containers.filter((c) => c !== undefined),
       volumes,
       ghostLayers,
+      serviceImages,
     };
   }
 

@@ -80,6 +80,18 @@ export interface Snapshot {
   readonly ghostLayers?: Readonly<Record<string, readonly string[]>>;
   /** Last use by image ID and volume name; see Usage. */
   readonly usage?: Usage;
+  /**
+   * The image each swarm service's spec names (`repo:tag`, `repo@sha256:…` or both), read on
+   * a swarm manager only; absent or empty elsewhere. A service scaled to 0 has no container,
+   * yet scaling it up needs its image.
+   */
+  readonly serviceImages?: readonly ServiceImage[];
+}
+
+/** One swarm service and the image reference its spec names. */
+export interface ServiceImage {
+  readonly service: string;
+  readonly reference: string;
 }
 
 /** The 12-hex short ID the docker CLI prints. */
