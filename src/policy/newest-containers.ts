@@ -5,6 +5,7 @@
  */
 import type { ContainerObj } from './snapshot.js';
 import type { Ledger } from './ledger.js';
+import { canonicalReference } from './reference.js';
 
 /** The label Docker Compose puts on every container of a project. */
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
@@ -30,7 +31,9 @@ export function newestContainers(
   const staying = candidates.filter((c) => !ledger.isSelected('container', c.id));
   const perImage = keep.newestPerImage;
   if (perImage !== undefined && perImage > 0) {
-    for (const [ref, list] of groupBy(staying, (c) => c.image)) {
+    // By the reference given at creation where known: the listing shows the image ID instead
+    // once the tag names a newer build, which would split one job's runs into many groups.
+    for (const [ref, list] of groupBy(staying, (c) => canonicalReference(c.createdFrom ?? c.image))) {
       for (const c of newestFirst(list).slice(0, perImage)) kept.set(c.id, `among the ${perImage} newest containers of image ${ref} (keep.newestPerImage)`);
     }
   }

@@ -7,37 +7,7 @@
 import type { Config } from './config.js';
 import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { COMPOSE_PROJECT_LABEL } from './newest-containers.js';
-
-/** A reference taken apart: repository in the docker CLI's short form, and tag and/or digest. */
-export interface ParsedReference {
-  readonly repository: string;
-  readonly tag: string | undefined;
-  readonly digest: string | undefined;
-}
-
-const IMAGE_ID = /^(sha256:)?([0-9a-f]{64})$/;
-
-/**
- * Parses `registry:5000/ci/app:1@sha256:…`. The repository is put in the short form the engine
- * uses in RepoTags and RepoDigests (`docker.io/library/busybox` → `busybox`), since a service
- * spec may carry the long form. With neither tag nor digest, the tag is `latest`, as for `docker run`.
- */
-export function parseReference(ref: string): ParsedReference {
-  const at = ref.indexOf('@');
-  const name = at >= 0 ? ref.slice(0, at) : ref;
-  const digest = at >= 0 ? ref.slice(at + 1) : undefined;
-  const slash = name.lastIndexOf('/');
-  const colon = name.lastIndexOf(':');
-  const hasTag = colon > slash;
-  const repository = shortForm(hasTag ? name.slice(0, colon) : name);
-  const tag = hasTag ? name.slice(colon + 1) : digest === undefined ? 'latest' : undefined;
-  return { repository, tag, digest };
-}
-
-function shortForm(repository: string): string {
-  const r = repository.replace(/^(docker\.io|index\.docker\.io)\//, '');
-  return r.startsWith('library/') && r.indexOf('/', 'library/'.length) < 0 ? r.slice('library/'.length) : r;
-}
+import { IMAGE_ID, parseReference } from './reference.js';
 
 /** Finds the images a reference names: by tag, by digest (`repo@sha256:…`), or by image ID. */
 export function referenceMatcher(images: readonly ImageObj[]): (ref: string) => string[] {
@@ -97,7 +67,8 @@ export function deployedImages(config: Config, snapshot: Snapshot): ReadonlyMap<
     for (const p of [...projects.keys()].sort(cmp)) {
       const members = (projects.get(p) ?? []).sort((a, b) => cmp(a.name, b.name) || cmp(a.id, b.id));
       for (const c of members) {
-        for (const id of [c.imageId, ...named(c.image)]) if (!reasons.has(id)) reasons.set(id, `in use by compose project ${p} (container ${c.name})`);
+        const refs = c.createdFrom !== undefined && c.createdFrom !== c.image ? [c.image, c.createdFrom] : [c.image];
+        for (const id of [c.imageId, ...refs.flatMap(named)]) if (!reasons.has(id)) reasons.set(id, `in use by compose project ${p} (container ${c.name})`);
       }
     }
   }

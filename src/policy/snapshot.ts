@@ -32,6 +32,12 @@ export interface ContainerObj {
   readonly name: string;
   /** The reference it was created from, as the engine reports it. */
   readonly image: string;
+  /**
+   * The reference exactly as given at creation (inspect's `Config.Image`). The list shows the
+   * image ID in `image` instead once the tag names another build; this does not change.
+   * Known only for containers that were inspected (stopped ones, when a policy needs them).
+   */
+  readonly createdFrom?: string;
   readonly imageId: string;
   readonly state: ContainerState | string;
   readonly created: number;

@@ -26,6 +26,17 @@ describe('keep.newestPerImage', () => {
     });
   });
 
+  it('groups by one spelling of the reference, and by the reference given at creation once the list shows an image ID', () => {
+    // c1 ran an older build of job:latest, so the engine lists it by image ID; inspect still
+    // says it was created from job:latest. `job` and docker.io/library/job:latest are the same name.
+    const c1 = { ...run('c1', `sha256:${'a'.repeat(64)}`, 3), createdFrom: 'job' };
+    const c2 = run('c2', 'job:latest', 2);
+    const c3 = run('c3', 'docker.io/library/job:latest', 1);
+    const p = planAt(config({ policies: [policy({}, { newestPerImage: 2 })] }), { containers: [c1, c2, c3] });
+    expect(removedNames(p)).toEqual(['c1']);
+    expect(Object.values(keptReasons(p))).toEqual(Array(2).fill('among the 2 newest containers of image job:latest (keep.newestPerImage)'));
+  });
+
   it('newestPerImage: 0 keeps nothing', () => {
     const p = planAt(config({ policies: [policy({}, { newestPerImage: 0 })] }), { containers: [run('a', 'x', 1)] });
     expect(removedNames(p)).toEqual(['a']);
@@ -64,7 +75,7 @@ describe('keep.newestPerImage', () => {
     const cfg = config({ policies: [policy({ labels: ['doomed'] }, undefined, 'first'), policy({}, { newestPerImage: 1 }, 'second')] });
     const p = planAt(cfg, { containers });
     expect(p.actions.map((a) => [a.name, a.policy]).sort()).toEqual([['a', 'second'], ['c', 'first']]);
-    expect(keptReasons(p)).toEqual({ b: 'among the 1 newest containers of image x (keep.newestPerImage)' });
+    expect(keptReasons(p)).toEqual({ b: 'among the 1 newest containers of image x:latest (keep.newestPerImage)' });
   });
 
   it('a container an earlier policy only reports or keeps still counts, since it stays', () => {
@@ -88,7 +99,7 @@ describe('keep.newestPerImage', () => {
   it('protection and keep.names / keep.labels give their own reason first', () => {
     const containers = [run('a', 'x', 1, { labels: { pin: '' } }), run('keep-b', 'x', 2), run('c', 'x', 3)];
     const p = planAt(config({ policies: [policy({}, { newestPerImage: 3, names: ['keep-*'], labels: ['pin'] })] }), { containers });
-    expect(keptReasons(p)).toEqual({ a: 'keep.labels "pin"', 'keep-b': 'keep.names matches its name', c: 'among the 3 newest containers of image x (keep.newestPerImage)' });
+    expect(keptReasons(p)).toEqual({ a: 'keep.labels "pin"', 'keep-b': 'keep.names matches its name', c: 'among the 3 newest containers of image x:latest (keep.newestPerImage)' });
   });
 });
 
@@ -112,8 +123,8 @@ describe('keep.newestPerProject', () => {
     // Newest of x: a. Newest of y: c. Newest of project p: c (already kept by image).
     expect(removedNames(p)).toEqual(['b']);
     expect(keptReasons(p)).toEqual({
-      a: 'among the 1 newest containers of image x (keep.newestPerImage)',
-      c: 'among the 1 newest containers of image y (keep.newestPerImage)',
+      a: 'among the 1 newest containers of image x:latest (keep.newestPerImage)',
+      c: 'among the 1 newest containers of image y:latest (keep.newestPerImage)',
     });
   });
 

@@ -3,7 +3,8 @@
 // container, even one whose container this plan removes. Both can be turned off.
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.js';
-import { parseReference, referenceMatcher } from '../../src/policy/plan-deployed.js';
+import { referenceMatcher } from '../../src/policy/plan-deployed.js';
+import { parseReference } from '../../src/policy/reference.js';
 import { ago, config, container, image, planAt, shuffled } from '../support/builders.js';
 
 const stale: Policy = { name: 'stale', resource: 'image', match: { olderThan: '30d' } };
@@ -117,6 +118,13 @@ describe('compose projects', () => {
       ['new', 'in use by compose project shop (container shop-web-1)'],
       ['old', 'in use by compose project shop (container shop-web-1)'],
     ]);
+  });
+
+  it('the reference given at creation counts when the list shows the image ID instead', () => {
+    const rebuilt = image({ id: 'new', tags: ['shop/web:1'], created: ago(40) });
+    const c = { ...container({ name: 'shop-web-1', image: 'sha256:old', imageId: 'old', labels: { [PROJECT]: 'shop' } }), createdFrom: 'shop/web:1' };
+    const p = planAt(config({ policies: [{ name: 'all', resource: 'image', match: {} }] }), { images: [rebuilt], containers: [c] });
+    expect(p.kept.map((k) => [k.id, k.reason])).toEqual([['new', 'in use by compose project shop (container shop-web-1)']]);
   });
 
   it('names the first container of the project by name, whatever the listing order', () => {
