@@ -2,6 +2,7 @@
 // (only those the name, image and label filters match, any state, not those an earlier policy
 // removes), ties on creation time broken by ID whatever the listing order, and the reasons.
 // Also completes the coverage of container names and labels in match and keep.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ContainerPolicy } from '../../src/policy/schema.js';
 import type { ContainerObj } from '../../src/policy/snapshot.js';
@@ -163,5 +164,33 @@ describe('container names and labels, completing match and keep', () => {
     const p = planAt(config({ policies: [policy({}, keep)] }), { containers: [container(spec)] });
     expect(p.kept.map((k) => k.reason)).toEqual(reason === undefined ? [] : [reason]);
     expect(p.actions.length).toBe(reason === undefined ? 1 : 0);
+  });
+});
+
+describe('keep.newestPerImage and newestPerProject (properties)', () => {
+  const specArb = fc.array(
+    fc.record({ ref: fc.constantFrom('a', 'a:latest', 'b:1'), project: fc.constantFrom(undefined, 'p', 'q'), day: fc.integer({ min: 0, max: 2 }), running: fc.boolean() }),
+    { maxLength: 12 },
+  );
+  const build = (specs: Array<{ ref: string; project: string | undefined; day: number; running: boolean }>) =>
+    specs.map((s, i) => container({ name: `c${i}`, id: `id-${String(i).padStart(2, '0')}`, image: s.ref, created: ago(s.day), state: s.running ? 'running' : 'exited', ...(s.project ? { labels: { [PROJECT]: s.project } } : {}) }));
+
+  it('the same containers stay whatever the listing order, and each group keeps exactly its N newest', () => {
+    fc.assert(
+      fc.property(specArb, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer(), (specs, perImage, perProject, seed) => {
+        const containers = build(specs);
+        const cfg = config({ policies: [policy({}, { newestPerImage: perImage, newestPerProject: perProject })] });
+        const removed = new Set(planAt(cfg, { containers }).actions.map((a) => a.id));
+        expect([...new Set(planAt(cfg, { containers: shuffled(containers, seed) }).actions.map((a) => a.id))].sort()).toEqual([...removed].sort());
+        // The model: per group, newest first, ties by ID; a container stays when it runs or is
+        // among the N newest of its image or of its project.
+        const top = (group: ContainerObj[], n: number) => group.sort((x, y) => y.created - x.created || (x.id < y.id ? -1 : 1)).slice(0, n).map((c) => c.id);
+        const stays = new Set(containers.filter((c) => c.state === 'running').map((c) => c.id));
+        for (const ref of ['a:latest', 'b:1']) for (const id of top(containers.filter((c) => (c.image === 'a' ? 'a:latest' : c.image) === ref), perImage)) stays.add(id);
+        for (const p of ['p', 'q']) for (const id of top(containers.filter((c) => c.labels[PROJECT] === p), perProject)) stays.add(id);
+        expect([...removed].sort()).toEqual(containers.filter((c) => !stays.has(c.id)).map((c) => c.id).sort());
+      }),
+      { numRuns: 300 },
+    );
   });
 });
