@@ -14,6 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { listServiceImages } from './services.js';
 
 export { EngineCache };
 
@@ -44,10 +45,11 @@ export class EngineAdapter implements Engine {
   }
 
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
-    const [rawImages, rawContainers, rawVolumes] = await Promise.all([
+    const [rawImages, rawContainers, rawVolumes, serviceImages] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
+      this.call(() => listServiceImages(this.docker)),
     ]);
     const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
     const images = rawImages.flatMap((raw, i) => {
@@ -78,6 +80,7 @@ export class EngineAdapter implements Engine {
       containers: containers.filter((c) => c !== undefined),
       volumes,
       ghostLayers,
+      serviceImages,
     };
   }
 
@@ -95,7 +98,7 @@ export class EngineAdapter implements Engine {
     const sizes = new Map<string, ContainerMeasure>();
     await mapLimit(ids, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
-      type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number } };
+      type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
       const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
       const info = await this.tolerant(() => inspect.call(this.docker.getContainer(id), { size: true }));
       if (info === 'failed') {
@@ -105,7 +108,7 @@ export class EngineAdapter implements Engine {
         return;
       }
       if (!info) return;
-      const details = mapDetails(info.State);
+      const details = mapDetails(info.State, info.Config);
       this.cache.details.set(id, { state: info.State?.Status ?? '', details });
       // The engine omits SizeRw when it is 0 (API 1.41).
       sizes.set(id, { sizeRw: info.SizeRw ?? 0, state: info.State?.Status ?? 'unknown', ...details });
@@ -205,7 +208,7 @@ export class EngineAdapter implements Engine {
   private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined | 'failed'> {
     const info = await this.tolerant(() => this.docker.getContainer(id).inspect());
     if (info === undefined || info === 'failed') return info;
-    const details = mapDetails(info.State);
+    const details = mapDetails(info.State, info.Config);
     this.cache.details.set(id, { state, details });
     return details;
   }

@@ -23,6 +23,8 @@ export function mapImage(raw: Docker.ImageInfo, layers: readonly ImageLayer[]): 
 export interface ContainerDetails {
   readonly finishedAt: number | undefined;
   readonly exitCode: number | undefined;
+  /** Inspect's `Config.Image`: the reference as given at creation. */
+  readonly createdFrom?: string | undefined;
 }
 
 export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetails | undefined): ContainerObj {
@@ -38,15 +40,17 @@ export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetail
     labels: raw.Labels ?? {},
     sizeRw: undefined,
     volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string),
+    ...(details?.createdFrom ? { createdFrom: details.createdFrom } : {}),
   };
 }
 
 /** Inspect's `State`: a container that never ran has FinishedAt 0001-01-01. */
-export function mapDetails(state: { FinishedAt?: string; ExitCode?: number } | undefined): ContainerDetails {
+export function mapDetails(state: { FinishedAt?: string; ExitCode?: number } | undefined, config?: { Image?: string } | null): ContainerDetails {
   const finished = state?.FinishedAt ? Date.parse(state.FinishedAt) : NaN;
   return {
     finishedAt: Number.isFinite(finished) && finished > 0 ? finished : undefined,
     exitCode: state?.ExitCode,
+    createdFrom: config?.Image || undefined,
   };
 }
 

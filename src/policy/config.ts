@@ -25,6 +25,8 @@ export interface Config {
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
   readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number; readonly maxRemovalFraction: number | undefined };
   readonly metrics: { readonly listen: string };
+  /** What is deployed counts as in use: images named by swarm services, images of Compose projects. */
+  readonly inUse: { readonly swarmServices: boolean; readonly composeProjects: boolean };
   readonly log: { readonly level: string };
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
@@ -110,6 +112,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
         maxRemovalFraction: raw.limits?.maxRemovalFraction,
       },
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
+      inUse: { swarmServices: raw.inUse?.swarmServices ?? true, composeProjects: raw.inUse?.composeProjects ?? true },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
       policies,
     }),

@@ -7,6 +7,7 @@ import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
 import { nameLabelKeep } from './name-label-keep.js';
+import { newestContainers, type NewestContainers } from './newest-containers.js';
 
 /** Only these states can be removed; running, paused, restarting and removing never are. */
 export const REMOVABLE_STATES: ReadonlySet<string> = new Set(['exited', 'dead', 'created']);
@@ -16,21 +17,33 @@ export function planContainers(config: Config, containers: readonly ContainerObj
   const protectedBy = firstLabel(config.protect.labels);
   for (const policy of config.policies) {
     if (policy.resource !== 'container') continue;
-    const decide = containerDecider(policy, now, protectedBy);
-    for (const c of containers) {
+    const filtersOk = nameImageLabelFilters(policy);
+    // The name, image and label filters, applied once: both the keep.newest rules and the
+    // selection look only at the containers that pass them.
+    const candidates = containers.filter(filtersOk);
+    const newest = newestContainers(policy.keep, candidates, ledger);
+    const decide = containerDecider(policy, now, protectedBy, newest);
+    for (const c of candidates) {
       const decision = decide(c);
       if (decision.kind !== 'no-match') ledger.record('container', policy, c.id, decision, () => c);
     }
   }
 }
 
-function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l: ContainerObj['labels']) => string | undefined) {
+/** `match.names`, `match.images` and `match.labels`, which also decide what keep.newest* counts. */
+function nameImageLabelFilters(policy: ContainerPolicy): (c: ContainerObj) => boolean {
   const m = policy.match;
-  const statuses = m.status ?? DEFAULT_STATUS;
-  const minStopped = m.stoppedFor === undefined ? undefined : (parseDuration(m.stoppedFor) as number);
   const nameOk = m.names ? anyGlob(m.names) : undefined;
   const imageOk = m.images ? anyGlob(m.images) : undefined;
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  return (c) => (!nameOk || nameOk(c.name)) && (!imageOk || imageOk(c.image)) && (!labelsOk || labelsOk(c.labels));
+}
+
+/** The rest of `match`, protection and `keep`, for a container that passed the name, image and label filters. */
+function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l: ContainerObj['labels']) => string | undefined, newest: NewestContainers) {
+  const m = policy.match;
+  const statuses = m.status ?? DEFAULT_STATUS;
+  const minStopped = m.stoppedFor === undefined ? undefined : (parseDuration(m.stoppedFor) as number);
   const keep = nameLabelKeep(policy.keep);
 
   return (c: ContainerObj): Decision => {
@@ -47,11 +60,12 @@ function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l:
       if (c.exitCode === undefined || !m.exitCode.includes(c.exitCode)) return noMatch;
       reasons.push(`exit code ${c.exitCode}`);
     }
-    if (nameOk && !nameOk(c.name)) return noMatch;
-    if (imageOk && !imageOk(c.image)) return noMatch;
-    if (labelsOk && !labelsOk(c.labels)) return noMatch;
     const prot = protectedBy(c.labels);
     if (prot) return { kind: 'keep', reason: `protected by label "${prot}"` };
-    return keep(c.name, c.labels) ?? { kind: 'select', reason: reasons.join(', ') };
+    const kept = keep(c.name, c.labels);
+    if (kept) return kept;
+    const newestReason = newest.get(c.id);
+    if (newestReason !== undefined) return { kind: 'keep', reason: newestReason };
+    return { kind: 'select', reason: reasons.join(', ') };
   };
 }

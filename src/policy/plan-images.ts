@@ -13,6 +13,8 @@ export interface ImageIndex {
   readonly children: ReadonlyMap<string, readonly string[]>;
   /** Image ID → the first remaining container that uses it. */
   readonly usedBy: ReadonlyMap<string, ContainerObj>;
+  /** Image ID → why something deployed (a swarm service, a Compose project) uses it; see plan-deployed.ts. */
+  readonly deployed?: ReadonlyMap<string, string>;
 }
 
 /** Indexes images by ID and parent, and records which images remaining containers use. */
@@ -139,6 +141,8 @@ function exemption(
   if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
+  const deployed = index.deployed?.get(image.id);
+  if (deployed !== undefined) return { kind: 'keep', reason: deployed };
   const kt = keep.tag;
   const hit = kt ? referencesOf(image).findIndex((r) => kt(r.tag)) : -1;
   if (hit >= 0) return { kind: 'keep', reason: `keep.tags matches ${image.tags[hit]}` };

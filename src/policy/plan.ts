@@ -11,6 +11,7 @@ import { planContainers } from './plan-containers.js';
 import { imageName, indexImages, planImages } from './plan-images.js';
 import { simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
+import { deployedImages } from './plan-deployed.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
 import { repositoriesOf } from './snapshot.js';
@@ -27,7 +28,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
     else remaining.push(c);
   }
 
-  const index = indexImages(snapshot.images, remaining);
+  const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
   planImages(config, snapshot.images, index, now, ledger);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
 
@@ -37,7 +38,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const protectRepo = anyGlob(config.protect.repositories);
   // Untagged parents are deleted only when nothing protects, keeps or reports them.
   const heldBack = ledger.heldBack('image');
-  const isHeld = (i: ImageObj) => heldBack.has(i.id) || protectLabel(i.labels) !== undefined || repositoriesOf(i).some(protectRepo);
+  const isHeld = (i: ImageObj) => heldBack.has(i.id) || index.deployed.has(i.id) || protectLabel(i.labels) !== undefined || repositoriesOf(i).some(protectRepo);
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
   // Only containers that stay keep their ghost layers; one the plan removes releases them.
   const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);

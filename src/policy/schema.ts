@@ -100,6 +100,22 @@ export const ImagePolicy = Type.Object(
   { ...closed, description: 'Removes images.' },
 );
 
+const NewestCount = (description: string) => Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description });
+
+/**
+ * Container `keep`: by name or label, and the N newest per image or per Compose project. Two
+ * flat keys rather than `newest` plus `per`, so both groupings can hold at once and each reads
+ * on its own line.
+ */
+const ContainerKeep = Type.Object(
+  {
+    ...NameLabelKeep('container').properties,
+    newestPerImage: Type.Optional(NewestCount('Per image reference the container was created from, keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.')),
+    newestPerProject: Type.Optional(NewestCount('Per Compose project (label com.docker.compose.project), keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.')),
+  },
+  { ...closed, description: 'Exemptions: any rule that holds keeps the container.' },
+);
+
 export const ContainerStatus = StringEnum(['exited', 'dead', 'created'], 'A container state: exited, dead or created.');
 
 export const ContainerPolicy = Type.Object(
@@ -117,7 +133,7 @@ export const ContainerPolicy = Type.Object(
       },
       { ...closed, description: 'Conditions that must all hold for a container to be selected.' },
     ),
-    keep: Type.Optional(NameLabelKeep('container')),
+    keep: Type.Optional(ContainerKeep),
     removeAnonymousVolumes: Type.Optional(Type.Boolean({ description: "Also remove the container's anonymous volumes when nothing else mounts them." })),
   },
   { ...closed, description: 'Removes stopped containers.' },
@@ -201,6 +217,15 @@ export const Config = Type.Object(
       Type.Object(
         { level: Type.Optional(StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'Log level (default info).')) },
         { ...closed, description: 'Logging.' },
+      ),
+    ),
+    inUse: Type.Optional(
+      Type.Object(
+        {
+          swarmServices: Type.Optional(Type.Boolean({ description: 'On a swarm manager, an image a service names (even one scaled to 0) is in use (default true).' })),
+          composeProjects: Type.Optional(Type.Boolean({ description: 'Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).' })),
+        },
+        { ...closed, description: 'What is deployed counts as in use, beyond the containers that exist.' },
       ),
     ),
   },

@@ -32,6 +32,12 @@ export interface ContainerObj {
   readonly name: string;
   /** The reference it was created from, as the engine reports it. */
   readonly image: string;
+  /**
+   * The reference exactly as given at creation (inspect's `Config.Image`). The list shows the
+   * image ID in `image` instead once the tag names another build; this does not change.
+   * Known only for containers that were inspected (stopped ones, when a policy needs them).
+   */
+  readonly createdFrom?: string;
   readonly imageId: string;
   readonly state: ContainerState | string;
   readonly created: number;
@@ -80,6 +86,18 @@ export interface Snapshot {
   readonly ghostLayers?: Readonly<Record<string, readonly string[]>>;
   /** Last use by image ID and volume name; see Usage. */
   readonly usage?: Usage;
+  /**
+   * The image each swarm service's spec names (`repo:tag`, `repo@sha256:…` or both), read on
+   * a swarm manager only; absent or empty elsewhere. A service scaled to 0 has no container,
+   * yet scaling it up needs its image.
+   */
+  readonly serviceImages?: readonly ServiceImage[];
+}
+
+/** One swarm service and the image reference its spec names. */
+export interface ServiceImage {
+  readonly service: string;
+  readonly reference: string;
 }
 
 /** The 12-hex short ID the docker CLI prints. */

@@ -107,13 +107,14 @@ export function anonName(fill: string): string {
 }
 
 export function snapshot(parts: Partial<Snapshot>): Snapshot {
-  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [], ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}) };
+  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [], ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}), ...(parts.serviceImages ? { serviceImages: parts.serviceImages } : {}) };
 }
 
 export interface ConfigSpec {
   policies: readonly Policy[];
   protect?: { labels?: string[]; repositories?: string[] };
   limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number; maxRemovalFraction?: number };
+  inUse?: { swarmServices?: boolean; composeProjects?: boolean };
 }
 
 /**
@@ -125,6 +126,7 @@ export function config(spec: ConfigSpec): Config {
     policies: ['policies.yaml'],
     ...(spec.protect !== undefined && { protect: spec.protect }),
     ...(spec.limits !== undefined && { limits: spec.limits }),
+    ...(spec.inUse !== undefined && { inUse: spec.inUse }),
   };
   const r = resolveConfig('/etc/reclaimd/config.yaml', raw, [{ file: 'policies.yaml', text: JSON.stringify({ policies: spec.policies }) }]);
   if (!r.ok) throw new Error(`test config rejected:\n${r.problems.map(formatProblem).join('\n')}`);

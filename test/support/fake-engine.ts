@@ -16,6 +16,8 @@ export class FakeEngine implements Engine {
   readonly images = new Map<string, Mutable<ImageObj>>();
   readonly containers = new Map<string, Mutable<ContainerObj>>();
   readonly volumes = new Map<string, Mutable<VolumeObj>>();
+  /** The image references swarm services name, as a swarm manager reports them. */
+  readonly serviceImages: Array<{ service: string; reference: string }> = [];
   /** Every call, in order: "snapshot", "removeContainer c1", "untag app:1", "deleteImage i1", … */
   readonly calls: string[] = [];
   /** Runs before each removal request is carried out; may change the state (a race). */
@@ -28,6 +30,7 @@ export class FakeEngine implements Engine {
     for (const i of state.images ?? []) this.addImage(i);
     for (const c of state.containers ?? []) this.containers.set(c.id, { ...c, volumes: [...c.volumes] });
     for (const v of state.volumes ?? []) this.volumes.set(v.name, { ...v });
+    for (const s of state.serviceImages ?? []) this.serviceImages.push({ ...s });
   }
 
   addImage(i: ImageObj): void {
@@ -43,6 +46,7 @@ export class FakeEngine implements Engine {
       images,
       containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
       volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
+      serviceImages: this.serviceImages.map((s) => ({ ...s })),
     };
   }
 

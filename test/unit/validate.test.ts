@@ -331,7 +331,7 @@ describe('parseConfigText', () => {
   it('reports a misspelt policies key both as unknown (with a suggestion) and as missing', () => {
     expect(config(yaml('mode: dry-run', 'polices: [ "p.yaml" ]'))).toEqual([
       'c.yaml:1:1: /: missing required key "policies"',
-      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log',
+      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log, inUse',
     ]);
   });
 
