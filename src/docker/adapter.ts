@@ -14,6 +14,9 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { mapNetwork, removeNetwork } from './networks.js';
+import { mapBuildCache, pruneBuildCache } from './build-cache.js';
+import type { BuildCachePrune } from '../policy/plan-types.js';
 
 export { EngineCache };
 
@@ -44,10 +47,14 @@ export class EngineAdapter implements Engine {
   }
 
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
-    const [rawImages, rawContainers, rawVolumes] = await Promise.all([
+    const [rawImages, rawContainers, rawVolumes, rawNetworks, df] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
+      // Networks and the build cache are listed only when a policy needs them: the cache
+      // records come from the engine's disk-usage walk, which is far too costly for every cycle.
+      needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
+      needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
     ]);
     const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
     const images = rawImages.flatMap((raw, i) => {
@@ -78,6 +85,8 @@ export class EngineAdapter implements Engine {
       containers: containers.filter((c) => c !== undefined),
       volumes,
       ghostLayers,
+      ...(rawNetworks ? { networks: rawNetworks.map(mapNetwork) } : {}),
+      ...(df ? { buildCache: (df.BuildCache ?? []).map(mapBuildCache) } : {}),
     };
   }
 
@@ -164,6 +173,16 @@ export class EngineAdapter implements Engine {
       await this.docker.getVolume(name).remove();
       return [name];
     });
+  }
+
+  removeNetwork(id: string): Promise<RemovalOutcome> {
+    this.calls++;
+    return removeNetwork(this.docker, id);
+  }
+
+  pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
+    this.calls++;
+    return pruneBuildCache(this.docker, prune);
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {

@@ -6,7 +6,10 @@
 // a hook runs before each removal so tests can stage races.
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
 import { EngineError } from '../../src/docker/errors.js';
-import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+import type { BuildCachePrune } from '../../src/policy/plan-types.js';
+import { simulatePrune } from '../../src/policy/plan-build-cache.js';
+import { PREDEFINED_NETWORKS } from '../../src/policy/plan-networks.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
@@ -16,6 +19,9 @@ export class FakeEngine implements Engine {
   readonly images = new Map<string, Mutable<ImageObj>>();
   readonly containers = new Map<string, Mutable<ContainerObj>>();
   readonly volumes = new Map<string, Mutable<VolumeObj>>();
+  readonly networks = new Map<string, NetworkObj>();
+  /** BuildKit cache records; a prune removes them by BuildKit's rules (see plan-build-cache.ts). */
+  buildCache: BuildCacheRecord[] = [];
   /** Every call, in order: "snapshot", "removeContainer c1", "untag app:1", "deleteImage i1", … */
   readonly calls: string[] = [];
   /** Runs before each removal request is carried out; may change the state (a race). */
@@ -28,13 +34,15 @@ export class FakeEngine implements Engine {
     for (const i of state.images ?? []) this.addImage(i);
     for (const c of state.containers ?? []) this.containers.set(c.id, { ...c, volumes: [...c.volumes] });
     for (const v of state.volumes ?? []) this.volumes.set(v.name, { ...v });
+    for (const n of state.networks ?? []) this.networks.set(n.id, n);
+    this.buildCache = [...(state.buildCache ?? [])];
   }
 
   addImage(i: ImageObj): void {
     this.images.set(i.id, { ...i, tags: [...i.tags], digests: [...i.digests], layers: [...i.layers] });
   }
 
-  async snapshot(_needs: SnapshotNeeds): Promise<Snapshot> {
+  async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
     this.enter('snapshot');
     const images = [...this.images.values()].map((i) => ({ ...i, tags: [...i.tags], digests: [...i.digests] }));
     for (const i of images) for (const l of i.layers) this.chainSizes.set(l.chain, l.size);
@@ -43,6 +51,8 @@ export class FakeEngine implements Engine {
       images,
       containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
       volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
+      ...(needs.networks === true ? { networks: [...this.networks.values()] } : {}),
+      ...(needs.buildCache === true ? { buildCache: [...this.buildCache] } : {}),
     };
   }
 
@@ -126,6 +136,29 @@ export class FakeEngine implements Engine {
       if (user) return conflict(`volume is in use - [${user.id}]`);
       this.volumes.delete(name);
       return { ok: true, deleted: [name] };
+    });
+  }
+
+  /** Like the engine: running endpoints block (403 → conflict); stopped containers do not. */
+  async removeNetwork(id: string): Promise<RemovalOutcome> {
+    return this.removal(`removeNetwork ${id}`, () => {
+      const n = this.networks.get(id);
+      if (!n) return gone(`network ${id} not found`);
+      if (PREDEFINED_NETWORKS.has(n.name)) return { ok: false, kind: 'failed', message: `${n.name} is a pre-defined network and cannot be removed` };
+      const running = [...this.containers.values()].find((c) => c.state === 'running' && (c.networks ?? []).some((r) => r === n.name || r === n.id));
+      if (running) return conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      this.networks.delete(id);
+      return { ok: true, deleted: [id] };
+    });
+  }
+
+  async pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
+    return this.removal(`pruneBuildCache${prune.until ? ` until=${prune.until}` : ''}${prune.keepStorage !== undefined ? ` keep=${prune.keepStorage}` : ''}${prune.all ? ' all' : ''}`, () => {
+      const until = prune.until === undefined ? undefined : Number(prune.until.replace(/s$/, '')) * 1000;
+      const removed = simulatePrune(this.buildCache, { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all }, Date.now());
+      const gone = new Set(removed.map((r) => r.id));
+      this.buildCache = this.buildCache.filter((r) => !gone.has(r.id));
+      return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
     });
   }
 
