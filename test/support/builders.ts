@@ -107,7 +107,14 @@ export function anonName(fill: string): string {
 }
 
 export function snapshot(parts: Partial<Snapshot>): Snapshot {
-  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [], ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}) };
+  return {
+    images: parts.images ?? [],
+    containers: parts.containers ?? [],
+    volumes: parts.volumes ?? [],
+    ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}),
+    ...(parts.networks ? { networks: parts.networks } : {}),
+    ...(parts.buildCache ? { buildCache: parts.buildCache } : {}),
+  };
 }
 
 export interface ConfigSpec {

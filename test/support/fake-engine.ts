@@ -22,6 +22,8 @@ export class FakeEngine implements Engine {
   readonly networks = new Map<string, NetworkObj>();
   /** BuildKit cache records; a prune removes them by BuildKit's rules (see plan-build-cache.ts). */
   buildCache: BuildCacheRecord[] = [];
+  /** The engine's clock, which a build-cache prune's `until` counts from. */
+  now: () => number = Date.now;
   /** Every call, in order: "snapshot", "removeContainer c1", "untag app:1", "deleteImage i1", … */
   readonly calls: string[] = [];
   /** Runs before each removal request is carried out; may change the state (a race). */
@@ -155,7 +157,7 @@ export class FakeEngine implements Engine {
   async pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
     return this.removal(`pruneBuildCache${prune.until ? ` until=${prune.until}` : ''}${prune.keepStorage !== undefined ? ` keep=${prune.keepStorage}` : ''}${prune.all ? ' all' : ''}`, () => {
       const until = prune.until === undefined ? undefined : Number(prune.until.replace(/s$/, '')) * 1000;
-      const removed = simulatePrune(this.buildCache, { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all }, Date.now());
+      const removed = simulatePrune(this.buildCache, { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all }, this.now());
       const gone = new Set(removed.map((r) => r.id));
       this.buildCache = this.buildCache.filter((r) => !gone.has(r.id));
       return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
