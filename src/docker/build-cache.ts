@@ -20,9 +20,16 @@ export interface RawBuildCache {
   UsageCount?: number;
 }
 
-function time(text: string | null | undefined): number | undefined {
+/**
+ * Epoch milliseconds, keeping the digits below a millisecond as a fraction: BuildKit ranks
+ * records by nanosecond last-use times, and records of one build are often used within the
+ * same millisecond, so truncating would tie records that BuildKit tells apart.
+ */
+export function time(text: string | null | undefined): number | undefined {
   const t = text ? Date.parse(text) : NaN;
-  return Number.isFinite(t) && t > 0 ? t : undefined;
+  if (!Number.isFinite(t) || t <= 0) return undefined;
+  const fraction = /\.\d{3}(\d+)/.exec(text as string)?.[1];
+  return fraction === undefined ? t : t + Number(`0.${fraction}`);
 }
 
 export function mapBuildCache(raw: RawBuildCache): BuildCacheRecord {

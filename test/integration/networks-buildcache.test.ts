@@ -161,4 +161,23 @@ describe('build cache', () => {
     const after = await cacheRecords();
     expect(after.map((r) => r.ID).sort()).toEqual(before.filter((r) => !free.includes(r)).map((r) => r.ID).sort());
   });
+
+  it('keepStorage: the engine removes exactly the records the plan ranked first', async () => {
+    await buildKit(`rt${run}/bk:1`, randomBytes(300_000));
+    await buildKit(`rt${run}/bk:2`, randomBytes(200_000));
+    const before = await cacheRecords();
+    // BuildKit's measure of the cache: every record not shared with an image.
+    const total = before.filter((r) => !r.Shared).reduce((s, r) => s + r.Size, 0);
+    const smallest = Math.min(...before.filter((r) => !r.Shared && !r.InUse).map((r) => r.Size));
+    // Just under the total: at least one record must go, and the ranking decides which.
+    const cfg = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { keepStorage: `${total - smallest + 1}B` } }] } });
+    const plan = await cli(['plan', '--config', cfg]);
+    const records = (plan.actions[0] as Row).prune?.records ?? [];
+    expect(records.length).toBeGreaterThan(0);
+    const report = await cli(['once', '--config', cfg]);
+    const after = new Set((await cacheRecords()).map((r) => r.ID));
+    const gone = before.filter((r) => !after.has(r.ID)).map((r) => r.ID);
+    expect(gone.sort()).toEqual([...records].sort());
+    expect(report.removed.map((r) => r.bytes)).toEqual([(plan.actions[0] as Row).bytes]);
+  });
 });
