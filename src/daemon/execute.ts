@@ -122,6 +122,9 @@ async function removeOne(engine: Engine, action: Action, log: Logger): Promise<R
     case 'image':
       return removeImage(engine, action, log);
     case 'network':
+      // The engine deletes a network that only stopped or created containers use; one attached
+      // since the plan would then never start again, so look just before deleting.
+      if (await engine.networkInUse(action.id, action.name)) return { ok: false, kind: 'conflict', message: 'a container was attached to the network after the plan was made' };
       return engine.removeNetwork(action.id);
     case 'buildCache':
       return action.prune ? engine.pruneBuildCache(action.prune) : { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };

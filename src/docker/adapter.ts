@@ -175,6 +175,13 @@ export class EngineAdapter implements Engine {
     });
   }
 
+  async networkInUse(id: string, name: string): Promise<boolean> {
+    // The `network` filter matches a container's networks by name (which created containers
+    // have) or by ID prefix (which only containers that have run have); values are OR'ed.
+    const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { network: [name, id] } }));
+    return users.length > 0;
+  }
+
   removeNetwork(id: string): Promise<RemovalOutcome> {
     this.calls++;
     return removeNetwork(this.docker, id);

@@ -49,6 +49,11 @@ export interface Engine {
   /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */
   deleteImage(id: string): Promise<RemovalOutcome>;
   removeVolume(name: string): Promise<RemovalOutcome>;
+  /**
+   * True when any container, in any state, refers to the network now: checked just before
+   * deleting it, because the engine itself only refuses while a container on it is running.
+   */
+  networkInUse(id: string, name: string): Promise<boolean>;
   /** Deletes a network by ID; one with running endpoints is a conflict. */
   removeNetwork(id: string): Promise<RemovalOutcome>;
   /** One engine-side build-cache prune: `deleted` are the record IDs, `bytes` the engine's SpaceReclaimed. */

@@ -98,15 +98,18 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
     const image = await w.image({ tags: ['contract/n:1'], layers: ['a'], runnable: true });
     const busy = await w.network();
     const stale = await w.network();
-    const runner = await w.container({ image, running: true, network: busy });
+    await w.container({ image, running: true, network: busy });
     await w.container({ image, running: false, network: stale });
+    expect(await w.engine.networkInUse(busy, busy)).toBe(true);
+    expect(await w.engine.networkInUse(stale, stale)).toBe(true);
     expect(kind(await w.engine.removeNetwork(busy))).toBe('conflict');
     expect(await w.networkExists(busy)).toBe(true);
     // The engine does not protect a stopped container's network: the planner must (plan-networks.ts).
     expect(kind(await w.engine.removeNetwork(stale))).toBe('ok');
     expect(await w.networkExists(stale)).toBe(false);
     expect(kind(await w.engine.removeNetwork(stale))).toBe('gone');
-    expect(kind(await w.engine.removeContainer(runner))).toBe('conflict');
+    const unused = await w.network();
+    expect(await w.engine.networkInUse(unused, unused)).toBe(false);
   });
 
   it('a build-cache prune that matches nothing removes nothing and reports 0 bytes', async () => {

@@ -141,6 +141,11 @@ export class FakeEngine implements Engine {
     });
   }
 
+  async networkInUse(id: string, name: string): Promise<boolean> {
+    this.enter(`networkInUse ${id}`);
+    return [...this.containers.values()].some((c) => (c.networks ?? []).some((r) => r === name || r === id));
+  }
+
   /** Like the engine: running endpoints block (403 → conflict); stopped containers do not. */
   async removeNetwork(id: string): Promise<RemovalOutcome> {
     return this.removal(`removeNetwork ${id}`, () => {

@@ -41,7 +41,9 @@ describe('networks and build cache in a cycle', () => {
     const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
     expect(engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'))).toEqual([
       'removeContainer c-job',
+      'networkInUse n-free',
       'removeNetwork n-free',
+      'networkInUse n-job',
       'removeNetwork n-job',
       'pruneBuildCache until=604800s',
     ]);
@@ -58,6 +60,17 @@ describe('networks and build cache in a cycle', () => {
       ['idle-net', 'container idle (created) is attached'],
       ['web-net', 'container web (running) is attached'],
     ]);
+  });
+
+  it('a network a container was created on after the plan is skipped as a conflict, not deleted', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-job') engine.containers.set('c-late', { ...container({ name: 'late', id: 'c-late', state: 'created' }), volumes: [], networks: ['free-net'] });
+    };
+    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
+    expect(report.skipped.map((s) => [s.name, s.reason, s.message])).toEqual([['free-net', 'conflict', 'a container was attached to the network after the plan was made']]);
+    expect(engine.networks.has('n-free')).toBe(true);
+    expect(engine.calls.filter((c) => c.startsWith('removeNetwork'))).toEqual(['removeNetwork n-job']);
   });
 
   it('reports the bytes the engine says, not the prediction, when they differ', async () => {
