@@ -32,6 +32,7 @@ export function time(text: string | null | undefined): number | undefined {
   return fraction === undefined ? t : t + Number(`0.${fraction}`);
 }
 
+/** A `/system/df` BuildCache entry → BuildCacheRecord, smoothing over `Parent`/`Parents` and null times. */
 export function mapBuildCache(raw: RawBuildCache): BuildCacheRecord {
   const parent = raw.Parent || raw.Parents?.[0] || undefined;
   return {

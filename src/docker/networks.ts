@@ -4,6 +4,7 @@ import type { NetworkObj } from '../policy/snapshot.js';
 import type { RemovalOutcome } from './engine.js';
 import { classify } from './errors.js';
 
+/** A `GET /networks` entry → NetworkObj, keeping only what the planner reads. */
 export function mapNetwork(raw: Docker.NetworkInspectInfo): NetworkObj {
   const created = raw.Created ? Date.parse(raw.Created) : NaN;
   return {

@@ -56,6 +56,7 @@ export function planBuildCache(config: Config, records: readonly BuildCacheRecor
   return { actions, reported };
 }
 
+/** A policy's match, parsed once: durations in milliseconds, sizes in bytes. */
 export function pruneOptions(policy: BuildCachePolicy): PruneOptions {
   const m = policy.match;
   return {
