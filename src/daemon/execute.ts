@@ -39,7 +39,8 @@ export interface ExecutionResult {
 
 /**
  * Runs the removals with at most `concurrency` requests in flight, in groups that keep the
- * order that matters: containers, then images, then volumes, each group finished before the
+ * order that matters: containers, then images, then volumes, then networks, then build-cache
+ * prunes, each group finished before the
  * next starts (a container must be gone before its image or volume can go). Stand-alone
  * images go in parallel; images in a parent/child tree go one at a time, children first.
  */
@@ -66,7 +67,8 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     });
     const alog = log.child({ policy: action.policy, resource: action.resource });
     if (outcome.ok) {
-      const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : action.bytes;
+      // Images: the layers the engine deleted; prunes: the engine's SpaceReclaimed; others: as planned.
+      const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : (outcome.bytes ?? action.bytes);
       results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes } });
       done.add(action.id);
       alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed');
@@ -104,6 +106,10 @@ function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: 
     { actions: of((a) => a.resource === 'image' && a.inTree !== true), serial: false },
     { actions: of((a) => a.resource === 'image' && a.inTree === true), serial: true },
     { actions: of((a) => a.resource === 'volume'), serial: false },
+    // After containers: a network is free only once the containers attached to it are gone.
+    { actions: of((a) => a.resource === 'network'), serial: false },
+    // Its own step, one prune at a time: the engine runs only one prune at once (409 otherwise).
+    { actions: of((a) => a.resource === 'buildCache'), serial: true },
   ];
 }
 
@@ -115,6 +121,13 @@ async function removeOne(engine: Engine, action: Action, log: Logger): Promise<R
       return engine.removeVolume(action.id);
     case 'image':
       return removeImage(engine, action, log);
+    case 'network':
+      // The engine deletes a network that only stopped or created containers use; one attached
+      // since the plan would then never start again, so look just before deleting.
+      if (await engine.networkInUse(action.id, action.name)) return { ok: false, kind: 'conflict', message: 'a container was attached to the network after the plan was made' };
+      return engine.removeNetwork(action.id);
+    case 'buildCache':
+      return action.prune ? engine.pruneBuildCache(action.prune) : { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };
   }
 }
 

@@ -31,6 +31,7 @@ function actionJson(a: Action): Record<string, unknown> {
   const out: Record<string, unknown> = { resource: a.resource, id: a.id, name: a.name, policy: a.policy, reason: a.reason, bytes: a.bytes };
   if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
   if (a.dependsOn) out['dependsOn'] = a.dependsOn;
+  if (a.prune) out['prune'] = a.prune;
   return out;
 }
 

@@ -35,7 +35,11 @@ export interface CycleOptions {
 
 export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
   const clock = stopwatch();
-  const needs = { containerDetails: config.policies.some((p) => p.resource === 'container') };
+  const needs = {
+    containerDetails: config.policies.some((p) => p.resource === 'container'),
+    networks: config.policies.some((p) => p.resource === 'network'),
+    buildCache: config.policies.some((p) => p.resource === 'buildCache'),
+  };
   const first = await engine.snapshot(needs);
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now);

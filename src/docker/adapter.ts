@@ -15,6 +15,9 @@ import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
 import { listServiceImages } from './services.js';
+import { mapNetwork, removeNetwork } from './networks.js';
+import { mapBuildCache, pruneBuildCache } from './build-cache.js';
+import type { BuildCachePrune } from '../policy/plan-types.js';
 
 export { EngineCache };
 
@@ -45,11 +48,15 @@ export class EngineAdapter implements Engine {
   }
 
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
-    const [rawImages, rawContainers, rawVolumes, serviceImages] = await Promise.all([
+    const [rawImages, rawContainers, rawVolumes, serviceImages, rawNetworks, df] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
       this.call(() => listServiceImages(this.docker)),
+      // Networks and the build cache are listed only when a policy needs them: the cache
+      // records come from the engine's disk-usage walk, which is far too costly for every cycle.
+      needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
+      needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
     ]);
     const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
     const images = rawImages.flatMap((raw, i) => {
@@ -81,6 +88,8 @@ export class EngineAdapter implements Engine {
       volumes,
       ghostLayers,
       serviceImages,
+      ...(rawNetworks ? { networks: rawNetworks.map(mapNetwork) } : {}),
+      ...(df ? { buildCache: (df.BuildCache ?? []).map(mapBuildCache) } : {}),
     };
   }
 
@@ -167,6 +176,23 @@ export class EngineAdapter implements Engine {
       await this.docker.getVolume(name).remove();
       return [name];
     });
+  }
+
+  async networkInUse(id: string, name: string): Promise<boolean> {
+    // The `network` filter matches a container's networks by name (which created containers
+    // have) or by ID prefix (which only containers that have run have); values are OR'ed.
+    const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { network: [name, id] } }));
+    return users.length > 0;
+  }
+
+  removeNetwork(id: string): Promise<RemovalOutcome> {
+    this.calls++;
+    return removeNetwork(this.docker, id);
+  }
+
+  pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
+    this.calls++;
+    return pruneBuildCache(this.docker, prune);
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {

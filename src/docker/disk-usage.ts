@@ -2,17 +2,20 @@
 import type Docker from 'dockerode';
 import { compareVersions } from './client.js';
 import { classify } from './errors.js';
+import type { RawBuildCache } from './build-cache.js';
 
 export interface DiskUsage {
   readonly Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }>;
+  readonly BuildCache?: RawBuildCache[] | null;
 }
 
 /**
- * `/system/df` walks every volume, so reclaimd asks for it only when a plan removes volumes.
+ * `/system/df` walks every volume, so reclaimd asks for it only when a plan removes volumes
+ * or a buildCache policy needs the cache records (on API 1.41 the walk is always complete).
  * From API 1.42 the walk can be limited to one kind; 20.10 answers 500 while another df runs,
  * so that is retried a few times.
  */
-export async function diskUsage(docker: Docker, apiVersion: string, type: 'volume'): Promise<DiskUsage> {
+export async function diskUsage(docker: Docker, apiVersion: string, type: 'volume' | 'build-cache'): Promise<DiskUsage> {
   const options = compareVersions(apiVersion, '1.42') >= 0 ? { type: [type] } : {};
   for (let attempt = 1; ; attempt++) {
     try {

@@ -3,15 +3,20 @@
  * talks to Docker; tests of the sweep can substitute their own implementation.
  */
 import type { Snapshot } from '../policy/snapshot.js';
+import type { BuildCachePrune } from '../policy/plan-types.js';
 
 export interface SnapshotNeeds {
   /** Inspect stopped containers for finish time and exit code (container policies need them). */
   readonly containerDetails: boolean;
+  /** List networks (a network policy exists). */
+  readonly networks?: boolean;
+  /** List build-cache records (a buildCache policy exists): that is the engine's costly disk-usage walk. */
+  readonly buildCache?: boolean;
 }
 
-/** The outcome of one removal request. `deleted` lists what the engine reported deleted. */
+/** The outcome of one removal request. `deleted` lists what the engine reported deleted; `bytes`, what it reported freed, where it says (prunes). */
 export type RemovalOutcome =
-  | { readonly ok: true; readonly deleted: readonly string[] }
+  | { readonly ok: true; readonly deleted: readonly string[]; readonly bytes?: number }
   | { readonly ok: false; readonly kind: 'gone' | 'conflict' | 'unreachable' | 'failed'; readonly message: string };
 
 /** A container inspected just now: its writable-layer size and fresh finish details. */
@@ -44,4 +49,13 @@ export interface Engine {
   /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */
   deleteImage(id: string): Promise<RemovalOutcome>;
   removeVolume(name: string): Promise<RemovalOutcome>;
+  /**
+   * True when any container, in any state, refers to the network now: checked just before
+   * deleting it, because the engine itself only refuses while a container on it is running.
+   */
+  networkInUse(id: string, name: string): Promise<boolean>;
+  /** Deletes a network by ID; one with running endpoints is a conflict. */
+  removeNetwork(id: string): Promise<RemovalOutcome>;
+  /** One engine-side build-cache prune: `deleted` are the record IDs, `bytes` the engine's SpaceReclaimed. */
+  pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome>;
 }

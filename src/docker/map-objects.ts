@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import type { ContainerObj, ImageLayer, ImageObj, VolumeObj } from '../policy/snapshot.js';
+import { containerNetworks } from './networks.js';
 
 export function mapImage(raw: Docker.ImageInfo, layers: readonly ImageLayer[]): ImageObj {
   const tags = (raw.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
@@ -41,6 +42,7 @@ export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetail
     sizeRw: undefined,
     volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string),
     ...(details?.createdFrom ? { createdFrom: details.createdFrom } : {}),
+    networks: containerNetworks(raw),
   };
 }
 

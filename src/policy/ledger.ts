@@ -18,15 +18,15 @@ export interface Subject {
 export type Draft = Omit<Action, 'bytes'>;
 
 type ByResource<T> = Record<ResourceKind, Map<string, T>>;
-const byResource = <T>(): ByResource<T> => ({ container: new Map(), image: new Map(), volume: new Map() });
-const RESOURCES: readonly ResourceKind[] = ['container', 'image', 'volume'];
+const byResource = <T>(): ByResource<T> => ({ container: new Map(), image: new Map(), volume: new Map(), network: new Map(), buildCache: new Map() });
+const RESOURCES: readonly ResourceKind[] = ['container', 'image', 'volume', 'network', 'buildCache'];
 
 export class Ledger {
   private readonly selected = byResource<Draft>();
   private readonly reported = byResource<Draft>();
   private readonly keptById = byResource<Kept>();
   /** Decided by some policy: one lookup for the hot `taken` check. */
-  private readonly takenIds: Record<ResourceKind, Set<string>> = { container: new Set(), image: new Set(), volume: new Set() };
+  private readonly takenIds: Record<ResourceKind, Set<string>> = { container: new Set(), image: new Set(), volume: new Set(), network: new Set(), buildCache: new Set() };
 
   /** True when an earlier policy already decided about the object; later ones skip it. */
   taken(resource: ResourceKind, id: string): boolean {

@@ -1,6 +1,17 @@
 /** The planner's output: data that says what will be removed, what was kept, and why. */
 
-export type ResourceKind = 'image' | 'container' | 'volume';
+export type ResourceKind = 'image' | 'container' | 'volume' | 'network' | 'buildCache';
+
+/** What one engine-side build-cache prune is asked to do, and the records it is predicted to remove. */
+export interface BuildCachePrune {
+  /** BuildKit's `until` filter: a Go duration in seconds, e.g. "604800s". */
+  readonly until?: string;
+  /** `keep-storage` in bytes. */
+  readonly keepStorage?: number;
+  readonly all: boolean;
+  /** IDs of the records the planner predicts the prune removes, in the order BuildKit would. */
+  readonly records: readonly string[];
+}
 
 export interface Action {
   readonly resource: ResourceKind;
@@ -18,6 +29,8 @@ export interface Action {
   readonly dependsOn?: readonly string[];
   /** Images: part of a parent/child tree, so deleted one at a time in plan order. */
   readonly inTree?: boolean;
+  /** Build cache: the action is one engine-side prune; see BuildCachePrune. */
+  readonly prune?: BuildCachePrune;
 }
 
 export interface Kept {
@@ -29,7 +42,7 @@ export interface Kept {
 }
 
 export interface Plan {
-  /** Removals in the order they must run: containers, images (stand-alone, then trees children first), volumes. */
+  /** Removals in the order they must run: containers, images (stand-alone, then trees children first), volumes, networks, build-cache prunes. */
   readonly actions: readonly Action[];
   /** Selected by a policy whose action is `report`: never removed. */
   readonly reported: readonly Action[];

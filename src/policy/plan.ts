@@ -12,6 +12,8 @@ import { imageName, indexImages, planImages } from './plan-images.js';
 import { simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { deployedImages } from './plan-deployed.js';
+import { planNetworks } from './plan-networks.js';
+import { planBuildCache } from './plan-build-cache.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
 import { repositoriesOf } from './snapshot.js';
@@ -31,6 +33,8 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
   planImages(config, snapshot.images, index, now, ledger);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
+  planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
+  const buildCache = planBuildCache(config, snapshot.buildCache, now);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 
@@ -74,11 +78,16 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   const containerSize = new Map(snapshot.containers.map((c) => [c.id, c.sizeRw]));
   const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null }));
 
-  const actions = [...containerActions, ...imageActions, ...volumeActions];
+  // Networks hold no disk space: removing one frees 0 bytes, which is known, not unknown.
+  const networkActions = sorted(ledger.selectedOf('network')).map((d) => ({ ...d, bytes: 0 }));
+
+  const actions = [...containerActions, ...imageActions, ...volumeActions, ...networkActions, ...buildCache.actions];
   const reported: Action[] = [
     ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: containerSize.get(d.id) ?? null })),
     ...sorted(ledger.reportedOf('image')).map((d) => ({ ...d, bytes: sim.marginalBytes(d.id) })),
     ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
+    ...sorted(ledger.reportedOf('network')).map((d) => ({ ...d, bytes: 0 })),
+    ...buildCache.reported,
   ];
   const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
   return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked: blockedBy(config, snapshot, actions) };
@@ -93,11 +102,12 @@ function blockedBy(config: Config, snapshot: Snapshot, actions: readonly Action[
   if (actions.length > limit) return `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`;
   const fraction = config.limits.maxRemovalFraction;
   if (fraction === undefined) return undefined;
-  const totals = { image: snapshot.images.length, container: snapshot.containers.length, volume: snapshot.volumes.length };
-  for (const resource of ['image', 'container', 'volume'] as const) {
-    const n = actions.filter((a) => a.resource === resource).length;
+  const totals = { image: snapshot.images.length, container: snapshot.containers.length, volume: snapshot.volumes.length, network: snapshot.networks?.length ?? 0, buildCache: snapshot.buildCache?.length ?? 0 };
+  for (const resource of ['image', 'container', 'volume', 'network', 'buildCache'] as const) {
+    // A build-cache prune is one request but removes many records; the records are what count.
+    const n = actions.filter((a) => a.resource === resource).reduce((sum, a) => sum + (a.prune?.records.length ?? 1), 0);
     if (n >= FRACTION_FLOOR && n / totals[resource] > fraction) {
-      return `the plan removes ${n} of ${totals[resource]} ${resource}s, more than limits.maxRemovalFraction (${fraction}); nothing will be removed`;
+      return `the plan removes ${n} of ${totals[resource]} ${resource === 'buildCache' ? 'build cache records' : `${resource}s`}, more than limits.maxRemovalFraction (${fraction}); nothing will be removed`;
     }
   }
   return undefined;

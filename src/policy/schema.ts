@@ -157,14 +157,55 @@ export const VolumePolicy = Type.Object(
   { ...closed, description: 'Removes volumes.' },
 );
 
+/** A size: a number and a unit, decimal (kB, MB, GB, TB) or binary (KiB, MiB, GiB, TiB). */
+export const Size = Type.String({
+  pattern: '^[0-9]+(\\.[0-9]+)?\\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
+  'x-expected': 'a size like 500MB, 10GB or 2GiB',
+  description: 'A size: a number followed by B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024).',
+});
+
+export const NetworkPolicy = Type.Object(
+  {
+    ...common,
+    resource: Type.Literal('network'),
+    match: Type.Object(
+      {
+        olderThan: Type.Optional({ ...Duration, description: 'Network created longer ago than this.' }),
+        names: Type.Optional(Globs('The network name must match one of these globs.')),
+        labels: Type.Optional(Labels('Every selector must hold on the network labels.')),
+        drivers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'The network driver must be one of these (e.g. bridge, overlay, macvlan).' })),
+      },
+      { ...closed, description: 'Conditions that must all hold for a network to be selected. Predefined networks (bridge, host, none, ingress, docker_gwbridge) and networks any container (in any state) is attached to are never selected.' },
+    ),
+    keep: Type.Optional(NameLabelKeep('network')),
+  },
+  { ...closed, description: 'Removes unused custom networks. Networks hold no disk space: their removals count 0 bytes.' },
+);
+
+export const BuildCachePolicy = Type.Object(
+  {
+    ...common,
+    resource: Type.Literal('buildCache'),
+    match: Type.Object(
+      {
+        unusedFor: Type.Optional({ ...Duration, description: "Only cache records last used longer ago than this (BuildKit's `until` prune filter)." }),
+        keepStorage: Type.Optional({ ...Size, description: 'Keep this much build cache: least recently and least often used records go first, and only until the cache is below this size (like `docker builder prune --keep-storage`).' }),
+        all: Type.Optional(Type.Boolean({ description: 'true: also internal and frontend records and records shared with images (like `docker builder prune --all`). Default false.' })),
+      },
+      { ...closed, description: 'Which BuildKit cache records an engine-side build-cache prune removes. Records in use by a running build are never removed.' },
+    ),
+  },
+  { ...closed, description: "Prunes the engine's BuildKit build cache (POST /build/prune)." },
+);
+
 /** ajv's `discriminator` keeps errors to the branch the `resource` names, not all three. */
-export const Policy = Type.Unsafe<Static<typeof ImagePolicy> | Static<typeof ContainerPolicy> | Static<typeof VolumePolicy>>({
+export const Policy = Type.Unsafe<Static<typeof ImagePolicy> | Static<typeof ContainerPolicy> | Static<typeof VolumePolicy> | Static<typeof NetworkPolicy> | Static<typeof BuildCachePolicy>>({
   type: 'object',
   required: ['resource'],
   properties: { resource: { type: 'string' } },
   discriminator: { propertyName: 'resource' },
-  oneOf: [ImagePolicy, ContainerPolicy, VolumePolicy],
-  'x-expected': 'a policy with resource: image, container or volume',
+  oneOf: [ImagePolicy, ContainerPolicy, VolumePolicy, NetworkPolicy, BuildCachePolicy],
+  'x-expected': 'a policy with resource: image, container, volume, network or buildCache',
 });
 
 export const PolicyFile = Type.Object(
@@ -235,6 +276,8 @@ export const Config = Type.Object(
 export type ImagePolicy = Static<typeof ImagePolicy>;
 export type ContainerPolicy = Static<typeof ContainerPolicy>;
 export type VolumePolicy = Static<typeof VolumePolicy>;
+export type NetworkPolicy = Static<typeof NetworkPolicy>;
+export type BuildCachePolicy = Static<typeof BuildCachePolicy>;
 export type Policy = Static<typeof Policy>;
 export type PolicyFile = Static<typeof PolicyFile>;
 export type RawConfig = Static<typeof Config>;

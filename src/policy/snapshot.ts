@@ -49,6 +49,12 @@ export interface ContainerObj {
   readonly sizeRw: number | undefined;
   /** Names of the volumes it mounts. */
   readonly volumes: readonly string[];
+  /**
+   * The networks it is attached to, in any state, as the engine refers to them: names, IDs
+   * and the NetworkMode it was created with (which may be an ID prefix). Undefined when not
+   * listed; a created container has no network ID yet, only the name.
+   */
+  readonly networks?: readonly string[];
 }
 
 export interface VolumeObj {
@@ -60,6 +66,39 @@ export interface VolumeObj {
   readonly size: number | undefined;
   /** Created with driver options (e.g. an NFS or bind mount of the local driver). */
   readonly driverOptions?: boolean;
+}
+
+export interface NetworkObj {
+  readonly id: string;
+  readonly name: string;
+  readonly driver: string;
+  /** local, global or swarm. */
+  readonly scope: string;
+  readonly created: number | undefined;
+  readonly labels: Labels;
+  /** The swarm routing-mesh network. */
+  readonly ingress: boolean;
+  /** A configuration template for swarm networks (`--config-only`), not a network itself. */
+  readonly configOnly: boolean;
+}
+
+/** One BuildKit cache record, as the engine's disk-usage report lists it. */
+export interface BuildCacheRecord {
+  readonly id: string;
+  /** The record this one was built on (API ≤ 1.41 `Parent`, 1.42+ first of `Parents`). */
+  readonly parent: string | undefined;
+  /** internal, frontend, source.local, source.git.checkout, exec.cachemount or regular. */
+  readonly type: string;
+  readonly description: string;
+  /** Held by a build right now: no prune removes it. */
+  readonly inUse: boolean;
+  /** Shares its data with an image (or another record): only an `all` prune removes it. */
+  readonly shared: boolean;
+  readonly size: number;
+  readonly createdAt: number | undefined;
+  /** Undefined when the record was never used after creation; BuildKit then counts it as old. */
+  readonly lastUsedAt: number | undefined;
+  readonly usageCount: number;
 }
 
 /**
@@ -92,6 +131,13 @@ export interface Snapshot {
    * yet scaling it up needs its image.
    */
   readonly serviceImages?: readonly ServiceImage[];
+  /** Listed only when a network policy exists, so other cycles pay nothing for them. */
+  readonly networks?: readonly NetworkObj[];
+  /**
+   * Build-cache records: listed only when a buildCache policy exists, because the listing is
+   * the engine's full disk-usage walk (`/system/df`).
+   */
+  readonly buildCache?: readonly BuildCacheRecord[];
 }
 
 /** One swarm service and the image reference its spec names. */

@@ -81,7 +81,7 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
     case 'discriminator': {
       const p = e.params as { tag: string; tagValue: unknown };
       const tagPath = [...path, p.tag];
-      return { ...at(p.tagValue === undefined ? path : tagPath), message: `expected ${p.tag} to be one of image, container, volume, got ${describe(p.tagValue)}` };
+      return { ...at(p.tagValue === undefined ? path : tagPath), message: `expected ${p.tag} to be one of image, container, volume, network, buildCache, got ${describe(p.tagValue)}` };
     }
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');

@@ -10,9 +10,12 @@ export const LAYER_SIZES: Record<string, number> = { base: 100_000, a: 20_000, b
 export interface ContractWorld {
   readonly engine: Engine;
   image(spec: { tags: string[]; layers: string[]; runnable?: boolean }): Promise<string>;
-  /** A container from `image`: running (sleeps) or exited; optionally mounting a volume. */
-  container(spec: { image: string; running: boolean; volume?: string }): Promise<string>;
+  /** A container from `image`: running (sleeps) or exited; optionally mounting a volume or on a network. */
+  container(spec: { image: string; running: boolean; volume?: string; network?: string }): Promise<string>;
   volume(): Promise<string>;
+  /** A custom bridge network; returns its ID. */
+  network(): Promise<string>;
+  networkExists(id: string): Promise<boolean>;
   tagsOf(imageId: string): Promise<string[] | undefined>;
   containerExists(id: string): Promise<boolean>;
   volumeExists(name: string): Promise<boolean>;
@@ -89,5 +92,28 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
     expect(kind(await w.engine.removeContainer(user))).toBe('ok');
     expect(kind(await w.engine.removeVolume(volume))).toBe('ok');
     expect(kind(await w.engine.removeVolume(volume))).toBe('gone');
+  });
+
+  it('refuses to remove a network a running container is on (conflict), but removes one only a stopped container refers to; then 404', async () => {
+    const image = await w.image({ tags: ['contract/n:1'], layers: ['a'], runnable: true });
+    const busy = await w.network();
+    const stale = await w.network();
+    await w.container({ image, running: true, network: busy });
+    await w.container({ image, running: false, network: stale });
+    expect(await w.engine.networkInUse(busy, busy)).toBe(true);
+    expect(await w.engine.networkInUse(stale, stale)).toBe(true);
+    expect(kind(await w.engine.removeNetwork(busy))).toBe('conflict');
+    expect(await w.networkExists(busy)).toBe(true);
+    // The engine does not protect a stopped container's network: the planner must (plan-networks.ts).
+    expect(kind(await w.engine.removeNetwork(stale))).toBe('ok');
+    expect(await w.networkExists(stale)).toBe(false);
+    expect(kind(await w.engine.removeNetwork(stale))).toBe('gone');
+    const unused = await w.network();
+    expect(await w.engine.networkInUse(unused, unused)).toBe(false);
+  });
+
+  it('a build-cache prune that matches nothing removes nothing and reports 0 bytes', async () => {
+    const out = await w.engine.pruneBuildCache({ until: '315360000s', all: false, records: [] });
+    expect(out).toEqual({ ok: true, deleted: [], bytes: 0 });
   });
 }

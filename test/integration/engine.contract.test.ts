@@ -3,7 +3,7 @@ import { describe, inject } from 'vitest';
 import { connect } from '../../src/docker/client.js';
 import { EngineAdapter } from '../../src/docker/adapter.js';
 import { engineContract, LAYER_SIZES, type ContractWorld } from '../contract/engine-contract.js';
-import { cleanupRun, createContainer, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { cleanupRun, createContainer, createNetwork, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage, type LayerSpec } from '../support/image-archive.js';
 
 const host = inject('dockerHost');
@@ -23,8 +23,12 @@ async function realWorld(): Promise<ContractWorld> {
       const specs = [...(runnable ? [busyboxLayer()] : []), ...layers.map(layer)];
       return loadImage(docker, { tags, created: new Date(Date.UTC(2024, 0, 1, 0, 0, ++n)), labels: { [TEST_LABEL]: run }, layers: specs });
     },
-    async container({ image, running, volume }) {
-      return createContainer(docker, { image, runId: run, cmd: running ? ['sleep', '300'] : ['true'], ...(running ? { start: true } : { waitExit: true }), ...(volume ? { binds: [`${volume}:/v`] } : {}) });
+    async container({ image, running, volume, network }) {
+      return createContainer(docker, { image, runId: run, cmd: running ? ['sleep', '300'] : ['true'], ...(running ? { start: true } : { waitExit: true }), ...(volume ? { binds: [`${volume}:/v`] } : {}), ...(network ? { network } : {}) });
+    },
+    network: () => createNetwork(docker, { runId: run }),
+    async networkExists(id) {
+      return (await docker.listNetworks({ filters: { id: [id] } })).some((n) => n.Id === id);
     },
     volume: () => createVolume(docker, { runId: run }),
     async tagsOf(id) {

@@ -107,7 +107,15 @@ export function anonName(fill: string): string {
 }
 
 export function snapshot(parts: Partial<Snapshot>): Snapshot {
-  return { images: parts.images ?? [], containers: parts.containers ?? [], volumes: parts.volumes ?? [], ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}), ...(parts.serviceImages ? { serviceImages: parts.serviceImages } : {}) };
+  return {
+    images: parts.images ?? [],
+    containers: parts.containers ?? [],
+    volumes: parts.volumes ?? [],
+    ...(parts.ghostLayers ? { ghostLayers: parts.ghostLayers } : {}),
+    ...(parts.serviceImages ? { serviceImages: parts.serviceImages } : {}),
+    ...(parts.networks ? { networks: parts.networks } : {}),
+    ...(parts.buildCache ? { buildCache: parts.buildCache } : {}),
+  };
 }
 
 export interface ConfigSpec {

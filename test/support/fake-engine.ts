@@ -6,7 +6,10 @@
 // a hook runs before each removal so tests can stage races.
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
 import { EngineError } from '../../src/docker/errors.js';
-import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+import type { BuildCachePrune } from '../../src/policy/plan-types.js';
+import { simulatePrune } from '../../src/policy/plan-build-cache.js';
+import { PREDEFINED_NETWORKS } from '../../src/policy/plan-networks.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
@@ -18,6 +21,11 @@ export class FakeEngine implements Engine {
   readonly volumes = new Map<string, Mutable<VolumeObj>>();
   /** The image references swarm services name, as a swarm manager reports them. */
   readonly serviceImages: Array<{ service: string; reference: string }> = [];
+  readonly networks = new Map<string, NetworkObj>();
+  /** BuildKit cache records; a prune removes them by BuildKit's rules (see plan-build-cache.ts). */
+  buildCache: BuildCacheRecord[] = [];
+  /** The engine's clock, which a build-cache prune's `until` counts from. */
+  now: () => number = Date.now;
   /** Every call, in order: "snapshot", "removeContainer c1", "untag app:1", "deleteImage i1", … */
   readonly calls: string[] = [];
   /** Runs before each removal request is carried out; may change the state (a race). */
@@ -31,13 +39,15 @@ export class FakeEngine implements Engine {
     for (const c of state.containers ?? []) this.containers.set(c.id, { ...c, volumes: [...c.volumes] });
     for (const v of state.volumes ?? []) this.volumes.set(v.name, { ...v });
     for (const s of state.serviceImages ?? []) this.serviceImages.push({ ...s });
+    for (const n of state.networks ?? []) this.networks.set(n.id, n);
+    this.buildCache = [...(state.buildCache ?? [])];
   }
 
   addImage(i: ImageObj): void {
     this.images.set(i.id, { ...i, tags: [...i.tags], digests: [...i.digests], layers: [...i.layers] });
   }
 
-  async snapshot(_needs: SnapshotNeeds): Promise<Snapshot> {
+  async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
     this.enter('snapshot');
     const images = [...this.images.values()].map((i) => ({ ...i, tags: [...i.tags], digests: [...i.digests] }));
     for (const i of images) for (const l of i.layers) this.chainSizes.set(l.chain, l.size);
@@ -47,6 +57,8 @@ export class FakeEngine implements Engine {
       containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
       volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
       serviceImages: this.serviceImages.map((s) => ({ ...s })),
+      ...(needs.networks === true ? { networks: [...this.networks.values()] } : {}),
+      ...(needs.buildCache === true ? { buildCache: [...this.buildCache] } : {}),
     };
   }
 
@@ -130,6 +142,34 @@ export class FakeEngine implements Engine {
       if (user) return conflict(`volume is in use - [${user.id}]`);
       this.volumes.delete(name);
       return { ok: true, deleted: [name] };
+    });
+  }
+
+  async networkInUse(id: string, name: string): Promise<boolean> {
+    this.enter(`networkInUse ${id}`);
+    return [...this.containers.values()].some((c) => (c.networks ?? []).some((r) => r === name || r === id));
+  }
+
+  /** Like the engine: running endpoints block (403 → conflict); stopped containers do not. */
+  async removeNetwork(id: string): Promise<RemovalOutcome> {
+    return this.removal(`removeNetwork ${id}`, () => {
+      const n = this.networks.get(id);
+      if (!n) return gone(`network ${id} not found`);
+      if (PREDEFINED_NETWORKS.has(n.name)) return { ok: false, kind: 'failed', message: `${n.name} is a pre-defined network and cannot be removed` };
+      const running = [...this.containers.values()].find((c) => c.state === 'running' && (c.networks ?? []).some((r) => r === n.name || r === n.id));
+      if (running) return conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+      this.networks.delete(id);
+      return { ok: true, deleted: [id] };
+    });
+  }
+
+  async pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
+    return this.removal(`pruneBuildCache${prune.until ? ` until=${prune.until}` : ''}${prune.keepStorage !== undefined ? ` keep=${prune.keepStorage}` : ''}${prune.all ? ' all' : ''}`, () => {
+      const until = prune.until === undefined ? undefined : Number(prune.until.replace(/s$/, '')) * 1000;
+      const removed = simulatePrune(this.buildCache, { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all }, this.now());
+      const gone = new Set(removed.map((r) => r.id));
+      this.buildCache = this.buildCache.filter((r) => !gone.has(r.id));
+      return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
     });
   }
 

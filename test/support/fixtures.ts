@@ -51,6 +51,8 @@ export interface CreateContainerOptions {
   binds?: string[];
   /** A path inside the container that gets a fresh anonymous volume. */
   anonymousVolume?: string;
+  /** The network (name or ID) to attach it to; default none. */
+  network?: string;
   start?: boolean;
   /** Start the container and wait until it has exited (whatever its exit code). */
   waitExit?: boolean;
@@ -64,7 +66,7 @@ export async function createContainer(docker: Docker, opts: CreateContainerOptio
     Labels: { ...opts.labels, [TEST_LABEL]: opts.runId },
     ...(opts.anonymousVolume !== undefined && { Volumes: { [opts.anonymousVolume]: {} } }),
     // The test engine runs with --bridge=none, so the default network does not exist.
-    HostConfig: { NetworkMode: 'none', ...(opts.binds !== undefined && { Binds: opts.binds }) },
+    HostConfig: { NetworkMode: opts.network ?? 'none', ...(opts.binds !== undefined && { Binds: opts.binds }) },
   });
   if (opts.start === true || opts.waitExit === true) await container.start();
   // The default wait condition ("not-running") returns at once for an already exited
@@ -82,6 +84,16 @@ export async function createVolume(
     Labels: { ...opts.labels, [TEST_LABEL]: opts.runId },
   });
   return volume.name;
+}
+
+/** A custom bridge network labelled with the run; returns its ID. */
+export async function createNetwork(docker: Docker, opts: { runId: string; name?: string; labels?: Record<string, string> }): Promise<string> {
+  const network = await docker.createNetwork({
+    Name: opts.name ?? `rt${opts.runId}-net-${randomBytes(3).toString('hex')}`,
+    Driver: 'bridge',
+    Labels: { ...opts.labels, [TEST_LABEL]: opts.runId },
+  });
+  return network.id;
 }
 
 /**

@@ -163,7 +163,7 @@ describe('resolveConfig: defaults and overrides', () => {
       'policies[0].match': policy?.match,
       'policies[0].source': policy?.source,
       'policies[1].match.tags': image?.resource === 'image' ? image.match.tags : undefined,
-      'policies[1].keep': image?.keep,
+      'policies[1].keep': image?.resource === 'image' ? image.keep : undefined,
     };
     const notFrozen = Object.entries(objects).filter(([, o]) => !(typeof o === 'object' && o !== null && Object.isFrozen(o)));
     expect(notFrozen.map(([name]) => name)).toEqual([]);

@@ -17,10 +17,18 @@ function fakeWorld(): Promise<ContractWorld> {
       engine.addImage({ id, parentId: undefined, tags, digests: [], created: 0, labels: {}, size: 0, layers: chains.map((chain, i) => ({ chain, size: LAYER_SIZES[names[i] as string] ?? 1_982_291 })) });
       return id;
     },
-    async container({ image, running, volume }) {
+    async container({ image, running, volume, network }) {
       const id = `c${++n}`;
-      engine.containers.set(id, { id, name: id, image, imageId: image, state: running ? 'running' : 'exited', created: 0, finishedAt: 0, exitCode: 0, labels: {}, sizeRw: 0, volumes: volume ? [volume] : [] });
+      engine.containers.set(id, { id, name: id, image, imageId: image, state: running ? 'running' : 'exited', created: 0, finishedAt: 0, exitCode: 0, labels: {}, sizeRw: 0, volumes: volume ? [volume] : [], ...(network ? { networks: [network] } : {}) });
       return id;
+    },
+    async network() {
+      const id = `net${++n}`;
+      engine.networks.set(id, { id, name: id, driver: 'bridge', scope: 'local', created: 0, labels: {}, ingress: false, configOnly: false });
+      return id;
+    },
+    async networkExists(id) {
+      return engine.networks.has(id);
     },
     async volume() {
       const name = `v${++n}`;

@@ -173,7 +173,7 @@ describe('parsePolicyText: schema problems', () => {
 
   it('names the accepted resources when resource is wrong', () => {
     const text = yaml('policies:', '  - name: x', '    resource: images', '    match: {}');
-    expect(policy(text)).toEqual(['p.yaml:3:15: policy "x" /resource: expected resource to be one of image, container, volume, got "images"']);
+    expect(policy(text)).toEqual(['p.yaml:3:15: policy "x" /resource: expected resource to be one of image, container, volume, network, buildCache, got "images"']);
   });
 
   it('explains why a glob is not one', () => {

@@ -1,0 +1,100 @@
+// A cycle with network and buildCache policies against the fake engine: networks and the cache
+// are listed only when such a policy exists, networks go after the containers attached to them,
+// the prune is one request with the planned parameters, and its bytes are the engine's figure.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/daemon/logger.js';
+import { runCycle } from '../../src/daemon/sweep.js';
+import type { Policy } from '../../src/policy/schema.js';
+import type { BuildCacheRecord, NetworkObj } from '../../src/policy/snapshot.js';
+import { FakeEngine } from '../support/fake-engine.js';
+import { ago, config, container, NOW } from '../support/builders.js';
+
+const log = createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
+
+const net = (name: string, id: string): NetworkObj => ({ id, name, driver: 'bridge', scope: 'local', created: ago(30), labels: { ci: '' }, ingress: false, configOnly: false });
+const rec = (id: string, lastUsedAt: number, size: number): BuildCacheRecord => ({ id, parent: undefined, type: 'regular', description: id, inUse: false, shared: false, size, createdAt: ago(30), lastUsedAt, usageCount: 1 });
+
+function world() {
+  const engine = new FakeEngine({
+    containers: [
+      { ...container({ name: 'job', id: 'c-job', state: 'exited', finishedAt: ago(3) }), networks: ['job-net'] },
+      { ...container({ name: 'web', id: 'c-web', state: 'running' }), networks: ['web-net'] },
+      { ...container({ name: 'idle', id: 'c-idle', state: 'created' }), networks: ['idle-net'] },
+    ],
+    networks: [net('bridge', 'n-bridge'), net('job-net', 'n-job'), net('web-net', 'n-web'), net('idle-net', 'n-idle'), net('free-net', 'n-free')],
+    buildCache: [rec('old', ago(20), 5000), rec('new', ago(1), 700)],
+  });
+  engine.now = () => NOW;
+  return engine;
+}
+
+const policies: Policy[] = [
+  { name: 'jobs', resource: 'container', match: { names: ['job'] } },
+  { name: 'nets', resource: 'network', match: { labels: ['ci'] } },
+  { name: 'cache', resource: 'buildCache', match: { unusedFor: '7d' } },
+];
+
+describe('networks and build cache in a cycle', () => {
+  it('enforce: container, then its network and the free one, then one prune; bytes from the engine', async () => {
+    const engine = world();
+    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
+    expect(engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'))).toEqual([
+      'removeContainer c-job',
+      'networkInUse n-free',
+      'removeNetwork n-free',
+      'networkInUse n-job',
+      'removeNetwork n-job',
+      'pruneBuildCache until=604800s',
+    ]);
+    expect([...engine.networks.keys()].sort()).toEqual(['n-bridge', 'n-idle', 'n-web']);
+    expect(engine.buildCache.map((r) => r.id)).toEqual(['new']);
+    expect(report.removed.map((r) => [r.resource, r.name, r.bytes, r.predictedBytes])).toEqual([
+      ['container', 'job', 0, 0],
+      ['network', 'free-net', 0, 0],
+      ['network', 'job-net', 0, 0],
+      ['buildCache', '1 build cache record(s)', 5000, 5000],
+    ]);
+    expect(report.plan.kept.map((k) => [k.name, k.reason])).toEqual([
+      ['bridge', '"bridge" is a predefined network'],
+      ['idle-net', 'container idle (created) is attached'],
+      ['web-net', 'container web (running) is attached'],
+    ]);
+  });
+
+  it('a network a container was created on after the plan is skipped as a conflict, not deleted', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-job') engine.containers.set('c-late', { ...container({ name: 'late', id: 'c-late', state: 'created' }), volumes: [], networks: ['free-net'] });
+    };
+    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
+    expect(report.skipped.map((s) => [s.name, s.reason, s.message])).toEqual([['free-net', 'conflict', 'a container was attached to the network after the plan was made']]);
+    expect(engine.networks.has('n-free')).toBe(true);
+    expect(engine.calls.filter((c) => c.startsWith('removeNetwork'))).toEqual(['removeNetwork n-job']);
+  });
+
+  it('reports the bytes the engine says, not the prediction, when they differ', async () => {
+    const engine = world();
+    // A record crosses the unusedFor line between the plan and the prune.
+    engine.beforeRemoval = (call) => {
+      if (call.startsWith('pruneBuildCache')) engine.buildCache = engine.buildCache.map((r) => (r.id === 'new' ? { ...r, lastUsedAt: ago(30) } : r));
+    };
+    const report = await runCycle(engine, config({ policies: [policies[2] as Policy] }), { mode: 'enforce', now: NOW }, log);
+    expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[5700, 5000]]);
+    expect(report.reclaimedBytes).toBe(5700);
+  });
+
+  it('lists neither networks nor the build cache without such a policy', async () => {
+    const engine = world();
+    const spy: string[] = [];
+    const snapshot = engine.snapshot.bind(engine);
+    engine.snapshot = async (needs) => {
+      spy.push(JSON.stringify(needs));
+      return snapshot(needs);
+    };
+    await runCycle(engine, config({ policies: [policies[0] as Policy] }), { mode: 'dry-run', now: NOW }, log);
+    await runCycle(engine, config({ policies }), { mode: 'dry-run', now: NOW }, log);
+    expect(spy).toEqual(['{"containerDetails":true,"networks":false,"buildCache":false}', '{"containerDetails":true,"networks":true,"buildCache":true}']);
+    expect(engine.calls.filter((c) => c.startsWith('remove') || c.startsWith('prune'))).toEqual([]);
+  });
+});
