@@ -26,6 +26,8 @@ export interface Config {
   readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number; readonly maxRemovalFraction: number | undefined };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: string };
+  /** Absolute directory for the last-use state file; undefined: last use is unknown. */
+  readonly stateDir: string | undefined;
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
 }
@@ -111,6 +113,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       },
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
+      stateDir: raw.state?.dir,
       policies,
     }),
   };

@@ -28,8 +28,8 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   }
 
   const index = indexImages(snapshot.images, remaining);
-  planImages(config, snapshot.images, index, now, ledger);
-  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
+  planImages(config, snapshot.images, index, now, ledger, snapshot.usage);
+  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 
