@@ -65,7 +65,7 @@ export class LastUseStore {
       log[level]({ dir, err: (err as Error).message }, `state.dir is not ${readOnly ? 'readable' : 'writable'}: last use is unknown, so unusedFor rules select nothing`);
       return;
     }
-    const file = path.join(dir, `last-use-${createHash('sha256').update(engineId).digest('hex').slice(0, 16)}.json`);
+    const file = stateFile(dir, engineId);
     let text: string | undefined;
     try {
       text = await readFile(file, 'utf8');
@@ -155,4 +155,9 @@ export function listingOf(snapshot: Snapshot): Listing {
 /** Whether any policy has an `unusedFor` condition, so an unknown last use deserves a warning. */
 export function usesLastUse(config: Config): boolean {
   return config.policies.some((p) => (p.resource === 'image' || p.resource === 'volume') && p.match.unusedFor !== undefined);
+}
+
+/** The state file of one engine: named by a hash of its ID (IDs hold `:`, and may be long). */
+export function stateFile(dir: string, engineId: string): string {
+  return path.join(dir, `last-use-${createHash('sha256').update(engineId).digest('hex').slice(0, 16)}.json`);
 }

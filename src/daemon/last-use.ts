@@ -104,15 +104,17 @@ export class LastUseTracker {
     const target = useOf(event);
     if (!target) return;
     const at = Date.now();
-    if (target.kind === 'volume') store.noteVolume(target.name, at);
-    else if (target.kind === 'image') {
-      const id = await follower.imageId(target.ref);
-      if (id !== undefined) store.noteImage(id, at);
-    } else {
-      // The container's own record names the image by ID; the reference it was created with
-      // may since name another image, so it is only the fallback once the container is gone.
-      const id = (await follower.containerImage(target.containerId)) ?? (target.imageRef !== undefined ? await follower.imageId(target.imageRef) : undefined);
-      if (id !== undefined) store.noteImage(id, at);
+    if (target.kind === 'volume') {
+      store.noteVolume(target.name, at);
+      this.log.debug({ volume: target.name, event: `${event.type} ${event.action}` }, 'last use recorded');
+      return;
     }
+    // The container's own record names the image by ID; the reference it was created with
+    // may since name another image, so it is only the fallback once the container is gone.
+    const ref = target.kind === 'image' ? target.ref : target.imageRef;
+    const id = (target.kind === 'container' ? await follower.containerImage(target.containerId) : undefined) ?? (ref !== undefined ? await follower.imageId(ref) : undefined);
+    if (id === undefined) return;
+    store.noteImage(id, at);
+    this.log.debug({ image: id, event: `${event.type} ${event.action}` }, 'last use recorded');
   }
 }

@@ -1,14 +1,13 @@
 // The last-use store's file handling, on a temporary directory: no state directory or an
 // unusable one means unknown; a corrupt file is set aside, counted and replaced by an empty
 // record; writes are whole files, one per engine.
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { pino } from 'pino';
-import { LastUseStore, type StoreMetrics } from '../../src/daemon/last-use-store.js';
+import { LastUseStore, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
 import { DAY, NOW, container, image, snapshot, volume } from '../support/builders.js';
 
 function metrics(): StoreMetrics {
@@ -109,8 +108,7 @@ describe('LastUseStore', () => {
     await store.open('E');
     store.observe(snap, NOW);
     // The state file's name taken by a directory: the rename fails.
-    const name = `last-use-${createHash('sha256').update('E').digest('hex').slice(0, 16)}.json`;
-    mkdirSync(path.join(d, name, 'x'), { recursive: true });
+    mkdirSync(path.join(stateFile(d, 'E'), 'x'), { recursive: true });
     await store.flush();
     expect(await value(m.stateWriteFailures)).toBe(1);
     expect(store.known).toBe(true);
