@@ -19,6 +19,9 @@ import { LastUseTracker } from './last-use.js';
 import { usesLastUse } from './last-use-store.js';
 import { VERSION } from '../version.js';
 
+/** How often, at most, last use recorded from events between cycles is written to state.dir. */
+const STATE_FLUSH_MS = 5 * 60_000;
+
 export interface DaemonOptions {
   readonly configPath: string;
   readonly initialConfig: Config;
@@ -169,6 +172,7 @@ export class Daemon {
   private async tick(): Promise<void> {
     this.setDockerUp(await this.provider.ping(this.running !== undefined));
     if (!this.running) await this.reload();
+    if (!this.running) await this.lastUse.flushEvery(STATE_FLUSH_MS);
   }
 
   /** SIGHUP: re-read the configuration now. */

@@ -30,6 +30,10 @@ export class LastUseStore {
   private record: UsageRecord | undefined;
   private engineId: string | undefined;
   private file: string | undefined;
+  /** Something changed since the last write. */
+  private dirty = false;
+  /** Writes run one at a time: two at once would share the temporary file. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -96,17 +100,23 @@ export class LastUseStore {
 
   /** Records a use of an image (by ID) at `at`. */
   noteImage(id: string, at: number): void {
-    if (this.record) noteUse(this.record.images, id, at);
+    if (!this.record) return;
+    noteUse(this.record.images, id, at);
+    this.dirty = true;
   }
 
   /** Records a use of a volume (by name) at `at`. */
   noteVolume(name: string, at: number): void {
-    if (this.record) noteUse(this.record.volumes, name, at);
+    if (!this.record) return;
+    noteUse(this.record.volumes, name, at);
+    this.dirty = true;
   }
 
   /** Merges a full listing (see `resync`). */
   resync(listing: Listing, now: number): void {
-    if (this.record) resync(this.record, listing, now);
+    if (!this.record) return;
+    resync(this.record, listing, now);
+    this.dirty = true;
   }
 
   /** Merges a cycle's snapshot, then returns the usage the planner reads (undefined: unknown). */
@@ -121,9 +131,14 @@ export class LastUseStore {
    * crash leaves the old file or the new one, never half of one. A failure is counted and
    * logged; the record stays in memory and the next flush tries again.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
     const { record, file, engineId } = this;
-    if (!record || !file || engineId === undefined || this.options.readOnly === true) return;
+    if (!record || !file || engineId === undefined || this.options.readOnly === true || !this.dirty) return;
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       const handle = await open(tmp, 'w', 0o600);
@@ -134,6 +149,7 @@ export class LastUseStore {
         await handle.close();
       }
       await rename(tmp, file);
+      this.dirty = false;
     } catch (err) {
       this.options.metrics?.stateWriteFailures.inc();
       this.options.log.warn({ file, err: (err as Error).message }, 'could not write the last-use state file; keeping it in memory and trying again later');

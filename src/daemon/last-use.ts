@@ -25,6 +25,7 @@ export class LastUseTracker {
   private queue: Promise<void> = Promise.resolve();
   /** False while the stream is connected to an engine other than the open record's. */
   private sameEngine = true;
+  private lastFlush = Date.now();
 
   constructor(
     private readonly log: Logger,
@@ -75,8 +76,17 @@ export class LastUseTracker {
   }
 
   async flush(): Promise<void> {
+    this.lastFlush = Date.now();
     await this.queue;
     await this.store?.flush();
+  }
+
+  /**
+   * Between cycles (a daily schedule, say), what the events recorded is written at most every
+   * `everyMs`, so a crash loses little; never on every event.
+   */
+  async flushEvery(everyMs: number): Promise<void> {
+    if (Date.now() - this.lastFlush >= everyMs) await this.flush();
   }
 
   /** Stops following events and writes the record (shutdown, or another engine). */
