@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { cleanupRun, createContainer, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { cleanupRun, createContainer, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
@@ -48,10 +48,11 @@ function oldImage(name: string, withBusybox = false): Promise<string> {
   });
 }
 
-/** Writes the state file a daemon would have written, with the image last used `days` ago. */
-function seedState(imageId: string, days: number): void {
+/** Writes the state file a daemon would have written, with the image (and volume) last used `days` ago. */
+function seedState(imageId: string, days: number, volume?: string): void {
   const record = emptyRecord();
   record.images.set(imageId, { at: Date.now() - days * DAY, used: true });
+  if (volume !== undefined) record.volumes.set(volume, { at: Date.now() - days * DAY, used: true });
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(stateFile(stateDir, engineId), encodeState(engineId, record, Date.now()));
 }
@@ -67,18 +68,21 @@ async function plan(configPath: string): Promise<{ actions: Array<{ id: string; 
 describe('last use', () => {
   it('follows events through a dropped connection and remembers them across a restart', async () => {
     const id = await oldImage('used', true);
-    seedState(id, 30);
+    const vol = await createVolume(docker, { runId: run, name: `lu${run}-data` });
+    seedState(id, 30, vol);
+    const policies = { policies: [...idlePolicy('7d').policies, { name: 'idle-vols', resource: 'volume', match: { unusedFor: '7d', labels: [`${TEST_LABEL}=${run}`] } }] };
     await proxy.start();
     const configPath = writeConfig(
       // Once a year: the only cycles are the ones at start, so only events can see the use.
       { schedule: '0 0 1 1 *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' }, state: { dir: stateDir }, log: { level: 'debug' } },
-      { 'p.yaml': idlePolicy('7d') },
+      { 'p.yaml': policies },
     );
 
     // The remembered use, 30 days ago, is what the first run plans with.
     daemon = new DaemonProcess(['--config', configPath]);
     await daemon.started();
     await daemon.waitForMetric('reclaimd_reclaimable_objects', { resource: 'image', policy: 'idle' }, (v) => v === 1);
+    expect(await daemon.metric('reclaimd_reclaimable_objects', { resource: 'volume', policy: 'idle-vols' })).toBe(1);
     await daemon.waitForMetric('reclaimd_events_connected', {}, (v) => v === 1);
     expect(await daemon.metric('reclaimd_last_use_known')).toBe(1);
 
@@ -89,17 +93,21 @@ describe('last use', () => {
     await daemon.waitForMetric('reclaimd_events_connected', {}, (v) => v === 1);
 
     // A container runs from the image and is gone before any cycle could list it.
-    const c = await createContainer(docker, { image: id, runId: run, cmd: ['true'], waitExit: true });
+    const c = await createContainer(docker, { image: id, runId: run, cmd: ['true'], binds: [`${vol}:/data`], waitExit: true });
     await docker.getContainer(c).remove();
     await daemon.waitForLog((l) => l.msg === 'last use recorded' && l['image'] === id && l['event'] === 'container destroy');
+    await daemon.waitForLog((l) => l.msg === 'last use recorded' && l['volume'] === vol && l['event'] === 'volume unmount');
 
     // SIGTERM writes what the events showed.
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);
-    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as { engineId: string; images: Record<string, { at: number; used: boolean }> };
+    type Entry = { at: number; used: boolean };
+    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as { engineId: string; images: Record<string, Entry>; volumes: Record<string, Entry> };
     expect(saved.engineId).toBe(engineId);
     expect(saved.images[id]?.used).toBe(true);
     expect(saved.images[id]?.at).toBeGreaterThan(Date.now() - DAY);
+    expect(saved.volumes[vol]?.used).toBe(true);
+    expect(saved.volumes[vol]?.at).toBeGreaterThan(Date.now() - DAY);
 
     // The next run remembers the use: the image is no longer unused for 7d.
     daemon = new DaemonProcess(['--config', configPath]);
@@ -107,6 +115,7 @@ describe('last use', () => {
     await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => v !== undefined && v > 0);
     // (A policy that selects nothing has no reclaimable sample at all.)
     expect((await daemon.metric('reclaimd_reclaimable_objects', { resource: 'image', policy: 'idle' })) ?? 0).toBe(0);
+    expect((await daemon.metric('reclaimd_reclaimable_objects', { resource: 'volume', policy: 'idle-vols' })) ?? 0).toBe(0);
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);
     expect((await plan(configPath)).actions).toEqual([]);
