@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './daemon/logger.js';
 import { createMetrics } from './daemon/metrics.js';
 import { Daemon } from './daemon/daemon.js';
 import { runCycle } from './daemon/sweep.js';
+import { LastUseStore, usesLastUse } from './daemon/last-use-store.js';
 import { planJson, planText, reportJson, reportText } from './daemon/render.js';
 import { VERSION } from './version.js';
 
@@ -95,7 +96,12 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
   const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
     const engine = await provider.get();
-    const report = await runCycle(engine, config, { mode, now: Date.now() }, log);
+    // Last use as remembered by the daemon's state file; `plan` only reads it.
+    const store = new LastUseStore({ dir: config.stateDir, log, readOnly: command === 'plan', needed: usesLastUse(config) });
+    await store.open(engine.cache.engineId);
+    const now = Date.now();
+    const report = await runCycle(engine, config, { mode, now, usage: (snapshot) => store.observe(snapshot, now) }, log);
+    await store.flush();
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;

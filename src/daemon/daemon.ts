@@ -5,6 +5,7 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config, Mode } from '../policy/config.js';
+import type { Snapshot } from '../policy/snapshot.js';
 import { formatProblem } from '../policy/problems.js';
 import { EngineError } from '../docker/errors.js';
 import { EngineProvider } from './engine-provider.js';
@@ -14,7 +15,12 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { countCycle, recordCycle, type CycleResult } from './record.js';
 import { runCycle, type CycleReport } from './sweep.js';
+import { LastUseTracker } from './last-use.js';
+import { usesLastUse } from './last-use-store.js';
 import { VERSION } from '../version.js';
+
+/** How often, at most, last use recorded from events between cycles is written to state.dir. */
+const STATE_FLUSH_MS = 5 * 60_000;
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -38,10 +44,12 @@ export class Daemon {
   private configOk = true;
   private lastProblems = '';
   private lastCycle: { result: CycleResult; at: string } | undefined;
+  private readonly lastUse: LastUseTracker;
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
     this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log, options.initialConfig.requestTimeoutMs);
+    this.lastUse = new LastUseTracker(options.log, options.metrics);
   }
 
   get mode(): Mode {
@@ -85,6 +93,8 @@ export class Daemon {
     this.task?.stop();
     if (this.pinger) clearInterval(this.pinger);
     await this.running;
+    // What the event stream recorded since the last cycle must survive the restart.
+    await this.lastUse.detach();
     await this.http?.close();
     this.options.log.info({}, 'reclaimd stopped');
   }
@@ -105,7 +115,11 @@ export class Daemon {
     try {
       const engine = await this.provider.get();
       this.setDockerUp(true);
-      const report = await runCycle(engine, this.config, { mode: this.mode, now: started, signal: this.shutdown.signal }, log);
+      const config = this.config;
+      await this.lastUse.attach({ address: config.dockerHost, engineId: engine.cache.engineId, apiVersion: engine.apiVersion, timeoutMs: config.requestTimeoutMs }, config.stateDir, usesLastUse(config));
+      const usage = (snapshot: Snapshot) => this.lastUse.observe(snapshot, started);
+      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal: this.shutdown.signal, usage }, log);
+      await this.lastUse.flush();
       const seconds = (Date.now() - started) / 1000;
       const result = recordCycle(metrics, report, seconds);
       if (report.interrupted?.startsWith('engine unreachable')) this.lostEngine();
@@ -158,6 +172,7 @@ export class Daemon {
   private async tick(): Promise<void> {
     this.setDockerUp(await this.provider.ping(this.running !== undefined));
     if (!this.running) await this.reload();
+    if (!this.running) await this.lastUse.flushEvery(STATE_FLUSH_MS);
   }
 
   /** SIGHUP: re-read the configuration now. */

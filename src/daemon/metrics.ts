@@ -23,6 +23,10 @@ export interface Metrics {
   readonly configReloadOk: Gauge;
   readonly configReloadTime: Gauge;
   readonly info: Gauge<'version' | 'mode'>;
+  readonly stateWriteFailures: Counter;
+  readonly stateCorrupt: Counter;
+  readonly lastUseKnown: Gauge;
+  readonly eventsConnected: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -48,5 +52,9 @@ export function createMetrics(): Metrics {
     configReloadOk: new Gauge({ name: 'reclaimd_config_last_reload_successful', help: '1 when the configuration last read from disk was valid; 0 while the last good one is kept.', registers }),
     configReloadTime: new Gauge({ name: 'reclaimd_config_last_reload_success_timestamp_seconds', help: 'When a valid configuration was last loaded (Unix seconds).', registers }),
     info: new Gauge({ name: 'reclaimd_info', help: 'Always 1; labels carry the version and mode.', labelNames: ['version', 'mode'], registers }),
+    stateWriteFailures: new Counter({ name: 'reclaimd_state_write_failures_total', help: 'Failed writes of the last-use state file (state.dir); the daemon keeps its state in memory and tries again.', registers }),
+    stateCorrupt: new Counter({ name: 'reclaimd_state_corrupt_total', help: 'Unreadable last-use state files found at start, set aside and replaced by an empty state (everything counts as first seen now).', registers }),
+    lastUseKnown: new Gauge({ name: 'reclaimd_last_use_known', help: '1 when last use is tracked (state.dir set and writable); 0 when unknown, so unusedFor policies select nothing.', registers }),
+    eventsConnected: new Gauge({ name: 'reclaimd_events_connected', help: '1 while the engine event stream that tracks last use is connected.', registers }),
   };
 }

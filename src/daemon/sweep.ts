@@ -6,7 +6,7 @@
 import type { ContainerMeasure, Engine } from '../docker/engine.js';
 import type { Config, Mode } from '../policy/config.js';
 import type { Plan } from '../policy/plan-types.js';
-import type { Snapshot } from '../policy/snapshot.js';
+import type { Snapshot, Usage } from '../policy/snapshot.js';
 import { plan as makePlan } from '../policy/plan.js';
 import { execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from './logger.js';
@@ -31,6 +31,11 @@ export interface CycleOptions {
   readonly now: number;
   /** Aborted on shutdown: the removal in flight finishes, no new one starts. */
   readonly signal?: AbortSignal;
+  /**
+   * The last-use store: merges the snapshot (existing containers are a use, now) and returns
+   * the usage to plan with; undefined means last use is unknown.
+   */
+  readonly usage?: (snapshot: Snapshot) => Usage | undefined;
 }
 
 export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
@@ -40,7 +45,9 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     networks: config.policies.some((p) => p.resource === 'network'),
     buildCache: config.policies.some((p) => p.resource === 'buildCache'),
   };
-  const first = await engine.snapshot(needs);
+  const listed = await engine.snapshot(needs);
+  const usage = options.usage?.(listed);
+  const first = usage === undefined ? listed : { ...listed, usage };
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now);
   const snapshot = await withSizes(engine, first, initial, log);

@@ -28,6 +28,8 @@ export interface Config {
   /** What is deployed counts as in use: images named by swarm services, images of Compose projects. */
   readonly inUse: { readonly swarmServices: boolean; readonly composeProjects: boolean };
   readonly log: { readonly level: string };
+  /** Absolute directory for the last-use state file; undefined: last use is unknown. */
+  readonly stateDir: string | undefined;
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
 }
@@ -114,6 +116,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
       inUse: { swarmServices: raw.inUse?.swarmServices ?? true, composeProjects: raw.inUse?.composeProjects ?? true },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
+      stateDir: raw.state?.dir,
       policies,
     }),
   };

@@ -1,12 +1,13 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
 import type { Config } from './config.js';
 import type { ImagePolicy } from './schema.js';
-import type { ContainerObj, ImageObj } from './snapshot.js';
+import type { ContainerObj, ImageObj, Usage } from './snapshot.js';
 import { referencesOf, repositoriesOf, shortId } from './snapshot.js';
 import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import type { Decision, Ledger } from './ledger.js';
+import { unusedForMatch } from './last-use-rule.js';
 
 export interface ImageIndex {
   readonly byId: ReadonlyMap<string, ImageObj>;
@@ -37,7 +38,8 @@ export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[
   return [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger): void {
+/** @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing */
+export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage): void {
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
   for (const policy of config.policies) {
@@ -49,9 +51,12 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
     const newest = newestKept(policy, candidates, ledger);
     const keep = keepRules(policy, newest);
     const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
+    const unused = unusedRule(policy, usage, now);
     for (const image of candidates) {
       if (!matchesRest(policy, image, index, minAge, now) || ledger.taken('image', image.id)) continue;
-      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now) };
+      const unusedReason = unused?.(image.id);
+      if (unusedReason === null) continue;
+      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now, unusedReason) };
       ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
     }
   }
@@ -105,14 +110,27 @@ function matchesRest(policy: ImagePolicy, image: ImageObj, index: ImageIndex, mi
 }
 
 /** Why a matching image was selected; built only for the images that are. */
-function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number): string {
+function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number, unusedReason: string | undefined): string {
   const m = policy.match;
   const reasons: string[] = [];
   if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
   if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
   if (m.olderThan !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
   if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+  if (unusedReason !== undefined) reasons.push(unusedReason);
   return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
+}
+
+/**
+ * `match.unusedFor`, compiled once per policy: undefined when the policy has none; otherwise a
+ * function giving the reason when the image was unused long enough, or null when it was not
+ * (or its last use is unknown).
+ */
+function unusedRule(policy: ImagePolicy, usage: Usage | undefined, now: number): ((id: string) => string | null) | undefined {
+  const d = policy.match.unusedFor;
+  if (d === undefined) return undefined;
+  const ms = parseDuration(d) as number;
+  return (id) => unusedForMatch(usage, 'images', id, d, ms, now) ?? null;
 }
 
 interface KeepRules {

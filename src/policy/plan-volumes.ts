@@ -1,7 +1,7 @@
 /** Which volumes the volume policies select, and the anonymous volumes of removed containers. */
 import type { Config } from './config.js';
 import type { VolumePolicy } from './schema.js';
-import type { ContainerObj, VolumeObj } from './snapshot.js';
+import type { ContainerObj, Usage, VolumeObj } from './snapshot.js';
 import { isAnonymousVolume } from './snapshot.js';
 import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
@@ -9,12 +9,14 @@ import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
 import { byNameThenId } from './plan-images.js';
 import { nameLabelKeep } from './name-label-keep.js';
+import { unusedForMatch } from './last-use-rule.js';
 
 /**
  * @param remaining containers that stay after the plan; any volume they mount is in use
  * @param removed containers the plan removes, by ID
+ * @param usage last use by volume name (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
  */
-export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger): void {
+export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger, usage?: Usage): void {
   const mountedBy = new Map<string, ContainerObj>();
   for (const c of byNameThenId(remaining)) for (const v of c.volumes) if (!mountedBy.has(v)) mountedBy.set(v, c);
   const byName = new Map(volumes.map((v) => [v.name, v]));
@@ -36,7 +38,7 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
   // whether it is a volume policy or a container policy that removes anonymous volumes.
   for (const policy of config.policies) {
     if (policy.resource === 'volume') {
-      const decide = volumeDecider(policy, now, safety);
+      const decide = volumeDecider(policy, now, safety, usage);
       for (const v of volumes) {
         if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
       }
@@ -54,9 +56,10 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
   }
 }
 
-function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj) => Decision | undefined) {
+function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj) => Decision | undefined, usage: Usage | undefined) {
   const m = policy.match;
   const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
+  const minUnused = m.unusedFor === undefined ? undefined : (parseDuration(m.unusedFor) as number);
   const nameOk = m.names ? anyGlob(m.names) : undefined;
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
   const keep = nameLabelKeep(policy.keep);
@@ -73,12 +76,18 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
     }
     if (nameOk && !nameOk(v.name)) return noMatch;
     if (labelsOk && !labelsOk(v.labels)) return noMatch;
+    let unusedReason: string | undefined;
+    if (m.unusedFor !== undefined && minUnused !== undefined) {
+      unusedReason = unusedForMatch(usage, 'volumes', v.name, m.unusedFor, minUnused, now);
+      if (unusedReason === undefined) return noMatch;
+    }
     const s = safety(v);
     if (s) return s;
     const kept = keep(v.name, v.labels);
     if (kept) return kept;
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    if (unusedReason !== undefined) reasons.push(unusedReason);
     return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };
   };
 }

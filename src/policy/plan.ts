@@ -31,8 +31,8 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   }
 
   const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
-  planImages(config, snapshot.images, index, now, ledger);
-  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
+  planImages(config, snapshot.images, index, now, ledger, snapshot.usage);
+  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
   planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
   const buildCache = planBuildCache(config, snapshot.buildCache, now);
 

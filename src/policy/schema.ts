@@ -83,6 +83,7 @@ export const ImagePolicy = Type.Object(
         repositories: Type.Optional(Globs('Every tag of the image must be in a repository matching one of these globs.')),
         tags: Type.Optional(Globs('Every tag of the image must match one of these globs.')),
         labels: Type.Optional(Labels('Every selector must hold on the image labels.')),
+        unusedFor: Type.Optional({ ...Duration, description: 'Not used for this long: no container created or started from it, and not pulled, tagged, loaded or built, as last seen by reclaimd (an image never seen in use counts from when reclaimd first saw it, never from its build date). Needs state.dir; without it this matches nothing.' }),
       },
       { ...closed, description: 'Conditions that must all hold for an image to be selected.' },
     ),
@@ -149,6 +150,7 @@ export const VolumePolicy = Type.Object(
         olderThan: Type.Optional({ ...Duration, description: 'Volume created longer ago than this.' }),
         names: Type.Optional(Globs('The volume name must match one of these globs.')),
         labels: Type.Optional(Labels('Every selector must hold on the volume labels.')),
+        unusedFor: Type.Optional({ ...Duration, description: 'Not mounted by any container for this long, as last seen by reclaimd (a volume never seen mounted counts from when reclaimd first saw it). Needs state.dir; without it this matches nothing.' }),
       },
       { ...closed, description: 'Conditions that must all hold for a volume to be selected. Mounted volumes are never selected.' },
     ),
@@ -267,6 +269,12 @@ export const Config = Type.Object(
           composeProjects: Type.Optional(Type.Boolean({ description: 'Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).' })),
         },
         { ...closed, description: 'What is deployed counts as in use, beyond the containers that exist.' },
+      ),
+    ),
+    state: Type.Optional(
+      Type.Object(
+        { dir: Type.Optional(Type.String({ pattern: '^/', 'x-expected': 'an absolute directory path like /var/lib/reclaimd', description: 'Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.' })) },
+        { ...closed, description: 'State kept across restarts.' },
       ),
     ),
   },

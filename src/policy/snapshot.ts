@@ -111,6 +111,11 @@ export interface BuildCacheRecord {
 export interface Usage {
   readonly images: ReadonlyMap<string, number>;
   readonly volumes: ReadonlyMap<string, number>;
+  /**
+   * Keys whose time is when reclaimd first saw the object, not a use: only for reasons
+   * ("never seen in use"); the time itself counts the same either way.
+   */
+  readonly firstSeenOnly?: { readonly images: ReadonlySet<string>; readonly volumes: ReadonlySet<string> };
 }
 
 export interface Snapshot {

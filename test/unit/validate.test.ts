@@ -102,7 +102,7 @@ describe('parsePolicyText: schema problems', () => {
 
   it('points an unknown key at the key itself, suggests a near miss and lists the allowed keys', () => {
     const text = (key: string) => yaml('policies:', '  - name: x', '    resource: image', '    match:', `      ${key}: 7d`);
-    const allowed = 'expected one of: dangling, olderThan, repositories, tags, labels';
+    const allowed = 'expected one of: dangling, olderThan, repositories, tags, labels, unusedFor';
     // A difference of case only.
     expect(policy(text('olderthan'))).toEqual([`p.yaml:5:7: policy "x" /match/olderthan: unknown key "olderthan" (did you mean "olderThan"?); ${allowed}`]);
     // One and two edits away.
@@ -115,13 +115,13 @@ describe('parsePolicyText: schema problems', () => {
   it('does not suggest an unrelated key for a short one', () => {
     // "age" is two edits from "tags", but nobody who wrote age: 7d meant tags.
     const text = yaml('policies:', '  - name: x', '    resource: image', '    match:', '      age: 7d');
-    expect(policy(text)).toEqual(['p.yaml:5:7: policy "x" /match/age: unknown key "age"; expected one of: dangling, olderThan, repositories, tags, labels']);
+    expect(policy(text)).toEqual(['p.yaml:5:7: policy "x" /match/age: unknown key "age"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor']);
   });
 
   it('allows only the keys of the resource the policy names', () => {
     const text = yaml('policies:', '  - name: x', '    resource: image', '    match: { stoppedFor: 1d }', '    removeAnonymousVolumes: true');
     expect(policy(text)).toEqual([
-      'p.yaml:4:14: policy "x" /match/stoppedFor: unknown key "stoppedFor"; expected one of: dangling, olderThan, repositories, tags, labels',
+      'p.yaml:4:14: policy "x" /match/stoppedFor: unknown key "stoppedFor"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor',
       'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep',
     ]);
   });
@@ -331,7 +331,7 @@ describe('parseConfigText', () => {
   it('reports a misspelt policies key both as unknown (with a suggestion) and as missing', () => {
     expect(config(yaml('mode: dry-run', 'polices: [ "p.yaml" ]'))).toEqual([
       'c.yaml:1:1: /: missing required key "policies"',
-      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log, inUse',
+      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log, inUse, state',
     ]);
   });
 

@@ -1,0 +1,179 @@
+/**
+ * The last-use store: the record of when each image and volume was last used, kept in memory
+ * and persisted in one state file per engine under `state.dir`. When the directory is not set
+ * or not usable, last use is unknown and `unusedFor` rules select nothing; a corrupt file is
+ * set aside and replaced by an empty record, which can only make objects look MORE recently
+ * used (first seen now), never less.
+ */
+import { createHash } from 'node:crypto';
+import { access, constants, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../policy/last-use.js';
+import type { Config } from '../policy/config.js';
+import type { Snapshot, Usage } from '../policy/snapshot.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export type StoreMetrics = Pick<Metrics, 'stateWriteFailures' | 'stateCorrupt' | 'lastUseKnown'>;
+
+export interface StoreOptions {
+  readonly dir: string | undefined;
+  readonly log: Logger;
+  readonly metrics?: StoreMetrics | undefined;
+  /** `plan` only reads: it neither writes the file nor sets a corrupt one aside. */
+  readonly readOnly?: boolean;
+  /** Some policy uses `unusedFor`: an unknown last use is then worth a warning. */
+  readonly needed?: boolean;
+}
+
+export class LastUseStore {
+  private record: UsageRecord | undefined;
+  private engineId: string | undefined;
+  private file: string | undefined;
+  /** Something changed since the last write. */
+  private dirty = false;
+  /** Writes run one at a time: two at once would share the temporary file. */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: StoreOptions) {}
+
+  /** The engine whose record is open, if any. */
+  get openEngine(): string | undefined {
+    return this.engineId;
+  }
+
+  get known(): boolean {
+    return this.record !== undefined;
+  }
+
+  /**
+   * Opens the record of this engine: its state file read, or empty if there is none. The file
+   * name is derived from the engine ID, and the file also names the engine, so one engine's
+   * record never applies to another.
+   */
+  async open(engineId: string): Promise<void> {
+    const { dir, log, metrics, readOnly } = this.options;
+    this.engineId = engineId;
+    this.record = undefined;
+    this.file = undefined;
+    metrics?.lastUseKnown.set(0);
+    const level = this.options.needed === true ? 'warn' : 'info';
+    if (dir === undefined) {
+      log[level]({}, 'state.dir is not set: last use is unknown, so unusedFor rules select nothing');
+      return;
+    }
+    try {
+      if (!readOnly) await mkdir(dir, { recursive: true });
+      await access(dir, readOnly ? constants.R_OK : constants.R_OK | constants.W_OK);
+    } catch (err) {
+      log[level]({ dir, err: (err as Error).message }, `state.dir is not ${readOnly ? 'readable' : 'writable'}: last use is unknown, so unusedFor rules select nothing`);
+      return;
+    }
+    const file = stateFile(dir, engineId);
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        log[level]({ file, err: (err as Error).message }, 'cannot read the last-use state file: last use is unknown, so unusedFor rules select nothing');
+        return;
+      }
+    }
+    this.file = file;
+    this.record = emptyRecord();
+    if (text === undefined) {
+      log.info({ file }, 'no last-use state yet: every image and volume counts as first seen now');
+    } else {
+      const decoded = decodeState(text, engineId);
+      if (decoded.ok) {
+        this.record = decoded.record;
+        log.info({ file, images: decoded.record.images.size, volumes: decoded.record.volumes.size }, 'last-use state loaded');
+      } else {
+        metrics?.stateCorrupt.inc();
+        const aside = `${file}.corrupt-${Date.now()}`;
+        const moved = readOnly ? false : await rename(file, aside).then(() => true, () => false);
+        log.error({ file, problem: decoded.message, ...(moved ? { setAside: aside } : {}) }, 'the last-use state file is unreadable; starting empty, so every image and volume counts as first seen now');
+      }
+    }
+    metrics?.lastUseKnown.set(1);
+  }
+
+  /** Records a use of an image (by ID) at `at`. */
+  noteImage(id: string, at: number): void {
+    if (!this.record) return;
+    noteUse(this.record.images, id, at);
+    this.dirty = true;
+  }
+
+  /** Records a use of a volume (by name) at `at`. */
+  noteVolume(name: string, at: number): void {
+    if (!this.record) return;
+    noteUse(this.record.volumes, name, at);
+    this.dirty = true;
+  }
+
+  /** Merges a full listing (see `resync`). */
+  resync(listing: Listing, now: number): void {
+    if (!this.record) return;
+    resync(this.record, listing, now);
+    this.dirty = true;
+  }
+
+  /** Merges a cycle's snapshot, then returns the usage the planner reads (undefined: unknown). */
+  observe(snapshot: Snapshot, now: number): Usage | undefined {
+    if (!this.record) return undefined;
+    this.resync(listingOf(snapshot), now);
+    return toUsage(this.record);
+  }
+
+  /**
+   * Writes the record atomically: a temporary file in the same directory, fsync, rename, so a
+   * crash leaves the old file or the new one, never half of one. A failure is counted and
+   * logged; the record stays in memory and the next flush tries again.
+   */
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
+    const { record, file, engineId } = this;
+    if (!record || !file || engineId === undefined || this.options.readOnly === true || !this.dirty) return;
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(encodeState(engineId, record, Date.now()));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+      this.dirty = false;
+    } catch (err) {
+      this.options.metrics?.stateWriteFailures.inc();
+      this.options.log.warn({ file, err: (err as Error).message }, 'could not write the last-use state file; keeping it in memory and trying again later');
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** What a snapshot shows, as a listing: existing containers use their image and volumes. */
+export function listingOf(snapshot: Snapshot): Listing {
+  return {
+    images: snapshot.images.map((i) => i.id),
+    containerImages: snapshot.containers.map((c) => c.imageId),
+    volumes: snapshot.volumes.map((v) => v.name),
+    mountedVolumes: snapshot.containers.flatMap((c) => c.volumes),
+  };
+}
+
+/** Whether any policy has an `unusedFor` condition, so an unknown last use deserves a warning. */
+export function usesLastUse(config: Config): boolean {
+  return config.policies.some((p) => (p.resource === 'image' || p.resource === 'volume') && p.match.unusedFor !== undefined);
+}
+
+/** The state file of one engine: named by a hash of its ID (IDs hold `:`, and may be long). */
+export function stateFile(dir: string, engineId: string): string {
+  return path.join(dir, `last-use-${createHash('sha256').update(engineId).digest('hex').slice(0, 16)}.json`);
+}

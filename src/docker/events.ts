@@ -1,0 +1,150 @@
+/**
+ * Following the engine's `/events` stream for the last-use store, and the few requests that
+ * turn an event into an image ID. The stream reconnects on its own after a drop or an engine
+ * restart; each (re)connection is announced so the store can resync from full listings,
+ * because the engine keeps only its last 256 events and anything missed is gone.
+ */
+import type { IncomingMessage } from 'node:http';
+import Docker from 'dockerode';
+import type { EngineEvent, Listing } from '../policy/last-use.js';
+import { dockerOptions } from './client.js';
+
+export interface EventHandlers {
+  /** The stream is open; `engineId` is the engine's `/info` ID at that moment. */
+  onConnected(engineId: string): void | Promise<void>;
+  onEvent(event: EngineEvent): void;
+  onDisconnected(reason: string): void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** Subscribes to container, image and volume events, reconnecting until stopped. */
+export class EventFollower {
+  private stream: IncomingMessage | undefined;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private backoffMs = 1000;
+  /** Seconds of the newest event seen, to replay what the engine still holds after a drop. */
+  private since: number | undefined;
+  private readonly streamDocker: Docker;
+  private readonly docker: Docker;
+
+  constructor(address: string | undefined, apiVersion: string, timeoutMs: number, private readonly handlers: EventHandlers) {
+    const version = `v${apiVersion}`;
+    // No `timeout` on the stream's client: docker-modem applies it as a socket idle timeout,
+    // which would cut a quiet stream every `timeoutMs`. Requests keep theirs.
+    const { timeout: _ignored, ...streamOptions } = dockerOptions(address, timeoutMs);
+    this.streamDocker = new Docker({ ...streamOptions, version } as Docker.DockerOptions);
+    this.docker = new Docker({ ...dockerOptions(address, timeoutMs), version } as Docker.DockerOptions);
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  /** Closes the stream and stops reconnecting. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.stream?.destroy();
+    this.stream = undefined;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    let stream: IncomingMessage;
+    let engineId: string;
+    try {
+      const filters = { type: ['container', 'image', 'volume'] as Array<'container' | 'image' | 'volume'> };
+      stream = (await this.streamDocker.getEvents({ filters, ...(this.since !== undefined ? { since: this.since } : {}) })) as unknown as IncomingMessage;
+      engineId = ((await this.docker.info()) as { ID?: string }).ID ?? '';
+    } catch (err) {
+      this.retry((err as Error).message);
+      return;
+    }
+    if (this.stopped) {
+      stream.destroy();
+      return;
+    }
+    this.stream = stream;
+    this.backoffMs = 1000;
+    let buffer = '';
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      stream.destroy();
+      if (this.stream === stream) this.stream = undefined;
+      this.retry(reason);
+    };
+    // Chunks do not line up with events: split on newlines and keep the partial tail.
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = parseEvent(line);
+        if (!event) continue;
+        this.since = Math.floor(event.time / 1000);
+        this.handlers.onEvent(event);
+      }
+    });
+    stream.on('end', () => end('the engine closed the event stream'));
+    stream.on('close', () => end('the event stream closed'));
+    stream.on('error', (err) => end(err.message));
+    await this.handlers.onConnected(engineId);
+  }
+
+  private retry(reason: string): void {
+    if (this.stopped) return;
+    this.handlers.onDisconnected(reason);
+    this.timer = setTimeout(() => void this.connect(), this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  /** What a full listing shows, for the resync after each (re)connection. */
+  async listing(): Promise<Listing> {
+    const [images, containers, volumes] = await Promise.all([this.docker.listImages({ all: true }), this.docker.listContainers({ all: true }), this.docker.listVolumes()]);
+    return {
+      images: images.map((i) => i.Id),
+      containerImages: containers.map((c) => c.ImageID),
+      volumes: (volumes.Volumes ?? []).map((v) => v.Name),
+      mountedVolumes: containers.flatMap((c) => (c.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))),
+    };
+  }
+
+  /** The ID of the image a reference (or ID) names now, or undefined when there is none. */
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The image ID of a container, or undefined when it is gone (e.g. after `destroy`). */
+  async containerImage(id: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getContainer(id).inspect()).Image;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** One line of the stream, or undefined when it is not an event we can read. */
+export function parseEvent(line: string): EngineEvent | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    const raw = JSON.parse(line) as { Type?: unknown; Action?: unknown; Actor?: { ID?: unknown; Attributes?: unknown }; time?: unknown; timeNano?: unknown };
+    if (typeof raw.Type !== 'string' || typeof raw.Action !== 'string') return undefined;
+    const time = typeof raw.timeNano === 'number' ? Math.floor(raw.timeNano / 1e6) : typeof raw.time === 'number' ? raw.time * 1000 : undefined;
+    if (time === undefined) return undefined;
+    const attrs = raw.Actor?.Attributes;
+    const attributes: Record<string, string> = {};
+    if (attrs && typeof attrs === 'object') for (const [k, v] of Object.entries(attrs)) if (typeof v === 'string') attributes[k] = v;
+    return { type: raw.Type, action: raw.Action, actorId: typeof raw.Actor?.ID === 'string' ? raw.Actor.ID : '', attributes, time };
+  } catch {
+    return undefined;
+  }
+}

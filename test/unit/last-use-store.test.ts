@@ -1,0 +1,117 @@
+// The last-use store's file handling, on a temporary directory: no state directory or an
+// unusable one means unknown; a corrupt file is set aside, counted and replaced by an empty
+// record; writes are whole files, one per engine.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { pino } from 'pino';
+import { LastUseStore, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
+import { DAY, NOW, container, image, snapshot, volume } from '../support/builders.js';
+
+function metrics(): StoreMetrics {
+  const registers = [new Registry()];
+  return {
+    stateWriteFailures: new Counter({ name: 'w', help: 'w', registers }),
+    stateCorrupt: new Counter({ name: 'c', help: 'c', registers }),
+    lastUseKnown: new Gauge({ name: 'k', help: 'k', registers }),
+  };
+}
+
+async function value(m: Counter | Gauge): Promise<number> {
+  return (await m.get()).values[0]?.value ?? 0;
+}
+
+const lines: string[] = [];
+const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+const dir = () => mkdtempSync(path.join(tmpdir(), 'reclaimd-state-'));
+const img = image({ id: 'sha256:i1', tags: ['a:1'] });
+const snap = snapshot({ images: [img], volumes: [volume({ name: 'data' })] });
+
+describe('LastUseStore', () => {
+  it('is unknown without a state directory, and says so', async () => {
+    const m = metrics();
+    lines.length = 0;
+    const store = new LastUseStore({ dir: undefined, log, metrics: m, needed: true });
+    await store.open('E');
+    expect(store.known).toBe(false);
+    expect(store.observe(snap, NOW)).toBeUndefined();
+    expect(await value(m.lastUseKnown)).toBe(0);
+    expect(lines.join('')).toMatch(/state.dir is not set: last use is unknown/);
+  });
+
+  it('is unknown when the directory cannot be created or written', async () => {
+    const file = path.join(dir(), 'a-file');
+    writeFileSync(file, 'x');
+    const store = new LastUseStore({ dir: path.join(file, 'sub'), log, metrics: metrics() });
+    await store.open('E');
+    expect(store.known).toBe(false);
+    await store.flush();
+  });
+
+  it('remembers across instances, per engine', async () => {
+    const d = dir();
+    const first = new LastUseStore({ dir: d, log, metrics: metrics() });
+    await first.open('ENGINE-A');
+    first.observe(snapshot({ images: [img], containers: [container({ name: 'c', image: img })], volumes: [volume({ name: 'data' })] }), NOW - 10 * DAY);
+    await first.flush();
+    expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual([]);
+
+    const again = new LastUseStore({ dir: d, log, metrics: metrics() });
+    await again.open('ENGINE-A');
+    const u = again.observe(snap, NOW);
+    expect(u?.images.get('sha256:i1')).toBe(NOW - 10 * DAY);
+    expect(u?.firstSeenOnly?.images.has('sha256:i1')).toBe(false);
+    expect(u?.volumes.get('data')).toBe(NOW - 10 * DAY);
+
+    // Another engine has its own record: everything there is first seen now.
+    const other = new LastUseStore({ dir: d, log, metrics: metrics() });
+    await other.open('ENGINE-B');
+    expect(other.observe(snap, NOW)?.images.get('sha256:i1')).toBe(NOW);
+  });
+
+  it('sets a corrupt file aside, counts it, and starts empty (first seen now)', async () => {
+    const d = dir();
+    const good = new LastUseStore({ dir: d, log, metrics: metrics() });
+    await good.open('E');
+    good.observe(snap, NOW - 30 * DAY);
+    await good.flush();
+    const [file] = readdirSync(d);
+    const full = path.join(d, file as string);
+    writeFileSync(full, readFileSync(full, 'utf8').slice(0, 30));
+
+    const m = metrics();
+    lines.length = 0;
+    const store = new LastUseStore({ dir: d, log, metrics: m });
+    await store.open('E');
+    expect(store.known).toBe(true);
+    expect(await value(m.stateCorrupt)).toBe(1);
+    expect(lines.join('')).toMatch(/the last-use state file is unreadable/);
+    expect(readdirSync(d).some((f) => f.startsWith(`${file}.corrupt-`))).toBe(true);
+    expect(store.observe(snap, NOW)?.images.get('sha256:i1')).toBe(NOW);
+  });
+
+  it('read-only (plan) neither writes nor sets a corrupt file aside', async () => {
+    const d = dir();
+    const store = new LastUseStore({ dir: d, log, metrics: metrics(), readOnly: true });
+    await store.open('E');
+    store.observe(snap, NOW);
+    await store.flush();
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('counts a failed write and keeps the record', async () => {
+    const d = dir();
+    const m = metrics();
+    const store = new LastUseStore({ dir: d, log, metrics: m });
+    await store.open('E');
+    store.observe(snap, NOW);
+    // The state file's name taken by a directory: the rename fails.
+    mkdirSync(path.join(stateFile(d, 'E'), 'x'), { recursive: true });
+    await store.flush();
+    expect(await value(m.stateWriteFailures)).toBe(1);
+    expect(store.known).toBe(true);
+    expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
