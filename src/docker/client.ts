@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { classify } from './errors.js';
+import { failCutAnswers } from './cut-answers.js';
 
 /** The newest Engine API whose responses we have checked the shape of. */
 export const MAX_API_VERSION = '1.47';
@@ -50,6 +51,7 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
  * prefix the engine applies its newest semantics, which we may not have seen yet.
  */
 export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
+  failCutAnswers();
   try {
     const options = dockerOptions(address, timeoutMs);
     const probe = new Docker(options);
