@@ -23,6 +23,8 @@ import { startThrowawayEngine, type ThrowawayEngine } from '../support/throwaway
 
 const SLOW_RUNS = Number(process.env['RECLAIMD_SLOW_RUNS'] ?? 3);
 const CUT_RUNS = Number(process.env['RECLAIMD_CUT_RUNS'] ?? 12);
+const STALL_RUNS = Number(process.env['RECLAIMD_STALL_RUNS'] ?? 3);
+const RESTART_RUNS = Number(process.env['RECLAIMD_RESTART_RUNS'] ?? 2);
 const silent = createLogger('silent');
 let engine: ThrowawayEngine;
 let docker: Docker;
@@ -98,56 +100,62 @@ describe('the engine stopped and started again while a removal is in flight', ()
     { phase: 'request', signal: 'SIGKILL' },
   ] as const;
 
-  it.each(variants)('held at the $phase, engine stopped with $signal: the cycle fails clearly, the next one finishes the work', async ({ phase, signal }) => {
-    const set = `restart-${phase}-${signal.toLowerCase()}`;
-    const images = await loadSet(set, [100_000, 110_000, 120_000]);
-    const p = await newProxy();
-    const held = p.holdAt(isDelete, phase);
-    const configPath = writeConfig(
-      { mode: 'enforce', schedule: '* * * * * *', docker: { host: `unix://${p.path}`, pingInterval: '1s', timeout: '3s' }, limits: { concurrentRemovals: 1 } },
-      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d', labels: [`set=${set}`] } }] } },
-    );
-    daemon = new DaemonProcess(['--config', configPath]);
-    await daemon.started();
-
-    // The first removal request is held by the proxy; the engine stops under it.
-    const head = await held;
-    const heldId = [...images.keys()].find((id) => head.includes(id.slice('sha256:'.length)) || head.includes(encodeURIComponent(id)));
-    expect(heldId, head).toBeDefined();
-    await engine.halt(signal);
-
-    const stopped = await daemon.waitForLog((l) => l.msg === 'engine unreachable; stopping this cycle');
-    expect(stopped).toMatchObject({ resource: 'image', policy: 'p', id: heldId });
-    expect(stopped['err']).toMatch(/socket hang up|ECONNRESET|EPIPE/);
-    const finished = await daemon.waitForLog((l) => l.msg === 'cycle finished');
-    expect(finished).toMatchObject({ result: 'failure', removed: 0, planned: 3 });
-    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0);
-    expect(await daemon.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThan(0);
-    expect((await daemon.metric('reclaimd_removed_total', { resource: 'image', policy: 'p' })) ?? 0).toBe(0);
-
-    // The engine comes back on the same data root; the proxy still holds everything, so what
-    // the interrupted cycle left can be looked at before the daemon goes on.
-    await engine.resume();
-    const gone = phase === 'answer' ? [heldId] : [];
-    expect((await present(images.keys())).sort()).toEqual([...images.keys()].filter((id) => !gone.includes(id)).sort());
-
-    p.thaw();
-    await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1);
-    const successes = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) ?? 0;
-    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt(successes));
-    // Removals resume. The image the engine deleted unheard is not counted: reclaimd reports
-    // only what the engine confirmed.
-    const counted = [...images.entries()].filter(([id]) => !gone.includes(id));
-    await daemon.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'p' }, (v) => v === counted.length);
-    expect(await daemon.metric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'p' })).toBe(counted.reduce((s, [, b]) => s + b, 0));
-    expect(await present(images.keys())).toEqual([]);
-    expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
-
-    daemon.kill('SIGTERM');
-    expect(await daemon.exitCode()).toBe(0);
-    daemon = undefined;
+  it.each(variants)(`held at the $phase, engine stopped with $signal: the cycle fails clearly, the next one finishes the work (${RESTART_RUNS} times)`, async ({ phase, signal }) => {
+    for (let i = 0; i < RESTART_RUNS; i++) await stopMidRemoval(phase, signal, `restart-${phase}-${signal.toLowerCase()}-${i}`);
   });
 });
+
+/** One run: the first removal is held at `phase`, the engine stopped with `signal` and started again. */
+async function stopMidRemoval(phase: 'request' | 'answer', signal: 'SIGTERM' | 'SIGKILL', set: string): Promise<void> {
+  const images = await loadSet(set, [100_000, 110_000, 120_000]);
+  const p = await newProxy();
+  const held = p.holdAt(isDelete, phase);
+  const configPath = writeConfig(
+    { mode: 'enforce', schedule: '* * * * * *', docker: { host: `unix://${p.path}`, pingInterval: '1s', timeout: '3s' }, limits: { concurrentRemovals: 1 } },
+    { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d', labels: [`set=${set}`] } }] } },
+  );
+  daemon = new DaemonProcess(['--config', configPath]);
+  await daemon.started();
+
+  // The first removal request is held by the proxy; the engine stops under it.
+  const head = await held;
+  const heldId = [...images.keys()].find((id) => head.includes(id.slice('sha256:'.length)) || head.includes(encodeURIComponent(id)));
+  expect(heldId, head).toBeDefined();
+  await engine.halt(signal);
+
+  const stopped = await daemon.waitForLog((l) => l.msg === 'engine unreachable; stopping this cycle');
+  expect(stopped).toMatchObject({ resource: 'image', policy: 'p', id: heldId });
+  expect(stopped['err']).toMatch(/socket hang up|ECONNRESET|EPIPE/);
+  const finished = await daemon.waitForLog((l) => l.msg === 'cycle finished');
+  expect(finished).toMatchObject({ result: 'failure', removed: 0, planned: 3 });
+  await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0);
+  expect(await daemon.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThan(0);
+  expect((await daemon.metric('reclaimd_removed_total', { resource: 'image', policy: 'p' })) ?? 0).toBe(0);
+
+  // The engine comes back on the same data root; the proxy still holds everything, so what
+  // the interrupted cycle left can be looked at before the daemon goes on.
+  await engine.resume();
+  const gone = phase === 'answer' ? [heldId] : [];
+  expect((await present(images.keys())).sort()).toEqual([...images.keys()].filter((id) => !gone.includes(id)).sort());
+
+  p.thaw();
+  await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1);
+  const successes = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) ?? 0;
+  await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt(successes));
+  // Removals resume. The image the engine deleted unheard is not counted: reclaimd reports
+  // only what the engine confirmed.
+  const counted = [...images.entries()].filter(([id]) => !gone.includes(id));
+  await daemon.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'p' }, (v) => v === counted.length);
+  expect(await daemon.metric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'p' })).toBe(counted.reduce((s, [, b]) => s + b, 0));
+  expect(await present(images.keys())).toEqual([]);
+  expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
+
+  daemon.kill('SIGTERM');
+  expect(await daemon.exitCode()).toBe(0);
+  daemon = undefined;
+  await proxy?.stop();
+  proxy = undefined;
+}
 
 describe('an engine that answers slowly', () => {
   it(`with every answer 300 ms late, plans and removes exactly what it does at full speed (${SLOW_RUNS} times)`, async () => {
@@ -207,5 +215,52 @@ describe('a connection cut in the middle of an answer', () => {
       expect(await present(images.keys())).toEqual([]);
       if (i + 1 < CUT_RUNS) images = await loadSet('cut', [40_000, 41_000, 42_000]);
     }
+  });
+});
+
+describe('an answer that stops in the middle', () => {
+  it(`fails the request after docker.timeout, removes nothing, and the next cycle succeeds (${STALL_RUNS} times)`, async () => {
+    const p = await newProxy();
+    const config = configFor([{ name: 'stall', resource: 'image', match: { olderThan: '30d', labels: [`set=stall`] } }]);
+    const images = await loadSet('stall', [50_000, 51_000]);
+    for (let i = 0; i < STALL_RUNS; i++) {
+      const stall = p.cutAnswer((head) => /^GET \/v[\d.]+\/images\/json[ ?]/.test(head), 10 * i, 'stall');
+      const adapter = new EngineAdapter(await connect(`unix://${p.path}`, 1_000));
+      const failed = await settle(runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent));
+      expect(await settle(stall, 1000), 'the answer stalled').toBeUndefined();
+      expect(failed).toBeInstanceOf(EngineError);
+      expect((failed as EngineError).kind).toBe('unreachable');
+      expect((await present(images.keys())).sort(), 'nothing removed').toEqual([...images.keys()].sort());
+      const next = await settle(runCycle(new EngineAdapter(await connect(`unix://${p.path}`, 1_000)), config, { mode: 'dry-run', now: Date.now() }, silent));
+      expect((next as CycleReport).interrupted).toBeUndefined();
+      expect((next as CycleReport).plan.actions.map((a) => a.id).sort()).toEqual([...images.keys()].sort());
+    }
+  });
+});
+
+describe('the daemon, when a list answer is cut', () => {
+  it('logs the failed cycle with its cause, removes nothing in it, and the next cycle does the work', async () => {
+    const images = await loadSet('cut-daemon', [60_000, 61_000]);
+    const p = await newProxy();
+    // Armed before the daemon starts, so its first cycle meets it.
+    const cut = p.cutAnswer((head) => /^GET \/v[\d.]+\/images\/json[ ?]/.test(head), 100);
+    const configPath = writeConfig(
+      { mode: 'enforce', schedule: '* * * * * *', docker: { host: `unix://${p.path}`, pingInterval: '1s', timeout: '3s' } },
+      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d', labels: ['set=cut-daemon'] } }] } },
+    );
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    await cut;
+    const failed = await daemon.waitForLog((l) => l.msg === 'cycle failed: the Docker engine is unreachable; nothing was removed, will retry');
+    expect(failed['err']).toMatch(/ECONNRESET: the answer broke off before its end/);
+    expect(daemon.logs.some((l) => l.msg === 'removed')).toBe(false);
+    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt(0));
+    await daemon.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'p' }, (v) => v === 2);
+    expect(await daemon.metric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'p' })).toBe(121_000);
+    expect(await daemon.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThan(0);
+    expect(await present(images.keys())).toEqual([]);
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    daemon = undefined;
   });
 });

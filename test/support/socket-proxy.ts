@@ -18,6 +18,7 @@ interface Hold {
 interface Cut {
   readonly match: RequestMatch;
   readonly bytes: number;
+  readonly then: 'cut' | 'stall';
   readonly done: () => void;
 }
 
@@ -25,6 +26,8 @@ interface Cut {
 interface Pending {
   holdAnswer?: { readonly fault: Hold; readonly head: string };
   cut?: { readonly fault: Cut; seen: Buffer };
+  /** The rest of a stalled answer is swallowed. */
+  stalled?: true;
 }
 
 const REQUEST_LINE = /^(GET|POST|PUT|DELETE|HEAD) /;
@@ -95,11 +98,12 @@ export class SocketProxy {
 
   /**
    * The answer to the first request that matches is passed on up to `bytes` bytes of its body
-   * (its headers whole), then the connection is cut. Once only; resolves when it was cut.
+   * (its headers whole; `bytes` must be less than the body), then the connection is cut, or
+   * with 'stall' kept open with nothing more on it. Once only; resolves when it was done.
    */
-  cutAnswer(match: RequestMatch, bytes: number): Promise<void> {
+  cutAnswer(match: RequestMatch, bytes: number, then: 'cut' | 'stall' = 'cut'): Promise<void> {
     return new Promise((resolve) => {
-      this.cut = { match, bytes, done: resolve };
+      this.cut = { match, bytes, then, done: resolve };
     });
   }
 
@@ -139,6 +143,7 @@ export class SocketProxy {
       pending.holdAnswer.fault.held(pending.holdAnswer.head);
       return;
     }
+    if (pending.stalled) return;
     const cut = pending.cut;
     if (cut) {
       cut.seen = Buffer.concat([cut.seen, d]);
@@ -150,10 +155,13 @@ export class SocketProxy {
       }
       const last = d.subarray(0, d.length - (cut.seen.length - end));
       delete pending.cut;
+      if (cut.fault.then === 'stall') pending.stalled = true;
       this.later(() => {
         client.write(last, () => {
-          client.destroy();
-          upstream.destroy();
+          if (cut.fault.then === 'cut') {
+            client.destroy();
+            upstream.destroy();
+          }
           cut.fault.done();
         });
       });
