@@ -6,6 +6,7 @@ import path from 'node:path';
 import './lazy-deps.js';
 import Docker from 'dockerode';
 import { classify } from './errors.js';
+import { failCutAnswers } from './cut-answers.js';
 
 /** The newest Engine API whose responses we have checked the shape of. */
 export const MAX_API_VERSION = '1.47';
@@ -52,6 +53,7 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
  * prefix the engine applies its newest semantics, which we may not have seen yet.
  */
 export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
+  failCutAnswers();
   try {
     const options = dockerOptions(address, timeoutMs);
     const probe = new Docker(options);

@@ -4,7 +4,7 @@
 // private dockerd whose data, state and socket all live in a fresh temporary directory, and
 // destroys it afterwards. The host's /var/run/docker.sock and DOCKER_HOST are never consulted.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -16,6 +16,13 @@ export interface ThrowawayEngine {
   /** The engine's --data-root. */
   readonly dataRoot: string;
   stop(): Promise<void>;
+  /**
+   * Stops dockerd but keeps its directory (data root, socket path), as a host's engine is
+   * stopped for an upgrade; SIGKILL instead of SIGTERM to crash it. `resume` starts it again.
+   */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts dockerd again on the same data root and socket, once `halt` returned. */
+  resume(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -69,10 +76,10 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function stopEngine(child: ChildProcess): Promise<void> {
+async function stopEngine(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (exited(child)) return;
   // SIGTERM lets dockerd stop its containers and unmount their overlay filesystems.
-  child.kill('SIGTERM');
+  child.kill(signal);
   if (await waitForExit(child, SHUTDOWN_TIMEOUT_MS)) return;
   child.kill('SIGKILL');
   await waitForExit(child, 5_000);
@@ -142,41 +149,45 @@ export async function startThrowawayEngine(extraArgs: readonly string[] = []): P
   const env = { ...process.env };
   for (const key of ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONTEXT']) delete env[key];
 
-  const logFd = openSync(logPath, 'a');
-  const child = spawn(dockerd, args, { stdio: ['ignore', logFd, logFd], env });
-  closeSync(logFd);
-  let spawnError: Error | undefined;
-  child.on('error', (err) => {
-    spawnError = err;
-  });
+  // Spawns dockerd and waits until it answers; run again by `resume` after `halt`.
+  const launch = async (): Promise<ChildProcess> => {
+    const logFd = openSync(logPath, 'a');
+    const child = spawn(dockerd, args, { stdio: ['ignore', logFd, logFd], env });
+    closeSync(logFd);
+    let spawnError: Error | undefined;
+    child.on('error', (err) => {
+      spawnError = err;
+    });
 
-  // The engine directory, log included, is removed on failure so nothing is left mounted
-  // or running; the error therefore carries the end of the log itself.
-  const fail = async (reason: string): Promise<never> => {
-    const tail = logTail(logPath);
-    await stopEngine(child);
-    await removeEngineDir(dir);
-    throw new Error(`${reason}\n--- last lines of the dockerd log ---\n${tail}\n---\n${INSTALL_HINT}`);
-  };
+    // The engine directory, log included, is removed on failure so nothing is left mounted
+    // or running; the error therefore carries the end of the log itself.
+    const fail = async (reason: string): Promise<never> => {
+      const tail = logTail(logPath);
+      await stopEngine(child);
+      await removeEngineDir(dir);
+      throw new Error(`${reason}\n--- last lines of the dockerd log ---\n${tail}\n---\n${INSTALL_HINT}`);
+    };
 
-  const docker = dockerFor(`unix://${socketPath}`);
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    if (spawnError !== undefined) await fail(`could not start dockerd: ${spawnError.message}`);
-    if (exited(child)) await fail(`dockerd exited early (code ${child.exitCode}, signal ${child.signalCode})`);
-    try {
-      // A socket that accepts but never answers must not stall startup past the deadline.
-      await Promise.race([
-        docker.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), 5_000).unref()),
-      ]);
-      break;
-    } catch {
-      // The socket does not exist or does not answer yet.
+    const docker = dockerFor(`unix://${socketPath}`);
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    for (;;) {
+      if (spawnError !== undefined) await fail(`could not start dockerd: ${spawnError.message}`);
+      if (exited(child)) await fail(`dockerd exited early (code ${child.exitCode}, signal ${child.signalCode})`);
+      try {
+        // A socket that accepts but never answers must not stall startup past the deadline.
+        await Promise.race([
+          docker.ping(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), 5_000).unref()),
+        ]);
+        return child;
+      } catch {
+        // The socket does not exist or does not answer yet.
+      }
+      if (Date.now() > deadline) await fail(`dockerd did not answer /_ping within ${STARTUP_TIMEOUT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    if (Date.now() > deadline) await fail(`dockerd did not answer /_ping within ${STARTUP_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  };
+  let child = await launch();
 
   return {
     host: `unix://${socketPath}`,
@@ -184,6 +195,18 @@ export async function startThrowawayEngine(extraArgs: readonly string[] = []): P
     stop: async () => {
       await stopEngine(child);
       await removeEngineDir(dir);
+    },
+    halt: async (signal = 'SIGTERM') => {
+      await stopEngine(child, signal);
+      // A killed dockerd leaves its containerd's pid file behind. Here the next dockerd on this
+      // directory then failed every time with "timeout waiting for containerd to start" (though
+      // that containerd was gone); without the file it starts a containerd of its own, as after
+      // a reboot. A real host's engine restarts through its service manager anyway.
+      if (signal === 'SIGKILL') rmSync(join(dir, 'exec', 'containerd', 'containerd.pid'), { force: true });
+    },
+    resume: async () => {
+      if (!exited(child)) throw new Error('resume: dockerd is still running; halt it first');
+      child = await launch();
     },
   };
 }

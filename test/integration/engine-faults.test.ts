@@ -1,0 +1,267 @@
+// Faults of the engine itself, on an engine of this file's own (so it can be stopped): the
+// engine stopped and started again while a removal is in flight, an engine that answers
+// slowly, and a connection cut in the middle of an answer. Each must end with a clear error
+// or a correct cycle, nothing removed that the plan did not select, and recovery by the next
+// cycle. The counts are published in docs/reliability.md.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { connect } from '../../src/docker/client.js';
+import { EngineAdapter } from '../../src/docker/adapter.js';
+import { EngineError } from '../../src/docker/errors.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import { runCycle, type CycleReport } from '../../src/daemon/sweep.js';
+import { resolveConfig, type Config } from '../../src/policy/config.js';
+import { writeConfig } from '../support/cli.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { cleanupRun, createContainer, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { loadImage } from '../support/image-archive.js';
+import { SocketProxy } from '../support/socket-proxy.js';
+import { startThrowawayEngine, type ThrowawayEngine } from '../support/throwaway-engine.js';
+
+const SLOW_RUNS = Number(process.env['RECLAIMD_SLOW_RUNS'] ?? 3);
+const CUT_RUNS = Number(process.env['RECLAIMD_CUT_RUNS'] ?? 12);
+const STALL_RUNS = Number(process.env['RECLAIMD_STALL_RUNS'] ?? 3);
+const RESTART_RUNS = Number(process.env['RECLAIMD_RESTART_RUNS'] ?? 2);
+const silent = createLogger('silent');
+let engine: ThrowawayEngine;
+let docker: Docker;
+let run: string;
+let proxy: SocketProxy | undefined;
+let daemon: DaemonProcess | undefined;
+
+beforeAll(async () => {
+  engine = await startThrowawayEngine();
+  docker = dockerFor(engine.host);
+  run = newRunId();
+});
+afterEach(async () => {
+  daemon?.kill('SIGKILL');
+  daemon = undefined;
+  await proxy?.stop();
+  proxy = undefined;
+});
+afterAll(async () => {
+  await cleanupRun(docker, run).catch(() => undefined);
+  await engine?.stop();
+});
+
+async function newProxy(): Promise<SocketProxy> {
+  proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), engine.host.slice('unix://'.length));
+  await proxy.start();
+  return proxy;
+}
+
+/** Old images of distinct sizes (no shared layers), labelled `set=<set>`; id → bytes. */
+async function loadSet(set: string, sizes: readonly number[]): Promise<Map<string, number>> {
+  const images = new Map<string, number>();
+  for (const [i, size] of sizes.entries()) {
+    const id = await loadImage(docker, { tags: [`rt${run}/${set}:${i}`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run, set }, layers: [{ files: [{ path: `${set}-${i}`, size }] }] });
+    images.set(id, size);
+  }
+  return images;
+}
+
+async function present(ids: Iterable<string>): Promise<string[]> {
+  const listed = new Set((await docker.listImages({ all: true })).map((i) => i.Id));
+  return [...ids].filter((id) => listed.has(id));
+}
+
+function configFor(policies: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Config {
+  const r = resolveConfig('faults.yaml', { policies: ['p.yaml'], ...extra }, [{ file: 'p.yaml', text: JSON.stringify({ policies }) }]);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.value;
+}
+
+/** What `work` resolves to, its EngineError, or 'hung' if it does neither within `ms`. */
+async function settle<T>(work: Promise<T>, ms = 20_000): Promise<T | EngineError | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), ms);
+  });
+  try {
+    return await Promise.race([work.catch((err: unknown) => (err instanceof EngineError ? err : Promise.reject(err))), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const gt = (n: number) => (v: number | undefined) => (v ?? 0) > n;
+const isDelete = (head: string) => /^DELETE \/v[\d.]+\/images\//.test(head);
+
+describe('the engine stopped and started again while a removal is in flight', () => {
+  // 'request': the DELETE never reached the engine; 'answer': the engine deleted the image but
+  // stopped before reclaimd heard so. SIGKILL is a crash rather than an orderly stop.
+  const variants = [
+    { phase: 'request', signal: 'SIGTERM' },
+    { phase: 'answer', signal: 'SIGTERM' },
+    { phase: 'request', signal: 'SIGKILL' },
+  ] as const;
+
+  it.each(variants)(`held at the $phase, engine stopped with $signal: the cycle fails clearly, the next one finishes the work (${RESTART_RUNS} times)`, async ({ phase, signal }) => {
+    for (let i = 0; i < RESTART_RUNS; i++) await stopMidRemoval(phase, signal, `restart-${phase}-${signal.toLowerCase()}-${i}`);
+  });
+});
+
+/** One run: the first removal is held at `phase`, the engine stopped with `signal` and started again. */
+async function stopMidRemoval(phase: 'request' | 'answer', signal: 'SIGTERM' | 'SIGKILL', set: string): Promise<void> {
+  const images = await loadSet(set, [100_000, 110_000, 120_000]);
+  const p = await newProxy();
+  const held = p.holdAt(isDelete, phase);
+  const configPath = writeConfig(
+    { mode: 'enforce', schedule: '* * * * * *', docker: { host: `unix://${p.path}`, pingInterval: '1s', timeout: '3s' }, limits: { concurrentRemovals: 1 } },
+    { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d', labels: [`set=${set}`] } }] } },
+  );
+  daemon = new DaemonProcess(['--config', configPath]);
+  await daemon.started();
+
+  // The first removal request is held by the proxy; the engine stops under it.
+  const head = await held;
+  const heldId = [...images.keys()].find((id) => head.includes(id.slice('sha256:'.length)) || head.includes(encodeURIComponent(id)));
+  expect(heldId, head).toBeDefined();
+  await engine.halt(signal);
+
+  const stopped = await daemon.waitForLog((l) => l.msg === 'engine unreachable; stopping this cycle');
+  expect(stopped).toMatchObject({ resource: 'image', policy: 'p', id: heldId });
+  expect(stopped['err']).toMatch(/socket hang up|ECONNRESET|EPIPE/);
+  const finished = await daemon.waitForLog((l) => l.msg === 'cycle finished');
+  expect(finished).toMatchObject({ result: 'failure', removed: 0, planned: 3 });
+  await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 0);
+  expect(await daemon.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThan(0);
+  expect((await daemon.metric('reclaimd_removed_total', { resource: 'image', policy: 'p' })) ?? 0).toBe(0);
+
+  // The engine comes back on the same data root; the proxy still holds everything, so what
+  // the interrupted cycle left can be looked at before the daemon goes on.
+  await engine.resume();
+  const gone = phase === 'answer' ? [heldId] : [];
+  expect((await present(images.keys())).sort()).toEqual([...images.keys()].filter((id) => !gone.includes(id)).sort());
+
+  p.thaw();
+  await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1);
+  const successes = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) ?? 0;
+  await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt(successes));
+  // Removals resume. The image the engine deleted unheard is not counted: reclaimd reports
+  // only what the engine confirmed.
+  const counted = [...images.entries()].filter(([id]) => !gone.includes(id));
+  await daemon.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'p' }, (v) => v === counted.length);
+  expect(await daemon.metric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'p' })).toBe(counted.reduce((s, [, b]) => s + b, 0));
+  expect(await present(images.keys())).toEqual([]);
+  expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
+
+  daemon.kill('SIGTERM');
+  expect(await daemon.exitCode()).toBe(0);
+  daemon = undefined;
+  await proxy?.stop();
+  proxy = undefined;
+}
+
+describe('an engine that answers slowly', () => {
+  it(`with every answer 300 ms late, plans and removes exactly what it does at full speed (${SLOW_RUNS} times)`, async () => {
+    const p = await newProxy();
+    p.delay(300);
+    for (let i = 0; i < SLOW_RUNS; i++) {
+      const set = `slow-${i}`;
+      const old = await loadSet(set, [30_000, 31_000]);
+      const fresh = await loadImage(docker, { tags: [`rt${run}/${set}:new`], created: new Date(), labels: { [TEST_LABEL]: run, set }, layers: [{ files: [{ path: `${set}-new`, size: 32_000 }] }] });
+      const config = configFor([{ name: 'slow', resource: 'image', match: { olderThan: '30d', labels: [`set=${set}`] } }]);
+      const now = Date.now();
+      const direct = await runCycle(new EngineAdapter(await connect(engine.host)), config, { mode: 'dry-run', now }, silent);
+      const slowAdapter = new EngineAdapter(await connect(`unix://${p.path}`, 5_000));
+      const slow = await runCycle(slowAdapter, config, { mode: 'dry-run', now }, silent);
+      expect(slow.plan).toEqual(direct.plan);
+      expect(slow.plan.actions.map((a) => a.id).sort()).toEqual([...old.keys()].sort());
+
+      const enforced = await runCycle(slowAdapter, config, { mode: 'enforce', now }, silent);
+      expect(enforced.interrupted).toBeUndefined();
+      expect(enforced.skipped).toEqual([]);
+      expect(enforced.removed.map((r) => [r.id, r.bytes]).sort()).toEqual([...old.entries()].sort());
+      expect(await present([...old.keys(), fresh])).toEqual([fresh]);
+    }
+  });
+});
+
+describe('a connection cut in the middle of an answer', () => {
+  // Cut points inside the body of a list answer, and the list it is cut from. Each list holds
+  // more than the largest offset: a container and a volume of this run are there for that.
+  const lists = { images: /^GET \/v[\d.]+\/images\/json[ ?]/, containers: /^GET \/v[\d.]+\/containers\/json[ ?]/, volumes: /^GET \/v[\d.]+\/volumes[ ?]/ };
+  const offsets = [0, 1, 17, 100];
+
+  it(`fails the cycle clearly, removes nothing, and the next cycle succeeds (${CUT_RUNS} times)`, async () => {
+    const p = await newProxy();
+    const config = configFor([{ name: 'cut', resource: 'image', match: { olderThan: '30d', labels: [`set=cut`] } }], { limits: { concurrentRemovals: 1 } });
+    const bystander = await loadImage(docker, { tags: [`rt${run}/cut:bystander`], created: new Date(), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'bystander', size: 10 }] }] });
+    await createContainer(docker, { image: bystander, runId: run, cmd: ['true'] });
+    await createVolume(docker, { runId: run, name: `rt${run}-cut` });
+    let images = await loadSet('cut', [40_000, 41_000, 42_000]);
+    for (let i = 0; i < CUT_RUNS; i++) {
+      const [list, request] = Object.entries(lists)[i % 3] as [string, RegExp];
+      const bytes = offsets[i % offsets.length] as number;
+      const cut = p.cutAnswer((head) => request.test(head), bytes);
+      const adapter = new EngineAdapter(await connect(`unix://${p.path}`, 5_000));
+      const failed = await settle(runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent));
+      expect(await settle(cut, 1000), `the ${list} answer was cut`).toBeUndefined();
+      expect(failed, `cut ${list} after ${bytes} bytes`).toBeInstanceOf(EngineError);
+      expect((failed as EngineError).kind).toBe('unreachable');
+      expect((failed as EngineError).message).toMatch(/^ECONNRESET: the answer broke off before its end/);
+      expect((await present(images.keys())).sort(), 'nothing removed').toEqual([...images.keys()].sort());
+
+      // The daemon reconnects after an unreachable engine; so does this next cycle.
+      const next = await settle(runCycle(new EngineAdapter(await connect(`unix://${p.path}`, 5_000)), config, { mode: 'enforce', now: Date.now() }, silent));
+      expect(next).not.toBe('hung');
+      expect((next as CycleReport).interrupted).toBeUndefined();
+      expect((next as CycleReport).removed.map((r) => [r.id, r.bytes]).sort()).toEqual([...images.entries()].sort());
+      expect(await present(images.keys())).toEqual([]);
+      if (i + 1 < CUT_RUNS) images = await loadSet('cut', [40_000, 41_000, 42_000]);
+    }
+  });
+});
+
+describe('an answer that stops in the middle', () => {
+  it(`fails the request after docker.timeout, removes nothing, and the next cycle succeeds (${STALL_RUNS} times)`, async () => {
+    const p = await newProxy();
+    const config = configFor([{ name: 'stall', resource: 'image', match: { olderThan: '30d', labels: [`set=stall`] } }]);
+    const images = await loadSet('stall', [50_000, 51_000]);
+    for (let i = 0; i < STALL_RUNS; i++) {
+      const stall = p.cutAnswer((head) => /^GET \/v[\d.]+\/images\/json[ ?]/.test(head), 10 * i, 'stall');
+      const adapter = new EngineAdapter(await connect(`unix://${p.path}`, 1_000));
+      const failed = await settle(runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent));
+      expect(await settle(stall, 1000), 'the answer stalled').toBeUndefined();
+      expect(failed).toBeInstanceOf(EngineError);
+      expect((failed as EngineError).kind).toBe('unreachable');
+      expect((failed as EngineError).message).toMatch(/^ECONNRESET: the answer broke off before its end/);
+      expect((await present(images.keys())).sort(), 'nothing removed').toEqual([...images.keys()].sort());
+      const next = await settle(runCycle(new EngineAdapter(await connect(`unix://${p.path}`, 1_000)), config, { mode: 'dry-run', now: Date.now() }, silent));
+      expect((next as CycleReport).interrupted).toBeUndefined();
+      expect((next as CycleReport).plan.actions.map((a) => a.id).sort()).toEqual([...images.keys()].sort());
+    }
+  });
+});
+
+describe('the daemon, when a list answer is cut', () => {
+  it('logs the failed cycle with its cause, removes nothing in it, and the next cycle does the work', async () => {
+    const images = await loadSet('cut-daemon', [60_000, 61_000]);
+    const p = await newProxy();
+    // Armed before the daemon starts, so its first cycle meets it.
+    const cut = p.cutAnswer((head) => /^GET \/v[\d.]+\/images\/json[ ?]/.test(head), 100);
+    const configPath = writeConfig(
+      { mode: 'enforce', schedule: '* * * * * *', docker: { host: `unix://${p.path}`, pingInterval: '1s', timeout: '3s' } },
+      { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d', labels: ['set=cut-daemon'] } }] } },
+    );
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    await cut;
+    const failed = await daemon.waitForLog((l) => l.msg === 'cycle failed: the Docker engine is unreachable; nothing was removed, will retry');
+    expect(failed['err']).toMatch(/ECONNRESET: the answer broke off before its end/);
+    expect(daemon.logs.some((l) => l.msg === 'removed')).toBe(false);
+    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, gt(0));
+    await daemon.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'p' }, (v) => v === 2);
+    expect(await daemon.metric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'p' })).toBe(121_000);
+    expect(await daemon.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThan(0);
+    expect(await present(images.keys())).toEqual([]);
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    daemon = undefined;
+  });
+});
