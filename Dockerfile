@@ -24,7 +24,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# prune leaves the emptied scope directories of dev dependencies behind; they go too.
+RUN npm run build && npm prune --omit=dev --ignore-scripts \
+ && find node_modules -type d -empty -delete
 # The unprivileged user, added to the base's own passwd and group files (copied below), and
 # an empty state directory it owns. Doing this here keeps the runtime stage free of RUN
 # steps, so it needs no shell.

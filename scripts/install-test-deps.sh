@@ -9,6 +9,11 @@ need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The container-image test builds and runs the image with the docker CLI; the deploy recipes
+# are checked by docker-compose (Compose file) and systemd-analyze (systemd unit).
+command -v docker >/dev/null 2>&1 || need+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
