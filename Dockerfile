@@ -39,14 +39,14 @@ FROM ${BASE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
+ARG SOURCE=""
 LABEL org.opencontainers.image.title="reclaimd" \
       org.opencontainers.image.description="Policy-driven cleanup daemon for Docker hosts: YAML retention policies, honest dry-runs, Prometheus metrics." \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.documentation="https://github.com/reclaimd/reclaimd#readme" \
-      org.opencontainers.image.source="https://github.com/reclaimd/reclaimd"
+      org.opencontainers.image.source="${SOURCE}"
 ENV NODE_ENV=production \
     HOME=/var/lib/reclaimd \
     RECLAIMD_HEALTHCHECK_URL=http://127.0.0.1:9476/healthz
