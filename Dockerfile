@@ -24,9 +24,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# prune leaves the emptied scope directories of dev dependencies behind; they go too.
-RUN npm run build && npm prune --omit=dev --ignore-scripts \
- && find node_modules -type d -empty -delete
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 # The unprivileged user, added to the base's own passwd and group files (copied below), and
 # an empty state directory it owns. Doing this here keeps the runtime stage free of RUN
 # steps, so it needs no shell.

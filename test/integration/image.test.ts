@@ -29,6 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of containers) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
   await removeImagesSince(docker, before, built ? [built.image, built.base] : []);
+  // The build stages' untagged images included: the engine is left as this file found it.
+  expect([...(await allImageIds(docker))].filter((id) => !before.has(id))).toEqual([]);
 });
 
 /** A dry-run configuration on a one-second schedule, listening on `port`, readable by any uid. */
@@ -77,7 +79,7 @@ describe('the container image', () => {
     const added = info.Size - base.Size;
     console.log(`image ${info.Size} bytes, of which ${added} on top of the base`);
     expect(added).toBeLessThan(40_000_000);
-    const listing = await dockerCli(host, ['run', '--rm', '--entrypoint', 'sh', built!.image, '-c', 'ls /app/node_modules']);
+    const listing = await dockerCli(host, ['run', '--rm', '--label', `${TEST_LABEL}=${run}`, '--entrypoint', 'sh', built!.image, '-c', 'ls /app/node_modules']);
     for (const devOnly of ['vitest', 'typescript', 'tsx', 'fast-check']) expect(listing.split('\n')).not.toContain(devOnly);
     expect(listing.split('\n')).toContain('dockerode');
   });

@@ -22,7 +22,7 @@ export function dockerCli(host: string, args: string[], options: { cwd?: string;
   Object.assign(env, { DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' }, options.env ?? {});
   return new Promise((resolve, reject) => {
     execFile('docker', args, { env, cwd: options.cwd ?? REPO_ROOT, maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 300_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`docker ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      if (err) reject(new Error(`docker ${args.join(' ')} failed: ${err.message}\n${stdout.slice(-4000)}\n${stderr}`));
       else resolve(stdout);
     });
   });
@@ -46,7 +46,8 @@ export function runScript(host: string, script: string, args: string[]): Promise
 export async function buildReclaimdImage(host: string, run: string): Promise<{ base: string; image: string }> {
   const base = await runScript(host, 'scripts/make-local-base.sh', [`reclaimd-test/node-base:${run}`]);
   const image = `reclaimd-test/reclaimd:${run}`;
-  await dockerCli(host, ['build', '--network', 'host', '--build-arg', `BASE=${base}`, '--label', `reclaimd-test=${run}`, '-t', image, '.'], { timeoutMs: 600_000 });
+  // --force-rm: a failed step's container goes too, so it holds no image the test must remove.
+  await dockerCli(host, ['build', '--force-rm', '--network', 'host', '--build-arg', `BASE=${base}`, '--label', `reclaimd-test=${run}`, '-t', image, '.'], { timeoutMs: 600_000 });
   return { base, image };
 }
 
