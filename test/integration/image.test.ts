@@ -156,7 +156,20 @@ describe('the Swarm stack (deploy/swarm)', () => {
       await waitFor(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${stack}`] } })).length === 0 ? true : undefined), 60_000, () => 'the stack tasks to go');
       await dockerCli(host, ['swarm', 'leave', '--force']);
       await docker.getVolume(`${stack}_state`).remove().catch(() => undefined);
-      await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+      // The gateway bridge is a real interface on this machine that outlives the engine, so
+      // it must go now; right after leaving, the ingress sandbox may still hold an endpoint.
+      await waitFor(
+        () =>
+          docker
+            .getNetwork('docker_gwbridge')
+            .remove()
+            .then(
+              () => true,
+              (err: { statusCode?: number }) => (err.statusCode === 404 ? true : undefined),
+            ),
+        30_000,
+        () => 'docker_gwbridge to be removed',
+      );
     }
   });
 });
