@@ -4,12 +4,12 @@
 #   docker run -d --name reclaimd --read-only \
 #     -v /var/run/docker.sock:/var/run/docker.sock \
 #     --group-add "$(stat -c %g /var/run/docker.sock)" \
-#     -v reclaimd-state:/var/lib/reclaimd -p 9476:9476 reclaimd
+#     -v reclaimd-state:/var/lib/reclaimd -p 127.0.0.1:9476:9476 reclaimd
 #
 # BASE selects the Node base image. Users keep the default; where no registry can be reached
 # (the tests, CI) scripts/make-local-base.sh builds a stand-in from the machine's own node:
 #   docker build --network host --build-arg BASE=reclaimd-test/node-base:local .
-# The runtime stage runs no command, so any base with node at /usr/local/bin works.
+# The runtime stage runs no command, so any base with node on its PATH works.
 ARG BASE=node:20-bookworm-slim
 
 # Build stage: every dependency, the TypeScript build, then only the production dependencies.
