@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need on a Debian machine: a Docker engine (the tests
 # start a throwaway one of their own), a static busybox to build test images FROM scratch,
-# and openssl to make the certificates of the TLS test.
-# Does nothing when both are already there.
+# openssl to make the certificates of the TLS test, Prometheus and promtool, docker-compose
+# and systemd-analyze for the deploy recipes. Does nothing when all are already there.
 set -euo pipefail
 
 need=()
@@ -11,6 +11,11 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # prometheus and promtool: the observability test runs the real binaries (never the packaged service).
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# The container-image test builds and runs the image with the docker CLI; the deploy recipes
+# are checked by docker-compose (Compose file) and systemd-analyze (systemd unit).
+command -v docker >/dev/null 2>&1 || [[ " ${need[*]} " == *" docker.io "* ]] || need+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -1,0 +1,87 @@
+// reclaimd behind a filtering socket proxy that allows exactly the Engine API requests the
+// README's "Socket proxy" table lists: a dry-run cycle, the daemon's cycles and an enforce
+// cycle that removes a container, an image and a volume all succeed, and not one request
+// was refused. If reclaimd starts using an endpoint the README does not list, this fails.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type Docker from 'dockerode';
+import { AllowListProxy, allowListFromReadme } from '../support/allow-list-proxy.js';
+import { runCli, writeConfig } from '../support/cli.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { busyboxLayer, loadImage } from '../support/image-archive.js';
+import { REPO_ROOT } from '../support/image-build.js';
+
+const host = inject('dockerHost');
+const allowList = allowListFromReadme(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
+let docker: Docker;
+let run: string;
+let proxy: AllowListProxy;
+let daemon: DaemonProcess | undefined;
+
+beforeEach(async () => {
+  docker = dockerFor(host);
+  run = newRunId();
+  proxy = new AllowListProxy(path.join(mkdtempSync(path.join(tmpdir(), 'ra-')), 'proxy.sock'), host.slice('unix://'.length), allowList);
+  await proxy.start();
+});
+afterEach(async () => {
+  daemon?.kill('SIGKILL');
+  daemon = undefined;
+  await proxy.stop();
+  await cleanupRun(docker, run);
+});
+
+describe('the published allow-list', () => {
+  it('is read from the README and refuses what is not on it', () => {
+    expect(allowList.length).toBeGreaterThanOrEqual(13);
+    expect(proxy.allows('GET', '/v1.41/images/rt1/app:1/json')).toBe(true);
+    expect(proxy.allows('DELETE', '/v1.41/images/rt1/app:1?force=false&noprune=true')).toBe(true);
+    expect(proxy.allows('POST', '/v1.41/containers/create')).toBe(false);
+    expect(proxy.allows('POST', '/v1.41/containers/abc/start')).toBe(false);
+    expect(proxy.allows('GET', '/v1.41/containers/abc/archive')).toBe(false);
+  });
+
+  it('is all reclaimd needs: dry-run, daemon and enforce cycles through a proxy allowing only it', async () => {
+    const image = await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
+    await createVolume(docker, { runId: run, name: `rt${run}-vol` });
+    const selector = [`${TEST_LABEL}=${run}`];
+    const configPath = writeConfig(
+      { mode: 'dry-run', schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' } },
+      {
+        'p.yaml': {
+          policies: [
+            { name: 'c', resource: 'container', match: { labels: selector } },
+            { name: 'i', resource: 'image', match: { labels: selector } },
+            { name: 'v', resource: 'volume', match: { labels: selector } },
+          ],
+        },
+      },
+    );
+
+    const dry = await runCli(['once', '--config', configPath, '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as { actions: unknown[] }).actions).toHaveLength(3);
+
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => v !== undefined && v >= 1);
+    expect(await daemon.metric('reclaimd_docker_up')).toBe(1);
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    daemon = undefined;
+
+    const enforce = await runCli(['once', '--config', configPath, '--mode', 'enforce', '--json']);
+    expect(enforce.code, enforce.stderr).toBe(0);
+    const report = JSON.parse(enforce.stdout) as { removed: Array<{ resource: string }>; skipped: unknown[] };
+    expect(report.removed.map((r) => r.resource).sort()).toEqual(['container', 'image', 'volume']);
+    expect(report.skipped).toEqual([]);
+    expect(await listRunObjects(docker, run)).toMatchObject({ containers: [], images: [], volumes: [] });
+
+    expect(proxy.seen.filter((r) => !r.allowed)).toEqual([]);
+    expect(proxy.seen.some((r) => r.method === 'DELETE')).toBe(true);
+  });
+});
