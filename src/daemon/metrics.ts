@@ -23,6 +23,8 @@ export interface Metrics {
   readonly configReloadOk: Gauge;
   readonly configReloadTime: Gauge;
   readonly info: Gauge<'version' | 'mode'>;
+  readonly archived: Counter<'policy'>;
+  readonly archivedBytes: Counter<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -48,5 +50,7 @@ export function createMetrics(): Metrics {
     configReloadOk: new Gauge({ name: 'reclaimd_config_last_reload_successful', help: '1 when the configuration last read from disk was valid; 0 while the last good one is kept.', registers }),
     configReloadTime: new Gauge({ name: 'reclaimd_config_last_reload_success_timestamp_seconds', help: 'When a valid configuration was last loaded (Unix seconds).', registers }),
     info: new Gauge({ name: 'reclaimd_info', help: 'Always 1; labels carry the version and mode.', labelNames: ['version', 'mode'], registers }),
+    archived: new Counter({ name: 'reclaimd_archived_total', help: 'Images saved (docker save) to an archive directory and then removed.', labelNames: ['policy'], registers }),
+    archivedBytes: new Counter({ name: 'reclaimd_archived_bytes_total', help: 'Bytes written to archive files of images then removed.', labelNames: ['policy'], registers }),
   };
 }

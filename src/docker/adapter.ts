@@ -14,6 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { writeAtomically } from './save-image.js';
 
 export { EngineCache };
 
@@ -164,6 +165,20 @@ export class EngineAdapter implements Engine {
       await this.docker.getVolume(name).remove();
       return [name];
     });
+  }
+
+  async saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
+    // By ID, so the archive holds exactly this image even if a tag moved meanwhile; its tags are
+    // named as well so that `docker load` brings them back. @types/dockerode lacks getImages.
+    const docker = this.docker as unknown as { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> };
+    const stream = await this.call(() => docker.getImages({ names: [id, ...tags] }));
+    try {
+      return await writeAtomically(stream, path);
+    } catch (err) {
+      // A broken socket mid-stream is the engine going away, not a disk problem.
+      const e = err as { code?: string };
+      throw e.code === 'ECONNRESET' || e.code === 'EPIPE' ? classify(err) : err;
+    }
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {

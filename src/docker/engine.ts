@@ -44,4 +44,10 @@ export interface Engine {
   /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */
   deleteImage(id: string): Promise<RemovalOutcome>;
   removeVolume(name: string): Promise<RemovalOutcome>;
+  /**
+   * Saves the image in `docker save` format to the file `path`, atomically (complete or not at
+   * all), under its ID and these of its tags, so `docker load` restores both. Resolves with the
+   * bytes written; rejects with an EngineError (gone, unreachable, failed) or a file-system error.
+   */
+  saveImage(id: string, tags: readonly string[], path: string): Promise<number>;
 }
