@@ -171,7 +171,14 @@ export class EngineAdapter implements Engine {
     // By ID, so the archive holds exactly this image even if a tag moved meanwhile; its tags are
     // named as well so that `docker load` brings them back. @types/dockerode lacks getImages.
     const docker = this.docker as unknown as { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> };
-    const stream = await this.call(() => docker.getImages({ names: [id, ...tags] }));
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.call(() => docker.getImages({ names: [id, ...tags] }));
+    } catch (err) {
+      // Engine 20.10 answers 500 "reference does not exist" for a missing image: ask, to tell gone apart.
+      if (err instanceof EngineError && err.kind === 'failed' && (await this.imageRefs(id)) === undefined) throw new EngineError('gone', err.message, 404);
+      throw err;
+    }
     try {
       return await writeAtomically(stream, path);
     } catch (err) {
