@@ -16,6 +16,7 @@ import { runCycle } from './daemon/sweep.js';
 import { planJson, planText, reportJson, reportText } from './daemon/render.js';
 import { VERSION } from './version.js';
 import { EXIT_NOT_FOUND, runExplain } from './daemon/explain-command.js';
+import { unusableArchiveDirs } from './daemon/archive.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
 
@@ -107,6 +108,11 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     const engine = await provider.get();
     const report = await runCycle(engine, config, { mode, now: Date.now() }, log);
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
+    if (mode === 'dry-run') {
+      for (const { dir, problem } of await unusableArchiveDirs(report.plan)) {
+        process.stderr.write(`reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`);
+      }
+    }
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {

@@ -3,10 +3,12 @@
  * digest) is saved in `docker save` format before it is removed, so nothing irreplaceable is
  * lost. The planner decides which images get one (Action.archive); this runs it.
  */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../docker/engine.js';
 import { EngineError } from '../docker/errors.js';
-import type { Action } from '../policy/plan-types.js';
+import type { Action, Plan } from '../policy/plan-types.js';
 import { shortId } from '../policy/snapshot.js';
 
 /** A written archive. */
@@ -51,4 +53,23 @@ export async function archiveImage(engine: Engine, action: Action, tags: readonl
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, kind: 'archive-failed', message: `could not archive to ${file}: ${message}`, path: file };
   }
+}
+
+/**
+ * The archive directories of a plan that a real run could not write to, each with the problem,
+ * so a dry-run can warn that those images would be skipped rather than removed. Looks only:
+ * it writes nothing.
+ */
+export async function unusableArchiveDirs(plan: Plan): Promise<Array<{ dir: string; problem: string }>> {
+  const dirs = new Set(plan.actions.flatMap((a) => (a.archive ? [a.archive.dir] : [])));
+  const out: Array<{ dir: string; problem: string }> = [];
+  for (const dir of [...dirs].sort()) {
+    try {
+      if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      out.push({ dir, problem: (err as Error).message });
+    }
+  }
+  return out;
 }

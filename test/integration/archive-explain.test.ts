@@ -93,6 +93,9 @@ describe('archive before removal', () => {
   it('a missing archive directory removes nothing of that image: a counted archive-failed skip', async () => {
     const id = await loadImage(docker, { tags: [`ra${run}/app:2`], created: new Date(Date.UTC(2024, 0, 2)), labels: { [TEST_LABEL]: run }, layers: [layer(2)] });
     const missing = path.join(dir, 'not-mounted');
+    const dry = await runCli(['plan', '--config', archivePolicyConfig(missing)], host);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/warning: archive directory .*not-mounted is not usable \(ENOENT.*a real run would skip/);
     const report = await cli(['once', '--config', archivePolicyConfig(missing)]);
     expect(report.removed).toEqual([]);
     expect(report.skipped).toEqual([expect.objectContaining({ id, reason: 'archive-failed', message: expect.stringMatching(/could not archive to .*not-mounted.*ENOENT/) })]);

@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/daemon/metrics.js';
 import { recordCycle } from '../../src/daemon/record.js';
 import { planJson, planText } from '../../src/daemon/render.js';
 import { runCycle } from '../../src/daemon/sweep.js';
-import { archiveFileName } from '../../src/daemon/archive.js';
+import { archiveFileName, unusableArchiveDirs } from '../../src/daemon/archive.js';
 import { execute } from '../../src/daemon/execute.js';
 import { plan } from '../../src/policy/plan.js';
 import type { Mode } from '../../src/policy/config.js';
@@ -84,6 +84,13 @@ describe('archive: planning', () => {
     expect(text).toMatch(/stale-ci +ci\/app:pr-1 +~.* +to \/archive/);
     const json = planJson(p, 'dry-run') as { actions: Array<{ name: string; archive?: unknown }> };
     expect(json.actions.find((a) => a.name === 'ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
+  });
+
+  it('finds the archive directories a real run could not write to, so a dry-run can warn', async () => {
+    expect(await unusableArchiveDirs(planAt(cfg(dir), { images: [built] }))).toEqual([]);
+    const missing = path.join(dir, 'gone');
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [built] }))).toEqual([{ dir: missing, problem: expect.stringContaining('ENOENT') }]);
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [pulled] }))).toEqual([]);
   });
 
   it('names archive files by first tag (or short ID) and full ID', () => {
