@@ -14,7 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
-import { writeAtomically } from './save-image.js';
+import { saveImageTo } from './save-image.js';
 
 export { EngineCache };
 
@@ -167,25 +167,8 @@ export class EngineAdapter implements Engine {
     });
   }
 
-  async saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
-    // By ID, so the archive holds exactly this image even if a tag moved meanwhile; its tags are
-    // named as well so that `docker load` brings them back. @types/dockerode lacks getImages.
-    const docker = this.docker as unknown as { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> };
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.call(() => docker.getImages({ names: [id, ...tags] }));
-    } catch (err) {
-      // Engine 20.10 answers 500 "reference does not exist" for a missing image: ask, to tell gone apart.
-      if (err instanceof EngineError && err.kind === 'failed' && (await this.imageRefs(id)) === undefined) throw new EngineError('gone', err.message, 404);
-      throw err;
-    }
-    try {
-      return await writeAtomically(stream, path);
-    } catch (err) {
-      // A broken socket mid-stream is the engine going away, not a disk problem.
-      const e = err as { code?: string };
-      throw e.code === 'ECONNRESET' || e.code === 'EPIPE' ? classify(err) : err;
-    }
+  saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
+    return saveImageTo(this.docker, id, tags, path, (fn) => this.call(fn), async () => (await this.imageRefs(id)) === undefined);
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {

@@ -8,6 +8,8 @@ import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type Docker from 'dockerode';
+import { classify, EngineError } from './errors.js';
 
 /**
  * Copies `source` into `target` atomically: into a temporary file in the same directory, which
@@ -51,4 +53,39 @@ export async function writeAtomically(source: Readable | NodeJS.ReadableStream, 
     await d.close();
   }
   return bytes;
+}
+
+/**
+ * `docker save` of one image into `file`, atomically. By ID, so the archive holds exactly this
+ * image even if a tag moved meanwhile; its tags are named as well so that `docker load` brings
+ * them back (the engine merges names of one image into one entry).
+ *
+ * @param call the adapter's wrapper for engine requests (counts them, classifies errors)
+ * @param isGone asks the engine whether the image is gone, to tell a 404 from other failures
+ */
+export async function saveImageTo(
+  docker: Docker,
+  id: string,
+  tags: readonly string[],
+  file: string,
+  call: <T>(fn: () => Promise<T>) => Promise<T>,
+  isGone: () => Promise<boolean>,
+): Promise<number> {
+  // @types/dockerode lacks getImages (GET /images/get?names=…).
+  const d = docker as unknown as { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> };
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await call(() => d.getImages({ names: [id, ...tags] }));
+  } catch (err) {
+    // Engine 20.10 answers 500 "reference does not exist" for a missing image: ask, to tell gone apart.
+    if (err instanceof EngineError && err.kind === 'failed' && (await isGone())) throw new EngineError('gone', err.message, 404);
+    throw err;
+  }
+  try {
+    return await writeAtomically(stream, file);
+  } catch (err) {
+    // A broken socket mid-stream is the engine going away, not a disk problem.
+    const code = (err as { code?: string }).code;
+    throw code === 'ECONNRESET' || code === 'EPIPE' ? classify(err) : err;
+  }
 }
