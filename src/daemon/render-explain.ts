@@ -4,14 +4,15 @@ import { formatBytes, formatDuration } from '../policy/units.js';
 
 /** The `explain --json` contract: the explanation as it is, plus the mode and the time of asking. */
 export function explainJson(e: Explanation, mode: string, now: number): unknown {
-  return { mode, now: new Date(now).toISOString(), ...e, lastUsed: e.lastUsed === null ? null : e.lastUsed === undefined ? undefined : new Date(e.lastUsed).toISOString() };
+  // lastUsed: an ISO time, or null when unknown (no last-use data, or none recorded for it).
+  return { mode, now: new Date(now).toISOString(), ...e, lastUsed: typeof e.lastUsed === 'number' ? new Date(e.lastUsed).toISOString() : null };
 }
 
 const DECISION: Record<string, string> = { select: 'selects', report: 'reports', keep: 'keeps', 'no-match': 'no match' };
 
 /** The text report: the object, the facts the policies look at, each policy's view, the verdict. */
 export function explainText(e: Explanation, mode: string, now: number): string {
-  const lines = [`${e.resource} ${e.name} (${e.id})`];
+  const lines = [`${e.resource} ${e.name} (${e.id})`, `  ${e.summary}`];
   lines.push(`  protected: ${e.protectedBy ?? 'no'}`);
   if (e.resource !== 'container') {
     const users = e.usedBy.map((u) => `${u.container} (${u.state}${u.removedByPlan ? ', removed by this plan' : ''})`);
@@ -37,7 +38,7 @@ function verdictLine(e: Explanation, mode: string): string {
   const by = v.policy ? ` by ${v.policy}` : '';
   switch (v.outcome) {
     case 'remove': {
-      const verb = mode === 'enforce' ? 'removed' : `would be removed in enforce mode (mode: ${mode})`;
+      const verb = mode === 'enforce' ? 'will be removed' : `would be removed in enforce mode (mode: ${mode})`;
       const archive = v.archive ? `; archived first to ${v.archive.dir} (about ${formatBytes(v.archive.estimatedBytes)}, estimate)` : '';
       return `Verdict: ${verb}${by}: ${v.reason}${archive}`;
     }

@@ -15,7 +15,8 @@ import { whyNoMatch, type Target } from './explain-match.js';
 import { anyGlob } from './glob.js';
 import { firstLabel } from './labels.js';
 import { imageName } from './plan-images.js';
-import { repositoriesOf } from './snapshot.js';
+import { isAnonymousVolume, repositoriesOf } from './snapshot.js';
+import { formatBytes, formatDuration } from './units.js';
 
 export type { Target } from './explain-match.js';
 export { findObject, describeTarget, type FindResult } from './explain-find.js';
@@ -45,6 +46,8 @@ export interface Explanation {
   readonly resource: ResourceKind;
   readonly id: string;
   readonly name: string;
+  /** What the policies look at, in a line: tags and digests, age, size, state. */
+  readonly summary: string;
   /** Global protection that holds for it (protect.labels, protect.repositories), if any. */
   readonly protectedBy: string | undefined;
   /** Containers using the image or mounting the volume (any state). */
@@ -79,6 +82,7 @@ export function explain(config: Config, snapshot: Snapshot, now: number, target:
     resource,
     id,
     name,
+    summary: summarize(target, now),
     protectedBy: protection(config, target),
     usedBy: usersOf(snapshot, full, target),
     lastUsed: lastUse(snapshot, target),
@@ -135,6 +139,23 @@ function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['ve
   const kept = p.kept.find(is);
   if (kept) return { outcome: 'keep', policy: kept.policy, reason: kept.reason };
   return { outcome: 'none', policy: undefined, reason: 'no policy matches it, so it stays' };
+}
+
+function summarize(t: Target, now: number): string {
+  const ago = (ms: number | undefined) => (ms === undefined ? 'unknown' : `${formatDuration(Math.max(0, now - ms))} ago`);
+  if (t.resource === 'image') {
+    const i = t.image;
+    const tags = i.tags.length > 0 ? `tags ${i.tags.join(', ')}` : 'untagged';
+    const digests = i.digests.length > 0 ? `digests ${i.digests.join(', ')}` : 'no repository digest (exists only on this engine)';
+    return `${tags}; ${digests}; created ${ago(i.created)}; ${formatBytes(i.size)}`;
+  }
+  if (t.resource === 'container') {
+    const c = t.container;
+    const finished = c.state === 'exited' || c.state === 'dead' ? `; finished ${ago(c.finishedAt)}, exit code ${c.exitCode ?? 'unknown'}` : '';
+    return `${c.state}; image ${c.image}; created ${ago(c.created)}${finished}`;
+  }
+  const v = t.volume;
+  return `${isAnonymousVolume(v) ? 'anonymous' : 'named'}; driver ${v.driver}; created ${ago(v.created)}`;
 }
 
 function protection(config: Config, t: Target): string | undefined {

@@ -149,7 +149,7 @@ describe('reclaimd explain', () => {
 
     const text = await runCli(['explain', '--config', config, `rx${run}-old`], host);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^container rx${run}-old \\(${ctr}\\)`));
+    expect(text.stdout).toMatch(new RegExp(`^container rx${run}-old \\(${ctr}\\)\n  exited; image ${id}; created \\d+s ago; finished \\d+s ago, exit code 0\n`));
     expect(text.stdout).toMatch(/old-containers .* no match +stopped \d+s ago, not longer than stoppedFor 1h/);
     expect(text.stdout).toMatch(/Verdict: kept: no policy matches it, so it stays/);
 
