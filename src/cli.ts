@@ -17,6 +17,7 @@ import { planJson, planText, reportJson, reportText } from './daemon/render.js';
 import { VERSION } from './version.js';
 import { EXIT_NOT_FOUND, runExplain } from './daemon/explain-command.js';
 import { unusableArchiveDirs } from './daemon/archive.js';
+import type { Plan } from './policy/plan-types.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
 
@@ -108,12 +109,8 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     const engine = await provider.get();
     const report = await runCycle(engine, config, { mode, now: Date.now() }, log);
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
-    if (mode === 'dry-run') {
-      for (const { dir, problem } of await unusableArchiveDirs(report.plan)) {
-        process.stderr.write(`reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`);
-      }
-    }
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
+    if (mode === 'dry-run') await warnUnusableArchiveDirs(report.plan);
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
@@ -127,6 +124,13 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
         : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
     return EXIT.failed;
+  }
+}
+
+/** A dry-run predicts the real run: an archive directory it could not write to means skips, not removals. */
+async function warnUnusableArchiveDirs(plan: Plan): Promise<void> {
+  for (const { dir, problem } of await unusableArchiveDirs(plan)) {
+    process.stderr.write(`reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`);
   }
 }
 

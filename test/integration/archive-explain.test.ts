@@ -76,6 +76,9 @@ describe('archive before removal', () => {
     const plan = await cli(['plan', '--config', config]);
     expect(plan.actions).toEqual([expect.objectContaining({ id, archive: { dir, estimatedBytes: expect.any(Number) } })]);
     expect(readdirSync(dir)).toEqual([]);
+    const dry = await cli(['once', '--config', config, '--mode', 'dry-run']);
+    expect(dry.actions.map((a) => a.id)).toEqual([id]);
+    expect(readdirSync(dir)).toEqual([]);
 
     const report = await cli(['once', '--config', config]);
     const file = path.join(dir, `ra${run}_app_1--${id.replace('sha256:', '')}.tar`);
