@@ -16,6 +16,9 @@ import { runCycle } from './daemon/sweep.js';
 import { LastUseStore, usesLastUse } from './daemon/last-use-store.js';
 import { planJson, planText, reportJson, reportText } from './daemon/render.js';
 import { VERSION } from './version.js';
+import { EXIT_NOT_FOUND, runExplain } from './daemon/explain-command.js';
+import { unusableArchiveDirs } from './daemon/archive.js';
+import type { Plan } from './policy/plan-types.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
 
@@ -24,17 +27,21 @@ Usage:
   reclaimd plan     --config FILE [--json]   show what would be removed and kept (never removes)
   reclaimd once     --config FILE [--json]   run one cycle in the configured mode
   reclaimd daemon   --config FILE            run cycles on the schedule; serve /metrics, /healthz
+  reclaimd explain  --config FILE [--json] OBJECT
+                                             why policies would remove or keep one image (ID, short
+                                             ID or reference), container (ID or name) or volume (name)
 
 Options:
   --config FILE              the global configuration (default: ./config.yaml)
   --mode dry-run|enforce     override the configuration's mode
-  --json                     machine-readable output (plan, once)
+  --json                     machine-readable output (plan, once, explain)
   --listen HOST:PORT         override metrics.listen (daemon)
   --help, --version
 
-Exit codes: 0 ok, 1 the engine failed or a cycle did not complete, 2 invalid configuration, 64 usage.`;
+Exit codes: 0 ok, 1 the engine failed or a cycle did not complete, 2 invalid configuration,
+3 explain: no such object (or several match), 64 usage.`;
 
-const EXIT = { ok: 0, failed: 1, invalid: 2, usage: 64 } as const;
+const EXIT = { ok: 0, failed: 1, invalid: 2, notFound: EXIT_NOT_FOUND, usage: 64 } as const;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -63,12 +70,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;
   }
-  if (!['validate', 'plan', 'once', 'daemon'].includes(command) || positionals.length > 1) {
+  if (!['validate', 'plan', 'once', 'daemon', 'explain'].includes(command) || positionals.length > (command === 'explain' ? 2 : 1)) {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   if (values.mode !== undefined && values.mode !== 'dry-run' && values.mode !== 'enforce') {
     process.stderr.write(`--mode: expected dry-run or enforce, got "${values.mode}"\n`);
+    return EXIT.usage;
+  }
+  if (command === 'explain' && positionals[1] === undefined) {
+    process.stderr.write(`explain: which object? e.g. reclaimd explain --config FILE ci/app:pr-1\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   const modeOverride = values.mode as Mode | undefined;
@@ -86,9 +97,10 @@ async function main(argv: string[]): Promise<number> {
   }
   // Logs go to stderr for one-shot commands so that stdout carries only the plan or report.
   // `plan` logs only warnings: its output is the plan. `once` keeps the line per removal.
-  const level = command === 'plan' && config.log.level === 'info' ? 'warn' : config.log.level;
+  const level = (command === 'plan' || command === 'explain') && config.log.level === 'info' ? 'warn' : config.log.level;
   const log = createLogger(level, command === 'daemon' ? process.stdout : process.stderr);
   if (command === 'daemon') return daemon(configPath, config, modeOverride, log, values.listen);
+  if (command === 'explain') return explainCommand(config, positionals[1] as string, modeOverride ?? config.mode, log, values.json === true);
   return oneShot(command === 'plan' ? 'dry-run' : (modeOverride ?? config.mode), config, log, values.json === true, command);
 }
 
@@ -104,6 +116,7 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     await store.flush();
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
+    if (mode === 'dry-run') await warnUnusableArchiveDirs(report.plan);
     return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
@@ -116,6 +129,26 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
         ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)'
         : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
+    return EXIT.failed;
+  }
+}
+
+/** A dry-run predicts the real run: an archive directory it could not write to means skips, not removals. */
+async function warnUnusableArchiveDirs(plan: Plan): Promise<void> {
+  for (const { dir, problem } of await unusableArchiveDirs(plan)) {
+    process.stderr.write(`reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`);
+  }
+}
+
+async function explainCommand(config: Config, query: string, mode: Mode, log: Logger, json: boolean): Promise<number> {
+  const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
+  try {
+    const out = await runExplain(await provider.get(), config, query, { json, mode, now: Date.now() });
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.code;
+  } catch (err) {
+    process.stderr.write(`reclaimd: explain failed: ${(err as Error).message}\n`);
     return EXIT.failed;
   }
 }

@@ -8,6 +8,7 @@ import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
 import { classify } from '../docker/errors.js';
 import { mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
+import { archiveImage, type Archived } from './archive.js';
 
 export interface RemovalRecord {
   readonly resource: ResourceKind;
@@ -18,9 +19,15 @@ export interface RemovalRecord {
   readonly predictedBytes: number | null;
   /** What the engine reported freed. */
   readonly bytes: number | null;
+  /** Images: the archive written before the removal (Action.archive). */
+  readonly archived?: Archived;
 }
 
-export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted';
+/** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
+export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';
+
+/** An engine outcome, or an archive step that failed; an image removal may carry its archive. */
+type Outcome = (RemovalOutcome & { readonly archived?: Archived }) | { readonly ok: false; readonly kind: 'archive-failed'; readonly message: string; readonly path: string };
 
 export interface SkipRecord {
   readonly resource: ResourceKind;
@@ -61,7 +68,7 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
     }
-    const outcome = await removeOne(engine, action, log).catch((err: unknown): RemovalOutcome => {
+    const outcome = await removeOne(engine, action, log).catch((err: unknown): Outcome => {
       const e = classify(err);
       return { ok: false, kind: e.kind, message: e.message };
     });
@@ -69,9 +76,10 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     if (outcome.ok) {
       // Images: the layers the engine deleted; prunes: the engine's SpaceReclaimed; others: as planned.
       const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : (outcome.bytes ?? action.bytes);
-      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes } });
+      const archived = outcome.archived;
+      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(archived ? { archived } : {}) } });
       done.add(action.id);
-      alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed');
+      alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason, ...(archived ? { archive: archived.path, archiveBytes: archived.bytes } : {}) }, 'removed');
     } else if (outcome.kind === 'unreachable') {
       interrupted ??= `engine unreachable: ${outcome.message}`;
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
@@ -81,7 +89,8 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       if (outcome.kind === 'gone') done.add(action.id);
       const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
       results.set(action, { skipped: skip(action, reason, outcome.message) });
-      alog[reason === 'error' ? 'error' : 'warn']({ name: action.name, id: action.id, reason, err: outcome.message }, 'removal skipped');
+      const archive = outcome.kind === 'archive-failed' ? { archive: outcome.path } : {};
+      alog[reason === 'error' || reason === 'archive-failed' ? 'error' : 'warn']({ name: action.name, id: action.id, reason, err: outcome.message, ...archive }, 'removal skipped');
     }
   };
 
@@ -113,7 +122,7 @@ function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: 
   ];
 }
 
-async function removeOne(engine: Engine, action: Action, log: Logger): Promise<RemovalOutcome> {
+async function removeOne(engine: Engine, action: Action, log: Logger): Promise<Outcome> {
   switch (action.resource) {
     case 'container':
       return engine.removeContainer(action.id);
@@ -138,16 +147,29 @@ async function removeOne(engine: Engine, action: Action, log: Logger): Promise<R
  * image as it is now: if it carries a tag or digest the plan did not see (pushed or pulled
  * since, even onto a dangling image), or a container uses it, leave it alone. Each tag is
  * untagged only if it still names this image, so a tag moved to another image is never touched.
+ * An image whose plan says to archive it is saved first; if that fails, nothing else happens.
  */
-async function removeImage(engine: Engine, action: Action, log: Logger): Promise<RemovalOutcome> {
+async function removeImage(engine: Engine, action: Action, log: Logger): Promise<Outcome> {
   const refs = await engine.imageRefs(action.id);
   if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
   const unplanned = [...refs.tags.filter((t) => !(action.tags ?? []).includes(t)), ...refs.digests.filter((d) => !(action.digests ?? []).includes(d))];
   if (unplanned.length > 0) return { ok: false, kind: 'conflict', message: `gained ${unplanned.join(', ')} since the plan was made` };
+  // Archive before anything is untagged: a failed archive must leave the image exactly as it was.
+  let archived: Archived | undefined;
+  if (action.archive !== undefined) {
+    const a = await archiveImage(engine, action, refs.tags);
+    if (!a.ok) return a.kind === 'archive-failed' ? { ok: false, kind: a.kind, message: a.message, path: a.path } : { ok: false, kind: a.kind, message: a.message };
+    archived = { path: a.path, bytes: a.bytes };
+  }
+  const outcome = await untagAndDelete(engine, action, refs.tags, log);
+  return outcome.ok && archived ? { ...outcome, archived } : outcome;
+}
+
+async function untagAndDelete(engine: Engine, action: Action, tags: readonly string[], log: Logger): Promise<RemovalOutcome> {
   const deleted: string[] = [];
-  if (refs.tags.length > 1) {
+  if (tags.length > 1) {
     if (await engine.imageInUse(action.id)) return { ok: false, kind: 'conflict', message: 'a container uses the image (started after the plan, or its removal failed)' };
-    for (const reference of refs.tags.slice(0, -1)) {
+    for (const reference of tags.slice(0, -1)) {
       if ((await engine.imageIdOf(reference)) !== action.id) continue;
       const untagged = await engine.untagImage(reference);
       if (untagged.ok) deleted.push(...untagged.deleted);

@@ -27,6 +27,8 @@ export interface Metrics {
   readonly stateCorrupt: Counter;
   readonly lastUseKnown: Gauge;
   readonly eventsConnected: Gauge;
+  readonly archived: Counter<'policy'>;
+  readonly archivedBytes: Counter<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -56,5 +58,7 @@ export function createMetrics(): Metrics {
     stateCorrupt: new Counter({ name: 'reclaimd_state_corrupt_total', help: 'Unreadable last-use state files found at start, set aside and replaced by an empty state (everything counts as first seen now).', registers }),
     lastUseKnown: new Gauge({ name: 'reclaimd_last_use_known', help: '1 when last use is tracked (state.dir set and writable); 0 when unknown, so unusedFor policies select nothing.', registers }),
     eventsConnected: new Gauge({ name: 'reclaimd_events_connected', help: '1 while the engine event stream that tracks last use is connected.', registers }),
+    archived: new Counter({ name: 'reclaimd_archived_total', help: 'Images saved (docker save) to an archive directory and then removed.', labelNames: ['policy'], registers }),
+    archivedBytes: new Counter({ name: 'reclaimd_archived_bytes_total', help: 'Bytes written to archive files of images then removed.', labelNames: ['policy'], registers }),
   };
 }

@@ -43,6 +43,11 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.removed.inc({ resource: r.resource, policy: r.policy });
     metrics.reclaimedBytes.inc({ resource: r.resource, policy: r.policy }, r.bytes ?? 0);
   }
+  for (const r of report.removed) {
+    if (r.archived === undefined) continue;
+    metrics.archived.inc({ policy: r.policy });
+    metrics.archivedBytes.inc({ policy: r.policy }, r.archived.bytes);
+  }
   for (const s of report.skipped) metrics.skipped.inc({ resource: s.resource, reason: s.reason });
   metrics.planBlocked.set(report.plan.blocked === undefined ? 0 : 1);
   metrics.objects.set({ resource: 'image' }, report.engine.images);

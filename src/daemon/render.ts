@@ -32,6 +32,7 @@ function actionJson(a: Action): Record<string, unknown> {
   if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
   if (a.dependsOn) out['dependsOn'] = a.dependsOn;
   if (a.prune) out['prune'] = a.prune;
+  if (a.archive) out['archive'] = a.archive;
   return out;
 }
 
@@ -50,6 +51,12 @@ export function planText(plan: Plan, mode: string): string {
   lines.push(`${verb} ${plan.totals.count} object(s), freeing ${formatBytes(plan.totals.bytes)} (mode: ${mode})`);
   if (plan.blocked) lines.push(`BLOCKED: ${plan.blocked}`);
   lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes), a.reason])));
+  const archived = plan.actions.filter((a) => a.archive !== undefined);
+  if (archived.length > 0) {
+    const about = archived.reduce((sum, a) => sum + (a.archive?.estimatedBytes ?? 0), 0);
+    lines.push(`${mode === 'enforce' ? 'Will archive' : 'Would archive'} ${archived.length} image(s) first (docker save), about ${formatBytes(about)} (estimate: image sizes):`);
+    lines.push(...table(archived.map((a) => [a.policy, a.name, `~${formatBytes(a.archive?.estimatedBytes ?? 0)}`, `to ${a.archive?.dir ?? ''}`])));
+  }
   if (plan.reported.length > 0) {
     lines.push(`Reported only (action: report), ${plan.reported.length}:`);
     lines.push(...table(plan.reported.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes), a.reason])));
@@ -65,7 +72,7 @@ export function reportText(report: CycleReport): string {
   if (report.mode === 'dry-run') return planText(report.plan, report.mode);
   const lines = [`Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)} (predicted ${formatBytes(report.plan.totals.bytes)})`];
   if (report.plan.blocked) lines.push(`BLOCKED: ${report.plan.blocked}`);
-  lines.push(...table(report.removed.map((r) => [r.resource, r.policy, r.name, bytes(r.bytes)])));
+  lines.push(...table(report.removed.map((r) => [r.resource, r.policy, r.name, bytes(r.bytes), ...(r.archived ? [`archived to ${r.archived.path} (${formatBytes(r.archived.bytes)})`] : [])])));
   if (report.skipped.length > 0) {
     lines.push(`Skipped ${report.skipped.length}:`);
     lines.push(...table(report.skipped.map((s) => [s.resource, s.policy, s.name, s.reason, s.message])));

@@ -18,6 +18,7 @@ import { listServiceImages } from './services.js';
 import { mapNetwork, removeNetwork } from './networks.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
+import { saveImageTo } from './save-image.js';
 
 export { EngineCache };
 
@@ -193,6 +194,10 @@ export class EngineAdapter implements Engine {
   pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
     this.calls++;
     return pruneBuildCache(this.docker, prune);
+  }
+
+  saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
+    return saveImageTo(this.docker, id, tags, path, (fn) => this.call(fn), async () => (await this.imageRefs(id)) === undefined);
   }
 
   private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {

@@ -58,4 +58,10 @@ export interface Engine {
   removeNetwork(id: string): Promise<RemovalOutcome>;
   /** One engine-side build-cache prune: `deleted` are the record IDs, `bytes` the engine's SpaceReclaimed. */
   pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome>;
+  /**
+   * Saves the image in `docker save` format to the file `path`, atomically (complete or not at
+   * all), under its ID and these of its tags, so `docker load` restores both. Resolves with the
+   * bytes written; rejects with an EngineError (gone, unreachable, failed) or a file-system error.
+   */
+  saveImage(id: string, tags: readonly string[], path: string): Promise<number>;
 }

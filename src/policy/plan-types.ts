@@ -31,6 +31,15 @@ export interface Action {
   readonly inTree?: boolean;
   /** Build cache: the action is one engine-side prune; see BuildCachePrune. */
   readonly prune?: BuildCachePrune;
+  /** Images: save it (`docker save`) into this archive first; if that fails, it stays. */
+  readonly archive?: ArchivePlan;
+}
+
+/** Where an image is archived before removal, and about how large the archive will be. */
+export interface ArchivePlan {
+  readonly dir: string;
+  /** The image's size as the engine reports it: an estimate of the archive (uncompressed layers). */
+  readonly estimatedBytes: number;
 }
 
 export interface Kept {

@@ -4,7 +4,7 @@
  * as data. Safety rules (in use, protected, limits) live here, not in the engine adapter.
  */
 import type { Config } from './config.js';
-import type { Action, Plan } from './plan-types.js';
+import type { Action, ArchivePlan, Plan } from './plan-types.js';
 import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
@@ -54,6 +54,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
     while (at !== undefined && !imageDrafts.has(at)) at = freedBy.get(at);
     return at === undefined ? undefined : imageDrafts.get(at);
   };
+  const archiveDirs = new Map(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])));
   const imageActions: Action[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;
     const credit = creditOf(del.id);
@@ -64,13 +65,16 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
       policy: credit?.policy ?? '',
       reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
     };
+    const archived = imageDrafts.has(del.id) ? archiveOf(archiveDirs.get(draft.policy), image) : undefined;
     return {
       ...draft,
+      ...(archived?.note !== undefined ? { reason: `${draft.reason}; ${archived.note}` } : {}),
       bytes: del.bytes,
       tags: image.tags,
       digests: image.digests,
       ...(del.dependsOn.length > 0 ? { dependsOn: del.dependsOn } : {}),
       ...(del.inTree ? { inTree: true } : {}),
+      ...(archived?.plan !== undefined ? { archive: archived.plan } : {}),
     };
   });
 
@@ -91,6 +95,18 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   ];
   const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
   return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked: blockedBy(config, snapshot, actions) };
+}
+
+/**
+ * The archive step of an image the policy itself selected, when its policy has one. An image
+ * with a repository digest can be pulled again, so it is not archived, and the reason says so.
+ * Untagged parents planned with a selected image get no archive of their own: `docker save` of
+ * the child holds every layer of the parent too.
+ */
+function archiveOf(dir: string | undefined, image: ImageObj): { plan?: ArchivePlan; note?: string } | undefined {
+  if (dir === undefined) return undefined;
+  if (image.digests.length > 0) return { note: `not archived: it has a repository digest (${image.digests[0]}), so it can be pulled again` };
+  return { plan: { dir, estimatedBytes: image.size } };
 }
 
 // Below this many removals of one kind, a fraction says little (2 of 3 images is 67%).

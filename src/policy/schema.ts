@@ -97,6 +97,18 @@ export const ImagePolicy = Type.Object(
         { ...closed, description: 'Exemptions: any rule that holds keeps the image.' },
       ),
     ),
+    archive: Type.Optional(
+      Type.Object(
+        {
+          dir: Type.String({
+            pattern: '^/',
+            'x-expected': 'an absolute directory path like /var/lib/reclaimd/archive',
+            description: 'Existing directory the archives are written to. It is never created: a missing directory (say, an unmounted disk) means nothing is archived and so nothing is removed.',
+          }),
+        },
+        { ...closed, description: 'Before removing a selected image that has no repository digest (built here, never pushed or pulled, so it exists nowhere else), save it in `docker save` format into `dir`. If the save fails, the image is not removed.' },
+      ),
+    ),
   },
   { ...closed, description: 'Removes images.' },
 );

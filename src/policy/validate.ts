@@ -117,7 +117,7 @@ function withoutEchoes(errors: ErrorObject[]): ErrorObject[] {
 }
 
 // Every key a policy may have, whatever its resource.
-const POLICY_KEYS = ['name', 'description', 'action', 'resource', 'match', 'keep', 'removeAnonymousVolumes'];
+const POLICY_KEYS = ['name', 'description', 'action', 'resource', 'match', 'keep', 'removeAnonymousVolumes', 'archive'];
 
 /**
  * When `resource` is missing or wrong, ajv cannot tell which policy shape applies and checks

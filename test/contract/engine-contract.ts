@@ -1,8 +1,14 @@
 // The engine behaviour reclaimd's safety rests on, as one suite run against both the real
 // adapter on a throwaway engine (test/integration) and the fake engine (test/unit), so the fake
 // used by the sweep's unit tests stays honest.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Engine, RemovalOutcome } from '../../src/docker/engine.js';
+import { EngineError } from '../../src/docker/errors.js';
 
 /** Named layers: the same name is the same content, so images share it. Sizes in bytes. */
 export const LAYER_SIZES: Record<string, number> = { base: 100_000, a: 20_000, b: 30_000 };
@@ -116,4 +122,49 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
     const out = await w.engine.pruneBuildCache({ until: '315360000s', all: false, records: [] });
     expect(out).toEqual({ ok: true, deleted: [], bytes: 0 });
   });
+  it('saves an image in docker save layout under its ID and tags, atomically; a missing directory or a gone image writes nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-contract-'));
+    try {
+      const id = await w.image({ tags: ['contract/save:1', 'contract/save:2'], layers: ['a'] });
+      const file = path.join(dir, 'out.tar');
+      const bytes = await w.engine.saveImage(id, ['contract/save:1', 'contract/save:2'], file);
+      expect(readdirSync(dir)).toEqual(['out.tar']);
+      expect(readFileSync(file).length).toBe(bytes);
+      const manifest = JSON.parse((await tarEntries(readFileSync(file))).get('manifest.json') ?? 'null') as Array<{ Config: string; RepoTags: string[] | null }>;
+      expect(manifest).toHaveLength(1);
+      expect(manifest[0]?.Config).toContain(id.replace(/^sha256:/, ''));
+      expect([...(manifest[0]?.RepoTags ?? [])].sort()).toEqual(['contract/save:1', 'contract/save:2']);
+
+      await expect(w.engine.saveImage(id, [], path.join(dir, 'missing', 'out.tar'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(kind(await w.engine.untagImage('contract/save:1'))).toBe('ok');
+      expect(kind(await w.engine.deleteImage(id))).toBe('ok');
+      const gone = await w.engine.saveImage(id, [], path.join(dir, 'gone.tar')).catch((err: unknown) => err);
+      expect(gone).toBeInstanceOf(EngineError);
+      expect((gone as EngineError).kind).toBe('gone');
+      expect(readdirSync(dir)).toEqual(['out.tar']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** The files of a tar, by name, as text. */
+async function tarEntries(archive: Buffer): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        out.set(header.name, Buffer.concat(chunks).toString());
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  Readable.from([archive]).pipe(extract as unknown as NodeJS.WritableStream);
+  await done;
+  return out;
 }

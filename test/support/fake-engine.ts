@@ -5,11 +5,14 @@
 // image holds them; untagged parents auto-pruned unless noprune. Every call is recorded, and
 // a hook runs before each removal so tests can stage races.
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
 import { EngineError } from '../../src/docker/errors.js';
 import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
 import type { BuildCachePrune } from '../../src/policy/plan-types.js';
 import { simulatePrune } from '../../src/policy/plan-build-cache.js';
 import { PREDEFINED_NETWORKS } from '../../src/policy/plan-networks.js';
+import { writeAtomically } from '../../src/docker/save-image.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
@@ -172,6 +175,41 @@ export class FakeEngine implements Engine {
       return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
     });
   }
+
+  /**
+   * Writes a small but real tar in `docker save` layout (manifest.json naming the image config
+   * by ID, with its tags) through the same atomic writer the adapter uses, so missing or
+   * unwritable directories fail exactly as they do for real.
+   */
+  async saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
+    this.enter(`saveImage ${id}`);
+    const image = this.images.get(id);
+    if (!image) throw new EngineError('gone', `reference does not exist: ${id}`, 404);
+    const hex = id.replace(/^sha256:/, '');
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    const drained = (async () => {
+      for await (const chunk of pack) chunks.push(chunk as Buffer);
+    })();
+    pack.entry({ name: `${hex}.json` }, JSON.stringify({ created: new Date(image.created).toISOString(), config: { Labels: image.labels } }));
+    pack.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${hex}.json`, RepoTags: tags.length > 0 ? [...tags] : null, Layers: [] }]));
+    pack.finalize();
+    await drained;
+    if (this.breakSaveStream) {
+      // The engine going away half-way: some bytes, then an error.
+      const broken = Readable.from(
+        (async function* () {
+          yield Buffer.alloc(512);
+          throw new Error('aborted');
+        })(),
+      );
+      return writeAtomically(broken, path);
+    }
+    return writeAtomically(Readable.from([Buffer.concat(chunks)]), path);
+  }
+
+  /** While true, saveImage streams break off half-way. */
+  breakSaveStream = false;
 
   private deleteNow(id: string, prune: boolean): string[] {
     const deleted: string[] = [];

@@ -122,7 +122,7 @@ describe('parsePolicyText: schema problems', () => {
     const text = yaml('policies:', '  - name: x', '    resource: image', '    match: { stoppedFor: 1d }', '    removeAnonymousVolumes: true');
     expect(policy(text)).toEqual([
       'p.yaml:4:14: policy "x" /match/stoppedFor: unknown key "stoppedFor"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor',
-      'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep',
+      'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep, archive',
     ]);
   });
 

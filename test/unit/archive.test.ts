@@ -1,0 +1,177 @@
+// The archive step (policy `archive: { dir }`): planned only for selected images without a
+// repository digest, run before any untag or delete, and a failure leaves the image alone.
+// Runs the whole cycle against the fake engine, which writes real files through the same
+// atomic writer as the adapter, into real temporary directories.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/daemon/logger.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import { recordCycle } from '../../src/daemon/record.js';
+import { planJson, planText } from '../../src/daemon/render.js';
+import { runCycle } from '../../src/daemon/sweep.js';
+import { archiveFileName, unusableArchiveDirs } from '../../src/daemon/archive.js';
+import { execute } from '../../src/daemon/execute.js';
+import { plan } from '../../src/policy/plan.js';
+import type { Mode } from '../../src/policy/config.js';
+import { FakeEngine } from '../support/fake-engine.js';
+import { ago, config, image, NOW, planAt } from '../support/builders.js';
+
+const HEX = 'a'.repeat(64);
+const built = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1', 'ci/app:pr-1b'], layers: [['L1', 1000]], created: ago(60) });
+const pulled = image({ id: 'sha256:' + 'b'.repeat(64), tags: ['ci/app:pr-2'], digests: ['ci/app@sha256:' + 'd'.repeat(64)], layers: [['L2', 2000]], created: ago(60) });
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-archive-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const cfg = (archiveDir: string) => config({ policies: [{ name: 'stale-ci', resource: 'image', match: { repositories: ['ci/**'], olderThan: '30d' }, archive: { dir: archiveDir } }], limits: { concurrentRemovals: 1 } });
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', stream), lines };
+}
+
+async function cycle(engine: FakeEngine, mode: Mode, archiveDir = dir) {
+  const { log, lines } = capture();
+  const report = await runCycle(engine, cfg(archiveDir), { mode, now: NOW }, log);
+  return { report, lines };
+}
+
+const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
+
+describe('archive: planning', () => {
+  it('plans an archive for an image without a digest, and says why one with a digest gets none', () => {
+    const p = planAt(cfg('/archive'), { images: [built, pulled] });
+    const byName = new Map(p.actions.map((a) => [a.name, a]));
+    expect(byName.get('ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
+    expect(byName.get('ci/app:pr-2')?.archive).toBeUndefined();
+    expect(byName.get('ci/app:pr-2')?.reason).toMatch(/not archived: it has a repository digest \(ci\/app@sha256:d+\), so it can be pulled again$/);
+    expect(byName.get('ci/app:pr-1')?.reason).not.toMatch(/archived/);
+  });
+
+  it('gives an untagged parent planned with its child no archive of its own', () => {
+    const parent = image({ id: 'sha256:' + 'c'.repeat(64), layers: [['P', 500]] });
+    const child = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1'], parent, layers: [['C', 100]], created: ago(60) });
+    const p = planAt(cfg('/archive'), { images: [parent, child] });
+    expect(p.actions.map((a) => [a.id, a.archive])).toEqual([
+      [child.id, { dir: '/archive', estimatedBytes: 600 }],
+      [parent.id, undefined],
+    ]);
+  });
+
+  it('plans no archive for policies without one', () => {
+    const p = planAt(config({ policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d' } }] }), { images: [built] });
+    expect(p.actions[0]?.archive).toBeUndefined();
+  });
+
+  it('dry-run text and JSON say what would be archived, with the size as an estimate', () => {
+    const p = planAt(cfg('/archive'), { images: [built, pulled] });
+    const text = planText(p, 'dry-run');
+    expect(text).toMatch(/Would archive 1 image\(s\) first \(docker save\), about .* \(estimate: image sizes\):/);
+    expect(text).toMatch(/stale-ci +ci\/app:pr-1 +~.* +to \/archive/);
+    const json = planJson(p, 'dry-run') as { actions: Array<{ name: string; archive?: unknown }> };
+    expect(json.actions.find((a) => a.name === 'ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
+  });
+
+  it('finds the archive directories a real run could not write to, so a dry-run can warn', async () => {
+    expect(await unusableArchiveDirs(planAt(cfg(dir), { images: [built] }))).toEqual([]);
+    const missing = path.join(dir, 'gone');
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [built] }))).toEqual([{ dir: missing, problem: expect.stringContaining('ENOENT') }]);
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [pulled] }))).toEqual([]);
+  });
+
+  it('names archive files by first tag (or short ID) and full ID', () => {
+    expect(archiveFileName(`sha256:${HEX}`, ['registry:5000/ci/app:pr-1'])).toBe(`registry_5000_ci_app_pr-1--${HEX}.tar`);
+    expect(archiveFileName(`sha256:${HEX}`, [])).toBe(`aaaaaaaaaaaa--${HEX}.tar`);
+    expect(archiveFileName(`sha256:${HEX}`, [`${'x'.repeat(300)}:1`]).length).toBeLessThanOrEqual(255);
+  });
+});
+
+describe('archive: execution', () => {
+  it('saves the image atomically before untagging or deleting it, then removes it and counts it', async () => {
+    const engine = new FakeEngine({ images: [built, pulled] });
+    const { report, lines } = await cycle(engine, 'enforce');
+    expect(removals(engine)).toEqual([
+      `imageRefs ${built.id}`,
+      `saveImage ${built.id}`,
+      `imageInUse ${built.id}`,
+      'imageIdOf ci/app:pr-1',
+      'untag ci/app:pr-1',
+      `deleteImage ${built.id}`,
+      `imageRefs ${pulled.id}`,
+      `deleteImage ${pulled.id}`,
+    ]);
+    const file = path.join(dir, `ci_app_pr-1--${HEX}.tar`);
+    expect(readdirSync(dir)).toEqual([path.basename(file)]);
+    expect(readFileSync(file).includes(Buffer.from('"RepoTags":["ci/app:pr-1","ci/app:pr-1b"]'))).toBe(true);
+    const size = readFileSync(file).length;
+    expect(report.removed.map((r) => [r.id, r.archived])).toEqual([
+      [built.id, { path: file, bytes: size }],
+      [pulled.id, undefined],
+    ]);
+    expect(lines.find((l) => l['msg'] === 'removed' && l['id'] === built.id)).toMatchObject({ archive: file, archiveBytes: size });
+    const metrics = createMetrics();
+    recordCycle(metrics, report, 1);
+    expect((await metrics.archived.get()).values).toEqual([{ labels: { policy: 'stale-ci' }, value: 1 }]);
+    expect((await metrics.archivedBytes.get()).values).toEqual([{ labels: { policy: 'stale-ci' }, value: size }]);
+  });
+
+  it('a missing archive directory removes nothing of that image: a counted, logged skip', async () => {
+    const engine = new FakeEngine({ images: [built, pulled] });
+    const missing = path.join(dir, 'not-mounted');
+    const { report, lines } = await cycle(engine, 'enforce', missing);
+    expect(removals(engine)).toEqual([`imageRefs ${built.id}`, `saveImage ${built.id}`, `imageRefs ${pulled.id}`, `deleteImage ${pulled.id}`]);
+    expect(engine.images.get(built.id)?.tags).toEqual(['ci/app:pr-1', 'ci/app:pr-1b']);
+    expect(report.skipped).toEqual([expect.objectContaining({ id: built.id, reason: 'archive-failed', message: expect.stringContaining(`could not archive to ${missing}/ci_app_pr-1--${HEX}.tar: ENOENT`) })]);
+    expect(report.removed.map((r) => r.id)).toEqual([pulled.id]);
+    const skipLine = lines.find((l) => l['msg'] === 'removal skipped');
+    expect(skipLine).toMatchObject({ level: 50, reason: 'archive-failed', archive: `${missing}/ci_app_pr-1--${HEX}.tar` });
+    const metrics = createMetrics();
+    recordCycle(metrics, report, 1);
+    expect((await metrics.skipped.get()).values).toEqual([{ labels: { resource: 'image', reason: 'archive-failed' }, value: 1 }]);
+    expect((await metrics.archived.get()).values).toEqual([]);
+  });
+
+  it('a stream that breaks off leaves no file, not even a temporary one, and the image stays', async () => {
+    const engine = new FakeEngine({ images: [built] });
+    engine.breakSaveStream = true;
+    const { report } = await cycle(engine, 'enforce');
+    expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([[built.id, 'archive-failed']]);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(engine.images.has(built.id)).toBe(true);
+    expect(removals(engine)).not.toContain(`deleteImage ${built.id}`);
+  });
+
+  it('an image that gained a digest since the plan is neither archived nor removed', async () => {
+    const engine = new FakeEngine({ images: [built] });
+    const { log } = capture();
+    const snap = await engine.snapshot({ containerDetails: false });
+    engine.images.get(built.id)?.digests.push('ci/app@sha256:' + 'e'.repeat(64));
+    engine.calls.length = 0;
+    const result = await execute(engine, plan(cfg(dir), snap, NOW), undefined, log);
+    expect(result.skipped.map((s) => s.reason)).toEqual(['conflict']);
+    expect(engine.calls).toEqual([`imageRefs ${built.id}`]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('dry-run writes nothing', async () => {
+    const engine = new FakeEngine({ images: [built] });
+    const { report } = await cycle(engine, 'dry-run');
+    expect(report.plan.actions[0]?.archive).toEqual({ dir, estimatedBytes: 1000 });
+    expect(engine.calls).toEqual(['snapshot']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
