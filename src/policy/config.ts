@@ -6,6 +6,7 @@ import type { Policy, RawConfig } from './schema.js';
 import type { Problem, Result } from './problems.js';
 import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
 import { parseDuration } from './units.js';
+import { pressureProblems } from './pressure-rules.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
@@ -26,6 +27,8 @@ export interface Config {
   readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number; readonly maxRemovalFraction: number | undefined };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: string };
+  /** Disk pressure: where to measure (undefined: the engine's data root) and how often to check. */
+  readonly pressure: { readonly path: string | undefined; readonly intervalMs: number };
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
 }
@@ -39,6 +42,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   pingInterval: '15s',
   timeout: '60s',
+  pressureInterval: '30s',
 } as const;
 
 // Timers overflow above 2^31 ms (about 24.8 days) and then fire at once; a day is plenty.
@@ -63,6 +67,10 @@ export function checkConfigText(config: TextFile, isValidCron: (expr: string) =>
     if (text !== undefined && (parseDuration(text) as number) > MAX_INTERVAL_MS) {
       problems.push({ file: config.file, ...source.locate(['docker', key]), where: `/docker/${key}`, message: `expected a duration of at most 1d, got ${JSON.stringify(text)}` });
     }
+  }
+  const pressureInterval = value.pressure?.interval;
+  if (pressureInterval !== undefined && (parseDuration(pressureInterval) as number) > MAX_INTERVAL_MS) {
+    problems.push({ file: config.file, ...source.locate(['pressure', 'interval']), where: '/pressure/interval', message: `expected a duration of at most 1d, got ${JSON.stringify(pressureInterval)}` });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }
@@ -111,6 +119,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       },
       metrics: { listen: raw.metrics?.listen ?? DEFAULTS.listen },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
+      pressure: { path: raw.pressure?.path, intervalMs: parseDuration(raw.pressure?.interval ?? DEFAULTS.pressureInterval) as number },
       policies,
     }),
   };
@@ -125,6 +134,7 @@ function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; mes
     }
     if (policy.keep?.newest !== undefined) out.push({ path: ['keep', 'newest'], message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false' });
   }
+  if (policy.resource === 'image') out.push(...pressureProblems(policy));
   return out;
 }
 

@@ -14,8 +14,13 @@ import { planVolumes } from './plan-volumes.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
 import { repositoriesOf } from './snapshot.js';
+import { PressurePlanner, type DiskFigures } from './pressure.js';
 
-export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
+/**
+ * @param disk the file system holding the engine's data root, measured by the shell; undefined
+ *   when unknown, and then policies with `when: { diskUsageAbove }` remove nothing.
+ */
+export function plan(config: Config, snapshot: Snapshot, now: number, disk?: DiskFigures): Plan {
   const ledger = new Ledger();
 
   // Containers first: an image or volume used only by containers this plan removes is free.
@@ -28,7 +33,21 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   }
 
   const index = indexImages(snapshot.images, remaining);
-  planImages(config, snapshot.images, index, now, ledger);
+  const pressureProtectLabel = firstLabel(config.protect.labels);
+  const pressureProtectRepo = anyGlob(config.protect.repositories);
+  const pressure = new PressurePlanner(
+    {
+      snapshot,
+      index,
+      remaining,
+      ghostChains: remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []),
+      isProtected: (i) => pressureProtectLabel(i.labels) !== undefined || repositoriesOf(i).some(pressureProtectRepo),
+      disk,
+      now,
+    },
+    ledger,
+  );
+  planImages(config, snapshot.images, index, now, ledger, pressure);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
@@ -80,7 +99,14 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
     ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
   ];
   const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
-  return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked: blockedBy(config, snapshot, actions) };
+  return {
+    actions,
+    reported,
+    kept: ledger.kept(),
+    totals: { count: actions.length, bytes },
+    blocked: blockedBy(config, snapshot, actions),
+    ...(pressure.summaries.length > 0 ? { pressure: pressure.summaries } : {}),
+  };
 }
 
 // Below this many removals of one kind, a fraction says little (2 of 3 images is 67%).
