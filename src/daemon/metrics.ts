@@ -23,6 +23,10 @@ export interface Metrics {
   readonly configReloadOk: Gauge;
   readonly configReloadTime: Gauge;
   readonly info: Gauge<'version' | 'mode'>;
+  readonly diskUsageRatio: Gauge<'path'>;
+  readonly pressureTriggers: Counter<'policy'>;
+  readonly policySkipped: Counter<'policy' | 'reason'>;
+  readonly pressureReached: Gauge<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -48,5 +52,9 @@ export function createMetrics(): Metrics {
     configReloadOk: new Gauge({ name: 'reclaimd_config_last_reload_successful', help: '1 when the configuration last read from disk was valid; 0 while the last good one is kept.', registers }),
     configReloadTime: new Gauge({ name: 'reclaimd_config_last_reload_success_timestamp_seconds', help: 'When a valid configuration was last loaded (Unix seconds).', registers }),
     info: new Gauge({ name: 'reclaimd_info', help: 'Always 1; labels carry the version and mode.', labelNames: ['version', 'mode'], registers }),
+    diskUsageRatio: new Gauge({ name: 'reclaimd_disk_usage_ratio', help: "Used fraction of the file system holding the engine's data root (absent while it cannot be read; only with when.diskUsageAbove policies). path: where it was measured.", labelNames: ['path'], registers }),
+    pressureTriggers: new Counter({ name: 'reclaimd_pressure_triggers_total', help: 'Cycles started between schedules because a pressure condition (when) held, by the first policy whose condition held.', labelNames: ['policy'], registers }),
+    policySkipped: new Counter({ name: 'reclaimd_policy_skipped_total', help: 'Cycles in which a policy did nothing because its input was unknown (reason disk_unknown: the data-root file system could not be read).', labelNames: ['policy', 'reason'], registers }),
+    pressureReached: new Gauge({ name: 'reclaimd_pressure_target_reached', help: "1 when the last plan of a pressure policy whose condition held is predicted to reach its until target, 0 when it is not (nothing more it may remove).", labelNames: ['policy'], registers }),
   };
 }
