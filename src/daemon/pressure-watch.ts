@@ -88,7 +88,8 @@ export class PressureWatch {
       const report = await this.deps.trigger(holding);
       if (report) this.quiet = report.removed.length === 0 ? holding : undefined;
     } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message }, 'pressure check failed; will check again');
+      // Debug only: an engine outage is already logged (and exported) by the ping.
+      this.deps.log.debug({ err: (err as Error).message }, 'pressure check failed; will check again');
     } finally {
       this.ticking = false;
     }
