@@ -102,19 +102,39 @@ export class PressurePlanner {
     const chosenIds = new Set<string>();
     let freed = freedEarlier;
     let spared = 0;
-    for (const c of ordered) {
-      if (figure.before - freed <= figure.target) {
-        spared++;
-        continue;
-      }
-      // The engine refuses an image with a child that stays; such an image cannot help now.
-      const children = this.inputs.index.children.get(c.image.id) ?? [];
-      if (children.some((id) => !chosenIds.has(id) && !this.ledger.isSelected('image', id))) continue;
+    const reached = () => figure.before - freed <= figure.target;
+    // The engine refuses an image with a child that stays; such an image cannot go yet.
+    const blocked = (c: PressureCandidate) => (this.inputs.index.children.get(c.image.id) ?? []).some((id) => !chosenIds.has(id) && !this.ledger.isSelected('image', id));
+    const take = (c: PressureCandidate) => {
       freed = freedBy([...earlier, ...chosenIds, c.image.id]);
       chosenIds.add(c.image.id);
       const used = usage?.get(c.image.id);
       const when = used !== undefined ? `last used ${formatDuration(now - used)} ago` : `no last-use record, so ordered by creation (created ${formatDuration(now - c.image.created)} ago)`;
       chosen.push({ image: c.image, reason: `${c.reason}; ${when}; under pressure (${figure.describe}): least recently used first until ${rule.belowText}` });
+    };
+    // Parents passed over while a child stayed, least recently used first.
+    const waiting: PressureCandidate[] = [];
+    for (const c of ordered) {
+      if (reached()) {
+        spared++;
+        continue;
+      }
+      if (blocked(c)) {
+        waiting.push(c);
+        continue;
+      }
+      take(c);
+      // Taking a child may free a parent passed over before; it was used less recently than
+      // anything still ahead, so it goes next.
+      for (let i = 0; i < waiting.length && !reached(); ) {
+        const w = waiting[i] as PressureCandidate;
+        if (blocked(w)) i++;
+        else {
+          waiting.splice(i, 1);
+          take(w);
+          i = 0;
+        }
+      }
     }
     const predictedAfter = figure.before - freed;
     this.summaries.push({

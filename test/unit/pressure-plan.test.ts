@@ -77,6 +77,17 @@ describe('pressure by total size (budget)', () => {
     expect(p.pressure?.[0]).toMatchObject({ before: 8200, predictedAfter: 3000, selected: 2, spared: 1 });
   });
 
+  it('takes a parent passed over for its child as soon as the child is taken, before newer images', () => {
+    const parent = image({ id: 'p', tags: ['ci/p:1'], layers: [['Lp', 1000]] });
+    const child = image({ id: 'c', tags: ['ci/c:1'], parent, layers: [['Lc', 500]] });
+    const x = alone('x', 3000);
+    // Total 4500, target 3000: the parent (least recently used) must wait for its child; then
+    // child (500) and parent (1000) are exactly enough, and x, used most recently, is spared.
+    const p = run([budget('4000B', '3000B')], snap([x, child, parent], { p: ago(9), c: ago(5), x: ago(1) }));
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 500], ['p', 1000]]);
+    expect(p.pressure?.[0]).toMatchObject({ predictedAfter: 3000, selected: 2, spared: 1, reached: true });
+  });
+
   it('falls back to creation time when no last-use record exists, and says so', () => {
     const old = alone('old', 1000, ago(50));
     const fresh = alone('fresh', 1000, ago(2));
