@@ -47,11 +47,10 @@ export interface PressureInputs {
 /** Plans every pressure policy of one plan and keeps their summaries, in policy order. */
 export class PressurePlanner {
   readonly summaries: PressureSummary[] = [];
-  private readonly totalImageBytes: number;
+  /** Computed on first use: most plans have no budget policy. */
+  private totalImageBytes: number | undefined;
 
-  constructor(private readonly inputs: PressureInputs, private readonly ledger: Ledger) {
-    this.totalImageBytes = uniqueLayerBytes(inputs.snapshot.images);
-  }
+  constructor(private readonly inputs: PressureInputs, private readonly ledger: Ledger) {}
 
   /**
    * Starts a pressure policy: records its summary and returns a session when its condition
@@ -77,7 +76,7 @@ export class PressurePlanner {
   /** The measured figure, its target in bytes, and whether the condition holds. */
   private figure(rule: PressureRule): { before: number; capacity: number | null; target: number; holds: boolean; describe: string } | undefined {
     if (rule.measure === 'totalSize') {
-      const before = this.totalImageBytes;
+      const before = (this.totalImageBytes ??= uniqueLayerBytes(this.inputs.snapshot.images));
       return { before, capacity: null, target: rule.below, holds: before > rule.above, describe: `images total ${formatBytes(before)}, above ${rule.aboveText}` };
     }
     const disk = this.inputs.disk;
