@@ -18,6 +18,8 @@ import { runCycle, type CycleReport } from './sweep.js';
 import { LastUseTracker } from './last-use.js';
 import { usesLastUse } from './last-use-store.js';
 import { VERSION } from '../version.js';
+import { checkPressure, PressureWatch, type Holding } from './pressure-watch.js';
+import { recordDisk, recordPressure } from './pressure-metrics.js';
 
 /** How often, at most, last use recorded from events between cycles is written to state.dir. */
 const STATE_FLUSH_MS = 5 * 60_000;
@@ -45,11 +47,18 @@ export class Daemon {
   private lastProblems = '';
   private lastCycle: { result: CycleResult; at: string } | undefined;
   private readonly lastUse: LastUseTracker;
+  private readonly pressure: PressureWatch;
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
     this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log, options.initialConfig.requestTimeoutMs);
     this.lastUse = new LastUseTracker(options.log, options.metrics);
+    this.pressure = new PressureWatch({
+      log: options.log,
+      busy: () => this.running !== undefined || this.shutdown.signal.aborted,
+      check: () => this.pressureCheck(),
+      trigger: (holding) => this.pressureCycle(holding),
+    });
   }
 
   get mode(): Mode {
@@ -69,6 +78,7 @@ export class Daemon {
     }));
     this.schedule();
     this.startTicker();
+    this.pressure.start(this.config.pressure.intervalMs);
     log.info({ mode: this.mode, schedule: this.config.schedule, policies: this.config.policies.length, port: this.http.port, version: VERSION }, 'reclaimd started');
     void this.cycle('startup');
     return { port: this.http.port };
@@ -92,6 +102,7 @@ export class Daemon {
     this.shutdown.abort();
     this.task?.stop();
     if (this.pinger) clearInterval(this.pinger);
+    this.pressure.stop();
     await this.running;
     // What the event stream recorded since the last cycle must survive the restart.
     await this.lastUse.detach();
@@ -122,6 +133,7 @@ export class Daemon {
       await this.lastUse.flush();
       const seconds = (Date.now() - started) / 1000;
       const result = recordCycle(metrics, report, seconds);
+      recordPressure(metrics, report);
       if (report.interrupted?.startsWith('engine unreachable')) this.lostEngine();
       finish(result);
       log.info(
@@ -152,6 +164,23 @@ export class Daemon {
       }
       return undefined;
     }
+  }
+
+  /** Whether a `when` condition holds now; only policies with `when` are looked at. */
+  private async pressureCheck(): Promise<Holding | undefined> {
+    if (!this.config.policies.some((p) => p.resource === 'image' && p.when !== undefined)) return undefined;
+    const engine = await this.provider.get();
+    const { holding, disk } = await checkPressure(this.config, engine);
+    if (disk !== undefined) recordDisk(this.options.metrics, disk);
+    return holding;
+  }
+
+  /** A cycle started by pressure, counted only when it really starts. */
+  private pressureCycle(holding: Holding): Promise<CycleReport | undefined> {
+    if (this.running || this.shutdown.signal.aborted) return Promise.resolve(undefined);
+    this.options.metrics.pressureTriggers.inc({ policy: holding.policy });
+    this.options.log.info({ policy: holding.policy, figure: holding.figure }, 'pressure condition holds; starting a cycle');
+    return this.cycle('pressure');
   }
 
   private lostEngine(): void {
@@ -216,6 +245,7 @@ export class Daemon {
         this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);
       }
       if (before.pingIntervalMs !== result.value.pingIntervalMs) this.startTicker();
+      if (before.pressure.intervalMs !== result.value.pressure.intervalMs) this.pressure.start(result.value.pressure.intervalMs);
       if (before.log.level !== result.value.log.level) this.options.log.level = result.value.log.level;
       if (before.metrics.listen !== result.value.metrics.listen && this.options.listen === undefined) {
         log.warn({ listen: result.value.metrics.listen }, 'metrics.listen changed; restart reclaimd to apply it');

@@ -29,6 +29,10 @@ export interface Metrics {
   readonly eventsConnected: Gauge;
   readonly archived: Counter<'policy'>;
   readonly archivedBytes: Counter<'policy'>;
+  readonly diskUsageRatio: Gauge<'path'>;
+  readonly pressureTriggers: Counter<'policy'>;
+  readonly policySkipped: Counter<'policy' | 'reason'>;
+  readonly pressureReached: Gauge<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -60,5 +64,9 @@ export function createMetrics(): Metrics {
     eventsConnected: new Gauge({ name: 'reclaimd_events_connected', help: '1 while the engine event stream that tracks last use is connected.', registers }),
     archived: new Counter({ name: 'reclaimd_archived_total', help: 'Images saved (docker save) to an archive directory and then removed.', labelNames: ['policy'], registers }),
     archivedBytes: new Counter({ name: 'reclaimd_archived_bytes_total', help: 'Bytes written to archive files of images then removed.', labelNames: ['policy'], registers }),
+    diskUsageRatio: new Gauge({ name: 'reclaimd_disk_usage_ratio', help: "Used fraction of the file system holding the engine's data root (absent while it cannot be read; only with when.diskUsageAbove policies). path: where it was measured.", labelNames: ['path'], registers }),
+    pressureTriggers: new Counter({ name: 'reclaimd_pressure_triggers_total', help: 'Cycles started between schedules because a pressure condition (when) held, by the first policy whose condition held.', labelNames: ['policy'], registers }),
+    policySkipped: new Counter({ name: 'reclaimd_policy_skipped_total', help: 'Cycles in which a policy did nothing because its input was unknown (reason disk_unknown: the data-root file system could not be read).', labelNames: ['policy', 'reason'], registers }),
+    pressureReached: new Gauge({ name: 'reclaimd_pressure_target_reached', help: "1 when the last plan of a pressure policy whose condition held is predicted to reach its until target, 0 when it is not (nothing more it may remove).", labelNames: ['policy'], registers }),
   };
 }

@@ -2,6 +2,7 @@
 import type { Action, Plan } from '../policy/plan-types.js';
 import { formatBytes } from '../policy/units.js';
 import type { CycleReport } from './sweep.js';
+import { pressureLines } from './pressure-render.js';
 
 /** The `plan --json` contract. */
 export function planJson(plan: Plan, mode: string): unknown {
@@ -12,6 +13,7 @@ export function planJson(plan: Plan, mode: string): unknown {
     kept: plan.kept.map((k) => ({ resource: k.resource, id: k.id, name: k.name, policy: k.policy, reason: k.reason })),
     totals: plan.totals,
     blocked: plan.blocked ?? null,
+    ...(plan.pressure ? { pressure: plan.pressure } : {}),
   };
 }
 
@@ -65,6 +67,7 @@ export function planText(plan: Plan, mode: string): string {
     lines.push(`Kept ${plan.kept.length} object(s) that a policy matched:`);
     lines.push(...table(plan.kept.map((k) => [k.resource, k.policy, k.name, k.reason])));
   }
+  if (plan.pressure) lines.push('Pressure:', ...pressureLines(plan.pressure));
   return lines.join('\n');
 }
 
@@ -78,5 +81,6 @@ export function reportText(report: CycleReport): string {
     lines.push(...table(report.skipped.map((s) => [s.resource, s.policy, s.name, s.reason, s.message])));
   }
   if (report.interrupted) lines.push(`Stopped early: ${report.interrupted}`);
+  if (report.plan.pressure) lines.push('Pressure (as planned):', ...pressureLines(report.plan.pressure));
   return lines.join('\n');
 }

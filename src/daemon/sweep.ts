@@ -10,6 +10,7 @@ import type { Snapshot, Usage } from '../policy/snapshot.js';
 import { plan as makePlan } from '../policy/plan.js';
 import { execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from './logger.js';
+import { needsDisk, readDisk, type DiskReading } from './pressure-disk.js';
 
 export interface CycleReport {
   readonly mode: Mode;
@@ -24,6 +25,8 @@ export interface CycleReport {
   readonly interrupted: string | undefined;
   /** Where the time went: listing and inspecting, planning and measuring, removing. */
   readonly timings: { readonly snapshotSeconds: number; readonly planSeconds: number; readonly executeSeconds: number };
+  /** The data-root file system, read when a policy has `when.diskUsageAbove`. */
+  readonly disk?: DiskReading;
 }
 
 export interface CycleOptions {
@@ -48,16 +51,20 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
   const listed = await engine.snapshot(needs);
   const usage = options.usage?.(listed);
   const first = usage === undefined ? listed : { ...listed, usage };
+  // Read once per cycle, so both plans of the cycle judge pressure by the same figures.
+  const disk = needsDisk(config) ? await readDisk(config, engine.dataRoot) : undefined;
+  if (disk?.error !== undefined) log.error({ path: disk.path, err: disk.error }, 'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing');
   const snapshotSeconds = clock();
-  const initial = makePlan(config, first, options.now);
+  const initial = makePlan(config, first, options.now, disk?.figures);
   const snapshot = await withSizes(engine, first, initial, log);
-  const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now);
+  const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now, disk?.figures);
   const planSeconds = clock();
   const base = {
     mode: options.mode,
     startedAt: options.now,
     plan,
     engine: { images: snapshot.images.length, containers: snapshot.containers.length, volumes: snapshot.volumes.length, imageLayerBytes: uniqueLayerBytes(snapshot) },
+    ...(disk ? { disk } : {}),
   };
   const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
   if (options.mode === 'dry-run' || plan.actions.length === 0) {

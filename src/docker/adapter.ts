@@ -48,6 +48,10 @@ export class EngineAdapter implements Engine {
     return !this.connection.containerdStore;
   }
 
+  get dataRoot(): string | undefined {
+    return this.connection.dataRoot;
+  }
+
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
     const [rawImages, rawContainers, rawVolumes, serviceImages, rawNetworks, df] = await Promise.all([
       this.call(() => this.docker.listImages({ all: true })),

@@ -22,6 +22,8 @@ export interface Connection {
   readonly containerdStore: boolean;
   /** The engine's own ID (`/info` ID): caches survive a reconnect only to the same engine. */
   readonly engineId: string;
+  /** The engine's data root (`/info` DockerRootDir), where disk pressure is measured by default. */
+  readonly dataRoot?: string;
 }
 
 /**
@@ -60,9 +62,9 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
     const v = await probe.version();
     const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
     const docker = new Docker({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
-    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null };
+    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null; DockerRootDir?: string };
     const containerdStore = (info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1');
-    return { docker, apiVersion, engineVersion: v.Version, containerdStore, engineId: info.ID ?? '' };
+    return { docker, apiVersion, engineVersion: v.Version, containerdStore, engineId: info.ID ?? '', ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
   } catch (err) {
     throw classify(err);
   }

@@ -31,6 +31,8 @@ export interface Engine {
   readonly apiVersion: string;
   /** Whether image deletions list the layers they freed (not so with the containerd store). */
   readonly reportsDeletedLayers: boolean;
+  /** The engine's data root as it reports it (`docker info` DockerRootDir), if it does. */
+  readonly dataRoot?: string | undefined;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
   /** Writable-layer sizes and finish details of these containers, inspected now. */
   measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>>;

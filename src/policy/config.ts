@@ -6,6 +6,7 @@ import type { Policy, RawConfig } from './schema.js';
 import type { Problem, Result } from './problems.js';
 import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
 import { parseDuration } from './units.js';
+import { pressureProblems } from './pressure-rules.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
@@ -30,6 +31,8 @@ export interface Config {
   readonly log: { readonly level: string };
   /** Absolute directory for the last-use state file; undefined: last use is unknown. */
   readonly stateDir: string | undefined;
+  /** Disk pressure: where to measure (undefined: the engine's data root) and how often to check. */
+  readonly pressure: { readonly path: string | undefined; readonly intervalMs: number };
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
 }
@@ -43,6 +46,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   pingInterval: '15s',
   timeout: '60s',
+  pressureInterval: '30s',
 } as const;
 
 // Timers overflow above 2^31 ms (about 24.8 days) and then fire at once; a day is plenty.
@@ -67,6 +71,10 @@ export function checkConfigText(config: TextFile, isValidCron: (expr: string) =>
     if (text !== undefined && (parseDuration(text) as number) > MAX_INTERVAL_MS) {
       problems.push({ file: config.file, ...source.locate(['docker', key]), where: `/docker/${key}`, message: `expected a duration of at most 1d, got ${JSON.stringify(text)}` });
     }
+  }
+  const pressureInterval = value.pressure?.interval;
+  if (pressureInterval !== undefined && (parseDuration(pressureInterval) as number) > MAX_INTERVAL_MS) {
+    problems.push({ file: config.file, ...source.locate(['pressure', 'interval']), where: '/pressure/interval', message: `expected a duration of at most 1d, got ${JSON.stringify(pressureInterval)}` });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }
@@ -117,6 +125,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       inUse: { swarmServices: raw.inUse?.swarmServices ?? true, composeProjects: raw.inUse?.composeProjects ?? true },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
       stateDir: raw.state?.dir,
+      pressure: { path: raw.pressure?.path, intervalMs: parseDuration(raw.pressure?.interval ?? DEFAULTS.pressureInterval) as number },
       policies,
     }),
   };
@@ -131,6 +140,7 @@ function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; mes
     }
     if (policy.keep?.newest !== undefined) out.push({ path: ['keep', 'newest'], message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false' });
   }
+  if (policy.resource === 'image') out.push(...pressureProblems(policy));
   return out;
 }
 

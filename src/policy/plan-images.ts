@@ -8,6 +8,7 @@ import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import type { Decision, Ledger } from './ledger.js';
 import { unusedForMatch } from './last-use-rule.js';
+import type { PressureCandidate, PressurePlanner } from './pressure.js';
 
 export interface ImageIndex {
   readonly byId: ReadonlyMap<string, ImageObj>;
@@ -38,12 +39,20 @@ export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[
   return [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing */
-export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage): void {
+/**
+ * @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
+ * @param pressure plans policies with `when`; without it such policies do nothing, since no
+ *   pressure figure is known.
+ */
+export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage, pressure?: PressurePlanner): void {
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
   for (const policy of config.policies) {
     if (policy.resource !== 'image') continue;
+    // A pressure policy whose condition does not hold (or cannot be known) does nothing at all.
+    const session = policy.when === undefined ? undefined : pressure?.start(policy);
+    if (policy.when !== undefined && session === undefined) continue;
+    const underPressure: PressureCandidate[] = [];
     const f = filters(policy);
     // The repository, tag and label filters, applied once: both keep.newest and the
     // selection look only at the images that pass them.
@@ -57,7 +66,11 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
       const unusedReason = unused?.(image.id);
       if (unusedReason === null) continue;
       const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now, unusedReason) };
-      ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
+      if (session && decision.kind === 'select') underPressure.push({ image, reason: decision.reason });
+      else ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
+    }
+    for (const { image, reason } of session?.choose(underPressure) ?? []) {
+      ledger.record('image', policy, image.id, { kind: 'select', reason }, () => ({ id: image.id, name: imageName(image) }));
     }
   }
   dropImagesWithStayingChildren(index, ledger);

@@ -50,6 +50,38 @@ export interface Kept {
   readonly reason: string;
 }
 
+/**
+ * How far a pressure policy (one with `when`) got: the figure it measured, the target, and
+ * what the plan is predicted to leave. Bytes throughout; `capacity` only for disk usage.
+ */
+export interface PressureSummary {
+  readonly policy: string;
+  readonly measure: 'diskUsage' | 'totalSize';
+  /** `active`: the condition held and the policy ran; `idle`: it did not hold; `unknown`: the figure could not be read, so the policy removed nothing. */
+  readonly state: 'active' | 'idle' | 'unknown';
+  /** The `when` and `until` thresholds as written. */
+  readonly when: string;
+  readonly until: string;
+  /** The measured figure: bytes used on the file system, or the resource's total; null when unknown. */
+  readonly before: number | null;
+  /** The file system's size (disk usage only). */
+  readonly capacity: number | null;
+  /** The figure the policy removes down to, in bytes; null when unknown. */
+  readonly target: number | null;
+  /** Bytes earlier policies' image removals in this plan are predicted to free (credited first). */
+  readonly freedEarlier: number;
+  /** Bytes this policy's own selections are predicted to free. */
+  readonly freed: number;
+  /** `before` minus everything credited; null when unknown. */
+  readonly predictedAfter: number | null;
+  /** Objects this policy selected (or reported). */
+  readonly selected: number;
+  /** Objects it matched but left alone because the target was already reached. */
+  readonly spared: number;
+  /** True when the predicted figure is at or below the target. */
+  readonly reached: boolean;
+}
+
 export interface Plan {
   /** Removals in the order they must run: containers, images (stand-alone, then trees children first), volumes, networks, build-cache prunes. */
   readonly actions: readonly Action[];
@@ -60,4 +92,6 @@ export interface Plan {
   readonly totals: { readonly count: number; readonly bytes: number };
   /** Set when a safety limit forbids this plan; then nothing is removed. */
   readonly blocked: string | undefined;
+  /** One entry per pressure policy (with `when`), in policy order; absent when there are none. */
+  readonly pressure?: readonly PressureSummary[];
 }

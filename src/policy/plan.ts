@@ -17,8 +17,13 @@ import { planBuildCache } from './plan-build-cache.js';
 import { firstLabel } from './labels.js';
 import { anyGlob } from './glob.js';
 import { repositoriesOf } from './snapshot.js';
+import { PressurePlanner, type DiskFigures } from './pressure.js';
 
-export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
+/**
+ * @param disk the file system holding the engine's data root, measured by the shell; undefined
+ *   when unknown, and then policies with `when: { diskUsageAbove }` remove nothing.
+ */
+export function plan(config: Config, snapshot: Snapshot, now: number, disk?: DiskFigures): Plan {
   const ledger = new Ledger();
 
   // Containers first: an image or volume used only by containers this plan removes is free.
@@ -31,7 +36,21 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
   }
 
   const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
-  planImages(config, snapshot.images, index, now, ledger, snapshot.usage);
+  const pressureProtectLabel = firstLabel(config.protect.labels);
+  const pressureProtectRepo = anyGlob(config.protect.repositories);
+  const pressure = new PressurePlanner(
+    {
+      snapshot,
+      index,
+      remaining,
+      ghostChains: remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []),
+      isProtected: (i) => pressureProtectLabel(i.labels) !== undefined || repositoriesOf(i).some(pressureProtectRepo),
+      disk,
+      now,
+    },
+    ledger,
+  );
+  planImages(config, snapshot.images, index, now, ledger, snapshot.usage, pressure);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
   planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
   const buildCache = planBuildCache(config, snapshot.buildCache, now);
@@ -94,7 +113,14 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
     ...buildCache.reported,
   ];
   const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
-  return { actions, reported, kept: ledger.kept(), totals: { count: actions.length, bytes }, blocked: blockedBy(config, snapshot, actions) };
+  return {
+    actions,
+    reported,
+    kept: ledger.kept(),
+    totals: { count: actions.length, bytes },
+    blocked: blockedBy(config, snapshot, actions),
+    ...(pressure.summaries.length > 0 ? { pressure: pressure.summaries } : {}),
+  };
 }
 
 /**

@@ -38,6 +38,38 @@ export const LabelSelector = Type.String({
   description: 'A label selector: "key" (present), "key=value" (equal) or "!key" (absent).',
 });
 
+/** A size: a number and a unit of B, kB/KB, MB, GB, TB (decimal) or KiB, MiB, GiB, TiB. */
+export const Size = Type.String({
+  pattern: '^[0-9]+(\\.[0-9]+)?\\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
+  'x-expected': 'a size like 500MB, 50GB or 2GiB',
+  description: 'A size: a number followed by B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 50GB.',
+});
+
+/** A percentage of a file system's size, from 0% to 100%. */
+export const Percent = Type.String({
+  pattern: '^(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)%$',
+  'x-expected': 'a percentage from 0% to 100% like 85%',
+  description: 'A percentage from 0% to 100%, e.g. 85%.',
+});
+
+/** `when`: the pressure condition under which a policy runs at all (exactly one key). */
+const PressureWhen = Type.Object(
+  {
+    diskUsageAbove: Type.Optional({ ...Percent, description: "Run when the file system holding the engine's data root is fuller than this." }),
+    totalSizeAbove: Type.Optional({ ...Size, description: "Run when the resource's own total (images: unique layer bytes, like docker system df) is above this." }),
+  },
+  { ...closed, description: 'Run this policy only under pressure; it then removes least recently used first, and only as much as needed.' },
+);
+
+/** `until`: where a pressure policy stops removing (default: the `when` threshold). */
+const PressureUntil = Type.Object(
+  {
+    diskUsageBelow: Type.Optional({ ...Percent, description: 'Stop once the file system is predicted to be at or below this; goes with when.diskUsageAbove.' }),
+    totalSizeBelow: Type.Optional({ ...Size, description: "Stop once the resource's total is predicted to be at or below this; goes with when.totalSizeAbove." }),
+  },
+  { ...closed, description: 'The target a pressure policy removes down to (default: the when threshold).' },
+);
+
 // An empty list would silently never match (or always hold); it is an error instead.
 const Globs = (description: string) => Type.Array(Glob, { description, minItems: 1 });
 const Labels = (description: string) => Type.Array(LabelSelector, { description, minItems: 1 });
@@ -109,6 +141,8 @@ export const ImagePolicy = Type.Object(
         { ...closed, description: 'Before removing a selected image that has no repository digest (built here, never pushed or pulled, so it exists nowhere else), save it in `docker save` format into `dir`. If the save fails, the image is not removed.' },
       ),
     ),
+    when: Type.Optional(PressureWhen),
+    until: Type.Optional(PressureUntil),
   },
   { ...closed, description: 'Removes images.' },
 );
@@ -170,13 +204,6 @@ export const VolumePolicy = Type.Object(
   },
   { ...closed, description: 'Removes volumes.' },
 );
-
-/** A size: a number and a unit, decimal (kB, MB, GB, TB) or binary (KiB, MiB, GiB, TiB). */
-export const Size = Type.String({
-  pattern: '^[0-9]+(\\.[0-9]+)?\\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
-  'x-expected': 'a size like 500MB, 10GB or 2GiB',
-  description: 'A size: a number followed by B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024).',
-});
 
 export const NetworkPolicy = Type.Object(
   {
@@ -287,6 +314,15 @@ export const Config = Type.Object(
       Type.Object(
         { dir: Type.Optional(Type.String({ pattern: '^/', 'x-expected': 'an absolute directory path like /var/lib/reclaimd', description: 'Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.' })) },
         { ...closed, description: 'State kept across restarts.' },
+      ),
+    ),
+    pressure: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ minLength: 1, 'x-expected': 'an absolute path like /var/lib/docker', pattern: '^/', description: "Where to measure disk usage for when.diskUsageAbove: a path on the file system holding the engine's data root (default: the engine's DockerRootDir; in a sidecar, where that is mounted)." })),
+          interval: Type.Optional({ ...Interval, description: 'How often pressure conditions are checked between scheduled cycles (default 30s, at most 1d).' }),
+        },
+        { ...closed, description: 'Disk-pressure checks for policies with `when`.' },
       ),
     ),
   },

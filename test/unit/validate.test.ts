@@ -122,7 +122,7 @@ describe('parsePolicyText: schema problems', () => {
     const text = yaml('policies:', '  - name: x', '    resource: image', '    match: { stoppedFor: 1d }', '    removeAnonymousVolumes: true');
     expect(policy(text)).toEqual([
       'p.yaml:4:14: policy "x" /match/stoppedFor: unknown key "stoppedFor"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor',
-      'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep, archive',
+      'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep, archive, when, until',
     ]);
   });
 
@@ -331,7 +331,7 @@ describe('parseConfigText', () => {
   it('reports a misspelt policies key both as unknown (with a suggestion) and as missing', () => {
     expect(config(yaml('mode: dry-run', 'polices: [ "p.yaml" ]'))).toEqual([
       'c.yaml:1:1: /: missing required key "policies"',
-      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log, inUse, state',
+      'c.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: mode, schedule, docker, policies, protect, limits, metrics, log, inUse, state, pressure',
     ]);
   });
 
