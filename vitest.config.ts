@@ -7,6 +7,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // The property tests run hundreds of random cases; on a loaded 2-core machine that
+          // can pass 5 s, which is no failure of theirs (speed lives in the benchmark).
+          testTimeout: 60_000,
         },
       },
       {

@@ -43,7 +43,9 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
         if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
       }
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
-      for (const c of removed.values()) {
+      // In name order: when two removed containers share an anonymous volume, the reason names
+      // the same one whatever order the engine listed them in.
+      for (const c of byNameThenId([...removed.values()])) {
         if (ledger.selectedBy('container', c.id) !== policy.name) continue;
         for (const name of c.volumes) {
           const v = byName.get(name);

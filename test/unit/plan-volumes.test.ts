@@ -100,6 +100,15 @@ describe('removeAnonymousVolumes', () => {
     expect(p.kept).toEqual([]);
   });
 
+  it('names the same container, whatever the listing order, when two removed containers share one', () => {
+    // Found by the order-independence property test: the reason used to name whichever of the
+    // two containers the engine happened to list first.
+    const a = container({ name: 'job-a', volumes: [A1] });
+    const b = container({ name: 'job-b', volumes: [A1] });
+    const reasons = [[a, b], [b, a]].map((containers) => planAt(config({ policies: [ctr()] }), { containers, volumes: [volume({ name: A1 })] }).actions.find((x) => x.resource === 'volume')?.reason);
+    expect(reasons).toEqual(['anonymous volume of removed container job-a', 'anonymous volume of removed container job-a']);
+  });
+
   it('keeps one that a remaining container also mounts, naming that container', () => {
     const p = planAt(config({ policies: [ctr()] }), {
       containers: [container({ name: 'job-1', volumes: [A1, A2] }), container({ name: 'web', state: 'running', volumes: [A2] })],
