@@ -177,11 +177,14 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     const values = variableValues();
     // In dry-run nothing is removed or skipped, so these counters have no series yet.
     const emptyInDryRun = new Set(['Reclaimed bytes by policy', 'Removed objects by policy', 'Skipped removals by reason']);
+    // Series that exist only with policies this configuration does not have (when.diskUsageAbove,
+    // pressure policies, archive): "panel refId".
+    const emptyWithoutSuchPolicies = new Set(['Data-root disk usage A', 'Pressure policies A', 'Pressure policies B', 'Pressure policies C', 'Last use and archives C']);
     const series = new Map<string, number>();
     for (const panel of panels) {
       for (const target of panel.targets ?? []) {
         const data = await evaluate(substitute(target.expr, values));
-        if (!emptyInDryRun.has(panel.title)) series.set(`${panel.title} ${target.refId}`, data.result.length);
+        if (!emptyInDryRun.has(panel.title) && !emptyWithoutSuchPolicies.has(`${panel.title} ${target.refId}`)) series.set(`${panel.title} ${target.refId}`, data.result.length);
       }
     }
     expect([...series].filter(([, n]) => n === 0)).toEqual([]);
