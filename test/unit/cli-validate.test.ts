@@ -176,6 +176,12 @@ describe('validate: valid configurations', { timeout: 30_000 }, () => {
     expect(r).toEqual({ code: EXIT.ok, stdout: `${VALID_CONFIG}: valid (5 policies, mode enforce)\n`, stderr: '' });
   });
 
+  it('accepts examples/config.yaml, which uses every kind of policy the README shows', async () => {
+    const r = await validate('examples/config.yaml');
+    expectNoCrash(r);
+    expect(r).toEqual({ code: EXIT.ok, stdout: 'examples/config.yaml: valid (9 policies, mode dry-run)\n', stderr: '' });
+  });
+
   it('accepts config.example.yaml', async () => {
     const r = await validate('config.example.yaml');
     expectNoCrash(r);
