@@ -168,7 +168,12 @@ async function daemon(configPath: string, config: Config, modeOverride: Mode | u
       if (stopping) process.exit(130);
       stopping = true;
       log.info({ signal }, 'shutting down: finishing the removal in flight');
-      void d.stop().then(() => resolve(EXIT.ok));
+      void d.stop().then(() => {
+        resolve(EXIT.ok);
+        // Everything is flushed and closed by now; a connection some library still holds open
+        // must not keep a stopped daemon from exiting (its supervisor would wait, then kill it).
+        setTimeout(() => process.exit(EXIT.ok), 2000).unref();
+      });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

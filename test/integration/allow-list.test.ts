@@ -10,7 +10,7 @@ import type Docker from 'dockerode';
 import { AllowListProxy, allowListFromReadme } from '../support/allow-list-proxy.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { cleanupRun, createContainer, createNetwork, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { REPO_ROOT } from '../support/image-build.js';
 
@@ -48,15 +48,21 @@ describe('the published allow-list', () => {
     const image = await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
     await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
     await createVolume(docker, { runId: run, name: `rt${run}-vol` });
+    await createNetwork(docker, { runId: run });
     const selector = [`${TEST_LABEL}=${run}`];
+    // Every kind of policy, so every endpoint in the table is used: the event stream (state.dir),
+    // networks, the build-cache listing, and an image save (archive: the image has no digest).
+    const work = mkdtempSync(path.join(tmpdir(), 'ra-state-'));
     const configPath = writeConfig(
-      { mode: 'dry-run', schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' } },
+      { mode: 'dry-run', schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' }, state: { dir: work } },
       {
         'p.yaml': {
           policies: [
             { name: 'c', resource: 'container', match: { labels: selector } },
-            { name: 'i', resource: 'image', match: { labels: selector } },
+            { name: 'i', resource: 'image', match: { labels: selector }, archive: { dir: work } },
             { name: 'v', resource: 'volume', match: { labels: selector } },
+            { name: 'n', resource: 'network', match: { labels: selector } },
+            { name: 'b', resource: 'buildCache', match: { unusedFor: '520w' } },
           ],
         },
       },
@@ -64,7 +70,7 @@ describe('the published allow-list', () => {
 
     const dry = await runCli(['once', '--config', configPath, '--json']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect((JSON.parse(dry.stdout) as { actions: unknown[] }).actions).toHaveLength(3);
+    expect((JSON.parse(dry.stdout) as { actions: Array<{ resource: string }> }).actions.map((a) => a.resource).sort()).toEqual(['container', 'image', 'network', 'volume']);
 
     daemon = new DaemonProcess(['--config', configPath]);
     await daemon.started();
@@ -77,11 +83,21 @@ describe('the published allow-list', () => {
     const enforce = await runCli(['once', '--config', configPath, '--mode', 'enforce', '--json']);
     expect(enforce.code, enforce.stderr).toBe(0);
     const report = JSON.parse(enforce.stdout) as { removed: Array<{ resource: string }>; skipped: unknown[] };
-    expect(report.removed.map((r) => r.resource).sort()).toEqual(['container', 'image', 'volume']);
+    expect(report.removed.map((r) => r.resource).sort()).toEqual(['container', 'image', 'network', 'volume']);
     expect(report.skipped).toEqual([]);
     expect(await listRunObjects(docker, run)).toMatchObject({ containers: [], images: [], volumes: [] });
 
     expect(proxy.seen.filter((r) => !r.allowed)).toEqual([]);
-    expect(proxy.seen.some((r) => r.method === 'DELETE')).toBe(true);
+    const used = (method: string, re: RegExp) => proxy.seen.some((r) => r.method === method && re.test(r.path));
+    for (const [method, re] of [
+      ['DELETE', /\/images\//],
+      ['DELETE', /\/networks\//],
+      ['GET', /\/events/],
+      ['GET', /\/images\/get$/],
+      ['GET', /\/system\/df/],
+      ['GET', /\/networks/],
+    ] as const) {
+      expect(used(method, re), `${method} ${re}`).toBe(true);
+    }
   });
 });
