@@ -28,6 +28,9 @@ export function predefinedReason(n: NetworkObj): string | undefined {
   if (n.scope === 'swarm') return 'swarm-scoped (managed by the swarm manager)';
   // Swarm networks are made from a config-only network; deleting it would break their next start.
   if (n.configOnly) return 'a config-only network (a template for swarm networks)';
+  // A multi-host ('global') network may have containers on other hosts that this engine cannot
+  // see, so only networks this host alone owns are ever removed.
+  if (n.scope !== 'local') return `${n.scope}-scoped (may be in use on other hosts)`;
   return undefined;
 }
 
