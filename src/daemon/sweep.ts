@@ -49,6 +49,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     containerDetails: config.policies.some((p) => p.resource === 'container'),
     networks: config.policies.some((p) => p.resource === 'network'),
     buildCache: config.policies.some((p) => p.resource === 'buildCache'),
+    swarmServices: config.inUse.swarmServices && config.policies.some((p) => p.resource === 'image'),
   };
   const listed = await engine.snapshot(needs);
   const usage = options.usage?.(listed);

@@ -57,7 +57,7 @@ export class EngineAdapter implements Engine {
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
-      this.call(() => listServiceImages(this.docker)),
+      needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
       // Networks and the build cache are listed only when a policy needs them: the cache
       // records come from the engine's disk-usage walk, which is far too costly for every cycle.
       needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,

@@ -59,7 +59,7 @@ export class FakeEngine implements Engine {
       images,
       containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
       volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
-      serviceImages: this.serviceImages.map((s) => ({ ...s })),
+      serviceImages: needs.swarmServices === false ? [] : this.serviceImages.map((s) => ({ ...s })),
       ...(needs.networks === true ? { networks: [...this.networks.values()] } : {}),
       ...(needs.buildCache === true ? { buildCache: [...this.buildCache] } : {}),
     };

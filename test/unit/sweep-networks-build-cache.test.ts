@@ -96,7 +96,7 @@ describe('networks and build cache in a cycle', () => {
     };
     await runCycle(engine, config({ policies: [policies[0] as Policy] }), { mode: 'dry-run', now: NOW }, log);
     await runCycle(engine, config({ policies }), { mode: 'dry-run', now: NOW }, log);
-    expect(spy).toEqual(['{"containerDetails":true,"networks":false,"buildCache":false}', '{"containerDetails":true,"networks":true,"buildCache":true}']);
+    expect(spy).toEqual(['{"containerDetails":true,"networks":false,"buildCache":false,"swarmServices":false}', '{"containerDetails":true,"networks":true,"buildCache":true,"swarmServices":false}']);
     expect(engine.calls.filter((c) => c.startsWith('remove') || c.startsWith('prune'))).toEqual([]);
   });
 
@@ -139,5 +139,20 @@ describe('networks and build cache in a cycle', () => {
     // The engine's SpaceReclaimed says 8000; the shared record's data stays with its image.
     expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[5000, 5000]]);
     expect(report.reclaimedBytes).toBe(5000);
+  });
+
+  it('reads swarm services only when an image policy exists and inUse.swarmServices is on', async () => {
+    const engine = world();
+    const spy: boolean[] = [];
+    const snapshot = engine.snapshot.bind(engine);
+    engine.snapshot = async (needs) => {
+      spy.push(needs.swarmServices !== false);
+      return snapshot(needs);
+    };
+    const images: Policy = { name: 'imgs', resource: 'image', match: { dangling: true } };
+    await runCycle(engine, config({ policies }), { mode: 'dry-run', now: NOW }, log);
+    await runCycle(engine, config({ policies: [...policies, images] }), { mode: 'dry-run', now: NOW }, log);
+    await runCycle(engine, config({ policies: [...policies, images], inUse: { swarmServices: false } }), { mode: 'dry-run', now: NOW }, log);
+    expect(spy).toEqual([false, true, false]);
   });
 });
