@@ -13,6 +13,8 @@ import * as tar from 'tar-stream';
 import { cleanupRun, createContainer, createNetwork, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
+import { connect } from '../../src/docker/client.js';
+import { EngineAdapter } from '../../src/docker/adapter.js';
 
 const host = inject('dockerHost');
 let docker: Docker;
@@ -88,6 +90,24 @@ describe('networks', () => {
     expect(left).not.toContain(name('free'));
     for (const s of ['stopped', 'created', 'running', 'pinned']) expect(left).toContain(name(s));
     expect(left).toEqual(expect.arrayContaining(['host', 'none']));
+  });
+});
+
+describe('networkInUse: the check just before deleting a network', () => {
+  it('sees a created, never started container whose --network was an ID prefix, as the planner does', async () => {
+    const image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    const name = `rt${run}-byprefix`;
+    const id = await createNetwork(docker, { runId: run, name });
+    const other = await createNetwork(docker, { runId: run, name: `rt${run}-other` });
+    await createContainer(docker, { image, runId: run, network: id.slice(0, 12), cmd: ['true'] });
+    // What the engine (20.10) reports for it: NetworkMode is the prefix as given; NetworkSettings
+    // are keyed by the network's name, resolved at create, with no NetworkID until it has run.
+    const [listed] = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${run}`] } });
+    expect(listed?.HostConfig.NetworkMode).toBe(id.slice(0, 12));
+    expect(Object.entries(listed?.NetworkSettings.Networks ?? {}).map(([key, n]) => [key, n.NetworkID])).toEqual([[name, '']]);
+    const adapter = new EngineAdapter(await connect(host));
+    expect(await adapter.networkInUse(id, name)).toBe(true);
+    expect(await adapter.networkInUse(other, `rt${run}-other`)).toBe(false);
   });
 });
 

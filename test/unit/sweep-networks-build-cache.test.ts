@@ -75,6 +75,16 @@ describe('networks and build cache in a cycle', () => {
     expect(engine.calls.filter((c) => c.startsWith('removeNetwork'))).toEqual(['removeNetwork n-job']);
   });
 
+  it('a container created after the plan on an ID prefix of the network also makes it a conflict', async () => {
+    const engine = world();
+    engine.beforeRemoval = (call) => {
+      if (call === 'removeContainer c-job') engine.containers.set('c-late', { ...container({ name: 'late', id: 'c-late', state: 'created' }), volumes: [], networks: ['n-fr'] });
+    };
+    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
+    expect(report.skipped.map((s) => [s.name, s.reason])).toEqual([['free-net', 'conflict']]);
+    expect(engine.networks.has('n-free')).toBe(true);
+  });
+
   it('reports the bytes the engine says, not the prediction, when they differ', async () => {
     const engine = world();
     // A record crosses the unusedFor line between the plan and the prune.
