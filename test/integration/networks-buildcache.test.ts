@@ -182,6 +182,25 @@ describe('build cache', () => {
     expect(after.map((r) => r.ID).sort()).toEqual(before.filter((r) => !free.includes(r)).map((r) => r.ID).sort());
   });
 
+  it('all: records shared with the images go too, but their bytes count neither in the prediction nor in the report', async () => {
+    await buildKit(`rt${run}/bk:1`, randomBytes(300_000));
+    const before = await cacheRecords();
+    const shared = before.filter((r) => r.Shared && !r.InUse && r.Size > 0);
+    expect(shared.length).toBeGreaterThan(0);
+    const free = before.filter((r) => !r.Shared && !r.InUse);
+    const cfg = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { all: true } }] } });
+    const plan = await cli(['plan', '--config', cfg]);
+    const predicted = plan.actions[0] as Row;
+    expect(predicted.prune?.records).toEqual(expect.arrayContaining(shared.map((r) => r.ID)));
+    expect(predicted.bytes).toBe(free.reduce((s, r) => s + r.Size, 0));
+    const report = await cli(['once', '--config', cfg]);
+    const after = new Set((await cacheRecords()).map((r) => r.ID));
+    for (const r of shared) expect(after.has(r.ID)).toBe(false);
+    // The image still holds the shared data: only the other records' bytes were freed.
+    expect((await docker.getImage(`rt${run}/bk:1`).inspect()).Id).toMatch(/^sha256:/);
+    expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[predicted.bytes, predicted.bytes]]);
+  });
+
   it('keepStorage: the engine removes exactly the records the plan ranked first', async () => {
     await buildKit(`rt${run}/bk:1`, randomBytes(300_000));
     await buildKit(`rt${run}/bk:2`, randomBytes(200_000));
