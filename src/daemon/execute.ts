@@ -9,6 +9,7 @@ import { classify } from '../docker/errors.js';
 import { mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
 import { archiveImage, type Archived } from './archive.js';
+import { runPrune, type PlanTime } from './execute-prune.js';
 
 export interface RemovalRecord {
   readonly resource: ResourceKind;
@@ -21,13 +22,15 @@ export interface RemovalRecord {
   readonly bytes: number | null;
   /** Images: the archive written before the removal (Action.archive). */
   readonly archived?: Archived;
+  /** Build cache: record IDs the prune deleted that the plan did not name. */
+  readonly unplanned?: readonly string[];
 }
 
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
 export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';
 
 /** An engine outcome, or an archive step that failed; an image removal may carry its archive. */
-type Outcome = (RemovalOutcome & { readonly archived?: Archived }) | { readonly ok: false; readonly kind: 'archive-failed'; readonly message: string; readonly path: string };
+type Outcome = (RemovalOutcome & { readonly archived?: Archived; readonly unplanned?: readonly string[] }) | { readonly ok: false; readonly kind: 'archive-failed'; readonly message: string; readonly path: string };
 
 export interface SkipRecord {
   readonly resource: ResourceKind;
@@ -51,7 +54,7 @@ export interface ExecutionResult {
  * next starts (a container must be gone before its image or volume can go). Stand-alone
  * images go in parallel; images in a parent/child tree go one at a time, children first.
  */
-export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1): Promise<ExecutionResult> {
+export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1, planTime?: PlanTime): Promise<ExecutionResult> {
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
   const done = new Set<string>();
   let interrupted: string | undefined;
@@ -68,7 +71,7 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
     }
-    const outcome = await removeOne(engine, action, log).catch((err: unknown): Outcome => {
+    const outcome = await removeOne(engine, action, log, planTime).catch((err: unknown): Outcome => {
       const e = classify(err);
       return { ok: false, kind: e.kind, message: e.message };
     });
@@ -77,7 +80,8 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
       // Images: the layers the engine deleted; prunes: the engine's SpaceReclaimed; others: as planned.
       const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : (outcome.bytes ?? action.bytes);
       const archived = outcome.archived;
-      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(archived ? { archived } : {}) } });
+      const unplanned = outcome.unplanned;
+      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(archived ? { archived } : {}), ...(unplanned ? { unplanned } : {}) } });
       done.add(action.id);
       alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason, ...(archived ? { archive: archived.path, archiveBytes: archived.bytes } : {}) }, 'removed');
     } else if (outcome.kind === 'unreachable') {
@@ -122,7 +126,7 @@ function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: 
   ];
 }
 
-async function removeOne(engine: Engine, action: Action, log: Logger): Promise<Outcome> {
+async function removeOne(engine: Engine, action: Action, log: Logger, planTime: PlanTime | undefined): Promise<Outcome> {
   switch (action.resource) {
     case 'container':
       return engine.removeContainer(action.id);
@@ -136,7 +140,7 @@ async function removeOne(engine: Engine, action: Action, log: Logger): Promise<O
       if (await engine.networkInUse(action.id, action.name)) return { ok: false, kind: 'conflict', message: 'a container was attached to the network after the plan was made' };
       return engine.removeNetwork(action.id);
     case 'buildCache':
-      return action.prune ? engine.pruneBuildCache(action.prune) : { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };
+      return runPrune(engine, action, planTime, log);
   }
 }
 

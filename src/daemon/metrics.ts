@@ -33,6 +33,7 @@ export interface Metrics {
   readonly pressureTriggers: Counter<'policy'>;
   readonly policySkipped: Counter<'policy' | 'reason'>;
   readonly pressureReached: Gauge<'policy'>;
+  readonly unplannedRecords: Counter<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -68,5 +69,6 @@ export function createMetrics(): Metrics {
     pressureTriggers: new Counter({ name: 'reclaimd_pressure_triggers_total', help: 'Cycles started between schedules because a pressure condition (when) held, by the first policy whose condition held.', labelNames: ['policy'], registers }),
     policySkipped: new Counter({ name: 'reclaimd_policy_skipped_total', help: 'Cycles in which a policy did nothing because its input was unknown (reason disk_unknown: the data-root file system could not be read).', labelNames: ['policy', 'reason'], registers }),
     pressureReached: new Gauge({ name: 'reclaimd_pressure_target_reached', help: "1 when the last plan of a pressure policy whose condition held is predicted to reach its until target, 0 when it is not (nothing more it may remove).", labelNames: ['policy'], registers }),
+    unplannedRecords: new Counter({ name: 'reclaimd_build_cache_unplanned_total', help: 'Build cache records a prune deleted that its plan did not name (a build or a tie in BuildKit\'s ranking changed things in between).', labelNames: ['policy'], registers }),
   };
 }

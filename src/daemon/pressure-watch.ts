@@ -33,7 +33,7 @@ export async function checkPressure(config: Config, engine: Engine): Promise<{ h
       const f = disk?.figures;
       if (f && f.used / f.total > rule.above) return { holding: { policy: policy.name, figure: f.used }, disk };
     } else {
-      imageTotal ??= uniqueLayerBytes((await engine.snapshot({ containerDetails: false })).images);
+      imageTotal ??= uniqueLayerBytes((await engine.snapshot({ containerDetails: false, swarmServices: false })).images);
       if (imageTotal > rule.above) return { holding: { policy: policy.name, figure: imageTotal }, disk };
     }
   }

@@ -48,6 +48,7 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.archived.inc({ policy: r.policy });
     metrics.archivedBytes.inc({ policy: r.policy }, r.archived.bytes);
   }
+  for (const r of report.removed) if (r.unplanned) metrics.unplannedRecords.inc({ policy: r.policy }, r.unplanned.length);
   for (const s of report.skipped) metrics.skipped.inc({ resource: s.resource, reason: s.reason });
   metrics.planBlocked.set(report.plan.blocked === undefined ? 0 : 1);
   metrics.objects.set({ resource: 'image' }, report.engine.images);

@@ -39,6 +39,8 @@ export interface CycleOptions {
    * the usage to plan with; undefined means last use is unknown.
    */
   readonly usage?: (snapshot: Snapshot) => Usage | undefined;
+  /** The clock `now` was read from (default Date.now): how long ago the plan was made, at prune time. */
+  readonly clock?: () => number;
 }
 
 export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
@@ -47,6 +49,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     containerDetails: config.policies.some((p) => p.resource === 'container'),
     networks: config.policies.some((p) => p.resource === 'network'),
     buildCache: config.policies.some((p) => p.resource === 'buildCache'),
+    swarmServices: config.inUse.swarmServices && config.policies.some((p) => p.resource === 'image'),
   };
   const listed = await engine.snapshot(needs);
   const usage = options.usage?.(listed);
@@ -74,7 +77,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
     return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
   }
-  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals);
+  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals, { plannedAt: options.now, clock: options.clock ?? Date.now });
   const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   return { ...base, ...result, reclaimedBytes, timings: timings(clock()) };
 }

@@ -15,7 +15,8 @@ import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
 import { listServiceImages } from './services.js';
-import { mapNetwork, removeNetwork } from './networks.js';
+import { containerNetworks, mapNetwork, removeNetwork } from './networks.js';
+import { refersToNetwork } from '../policy/plan-networks.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
@@ -57,7 +58,7 @@ export class EngineAdapter implements Engine {
       this.call(() => this.docker.listImages({ all: true })),
       this.call(() => this.docker.listContainers({ all: true })),
       this.call(() => this.docker.listVolumes()),
-      this.call(() => listServiceImages(this.docker)),
+      needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
       // Networks and the build cache are listed only when a policy needs them: the cache
       // records come from the engine's disk-usage walk, which is far too costly for every cycle.
       needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
@@ -184,10 +185,10 @@ export class EngineAdapter implements Engine {
   }
 
   async networkInUse(id: string, name: string): Promise<boolean> {
-    // The `network` filter matches a container's networks by name (which created containers
-    // have) or by ID prefix (which only containers that have run have); values are OR'ed.
-    const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { network: [name, id] } }));
-    return users.length > 0;
+    // Every container, read the way the planner reads them: the engine's `network` filter
+    // misses a container created with an ID prefix (its NetworkMode) that has never run.
+    const all = await this.call(() => this.docker.listContainers({ all: true }));
+    return all.some((c) => containerNetworks(c).some((ref) => refersToNetwork(ref, { id, name })));
   }
 
   removeNetwork(id: string): Promise<RemovalOutcome> {

@@ -53,7 +53,7 @@ export function mapBuildCache(raw: RawBuildCache): BuildCacheRecord {
  * POST /build/prune with the planned parameters. dockerode's pruneBuilder() drops every
  * option, so the endpoint is dialled directly. The bytes are the engine's SpaceReclaimed: the
  * sizes of the records it removed (a record shared with an image, removed by an `all` prune,
- * counts although its data stays with the image).
+ * counts although its data stays with the image; src/daemon/execute-prune.ts takes those out).
  */
 export async function pruneBuildCache(docker: Docker, prune: BuildCachePrune): Promise<RemovalOutcome> {
   const options: Record<string, unknown> = {};

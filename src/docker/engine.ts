@@ -12,6 +12,13 @@ export interface SnapshotNeeds {
   readonly networks?: boolean;
   /** List build-cache records (a buildCache policy exists): that is the engine's costly disk-usage walk. */
   readonly buildCache?: boolean;
+  /**
+   * Read the images swarm services name (/info, then /services on a manager); listed unless
+   * false. Off when nothing would use them: they only protect images, so without an image
+   * policy, or with inUse.swarmServices false, a proxy refusing /services or a manager without
+   * quorum must not fail the cycle.
+   */
+  readonly swarmServices?: boolean;
 }
 
 /** The outcome of one removal request. `deleted` lists what the engine reported deleted; `bytes`, what it reported freed, where it says (prunes). */

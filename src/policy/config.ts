@@ -52,6 +52,12 @@ export const DEFAULTS = {
 // Timers overflow above 2^31 ms (about 24.8 days) and then fire at once; a day is plenty.
 const MAX_INTERVAL_MS = 86_400_000;
 
+// Go's time.Duration ends at about 292 years: the engine rejects a longer build-cache `until`,
+// so every prune would fail. No policy needs more than a century, for any resource.
+const MAX_POLICY_DURATION_MS = 5200 * 604_800_000;
+/** The match keys whose values are durations. */
+const DURATION_KEYS: ReadonlySet<string> = new Set(['olderThan', 'unusedFor', 'stoppedFor']);
+
 export interface TextFile {
   readonly file: string;
   readonly text: string;
@@ -141,6 +147,11 @@ function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; mes
     if (policy.keep?.newest !== undefined) out.push({ path: ['keep', 'newest'], message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false' });
   }
   if (policy.resource === 'image') out.push(...pressureProblems(policy));
+  for (const [key, text] of Object.entries(policy.match)) {
+    if (DURATION_KEYS.has(key) && typeof text === 'string' && (parseDuration(text) ?? 0) > MAX_POLICY_DURATION_MS) {
+      out.push({ path: ['match', key], message: `expected a duration of at most 5200w (100 years), got ${JSON.stringify(text)}` });
+    }
+  }
   return out;
 }
 

@@ -15,7 +15,10 @@
  *
  * What it cannot foresee: records that cross the `until` line, or that builds create or use,
  * between this plan and the prune, and the order BuildKit gives records that rank the same
- * (its sort is not stable). The engine's own figures are reported for what was removed.
+ * (its sort is not stable). The engine's own figures are reported for what was removed, less
+ * the records shared with images (see BuildCachePrune.shared). The `until` sent at prune time
+ * is lengthened by the time since the plan (src/daemon/execute-prune.ts), so records that
+ * cross the line in between stay.
  */
 import type { Config } from './config.js';
 import type { BuildCachePolicy } from './schema.js';
@@ -68,7 +71,10 @@ export function pruneOptions(policy: BuildCachePolicy): PruneOptions {
 
 function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: readonly BuildCacheRecord[], before: readonly BuildCacheRecord[]): Action {
   const m = policy.match;
-  const bytes = removed.reduce((sum, r) => sum + r.size, 0);
+  // A record shared with an image (only an `all` prune takes one) frees none of its data: the
+  // image keeps it on disk. The engine counts it in SpaceReclaimed all the same.
+  const bytes = removed.reduce((sum, r) => sum + (r.shared ? 0 : r.size), 0);
+  const shared = options.all ? Object.fromEntries(before.filter((r) => r.shared).map((r) => [r.id, r.size])) : {};
   const reasons: string[] = [];
   if (m.unusedFor !== undefined) reasons.push(`unused for ${m.unusedFor} or more`);
   if (options.keepStorage !== undefined) reasons.push(`cache of ${formatBytes(cacheSize(before))} is over keepStorage ${m.keepStorage}`);
@@ -79,6 +85,7 @@ function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: r
     ...(options.keepStorage !== undefined ? { keepStorage: options.keepStorage } : {}),
     all: options.all,
     records: removed.map((r) => r.id),
+    ...(Object.keys(shared).length > 0 ? { shared } : {}),
   };
   return {
     resource: 'buildCache',

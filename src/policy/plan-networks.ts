@@ -28,6 +28,9 @@ export function predefinedReason(n: NetworkObj): string | undefined {
   if (n.scope === 'swarm') return 'swarm-scoped (managed by the swarm manager)';
   // Swarm networks are made from a config-only network; deleting it would break their next start.
   if (n.configOnly) return 'a config-only network (a template for swarm networks)';
+  // A multi-host ('global') network may have containers on other hosts that this engine cannot
+  // see, so only networks this host alone owns are ever removed.
+  if (n.scope !== 'local') return `${n.scope}-scoped (may be in use on other hosts)`;
   return undefined;
 }
 
@@ -70,8 +73,17 @@ function networkUsers(containers: readonly ContainerObj[]): Map<string, Containe
 function userOf(users: ReadonlyMap<string, ContainerObj>, n: NetworkObj): ContainerObj | undefined {
   const direct = users.get(n.name) ?? users.get(n.id);
   if (direct) return direct;
-  for (const [ref, c] of users) if (n.id.startsWith(ref)) return c;
+  for (const [ref, c] of users) if (refersToNetwork(ref, n)) return c;
   return undefined;
+}
+
+/**
+ * Whether one container network reference (see containerNetworks) names this network: its
+ * name, its ID, or a prefix of its ID. The check just before deleting uses this too, so it
+ * sees exactly the users the plan saw.
+ */
+export function refersToNetwork(ref: string, n: { readonly id: string; readonly name: string }): boolean {
+  return ref !== '' && (ref === n.name || n.id.startsWith(ref));
 }
 
 function networkDecider(policy: NetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {

@@ -11,6 +11,12 @@ export interface BuildCachePrune {
   readonly all: boolean;
   /** IDs of the records the planner predicts the prune removes, in the order BuildKit would. */
   readonly records: readonly string[];
+  /**
+   * `all` prunes only: the size of every listed record shared with an image, by ID. A prune
+   * that deletes one frees none of its data (the image holds it), so these sizes are taken out
+   * of the engine's SpaceReclaimed, as they are out of the prediction.
+   */
+  readonly shared?: Readonly<Record<string, number>>;
 }
 
 export interface Action {

@@ -13,6 +13,8 @@ import * as tar from 'tar-stream';
 import { cleanupRun, createContainer, createNetwork, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
+import { connect } from '../../src/docker/client.js';
+import { EngineAdapter } from '../../src/docker/adapter.js';
 
 const host = inject('dockerHost');
 let docker: Docker;
@@ -91,6 +93,24 @@ describe('networks', () => {
   });
 });
 
+describe('networkInUse: the check just before deleting a network', () => {
+  it('sees a created, never started container whose --network was an ID prefix, as the planner does', async () => {
+    const image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    const name = `rt${run}-byprefix`;
+    const id = await createNetwork(docker, { runId: run, name });
+    const other = await createNetwork(docker, { runId: run, name: `rt${run}-other` });
+    await createContainer(docker, { image, runId: run, network: id.slice(0, 12), cmd: ['true'] });
+    // What the engine (20.10) reports for it: NetworkMode is the prefix as given; NetworkSettings
+    // are keyed by the network's name, resolved at create, with no NetworkID until it has run.
+    const [listed] = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${run}`] } });
+    expect(listed?.HostConfig.NetworkMode).toBe(id.slice(0, 12));
+    expect(Object.entries(listed?.NetworkSettings.Networks ?? {}).map(([key, n]) => [key, n.NetworkID])).toEqual([[name, '']]);
+    const adapter = new EngineAdapter(await connect(host));
+    expect(await adapter.networkInUse(id, name)).toBe(true);
+    expect(await adapter.networkInUse(other, `rt${run}-other`)).toBe(false);
+  });
+});
+
 /** A BuildKit build of a small image from scratch; each call with new `data` makes new cache records. */
 async function buildKit(tag: string, data: Buffer): Promise<void> {
   const pack = tar.pack();
@@ -160,6 +180,25 @@ describe('build cache', () => {
     expect(removed.predictedBytes).toBe(predicted.bytes);
     const after = await cacheRecords();
     expect(after.map((r) => r.ID).sort()).toEqual(before.filter((r) => !free.includes(r)).map((r) => r.ID).sort());
+  });
+
+  it('all: records shared with the images go too, but their bytes count neither in the prediction nor in the report', async () => {
+    await buildKit(`rt${run}/bk:1`, randomBytes(300_000));
+    const before = await cacheRecords();
+    const shared = before.filter((r) => r.Shared && !r.InUse && r.Size > 0);
+    expect(shared.length).toBeGreaterThan(0);
+    const free = before.filter((r) => !r.Shared && !r.InUse);
+    const cfg = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { all: true } }] } });
+    const plan = await cli(['plan', '--config', cfg]);
+    const predicted = plan.actions[0] as Row;
+    expect(predicted.prune?.records).toEqual(expect.arrayContaining(shared.map((r) => r.ID)));
+    expect(predicted.bytes).toBe(free.reduce((s, r) => s + r.Size, 0));
+    const report = await cli(['once', '--config', cfg]);
+    const after = new Set((await cacheRecords()).map((r) => r.ID));
+    for (const r of shared) expect(after.has(r.ID)).toBe(false);
+    // The image still holds the shared data: only the other records' bytes were freed.
+    expect((await docker.getImage(`rt${run}/bk:1`).inspect()).Id).toMatch(/^sha256:/);
+    expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[predicted.bytes, predicted.bytes]]);
   });
 
   it('keepStorage: the engine removes exactly the records the plan ranked first', async () => {

@@ -11,7 +11,7 @@ import { EngineError } from '../../src/docker/errors.js';
 import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
 import type { BuildCachePrune } from '../../src/policy/plan-types.js';
 import { simulatePrune } from '../../src/policy/plan-build-cache.js';
-import { PREDEFINED_NETWORKS } from '../../src/policy/plan-networks.js';
+import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/policy/plan-networks.js';
 import { writeAtomically } from '../../src/docker/save-image.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
@@ -59,7 +59,7 @@ export class FakeEngine implements Engine {
       images,
       containers: [...this.containers.values()].map((c) => ({ ...c, sizeRw: undefined })),
       volumes: [...this.volumes.values()].map((v) => ({ ...v, size: undefined })),
-      serviceImages: this.serviceImages.map((s) => ({ ...s })),
+      serviceImages: needs.swarmServices === false ? [] : this.serviceImages.map((s) => ({ ...s })),
       ...(needs.networks === true ? { networks: [...this.networks.values()] } : {}),
       ...(needs.buildCache === true ? { buildCache: [...this.buildCache] } : {}),
     };
@@ -150,7 +150,7 @@ export class FakeEngine implements Engine {
 
   async networkInUse(id: string, name: string): Promise<boolean> {
     this.enter(`networkInUse ${id}`);
-    return [...this.containers.values()].some((c) => (c.networks ?? []).some((r) => r === name || r === id));
+    return [...this.containers.values()].some((c) => (c.networks ?? []).some((r) => refersToNetwork(r, { id, name })));
   }
 
   /** Like the engine: running endpoints block (403 → conflict); stopped containers do not. */

@@ -28,6 +28,7 @@ describe('never selected', () => {
     ['docker_gwbridge', { name: 'docker_gwbridge' }, '"docker_gwbridge" is a predefined network'],
     ['swarm scope', { name: 'app_overlay', driver: 'overlay', scope: 'swarm' }, 'swarm-scoped (managed by the swarm manager)'],
     ['config-only', { name: 'tmpl', driver: 'null', configOnly: true }, 'a config-only network (a template for swarm networks)'],
+    ['global scope (multi-host)', { name: 'multi', driver: 'overlay', scope: 'global' }, 'global-scoped (may be in use on other hosts)'],
   ])('%s', (_why, spec, reason) => {
     const p = plan([policy({})], [network(spec)]);
     expect(p.actions).toEqual([]);
