@@ -24,6 +24,8 @@ export function planContainers(config: Config, containers: readonly ContainerObj
     const newest = newestContainers(policy.keep, candidates, ledger);
     const decide = containerDecider(policy, now, protectedBy, newest);
     for (const c of candidates) {
+      // An earlier policy decided already; skip before building a reason nobody will read.
+      if (ledger.taken('container', c.id)) continue;
       const decision = decide(c);
       if (decision.kind !== 'no-match') ledger.record('container', policy, c.id, decision, () => c);
     }

@@ -75,17 +75,35 @@ interface Filters {
 
 function filters(policy: ImagePolicy): Filters {
   const f: Filters = {};
-  if (policy.match.repositories) f.repo = anyGlob(policy.match.repositories);
+  if (policy.match.repositories) f.repo = remembered(anyGlob(policy.match.repositories));
   if (policy.match.tags) f.tag = anyGlob(policy.match.tags);
   if (policy.match.labels) f.labels = allLabels(policy.match.labels);
   return f;
 }
 
 /**
+ * A glob's answers remembered per name, for one policy: a host has far fewer repositories than
+ * images (every build of an app shares its repository), so each is matched once.
+ */
+function remembered(match: (name: string) => boolean): (name: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (name) => {
+    let answer = answers.get(name);
+    if (answer === undefined) {
+      answer = match(name);
+      answers.set(name, answer);
+    }
+    return answer;
+  };
+}
+
+/**
  * The repository, tag and label filters. Every tag of the image must match: removing an image
  * removes all its names, so a policy about `ci/**` must not take an image also tagged `prod/app`.
+ * Labels are looked at first: one property lookup, and often the filter that rejects most.
  */
 function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
+  if (f.labels && !f.labels(image.labels)) return false;
   if (f.repo || f.tag) {
     if (image.tags.length === 0) return false;
     for (const { repository, tag } of referencesOf(image)) {
@@ -93,7 +111,7 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
       if (f.tag && !f.tag(tag)) return false;
     }
   }
-  return !f.labels || f.labels(image.labels);
+  return true;
 }
 
 /** The rest of `match`, for an image that already passed the repository, tag and label filters. */
