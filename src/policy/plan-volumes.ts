@@ -44,7 +44,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
       }
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
       for (const c of removed.values()) {
-        if (ledger.selectedBy('container', c.id) !== policy.name) continue;
+        // Most containers mount nothing: look that up before asking the ledger who removes it.
+        if (c.volumes.length === 0 || ledger.selectedBy('container', c.id) !== policy.name) continue;
         for (const name of c.volumes) {
           const v = byName.get(name);
           if (!v || !isAnonymousVolume(v)) continue;

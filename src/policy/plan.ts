@@ -9,7 +9,7 @@ import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
 import { imageName, indexImages, planImages } from './plan-images.js';
-import { simulateImageDeletions } from './image-bytes.js';
+import { imageAction, simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { deployedImages } from './plan-deployed.js';
 import { planNetworks } from './plan-networks.js';
@@ -64,14 +64,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number): Plan {
       policy: credit?.policy ?? '',
       reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
     };
-    return {
-      ...draft,
-      bytes: del.bytes,
-      tags: image.tags,
-      digests: image.digests,
-      ...(del.dependsOn.length > 0 ? { dependsOn: del.dependsOn } : {}),
-      ...(del.inTree ? { inTree: true } : {}),
-    };
+    return imageAction(draft, del, image);
   });
 
   const volumeSize = new Map(snapshot.volumes.map((v) => [v.name, v.size]));
