@@ -106,9 +106,11 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
   if (f.labels && !f.labels(image.labels)) return false;
   if (f.repo || f.tag) {
     if (image.tags.length === 0) return false;
-    for (const { repository, tag } of referencesOf(image)) {
-      if (f.repo && !f.repo(repository)) return false;
-      if (f.tag && !f.tag(tag)) return false;
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i] as (typeof refs)[number];
+      if (f.repo && !f.repo(r.repository)) return false;
+      if (f.tag && !f.tag(r.tag)) return false;
     }
   }
   return true;
