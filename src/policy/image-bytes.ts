@@ -117,10 +117,15 @@ function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
     return d;
   };
   const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  const alone = ids.filter((id) => !inTree(id, index)).sort(byId);
-  const depths = new Map(ids.map((id) => [id, depth(id)]));
-  const tree = ids.filter((id) => inTree(id, index)).sort((a, b) => (depths.get(b) as number) - (depths.get(a) as number) || byId(a, b));
-  return [...alone, ...tree];
+  const alone: string[] = [];
+  const tree: string[] = [];
+  for (const id of ids) (inTree(id, index) ? tree : alone).push(id);
+  alone.sort(byId);
+  const depths = new Map<string, number>();
+  for (const id of tree) depths.set(id, depth(id));
+  tree.sort((a, b) => (depths.get(b) as number) - (depths.get(a) as number) || byId(a, b));
+  for (const id of tree) alone.push(id);
+  return alone;
 }
 
 /**
