@@ -6,7 +6,7 @@
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
 import { classify } from '../docker/errors.js';
-import { mapLimit } from '../docker/pool.js';
+import { limiter, mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
 
 export interface RemovalRecord {
@@ -38,11 +38,11 @@ export interface ExecutionResult {
 }
 
 /**
- * Runs the removals with at most `concurrency` requests in flight, in groups that keep the
- * order that matters: containers, then images, then volumes, then networks, then build-cache
- * prunes, each group finished before the
- * next starts (a container must be gone before its image or volume can go). Stand-alone
- * images go in parallel; images in a parent/child tree go one at a time, children first.
+ * Runs the removals with at most `concurrency` requests in flight, in the order that matters:
+ * all containers first (a container must be gone before its image, volume or network can go),
+ * then images, volumes and networks side by side under the same bound, then build-cache
+ * prunes. Stand-alone images go in parallel; images in a parent/child tree go one at a time,
+ * children first, after the stand-alone ones.
  */
 export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1): Promise<ExecutionResult> {
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
@@ -85,9 +85,24 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     }
   };
 
-  for (const group of groups(plan.actions)) {
-    await mapLimit(group.actions, group.serial ? 1 : Math.max(1, concurrency), runOne);
+  const bound = Math.max(1, concurrency);
+  const slot = limiter(bound);
+  const lane = async (steps: ReadonlyArray<{ actions: Action[]; serial: boolean }>) => {
+    for (const step of steps) await mapLimit(step.actions, step.serial ? 1 : bound, (a) => slot(() => runOne(a)));
+  };
+  const g = groups(plan.actions);
+  await lane([g.containers]);
+  if (bound === 1) {
+    // One request at a time gains nothing from interleaving; plan order is easier to follow.
+    await lane([g.images, g.imageTrees, g.volumes, g.networks]);
+  } else {
+    // Once every container is gone, images, volumes and networks no longer depend on anything
+    // this cycle does to the others, so they share the bound instead of waiting for each
+    // other's stragglers. Within the image lane, trees still go one at a time, children
+    // first, after the stand-alone images.
+    await Promise.all([lane([g.images, g.imageTrees]), lane([g.volumes]), lane([g.networks])]);
   }
+  await lane([g.buildCache]);
   // Reported in plan order, whatever order the parallel requests finished in.
   const removed: RemovalRecord[] = [];
   const skipped: SkipRecord[] = [];
@@ -99,18 +114,18 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
   return { removed, skipped, interrupted };
 }
 
-function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: boolean }> {
-  const of = (pred: (a: Action) => boolean) => actions.filter(pred);
-  return [
-    { actions: of((a) => a.resource === 'container'), serial: false },
-    { actions: of((a) => a.resource === 'image' && a.inTree !== true), serial: false },
-    { actions: of((a) => a.resource === 'image' && a.inTree === true), serial: true },
-    { actions: of((a) => a.resource === 'volume'), serial: false },
+function groups(actions: readonly Action[]) {
+  const of = (pred: (a: Action) => boolean, serial: boolean) => ({ actions: actions.filter(pred), serial });
+  return {
+    containers: of((a) => a.resource === 'container', false),
+    images: of((a) => a.resource === 'image' && a.inTree !== true, false),
+    imageTrees: of((a) => a.resource === 'image' && a.inTree === true, true),
+    volumes: of((a) => a.resource === 'volume', false),
     // After containers: a network is free only once the containers attached to it are gone.
-    { actions: of((a) => a.resource === 'network'), serial: false },
+    networks: of((a) => a.resource === 'network', false),
     // Its own step, one prune at a time: the engine runs only one prune at once (409 otherwise).
-    { actions: of((a) => a.resource === 'buildCache'), serial: true },
-  ];
+    buildCache: of((a) => a.resource === 'buildCache', true),
+  };
 }
 
 async function removeOne(engine: Engine, action: Action, log: Logger): Promise<RemovalOutcome> {

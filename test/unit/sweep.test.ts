@@ -201,10 +201,27 @@ describe('runCycle', () => {
     expect(report.removed.map((r) => r.id)).toEqual(['i-1', 'vol-loose']);
   });
 
-  it('in parallel, keeps containers before images before volumes, and reports in plan order', async () => {
+  it('in parallel: all containers first, then images and volumes side by side under one bound, reported in plan order', async () => {
     const many = Array.from({ length: 6 }, (_, i) => image({ id: `i-p${i}`, tags: [`app:p${i}`], layers: [[`P${i}`, 10 + i]], created: ago(60) }));
     const users = many.map((img, i) => container({ name: `u${i}`, id: `c-u${i}`, image: img, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 1 }));
     const engine = new FakeEngine({ images: many, containers: users, volumes: [loose] });
+    // Every removal request waits a turn of the event loop, so requests really overlap and
+    // the bound is what limits them.
+    let inFlight = 0;
+    let most = 0;
+    for (const method of ['removeContainer', 'imageRefs', 'deleteImage', 'removeVolume'] as const) {
+      const original = engine[method].bind(engine) as (id: string) => Promise<unknown>;
+      (engine as unknown as Record<string, (id: string) => Promise<unknown>>)[method] = async (id) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          return await original(id);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
     const { log } = capture();
     const report = await runCycle(engine, parallelConfig(4), { mode: 'enforce', now: NOW }, log);
     const calls = removals(engine);
@@ -212,7 +229,11 @@ describe('runCycle', () => {
     const firstImage = calls.findIndex((c) => c.startsWith('deleteImage'));
     const lastImage = Math.max(...calls.map((c, i) => (c.startsWith('deleteImage') ? i : -1)));
     expect(lastContainer).toBeLessThan(firstImage);
-    expect(calls.indexOf('removeVolume vol-loose')).toBeGreaterThan(lastImage);
+    expect(calls.indexOf('removeVolume vol-loose')).toBeGreaterThan(lastContainer);
+    // The volume does not wait for the last image: both groups share the bound.
+    expect(calls.indexOf('removeVolume vol-loose')).toBeLessThan(lastImage);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
     expect(report.removed.map((r) => r.id)).toEqual([...users.map((c) => c.id), ...many.map((i) => i.id), 'vol-loose']);
     expect(report.reclaimedBytes).toBe(report.plan.totals.bytes);
   });
