@@ -41,7 +41,8 @@ export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[
 /** @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing */
 export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage): void {
   const protectLabel = firstLabel(config.protect.labels);
-  const protectRepo = anyGlob(config.protect.repositories);
+  // Undefined without protected repositories: then no image's repositories need collecting.
+  const protectRepo = config.protect.repositories.length > 0 ? anyGlob(config.protect.repositories) : undefined;
   for (const policy of config.policies) {
     if (policy.resource !== 'image') continue;
     const f = filters(policy);
@@ -170,20 +171,21 @@ function exemption(
   index: ImageIndex,
   keep: KeepRules,
   protectLabel: (l: ImageObj['labels']) => string | undefined,
-  protectRepo: (r: string) => boolean,
+  protectRepo: ((r: string) => boolean) | undefined,
 ): Decision | undefined {
   const pl = protectLabel(image.labels);
   if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
   // Digests count too: a pulled-by-digest image of a protected repository has no tag.
-  const pr = repositoriesOf(image).find(protectRepo);
+  const pr = protectRepo && repositoriesOf(image).find(protectRepo);
   if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
   const deployed = index.deployed?.get(image.id);
   if (deployed !== undefined) return { kind: 'keep', reason: deployed };
-  const kt = keep.tag;
-  const hit = kt ? referencesOf(image).findIndex((r) => kt(r.tag)) : -1;
-  if (hit >= 0) return { kind: 'keep', reason: `keep.tags matches ${image.tags[hit]}` };
+  if (keep.tag) {
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) if (keep.tag((refs[i] as (typeof refs)[number]).tag)) return { kind: 'keep', reason: `keep.tags matches ${image.tags[i]}` };
+  }
   const kl = keep.label(image.labels);
   if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
   if (keep.newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
@@ -203,10 +205,14 @@ function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger
   for (const image of candidates) {
     // An image an earlier policy removes will not remain, so it cannot count towards N.
     if (ledger.isSelected('image', image.id)) continue;
-    for (const repo of new Set(referencesOf(image).map((r) => r.repository))) {
-      const list = byRepo.get(repo) ?? [];
-      list.push(image);
-      byRepo.set(repo, list);
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const repo = (refs[i] as (typeof refs)[number]).repository;
+      // Once per repository, however many of its tags the image has.
+      if (refs.findIndex((r) => r.repository === repo) < i) continue;
+      const list = byRepo.get(repo);
+      if (list) list.push(image);
+      else byRepo.set(repo, [image]);
     }
   }
   for (const list of byRepo.values()) {

@@ -34,6 +34,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     return undefined;
   };
 
+  // Removed containers that mount something: the only ones with anonymous volumes to take.
+  const removedWithVolumes = [...removed.values()].filter((c) => c.volumes.length > 0);
   // Policies run in file order so that the first one to select a volume is credited with it,
   // whether it is a volume policy or a container policy that removes anonymous volumes.
   for (const policy of config.policies) {
@@ -43,9 +45,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
         if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
       }
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
-      for (const c of removed.values()) {
-        // Most containers mount nothing: look that up before asking the ledger who removes it.
-        if (c.volumes.length === 0 || ledger.selectedBy('container', c.id) !== policy.name) continue;
+      for (const c of removedWithVolumes) {
+        if (ledger.selectedBy('container', c.id) !== policy.name) continue;
         for (const name of c.volumes) {
           const v = byName.get(name);
           if (!v || !isAnonymousVolume(v)) continue;
