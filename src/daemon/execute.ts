@@ -5,6 +5,7 @@
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
+import type { ContainerObj } from '../policy/snapshot.js';
 import { classify } from '../docker/errors.js';
 import { limiter, mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
@@ -39,12 +40,21 @@ export interface ExecutionResult {
 
 /**
  * Runs the removals with at most `concurrency` requests in flight, in the order that matters:
- * all containers first (a container must be gone before its image, volume or network can go),
- * then images, volumes and networks side by side under the same bound, then build-cache
- * prunes. Stand-alone images go in parallel; images in a parent/child tree go one at a time,
- * children first, after the stand-alone ones.
+ * a container must be gone before its image, volume or network can go. With a bound above 1,
+ * the images and volumes that `waitsForContainers` says no removed container holds go
+ * alongside the containers; the rest of the images, volumes and networks go side by side once
+ * every container is gone; build-cache prunes last. Stand-alone images go in parallel; images
+ * in a parent/child tree go one at a time, children first, after the stand-alone ones.
+ * Without `waitsForContainers`, everything waits for the containers.
  */
-export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1): Promise<ExecutionResult> {
+export async function execute(
+  engine: Engine,
+  plan: Plan,
+  signal: AbortSignal | undefined,
+  log: Logger,
+  concurrency = 1,
+  waitsForContainers: (action: Action) => boolean = () => true,
+): Promise<ExecutionResult> {
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
   const done = new Set<string>();
   let interrupted: string | undefined;
@@ -91,16 +101,19 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     for (const step of steps) await mapLimit(step.actions, step.serial ? 1 : bound, (a) => slot(() => runOne(a)));
   };
   const g = groups(plan.actions);
-  await lane([g.containers]);
   if (bound === 1) {
     // One request at a time gains nothing from interleaving; plan order is easier to follow.
-    await lane([g.images, g.imageTrees, g.volumes, g.networks]);
+    await lane([g.containers, g.images, g.imageTrees, g.volumes, g.networks]);
   } else {
-    // Once every container is gone, images, volumes and networks no longer depend on anything
-    // this cycle does to the others, so they share the bound instead of waiting for each
-    // other's stragglers. Within the image lane, trees still go one at a time, children
-    // first, after the stand-alone images.
-    await Promise.all([lane([g.images, g.imageTrees]), lane([g.volumes]), lane([g.networks])]);
+    // Images and volumes that no removed container holds depend on nothing this cycle does,
+    // so they share the bound with the containers instead of waiting for the slowest of them.
+    const early = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter((a) => !waitsForContainers(a)) });
+    const late = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter(waitsForContainers) });
+    await Promise.all([lane([g.containers]), lane([early(g.images)]), lane([early(g.volumes)])]);
+    // Once every container is gone, the rest no longer depend on anything this cycle does to
+    // the others. Within the image lane, trees still go one at a time, children first, after
+    // the stand-alone images.
+    await Promise.all([lane([late(g.images), g.imageTrees]), lane([late(g.volumes)]), lane([g.networks])]);
   }
   await lane([g.buildCache]);
   // Reported in plan order, whatever order the parallel requests finished in.
@@ -190,4 +203,27 @@ function imageBytes(engine: Engine, deleted: readonly string[]): number | null {
 
 function skip(action: Action, reason: SkipReason, message: string): SkipRecord {
   return { resource: action.resource, id: action.id, name: action.name, policy: action.policy, reason, message };
+}
+
+/**
+ * Which removals must wait until the plan's containers are gone: images a removed container
+ * was made from, volumes one mounts, every image in a parent/child tree and every network
+ * (a network's attachments are matched by name or ID prefix, which is not worth guessing
+ * here). Anything else was held by no container at all when the plan was made; should one
+ * appear since, the engine refuses the removal (409), as it would later.
+ */
+export function dependsOnRemovedContainers(plan: Plan, containers: readonly ContainerObj[]): (action: Action) => boolean {
+  const removed = new Set(plan.actions.filter((a) => a.resource === 'container').map((a) => a.id));
+  const images = new Set<string>();
+  const volumes = new Set<string>();
+  for (const c of containers) {
+    if (!removed.has(c.id)) continue;
+    images.add(c.imageId);
+    for (const v of c.volumes) volumes.add(v);
+  }
+  return (a) => {
+    if (a.resource === 'image') return a.inTree === true || images.has(a.id);
+    if (a.resource === 'volume') return volumes.has(a.id);
+    return true;
+  };
 }

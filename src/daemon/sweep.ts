@@ -8,7 +8,7 @@ import type { Config, Mode } from '../policy/config.js';
 import type { Plan } from '../policy/plan-types.js';
 import type { Snapshot, Usage } from '../policy/snapshot.js';
 import { plan as makePlan } from '../policy/plan.js';
-import { execute, type RemovalRecord, type SkipRecord } from './execute.js';
+import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from './logger.js';
 
 export interface CycleReport {
@@ -67,7 +67,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
     return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
   }
-  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals);
+  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals, dependsOnRemovedContainers(plan, snapshot.containers));
   const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   return { ...base, ...result, reclaimedBytes, timings: timings(clock()) };
 }
