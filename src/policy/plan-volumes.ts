@@ -66,16 +66,8 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
   const keep = nameLabelKeep(policy.keep);
   return (v: VolumeObj): Decision => {
-    const reasons: string[] = [];
-    if (m.anonymous !== undefined) {
-      const anonymous = isAnonymousVolume(v);
-      if (anonymous !== m.anonymous) return noMatch;
-      reasons.push(anonymous ? 'anonymous' : 'named');
-    }
-    if (minAge !== undefined) {
-      if (v.created === undefined || now - v.created < minAge) return noMatch;
-      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
-    }
+    if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return noMatch;
+    if (minAge !== undefined && (v.created === undefined || now - v.created < minAge)) return noMatch;
     if (nameOk && !nameOk(v.name)) return noMatch;
     if (labelsOk && !labelsOk(v.labels)) return noMatch;
     let unusedReason: string | undefined;
@@ -87,6 +79,10 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
     if (s) return s;
     const kept = keep(v.name, v.labels);
     if (kept) return kept;
+    // The reason is built last, only for a volume that is selected.
+    const reasons: string[] = [];
+    if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
+    if (minAge !== undefined && v.created !== undefined) reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
     if (unusedReason !== undefined) reasons.push(unusedReason);
