@@ -41,8 +41,7 @@ export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[
 /** @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing */
 export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage): void {
   const protectLabel = firstLabel(config.protect.labels);
-  // Undefined without protected repositories: then no image's repositories need collecting.
-  const protectRepo = config.protect.repositories.length > 0 ? anyGlob(config.protect.repositories) : undefined;
+  const protectRepo = anyGlob(config.protect.repositories);
   for (const policy of config.policies) {
     if (policy.resource !== 'image') continue;
     const f = filters(policy);
@@ -171,12 +170,12 @@ function exemption(
   index: ImageIndex,
   keep: KeepRules,
   protectLabel: (l: ImageObj['labels']) => string | undefined,
-  protectRepo: ((r: string) => boolean) | undefined,
+  protectRepo: (r: string) => boolean,
 ): Decision | undefined {
   const pl = protectLabel(image.labels);
   if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
   // Digests count too: a pulled-by-digest image of a protected repository has no tag.
-  const pr = protectRepo && repositoriesOf(image).find(protectRepo);
+  const pr = repositoriesOf(image).find(protectRepo);
   if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
