@@ -1,7 +1,7 @@
 /**
- * Carries out a plan's removals in order, one request at a time. A refusal from the engine
- * (409) or an object already gone (404) is a counted skip, never an error and never a reason to
- * force; an unreachable engine ends the cycle.
+ * Carries out a plan's removals in the order that matters, with bounded concurrency. A
+ * refusal from the engine (409) or an object already gone (404) is a counted skip, never an
+ * error and never a reason to force; an unreachable engine ends the cycle.
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';

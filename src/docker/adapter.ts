@@ -14,6 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { measureCreated, type SizedContainerInfo } from './created-sizes.js';
 import { listServiceImages } from './services.js';
 import { mapNetwork, removeNetwork } from './networks.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
@@ -104,8 +105,8 @@ export class EngineAdapter implements Engine {
   }
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
-    const sizes = new Map<string, ContainerMeasure>();
-    const rest = await this.measureNeverRun(ids, sizes);
+    // Those that never ran: one list call for all of them (see created-sizes.ts).
+    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, () => this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<SizedContainerInfo[]>));
     await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
@@ -124,31 +125,6 @@ export class EngineAdapter implements Engine {
       sizes.set(id, { sizeRw: info.SizeRw ?? 0, state: info.State?.Status ?? 'unknown', ...details });
     });
     return sizes;
-  }
-
-  /**
-   * Containers that never ran (state `created`), measured with one list call instead of one
-   * inspect each: `status=created` with `size=1` walks only the writable layers of created
-   * containers, which are empty unless something was copied in (`docker cp` can), and the
-   * list is as fresh as an inspect. A container listed as created now and created when the
-   * snapshot inspected it has no other state to refresh: no finish time, no exit code of a
-   * run. Any other (started, stopped or removed since, or never inspected) is left to the
-   * inspect, as before. Returns the IDs still to measure.
-   */
-  private async measureNeverRun(ids: readonly string[], sizes: Map<string, ContainerMeasure>): Promise<readonly string[]> {
-    if (!ids.some((id) => this.cache.details.get(id)?.state === 'created')) return ids;
-    // @types/dockerode knows neither the `size` option's `SizeRw` on list entries nor its omission at 0.
-    const listed = (await this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }))) as Array<Docker.ContainerInfo & { SizeRw?: number }>;
-    const nowCreated = new Map(listed.filter((c) => c.State === 'created').map((c) => [c.Id, c]));
-    const rest: string[] = [];
-    for (const id of ids) {
-      const raw = nowCreated.get(id);
-      const cached = this.cache.details.get(id);
-      if (raw === undefined || cached?.state !== 'created') rest.push(id);
-      // The engine omits SizeRw when it is 0 (API 1.41).
-      else sizes.set(id, { sizeRw: raw.SizeRw ?? 0, state: 'created', ...cached.details });
-    }
-    return rest;
   }
 
   async measureVolumes(): Promise<Map<string, number>> {
