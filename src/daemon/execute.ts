@@ -1,12 +1,13 @@
 /**
- * Carries out a plan's removals in order, one request at a time. A refusal from the engine
- * (409) or an object already gone (404) is a counted skip, never an error and never a reason to
- * force; an unreachable engine ends the cycle.
+ * Carries out a plan's removals in the order that matters, with bounded concurrency. A
+ * refusal from the engine (409) or an object already gone (404) is a counted skip, never an
+ * error and never a reason to force; an unreachable engine ends the cycle.
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
+import type { ContainerObj } from '../policy/snapshot.js';
 import { classify } from '../docker/errors.js';
-import { mapLimit } from '../docker/pool.js';
+import { limiter, mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
 import { archiveImage, type Archived } from './archive.js';
 import { runPrune, type PlanTime } from './execute-prune.js';
@@ -48,13 +49,23 @@ export interface ExecutionResult {
 }
 
 /**
- * Runs the removals with at most `concurrency` requests in flight, in groups that keep the
- * order that matters: containers, then images, then volumes, then networks, then build-cache
- * prunes, each group finished before the
- * next starts (a container must be gone before its image or volume can go). Stand-alone
- * images go in parallel; images in a parent/child tree go one at a time, children first.
+ * Runs the removals with at most `concurrency` requests in flight, in the order that matters:
+ * a container must be gone before its image, volume or network can go. With a bound above 1,
+ * the images and volumes that `waitsForContainers` says no removed container holds go
+ * alongside the containers; the rest of the images, volumes and networks go side by side once
+ * every container is gone; build-cache prunes last. Stand-alone images go in parallel; images
+ * in a parent/child tree go one at a time, children first, after the stand-alone ones.
+ * Without `waitsForContainers`, everything waits for the containers.
  */
-export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | undefined, log: Logger, concurrency = 1, planTime?: PlanTime): Promise<ExecutionResult> {
+export async function execute(
+  engine: Engine,
+  plan: Plan,
+  signal: AbortSignal | undefined,
+  log: Logger,
+  concurrency = 1,
+  waitsForContainers: (action: Action) => boolean = () => true,
+  planTime?: PlanTime,
+): Promise<ExecutionResult> {
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
   const done = new Set<string>();
   let interrupted: string | undefined;
@@ -98,9 +109,27 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
     }
   };
 
-  for (const group of groups(plan.actions)) {
-    await mapLimit(group.actions, group.serial ? 1 : Math.max(1, concurrency), runOne);
+  const bound = Math.max(1, concurrency);
+  const slot = limiter(bound);
+  const lane = async (steps: ReadonlyArray<{ actions: Action[]; serial: boolean }>) => {
+    for (const step of steps) await mapLimit(step.actions, step.serial ? 1 : bound, (a) => slot(() => runOne(a)));
+  };
+  const g = groups(plan.actions);
+  if (bound === 1) {
+    // One request at a time gains nothing from interleaving; plan order is easier to follow.
+    await lane([g.containers, g.images, g.imageTrees, g.volumes, g.networks]);
+  } else {
+    // Images and volumes that no removed container holds depend on nothing this cycle does,
+    // so they share the bound with the containers instead of waiting for the slowest of them.
+    const early = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter((a) => !waitsForContainers(a)) });
+    const late = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter(waitsForContainers) });
+    await Promise.all([lane([g.containers]), lane([early(g.images)]), lane([early(g.volumes)])]);
+    // Once every container is gone, the rest no longer depend on anything this cycle does to
+    // the others. Within the image lane, trees still go one at a time, children first, after
+    // the stand-alone images.
+    await Promise.all([lane([late(g.images), g.imageTrees]), lane([late(g.volumes)]), lane([g.networks])]);
   }
+  await lane([g.buildCache]);
   // Reported in plan order, whatever order the parallel requests finished in.
   const removed: RemovalRecord[] = [];
   const skipped: SkipRecord[] = [];
@@ -112,18 +141,18 @@ export async function execute(engine: Engine, plan: Plan, signal: AbortSignal | 
   return { removed, skipped, interrupted };
 }
 
-function groups(actions: readonly Action[]): Array<{ actions: Action[]; serial: boolean }> {
-  const of = (pred: (a: Action) => boolean) => actions.filter(pred);
-  return [
-    { actions: of((a) => a.resource === 'container'), serial: false },
-    { actions: of((a) => a.resource === 'image' && a.inTree !== true), serial: false },
-    { actions: of((a) => a.resource === 'image' && a.inTree === true), serial: true },
-    { actions: of((a) => a.resource === 'volume'), serial: false },
+function groups(actions: readonly Action[]) {
+  const of = (pred: (a: Action) => boolean, serial: boolean) => ({ actions: actions.filter(pred), serial });
+  return {
+    containers: of((a) => a.resource === 'container', false),
+    images: of((a) => a.resource === 'image' && a.inTree !== true, false),
+    imageTrees: of((a) => a.resource === 'image' && a.inTree === true, true),
+    volumes: of((a) => a.resource === 'volume', false),
     // After containers: a network is free only once the containers attached to it are gone.
-    { actions: of((a) => a.resource === 'network'), serial: false },
+    networks: of((a) => a.resource === 'network', false),
     // Its own step, one prune at a time: the engine runs only one prune at once (409 otherwise).
-    { actions: of((a) => a.resource === 'buildCache'), serial: true },
-  ];
+    buildCache: of((a) => a.resource === 'buildCache', true),
+  };
 }
 
 async function removeOne(engine: Engine, action: Action, log: Logger, planTime: PlanTime | undefined): Promise<Outcome> {
@@ -201,4 +230,27 @@ function imageBytes(engine: Engine, deleted: readonly string[]): number | null {
 
 function skip(action: Action, reason: SkipReason, message: string): SkipRecord {
   return { resource: action.resource, id: action.id, name: action.name, policy: action.policy, reason, message };
+}
+
+/**
+ * Which removals must wait until the plan's containers are gone: images a removed container
+ * was made from, volumes one mounts, every image in a parent/child tree and every network
+ * (a network's attachments are matched by name or ID prefix, which is not worth guessing
+ * here). Anything else was held by no container at all when the plan was made; should one
+ * appear since, the engine refuses the removal (409), as it would later.
+ */
+export function dependsOnRemovedContainers(plan: Plan, containers: readonly ContainerObj[]): (action: Action) => boolean {
+  const removed = new Set(plan.actions.filter((a) => a.resource === 'container').map((a) => a.id));
+  const images = new Set<string>();
+  const volumes = new Set<string>();
+  for (const c of containers) {
+    if (!removed.has(c.id)) continue;
+    images.add(c.imageId);
+    for (const v of c.volumes) volumes.add(v);
+  }
+  return (a) => {
+    if (a.resource === 'image') return a.inTree === true || images.has(a.id);
+    if (a.resource === 'volume') return volumes.has(a.id);
+    return true;
+  };
 }

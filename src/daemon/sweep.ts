@@ -8,7 +8,7 @@ import type { Config, Mode } from '../policy/config.js';
 import type { Plan } from '../policy/plan-types.js';
 import type { Snapshot, Usage } from '../policy/snapshot.js';
 import { plan as makePlan } from '../policy/plan.js';
-import { execute, type RemovalRecord, type SkipRecord } from './execute.js';
+import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from './logger.js';
 import { needsDisk, readDisk, type DiskReading } from './pressure-disk.js';
 
@@ -77,7 +77,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
     return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
   }
-  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals, { plannedAt: options.now, clock: options.clock ?? Date.now });
+  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals, dependsOnRemovedContainers(plan, snapshot.containers), { plannedAt: options.now, clock: options.clock ?? Date.now });
   const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   return { ...base, ...result, reclaimedBytes, timings: timings(clock()) };
 }
@@ -103,17 +103,16 @@ async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Lo
   const needVolumes = selected.some((a) => a.resource === 'volume');
   if (containerIds.length === 0 && !needVolumes) return snapshot;
   const wanted = new Set(containerIds);
-  const measured = containerIds.length > 0 ? await engine.measureContainers(containerIds) : new Map<string, ContainerMeasure>();
-  let volumeSizes = new Map<string, number>();
-  if (needVolumes) {
-    try {
-      volumeSizes = await engine.measureVolumes();
-    } catch (err) {
-      const e = err as { kind?: string; message?: string };
-      if (e.kind === 'unreachable') throw err;
-      log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
-    }
-  }
+  // Side by side: the volume walk and the container inspects wait on different parts of the
+  // engine, and together they are most of what an enforce cycle adds to the removals.
+  const measuring = containerIds.length > 0 ? engine.measureContainers(containerIds) : Promise.resolve(new Map<string, ContainerMeasure>());
+  const sizing = needVolumes ? volumeSizesOrNone(engine, log) : Promise.resolve(new Map<string, number>());
+  // Both settle before either result is used, so neither rejection is left unobserved.
+  const [measuredResult, volumeResult] = await Promise.allSettled([measuring, sizing]);
+  if (measuredResult.status === 'rejected') throw measuredResult.reason;
+  if (volumeResult.status === 'rejected') throw volumeResult.reason;
+  const measured = measuredResult.value;
+  const volumeSizes = volumeResult.value;
   return {
     ...snapshot,
     // Fresh state and finish time too: a container restarted since the listing must not be
@@ -125,6 +124,18 @@ async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Lo
     }),
     volumes: snapshot.volumes.map((v) => (volumeSizes.has(v.name) ? { ...v, size: volumeSizes.get(v.name) } : v)),
   };
+}
+
+/** Volume sizes, or none when the walk failed (their bytes are then unknown); an unreachable engine still fails the cycle. */
+async function volumeSizesOrNone(engine: Engine, log: Logger): Promise<Map<string, number>> {
+  try {
+    return await engine.measureVolumes();
+  } catch (err) {
+    const e = err as { kind?: string; message?: string };
+    if (e.kind === 'unreachable') throw err;
+    log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
+    return new Map<string, number>();
+  }
 }
 
 /** Bytes of all image layers, each shared layer once: what `docker system df` calls LayersSize. */

@@ -14,6 +14,7 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { mapLimit } from './pool.js';
+import { measureCreated, type SizedContainerInfo } from './created-sizes.js';
 import { listServiceImages } from './services.js';
 import { containerNetworks, mapNetwork, removeNetwork } from './networks.js';
 import { refersToNetwork } from '../policy/plan-networks.js';
@@ -110,8 +111,9 @@ export class EngineAdapter implements Engine {
   }
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
-    const sizes = new Map<string, ContainerMeasure>();
-    await mapLimit(ids, this.options.concurrency, async (id) => {
+    // Those that never ran: one list call for all of them (see created-sizes.ts).
+    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, () => this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<SizedContainerInfo[]>));
+    await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
       const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;

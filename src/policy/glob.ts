@@ -166,5 +166,12 @@ export function anyGlob(patterns: readonly string[]): (name: string) => boolean 
     if (!r.ok) throw new Error(`invalid glob "${p}": ${r.reason}`);
     return r.match;
   });
-  return (name) => matchers.some((m) => m(name));
+  // Plain loops rather than `some` with an arrow: this runs for every object under every
+  // policy, and an arrow made per call is garbage the planner then has to collect.
+  const only = matchers.length === 1 ? matchers[0] : undefined;
+  if (only) return only;
+  return (name) => {
+    for (const m of matchers) if (m(name)) return true;
+    return false;
+  };
 }

@@ -36,11 +36,19 @@ function holds(s: LabelSelector, labels: Labels): boolean {
 /** All selectors hold (an empty list holds). */
 export function allLabels(texts: readonly string[]): (labels: Labels) => boolean {
   const selectors = texts.map(selector);
-  return (labels) => selectors.every((s) => holds(s, labels));
+  // A plain loop: an arrow made per call is garbage, and this runs for every object.
+  return (labels) => {
+    for (const s of selectors) if (!holds(s, labels)) return false;
+    return true;
+  };
 }
 
 /** The first selector that holds, if any: used to say which label kept an object. */
 export function firstLabel(texts: readonly string[]): (labels: Labels) => string | undefined {
   const selectors = texts.map((t) => [t, selector(t)] as const);
-  return (labels) => selectors.find(([, s]) => holds(s, labels))?.[0];
+  if (selectors.length === 0) return () => undefined;
+  return (labels) => {
+    for (const [text, s] of selectors) if (holds(s, labels)) return text;
+    return undefined;
+  };
 }

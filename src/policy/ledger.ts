@@ -17,20 +17,46 @@ export interface Subject {
 
 export type Draft = Omit<Action, 'bytes'>;
 
-type ByResource<T> = Record<ResourceKind, Map<string, T>>;
-const byResource = <T>(): ByResource<T> => ({ container: new Map(), image: new Map(), volume: new Map(), network: new Map(), buildCache: new Map() });
+/**
+ * Everything decided about one kind of resource. One object per kind, reached through a
+ * switch on the kind: field loads the engine can inline, where indexing a record by a
+ * variable key was the most expensive step of the hottest check.
+ */
+class Book {
+  readonly selected = new Map<string, Draft>();
+  readonly reported = new Map<string, Draft>();
+  readonly kept = new Map<string, Kept>();
+  /** Decided by some policy: one lookup for the hot `taken` check. */
+  readonly taken = new Set<string>();
+}
+
 const RESOURCES: readonly ResourceKind[] = ['container', 'image', 'volume', 'network', 'buildCache'];
 
 export class Ledger {
-  private readonly selected = byResource<Draft>();
-  private readonly reported = byResource<Draft>();
-  private readonly keptById = byResource<Kept>();
-  /** Decided by some policy: one lookup for the hot `taken` check. */
-  private readonly takenIds: Record<ResourceKind, Set<string>> = { container: new Set(), image: new Set(), volume: new Set(), network: new Set(), buildCache: new Set() };
+  private readonly containers = new Book();
+  private readonly images = new Book();
+  private readonly volumes = new Book();
+  private readonly networks = new Book();
+  private readonly buildCache = new Book();
+
+  private book(resource: ResourceKind): Book {
+    switch (resource) {
+      case 'container':
+        return this.containers;
+      case 'image':
+        return this.images;
+      case 'volume':
+        return this.volumes;
+      case 'network':
+        return this.networks;
+      case 'buildCache':
+        return this.buildCache;
+    }
+  }
 
   /** True when an earlier policy already decided about the object; later ones skip it. */
   taken(resource: ResourceKind, id: string): boolean {
-    return this.takenIds[resource].has(id);
+    return this.book(resource).taken.has(id);
   }
 
   /**
@@ -39,46 +65,43 @@ export class Ledger {
    */
   record(resource: ResourceKind, policy: { name: string; action?: 'remove' | 'report' }, id: string, decision: Decision, subject: () => Subject): void {
     const d = decision;
-    if (d.kind === 'no-match' || this.taken(resource, id)) return;
+    if (d.kind === 'no-match') return;
+    const book = this.book(resource);
+    if (book.taken.has(id)) return;
     const { name } = subject();
     const base = { resource, id, name, policy: policy.name, reason: d.reason };
-    if (d.kind === 'keep') {
-      // The first policy that matches decides; a keep shields the object from later policies.
-      this.keptById[resource].set(id, base);
-      this.takenIds[resource].add(id);
-    } else if (policy.action === 'report') {
-      this.reported[resource].set(id, base);
-      this.takenIds[resource].add(id);
-    } else {
-      this.selected[resource].set(id, base);
-      this.takenIds[resource].add(id);
-    }
+    // The first policy that matches decides; a keep shields the object from later policies.
+    if (d.kind === 'keep') book.kept.set(id, base);
+    else if (policy.action === 'report') book.reported.set(id, base);
+    else book.selected.set(id, base);
+    book.taken.add(id);
   }
 
   isSelected(resource: ResourceKind, id: string): boolean {
-    return this.selected[resource].has(id);
+    return this.book(resource).selected.has(id);
   }
 
   /** The policy that selected the object for removal, if any. */
   selectedBy(resource: ResourceKind, id: string): string | undefined {
-    return this.selected[resource].get(id)?.policy;
+    return this.book(resource).selected.get(id)?.policy;
   }
 
   /** Takes a selected object back (the engine would refuse it) and records why it stays. */
   unselect(resource: ResourceKind, id: string, reason: string): void {
-    const draft = this.selected[resource].get(id);
+    const book = this.book(resource);
+    const draft = book.selected.get(id);
     if (!draft) return;
-    this.selected[resource].delete(id);
-    this.takenIds[resource].delete(id);
-    this.keptById[resource].set(id, { resource, id, name: draft.name, policy: draft.policy, reason });
+    book.selected.delete(id);
+    book.taken.delete(id);
+    book.kept.set(id, { resource, id, name: draft.name, policy: draft.policy, reason });
   }
 
   selectedOf(resource: ResourceKind): Draft[] {
-    return [...this.selected[resource].values()];
+    return [...this.book(resource).selected.values()];
   }
 
   reportedOf(resource: ResourceKind): Draft[] {
-    return [...this.reported[resource].values()];
+    return [...this.book(resource).reported.values()];
   }
 
   /**
@@ -86,18 +109,20 @@ export class Ledger {
    * by resource, then ID, so the output never depends on the order the engine listed things.
    */
   kept(): Kept[] {
-    return RESOURCES.flatMap((r) =>
-      [...this.keptById[r].values()]
-        .filter((k) => !this.selected[r].has(k.id) && !this.reported[r].has(k.id))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    );
+    return RESOURCES.flatMap((r) => {
+      const book = this.book(r);
+      return [...book.kept.values()]
+        .filter((k) => !book.selected.has(k.id) && !book.reported.has(k.id))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    });
   }
 
   /** IDs of a resource that some policy kept or only reported: never to be auto-pruned. */
   heldBack(resource: ResourceKind): Set<string> {
+    const book = this.book(resource);
     const ids = new Set<string>();
-    for (const id of this.keptById[resource].keys()) if (!this.selected[resource].has(id)) ids.add(id);
-    for (const id of this.reported[resource].keys()) ids.add(id);
+    for (const id of book.kept.keys()) if (!book.selected.has(id)) ids.add(id);
+    for (const id of book.reported.keys()) ids.add(id);
     return ids;
   }
 }

@@ -24,6 +24,8 @@ export function planContainers(config: Config, containers: readonly ContainerObj
     const newest = newestContainers(policy.keep, candidates, ledger);
     const decide = containerDecider(policy, now, protectedBy, newest);
     for (const c of candidates) {
+      // An earlier policy decided already; skip before building a reason nobody will read.
+      if (ledger.taken('container', c.id)) continue;
       const decision = decide(c);
       if (decision.kind !== 'no-match') ledger.record('container', policy, c.id, decision, () => c);
     }
@@ -48,24 +50,25 @@ function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l:
 
   return (c: ContainerObj): Decision => {
     if (!REMOVABLE_STATES.has(c.state) || !statuses.includes(c.state)) return noMatch;
-    const reasons = [c.state];
+    let since: number | undefined;
     if (minStopped !== undefined) {
       // A created container never ran, so it has been idle since it was created.
-      const since = c.state === 'created' ? c.created : c.finishedAt;
+      since = c.state === 'created' ? c.created : c.finishedAt;
       if (since === undefined || now - since < minStopped) return noMatch;
-      reasons.push(`stopped ${formatDuration(now - since)} ago (stoppedFor ${m.stoppedFor})`);
     }
     // Exit codes describe a run; a created container has none, so the filter does not apply to it.
-    if (m.exitCode && c.state !== 'created') {
-      if (c.exitCode === undefined || !m.exitCode.includes(c.exitCode)) return noMatch;
-      reasons.push(`exit code ${c.exitCode}`);
-    }
+    const byExitCode = m.exitCode !== undefined && c.state !== 'created';
+    if (byExitCode && (c.exitCode === undefined || !m.exitCode?.includes(c.exitCode))) return noMatch;
     const prot = protectedBy(c.labels);
     if (prot) return { kind: 'keep', reason: `protected by label "${prot}"` };
     const kept = keep(c.name, c.labels);
     if (kept) return kept;
     const newestReason = newest.get(c.id);
     if (newestReason !== undefined) return { kind: 'keep', reason: newestReason };
-    return { kind: 'select', reason: reasons.join(', ') };
+    // The reason is built last, only for a container that is selected.
+    let reason = c.state;
+    if (since !== undefined) reason += `, stopped ${formatDuration(now - since)} ago (stoppedFor ${m.stoppedFor})`;
+    if (byExitCode) reason += `, exit code ${c.exitCode}`;
+    return { kind: 'select', reason };
   };
 }

@@ -50,7 +50,10 @@ export function referenceMatcher(images: readonly ImageObj[]): (ref: string) => 
  */
 export function deployedImages(config: Config, snapshot: Snapshot): ReadonlyMap<string, string> {
   const reasons = new Map<string, string>();
-  const named = referenceMatcher(snapshot.images);
+  // The index of every image reference is built only when a service or a Compose project
+  // asks for one: most hosts have neither, and it costs a parse and a string per tag.
+  let matcher: ((ref: string) => string[]) | undefined;
+  const named = (ref: string): string[] => (matcher ??= referenceMatcher(snapshot.images))(ref);
   if (config.inUse.swarmServices) {
     const services = [...(snapshot.serviceImages ?? [])].sort((a, b) => cmp(a.service, b.service) || cmp(a.reference, b.reference));
     for (const s of services) {

@@ -88,25 +88,45 @@ interface Filters {
 
 function filters(policy: ImagePolicy): Filters {
   const f: Filters = {};
-  if (policy.match.repositories) f.repo = anyGlob(policy.match.repositories);
+  if (policy.match.repositories) f.repo = remembered(anyGlob(policy.match.repositories));
   if (policy.match.tags) f.tag = anyGlob(policy.match.tags);
   if (policy.match.labels) f.labels = allLabels(policy.match.labels);
   return f;
 }
 
 /**
+ * A glob's answers remembered per name, for one policy: a host has far fewer repositories than
+ * images (every build of an app shares its repository), so each is matched once.
+ */
+function remembered(match: (name: string) => boolean): (name: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (name) => {
+    let answer = answers.get(name);
+    if (answer === undefined) {
+      answer = match(name);
+      answers.set(name, answer);
+    }
+    return answer;
+  };
+}
+
+/**
  * The repository, tag and label filters. Every tag of the image must match: removing an image
  * removes all its names, so a policy about `ci/**` must not take an image also tagged `prod/app`.
+ * Labels are looked at first: one property lookup, and often the filter that rejects most.
  */
 function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
+  if (f.labels && !f.labels(image.labels)) return false;
   if (f.repo || f.tag) {
     if (image.tags.length === 0) return false;
-    for (const { repository, tag } of referencesOf(image)) {
-      if (f.repo && !f.repo(repository)) return false;
-      if (f.tag && !f.tag(tag)) return false;
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i] as (typeof refs)[number];
+      if (f.repo && !f.repo(r.repository)) return false;
+      if (f.tag && !f.tag(r.tag)) return false;
     }
   }
-  return !f.labels || f.labels(image.labels);
+  return true;
 }
 
 /** The rest of `match`, for an image that already passed the repository, tag and label filters. */
@@ -174,9 +194,10 @@ function exemption(
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
   const deployed = index.deployed?.get(image.id);
   if (deployed !== undefined) return { kind: 'keep', reason: deployed };
-  const kt = keep.tag;
-  const hit = kt ? referencesOf(image).findIndex((r) => kt(r.tag)) : -1;
-  if (hit >= 0) return { kind: 'keep', reason: `keep.tags matches ${image.tags[hit]}` };
+  if (keep.tag) {
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) if (keep.tag((refs[i] as (typeof refs)[number]).tag)) return { kind: 'keep', reason: `keep.tags matches ${image.tags[i]}` };
+  }
   const kl = keep.label(image.labels);
   if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
   if (keep.newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
@@ -196,10 +217,14 @@ function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger
   for (const image of candidates) {
     // An image an earlier policy removes will not remain, so it cannot count towards N.
     if (ledger.isSelected('image', image.id)) continue;
-    for (const repo of new Set(referencesOf(image).map((r) => r.repository))) {
-      const list = byRepo.get(repo) ?? [];
-      list.push(image);
-      byRepo.set(repo, list);
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const repo = (refs[i] as (typeof refs)[number]).repository;
+      // Once per repository, however many of its tags the image has.
+      if (refs.findIndex((r) => r.repository === repo) < i) continue;
+      const list = byRepo.get(repo);
+      if (list) list.push(image);
+      else byRepo.set(repo, [image]);
     }
   }
   for (const list of byRepo.values()) {

@@ -34,6 +34,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     return undefined;
   };
 
+  // Removed containers that mount something: the only ones with anonymous volumes to take.
+  const removedWithVolumes = byNameThenId([...removed.values()].filter((c) => c.volumes.length > 0));
   // Policies run in file order so that the first one to select a volume is credited with it,
   // whether it is a volume policy or a container policy that removes anonymous volumes.
   for (const policy of config.policies) {
@@ -45,7 +47,7 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
       // In name order: when two removed containers share an anonymous volume, the reason names
       // the same one whatever order the engine listed them in.
-      for (const c of byNameThenId([...removed.values()])) {
+      for (const c of removedWithVolumes) {
         if (ledger.selectedBy('container', c.id) !== policy.name) continue;
         for (const name of c.volumes) {
           const v = byName.get(name);
@@ -66,16 +68,8 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
   const labelsOk = m.labels ? allLabels(m.labels) : undefined;
   const keep = nameLabelKeep(policy.keep);
   return (v: VolumeObj): Decision => {
-    const reasons: string[] = [];
-    if (m.anonymous !== undefined) {
-      const anonymous = isAnonymousVolume(v);
-      if (anonymous !== m.anonymous) return noMatch;
-      reasons.push(anonymous ? 'anonymous' : 'named');
-    }
-    if (minAge !== undefined) {
-      if (v.created === undefined || now - v.created < minAge) return noMatch;
-      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
-    }
+    if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return noMatch;
+    if (minAge !== undefined && (v.created === undefined || now - v.created < minAge)) return noMatch;
     if (nameOk && !nameOk(v.name)) return noMatch;
     if (labelsOk && !labelsOk(v.labels)) return noMatch;
     let unusedReason: string | undefined;
@@ -87,6 +81,10 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
     if (s) return s;
     const kept = keep(v.name, v.labels);
     if (kept) return kept;
+    // The reason is built last, only for a volume that is selected.
+    const reasons: string[] = [];
+    if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
+    if (minAge !== undefined && v.created !== undefined) reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
     if (unusedReason !== undefined) reasons.push(unusedReason);

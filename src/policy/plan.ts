@@ -9,7 +9,7 @@ import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
 import { imageName, indexImages, planImages } from './plan-images.js';
-import { simulateImageDeletions } from './image-bytes.js';
+import { imageAction, simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { deployedImages } from './plan-deployed.js';
 import { planNetworks } from './plan-networks.js';
@@ -85,15 +85,12 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
       reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
     };
     const archived = imageDrafts.has(del.id) ? archiveOf(archiveDirs.get(draft.policy), image) : undefined;
+    const action = imageAction(draft, del, image);
+    if (archived === undefined) return action;
     return {
-      ...draft,
-      ...(archived?.note !== undefined ? { reason: `${draft.reason}; ${archived.note}` } : {}),
-      bytes: del.bytes,
-      tags: image.tags,
-      digests: image.digests,
-      ...(del.dependsOn.length > 0 ? { dependsOn: del.dependsOn } : {}),
-      ...(del.inTree ? { inTree: true } : {}),
-      ...(archived?.plan !== undefined ? { archive: archived.plan } : {}),
+      ...action,
+      ...(archived.note !== undefined ? { reason: `${draft.reason}; ${archived.note}` } : {}),
+      ...(archived.plan !== undefined ? { archive: archived.plan } : {}),
     };
   });
 

@@ -175,14 +175,25 @@ export function referencesOf(image: ImageObj): ReadonlyArray<{ readonly reposito
   return refs;
 }
 
-/** Every repository an image is known under: from its tags and from its digests (`repo@sha256:…`). */
-export function repositoriesOf(image: ImageObj): string[] {
-  const repos = new Set(referencesOf(image).map((r) => r.repository));
-  for (const d of image.digests) {
-    const at = d.indexOf('@');
-    if (at > 0) repos.add(d.slice(0, at));
+const repoCache = new WeakMap<ImageObj, readonly string[]>();
+
+/**
+ * Every repository an image is known under: from its tags and from its digests
+ * (`repo@sha256:…`). Computed once per image object, like referencesOf: the planner asks for
+ * every selected image, once per policy and again for untagged parents.
+ */
+export function repositoriesOf(image: ImageObj): readonly string[] {
+  let repos = repoCache.get(image);
+  if (!repos) {
+    const set = new Set(referencesOf(image).map((r) => r.repository));
+    for (const d of image.digests) {
+      const at = d.indexOf('@');
+      if (at > 0) set.add(d.slice(0, at));
+    }
+    repos = [...set];
+    repoCache.set(image, repos);
   }
-  return [...repos];
+  return repos;
 }
 
 /** The engine names anonymous volumes with 64 hex characters; 23.0+ also labels them. */

@@ -38,10 +38,26 @@ export function formatBytes(bytes: number): string {
   }
 }
 
+/** Seconds per unit, the size of the unit above it (the remainder is what this one shows), symbol. */
+const DURATION_UNITS: ReadonlyArray<readonly [number, number, string]> = [
+  [86_400, Infinity, 'd'],
+  [3600, 86_400, 'h'],
+  [60, 3600, 'm'],
+  [1, 60, 's'],
+];
+
 /** Formats milliseconds for people: 3d 4h. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
-  const parts: Array<[number, string]> = [[Math.floor(s / 86_400), 'd'], [Math.floor((s % 86_400) / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']];
-  const shown = parts.filter(([n]) => n > 0).slice(0, 2);
-  return shown.length === 0 ? '0s' : shown.map(([n, u]) => `${n}${u}`).join(' ');
+  // The two largest non-zero units, built without intermediate arrays or closures: the
+  // planner formats one duration for every object it selects.
+  let out = '';
+  let shown = 0;
+  for (const [size, above, unit] of DURATION_UNITS) {
+    const n = Math.floor((s % above) / size);
+    if (n <= 0) continue;
+    out = shown === 0 ? `${n}${unit}` : `${out} ${n}${unit}`;
+    if (++shown === 2) break;
+  }
+  return shown === 0 ? '0s' : out;
 }

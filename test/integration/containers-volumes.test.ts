@@ -5,8 +5,14 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
 import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
-import { busyboxLayer, loadImage } from '../support/image-archive.js';
+import { buildLayerTar, busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
+import { connect } from '../../src/docker/client.js';
+import { EngineAdapter } from '../../src/docker/adapter.js';
+import type { ContainerMeasure } from '../../src/docker/engine.js';
+import { runCycle } from '../../src/daemon/sweep.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import { resolveConfig } from '../../src/policy/config.js';
 
 const host = inject('dockerHost');
 let docker: Docker;
@@ -136,6 +142,39 @@ describe('containers and volumes', () => {
     expect(await listRunObjects(docker, run)).toEqual({ images: [], containers: [], volumes: [] });
   });
 
+  it('measures created containers with one list call: true bytes for one that holds copied files, and one started after the listing stays', async () => {
+    const plain = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'] });
+    const copied = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'] });
+    const late = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'] });
+    // `docker cp` is the one way a container that never ran holds data in its writable layer.
+    await docker.getContainer(copied).putArchive(await buildLayerTar({ files: [{ path: 'blob', size: 30_000 }] }), { path: '/' });
+    /** The real adapter; the third container starts after the listing, just before measuring. */
+    class StartingAdapter extends EngineAdapter {
+      measureCalls = 0;
+      override async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
+        await docker.getContainer(late).start();
+        const before = this.calls;
+        const measured = await super.measureContainers(ids);
+        this.measureCalls = this.calls - before;
+        return measured;
+      }
+    }
+    const adapter = new StartingAdapter(await connect(host));
+    const r = resolveConfig('c.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 4 } }, [{ file: 'p.yaml', text: JSON.stringify({ policies: [{ name: 'created', resource: 'container', match: { status: ['created'], labels: [`${TEST_LABEL}=${run}`] } }] }) }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const report = await runCycle(adapter, r.value, { mode: 'enforce', now: Date.now() }, createLogger('silent'));
+    expect(report.removed.map((x) => [x.id, x.bytes, x.predictedBytes]).sort()).toEqual(
+      [
+        [plain, 0, 0],
+        [copied, 30_000, 30_000],
+      ].sort(),
+    );
+    expect(report.skipped).toEqual([]);
+    // One list for the containers still created, one inspect for the one that started.
+    expect(adapter.measureCalls).toBe(2);
+    expect((await listRunObjects(docker, run)).containers).toEqual([{ id: late, state: 'running' }]);
+  });
+
   it('never removes a running container, whatever the policy says', async () => {
     const running = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'], start: true });
     const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'all', resource: 'container', match: {} }, { name: 'imgs', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } });
@@ -144,3 +183,4 @@ describe('containers and volumes', () => {
     expect((await listRunObjects(docker, run)).containers).toEqual([{ id: running, state: 'running' }]);
   });
 });
+

@@ -35,8 +35,8 @@ class RacingAdapter extends EngineAdapter {
   }
 }
 
-function configFor(policy: Record<string, unknown>): Config {
-  const r = resolveConfig('races.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 1 } }, [{ file: 'p.yaml', text: JSON.stringify({ policies: [policy] }) }]);
+function configFor(policy: Record<string, unknown>, more: Array<Record<string, unknown>> = [], concurrentRemovals = 1): Config {
+  const r = resolveConfig('races.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals } }, [{ file: 'p.yaml', text: JSON.stringify({ policies: [policy, ...more] }) }]);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.value;
 }
@@ -85,6 +85,27 @@ describe(`races between plan and removal, ${RUNS} times each`, () => {
       expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
       await docker.getContainer(user).remove();
     });
+  });
+
+  it('a volume mounted just before its removal alongside the containers (concurrency 4): skip, volume kept', async () => {
+    const volume = await createVolume(docker, { runId: run, name: `rt${run}-race-early`, labels: { race: 'early-volume' } });
+    const image = await loadImage(docker, { tags: [`rt${run}/race:5`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'early', size: 10 }] }] });
+    const adapter = new RacingAdapter(await connect(host));
+    let user = '';
+    adapter.before = async (call) => {
+      if (call === 'removeVolume') user = await createContainer(docker, { image, runId: run, cmd: ['true'], binds: [`${volume}:/v`] });
+    };
+    // The volume is held by no container when planned, so it goes while the containers go.
+    const config = configFor({ name: 'ctr', resource: 'container', match: { labels: ['race=early-container'] } }, [{ name: 'vol', resource: 'volume', match: { labels: ['race=early-volume'] } }], 4);
+    for (let i = 0; i < Math.ceil(RUNS / 4); i++) {
+      const stopped = await Promise.all([1, 2, 3].map(() => createContainer(docker, { image, runId: run, cmd: ['true'], labels: { race: 'early-container' } })));
+      const report = await runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent);
+      expect(report.interrupted).toBeUndefined();
+      expect(report.skipped.map((x) => `${x.resource}:${x.reason}`)).toEqual(['volume:conflict']);
+      expect(report.removed.map((x) => x.id).sort()).toEqual([...stopped].sort());
+      expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
+      await docker.getContainer(user).remove();
+    }
   });
 
   it('a new tag pushed onto the image just before its deletion: skip, image and both tags kept', async () => {

@@ -201,19 +201,45 @@ describe('runCycle', () => {
     expect(report.removed.map((r) => r.id)).toEqual(['i-1', 'vol-loose']);
   });
 
-  it('in parallel, keeps containers before images before volumes, and reports in plan order', async () => {
+  it('in parallel: what removed containers hold waits for them, the rest goes alongside, under one bound, reported in plan order', async () => {
     const many = Array.from({ length: 6 }, (_, i) => image({ id: `i-p${i}`, tags: [`app:p${i}`], layers: [[`P${i}`, 10 + i]], created: ago(60) }));
-    const users = many.map((img, i) => container({ name: `u${i}`, id: `c-u${i}`, image: img, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 1 }));
-    const engine = new FakeEngine({ images: many, containers: users, volumes: [loose] });
+    const free = image({ id: 'i-free', tags: ['app:free'], layers: [['F', 5]], created: ago(60) });
+    const held = volume({ name: 'vol-held', size: 300 });
+    const users = many.map((img, i) => container({ name: `u${i}`, id: `c-u${i}`, image: img, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 1, volumes: i === 0 ? ['vol-held'] : [] }));
+    const engine = new FakeEngine({ images: [...many, free], containers: users, volumes: [loose, held] });
+    // Every removal request waits a turn of the event loop, so requests really overlap and
+    // the bound is what limits them.
+    let inFlight = 0;
+    let most = 0;
+    for (const method of ['removeContainer', 'imageRefs', 'deleteImage', 'removeVolume'] as const) {
+      const original = engine[method].bind(engine) as (id: string) => Promise<unknown>;
+      (engine as unknown as Record<string, (id: string) => Promise<unknown>>)[method] = async (id) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          return await original(id);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
     const { log } = capture();
     const report = await runCycle(engine, parallelConfig(4), { mode: 'enforce', now: NOW }, log);
     const calls = removals(engine);
+    const at = (call: string) => calls.indexOf(call);
     const lastContainer = Math.max(...calls.map((c, i) => (c.startsWith('removeContainer') ? i : -1)));
-    const firstImage = calls.findIndex((c) => c.startsWith('deleteImage'));
-    const lastImage = Math.max(...calls.map((c, i) => (c.startsWith('deleteImage') ? i : -1)));
-    expect(lastContainer).toBeLessThan(firstImage);
-    expect(calls.indexOf('removeVolume vol-loose')).toBeGreaterThan(lastImage);
-    expect(report.removed.map((r) => r.id)).toEqual([...users.map((c) => c.id), ...many.map((i) => i.id), 'vol-loose']);
+    // Held by a removed container: only after every container is gone.
+    for (const img of many) expect(at(`imageRefs ${img.id}`)).toBeGreaterThan(lastContainer);
+    expect(at('removeVolume vol-held')).toBeGreaterThan(lastContainer);
+    // Held by none: alongside the containers.
+    expect(at('imageRefs i-free')).toBeLessThan(lastContainer);
+    expect(at('removeVolume vol-loose')).toBeLessThan(lastContainer);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(report.skipped).toEqual([]);
+    expect(report.removed.map((r) => r.id)).toEqual([...users.map((c) => c.id), 'i-free', ...many.map((i) => i.id), 'vol-held', 'vol-loose']);
+    expect(report.removed.map((r) => r.id)).toEqual(report.plan.actions.map((a) => a.id));
     expect(report.reclaimedBytes).toBe(report.plan.totals.bytes);
   });
 });
@@ -223,7 +249,7 @@ function parallelConfig(concurrentRemovals: number) {
     policies: [
       { name: 'exited', resource: 'container', match: { stoppedFor: '1d' } },
       { name: 'apps', resource: 'image', match: { repositories: ['app'] } },
-      { name: 'volumes', resource: 'volume', match: { names: ['vol-loose'] } },
+      { name: 'volumes', resource: 'volume', match: { names: ['vol-loose', 'vol-held'] } },
     ],
     limits: { concurrentRemovals },
   });
