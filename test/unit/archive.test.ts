@@ -5,9 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/daemon/logger.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
 import { recordCycle } from '../../src/daemon/record.js';
 import { planJson, planText } from '../../src/daemon/render.js';
@@ -18,6 +16,7 @@ import { plan } from '../../src/policy/plan.js';
 import type { Mode } from '../../src/policy/config.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, image, NOW, planAt } from '../support/builders.js';
+import { captureLog } from '../support/capture-log.js';
 
 const HEX = 'a'.repeat(64);
 const built = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1', 'ci/app:pr-1b'], layers: [['L1', 1000]], created: ago(60) });
@@ -33,19 +32,9 @@ afterEach(() => {
 
 const cfg = (archiveDir: string) => config({ policies: [{ name: 'stale-ci', resource: 'image', match: { repositories: ['ci/**'], olderThan: '30d' }, archive: { dir: archiveDir } }], limits: { concurrentRemovals: 1 } });
 
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('info', stream), lines };
-}
 
 async function cycle(engine: FakeEngine, mode: Mode, archiveDir = dir) {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const report = await runCycle(engine, cfg(archiveDir), { mode, now: NOW }, log);
   return { report, lines };
 }
@@ -157,7 +146,7 @@ describe('archive: execution', () => {
 
   it('an image that gained a digest since the plan is neither archived nor removed', async () => {
     const engine = new FakeEngine({ images: [built] });
-    const { log } = capture();
+    const { log } = captureLog();
     const snap = await engine.snapshot({ containerDetails: false });
     engine.images.get(built.id)?.digests.push('ci/app@sha256:' + 'e'.repeat(64));
     engine.calls.length = 0;

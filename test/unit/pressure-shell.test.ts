@@ -1,9 +1,7 @@
 // The shell side of disk pressure: reading the data-root file system, a cycle that skips a
 // disk policy on an unknown disk (and says what to mount), a budget cycle on the fake engine
 // that removes exactly the oldest images, the metrics, and the watch that triggers cycles.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/daemon/logger.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
 import { readDisk } from '../../src/daemon/pressure-disk.js';
 import { recordPressure } from '../../src/daemon/pressure-metrics.js';
@@ -14,17 +12,8 @@ import { resolveConfig, type Config } from '../../src/policy/config.js';
 import type { RawConfig } from '../../src/policy/schema.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, image, NOW } from '../support/builders.js';
+import { captureLog } from '../support/capture-log.js';
 
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('info', stream), lines };
-}
 
 function cfg(policies: unknown[], extra: Partial<RawConfig> = {}): Config {
   const r = resolveConfig('/etc/reclaimd/config.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 1 }, ...extra }, [{ file: 'p.yaml', text: JSON.stringify({ policies }) }]);
@@ -60,7 +49,7 @@ describe('readDisk', () => {
 describe('a cycle with pressure policies', () => {
   it('enforce: removes least recently used (here: oldest) first and stops at the target', async () => {
     const engine = new FakeEngine({ images });
-    const { log } = capture();
+    const { log } = captureLog();
     // 100 kB in all; down to 40 kB needs 60 kB: the 40 kB and 30 kB images (the two oldest) suffice.
     const report = await runCycle(engine, cfg([budget]), { mode: 'enforce', now: NOW }, log);
     expect(report.removed.map((r) => r.id).sort()).toEqual(['i-30', 'i-40']);
@@ -71,7 +60,7 @@ describe('a cycle with pressure policies', () => {
 
   it('skips a disk policy on an unknown disk: logs what to mount, removes nothing, counts the skip', async () => {
     const engine = new FakeEngine({ images });
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const report = await runCycle(engine, cfg([disk], { pressure: { path: '/no/such/mount' } }), { mode: 'enforce', now: NOW }, log);
     expect(report.removed).toEqual([]);
     expect(engine.images.size).toBe(4);
@@ -89,7 +78,7 @@ describe('a cycle with pressure policies', () => {
 
   it('runs a disk policy when the measured file system is fuller than the trigger', async () => {
     const engine = new FakeEngine({ images });
-    const { log } = capture();
+    const { log } = captureLog();
     const report = await runCycle(engine, cfg([disk], { pressure: { path: '/' } }), { mode: 'dry-run', now: NOW }, log);
     // "/" is more than 1% full on any machine that runs these tests; the plan records it.
     expect(report.disk?.figures?.total).toBeGreaterThan(0);
@@ -106,7 +95,7 @@ describe('PressureWatch', () => {
   function watch(script: Array<Holding | undefined>, results: number[], busy = () => false) {
     const triggered: Holding[] = [];
     const w = new PressureWatch({
-      log: capture().log,
+      log: captureLog().log,
       busy,
       check: async () => script.shift(),
       trigger: async (h) => {
@@ -132,7 +121,7 @@ describe('PressureWatch', () => {
 
   it('does not even check while a cycle runs', async () => {
     let checks = 0;
-    const w = new PressureWatch({ log: capture().log, busy: () => true, check: async () => (checks++, { policy: 'p', figure: 1 }), trigger: async () => undefined });
+    const w = new PressureWatch({ log: captureLog().log, busy: () => true, check: async () => (checks++, { policy: 'p', figure: 1 }), trigger: async () => undefined });
     await w.tick();
     expect(checks).toBe(0);
   });

@@ -1,25 +1,13 @@
 // The cycle (snapshot → plan → measure → guard → execute) against the fake engine, whose rules
 // are checked against the real engine by the contract suite. Each test lists the exact engine
 // calls it expects, and races are staged in the fake's hook just before a removal runs.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/daemon/logger.js';
 import { runCycle } from '../../src/daemon/sweep.js';
 import type { Mode } from '../../src/policy/config.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, container, image, NOW, volume } from '../support/builders.js';
+import { captureLog } from '../support/capture-log.js';
 
-/** A real pino logger writing into an array, so tests read the JSON lines operators get. */
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger('info', stream), lines };
-}
 
 const base = image({ id: 'i-base', tags: ['app:base'], layers: [['L0', 1000]] });
 const app1 = image({ id: 'i-1', tags: ['app:1', 'app:1b'], layers: [['L0', 1000], ['L1', 100]], created: ago(60) });
@@ -46,7 +34,7 @@ function world() {
 const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
 
 async function cycle(engine: FakeEngine, mode: Mode, options: { limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number }; signal?: AbortSignal } = {}) {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const report = await runCycle(engine, cfg(options.limits), { mode, now: NOW, ...(options.signal ? { signal: options.signal } : {}) }, log);
   return { report, lines };
 }
@@ -224,7 +212,7 @@ describe('runCycle', () => {
         }
       };
     }
-    const { log } = capture();
+    const { log } = captureLog();
     const report = await runCycle(engine, parallelConfig(4), { mode: 'enforce', now: NOW }, log);
     const calls = removals(engine);
     const at = (call: string) => calls.indexOf(call);
@@ -288,7 +276,7 @@ describe('images that changed after the plan', () => {
     engine.beforeRemoval = (call) => {
       if (call === 'deleteImage p-kid') engine.containers.set('late', { ...user, volumes: [] });
     };
-    const { log } = capture();
+    const { log } = captureLog();
     const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }], limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
     expect(report.plan.actions.map((a) => a.id)).toEqual(['p-kid', 'p-root']);
     expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([
@@ -309,7 +297,7 @@ describe('more changes between plan and removal', () => {
       engine.images.get('i-d')?.digests.push('prod/app@sha256:abc');
       return snap;
     };
-    const { log } = capture();
+    const { log } = captureLog();
     const report = await runCycle(engine, config({ policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] }), { mode: 'enforce', now: NOW }, log);
     expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([['i-d', 'conflict', 'gained prod/app@sha256:abc since the plan was made']]);
     expect(engine.images.has('i-d')).toBe(true);
@@ -324,7 +312,7 @@ describe('more changes between plan and removal', () => {
       if (id === 'p-kid') engine.images.delete('p-kid');
       return realRefs(id);
     };
-    const { log } = capture();
+    const { log } = captureLog();
     const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }] }), { mode: 'enforce', now: NOW }, log);
     expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([['p-kid', 'gone']]);
     expect(report.removed.map((r) => r.id)).toEqual(['p-root']);
