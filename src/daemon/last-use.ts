@@ -166,6 +166,7 @@ export class LastUseTracker {
     this.follower = undefined;
     this.pending.clear();
     this.metrics.eventsConnected.set(0);
+    this.metrics.lastUseKnown.set(0);
     this.key = '';
     this.options.onEngineChanged?.();
   }
