@@ -88,6 +88,9 @@ export class EventFollower {
     let buffer = '';
     let ended = false;
     let steady: NodeJS.Timeout | undefined;
+    // Events that arrive before the engine's ID is known wait for onConnected, which decides
+    // whether this engine's events count at all.
+    let early: EngineEvent[] | undefined = [];
     const end = (reason: string) => {
       if (ended) return;
       ended = true;
@@ -106,7 +109,8 @@ export class EventFollower {
         const event = parseEvent(line);
         if (!event) continue;
         this.since = Math.floor(event.time / 1000);
-        this.handlers.onEvent(event);
+        if (early) early.push(event);
+        else this.handlers.onEvent(event);
       }
     });
     stream.on('end', () => end('the engine closed the event stream'));
@@ -127,7 +131,11 @@ export class EventFollower {
       if (!ended) this.backoffMs = INITIAL_BACKOFF_MS;
     }, this.steadyMs);
     steady.unref();
-    await this.handlers.onConnected(engineId);
+    const connected = this.handlers.onConnected(engineId);
+    const held = early;
+    early = undefined;
+    for (const event of held) this.handlers.onEvent(event);
+    await connected;
   }
 
   private retry(reason: string): void {

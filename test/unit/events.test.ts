@@ -93,6 +93,28 @@ describe('EventFollower', () => {
     expect(reason).toContain('no answer');
   });
 
+  it('events that arrive while /info is asked are delivered after onConnected', async () => {
+    const line = `${JSON.stringify({ Type: 'image', Action: 'tag', Actor: { ID: 'sha256:x', Attributes: {} }, time: 1, timeNano: 1e9 })}\n`;
+    const address = await engine(
+      (_req, res) => {
+        openStream(res);
+        res.write(line);
+      },
+      (_req, res) => setTimeout(() => json(res, 200, { ID: 'E' }), 100),
+    );
+    const order: string[] = [];
+    await new Promise<void>((resolve) =>
+      follow(address, {
+        onConnected: () => void order.push('connected'),
+        onEvent: (e) => {
+          order.push(`event ${e.actorId}`);
+          resolve();
+        },
+      }),
+    );
+    expect(order).toEqual(['connected', 'event sha256:x']);
+  });
+
   it('a stream cut at once does not reset the backoff', async () => {
     const address = await engine(
       (_req, res) => {
