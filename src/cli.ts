@@ -108,7 +108,9 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
   const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
     const engine = await provider.get();
-    // Last use as remembered by the daemon's state file; `plan` only reads it.
+    // Last use as remembered by the daemon's state file; `plan` only reads it. Neither follows
+    // events, so neither marks the file as watched: a file no daemon watched recently counts
+    // everything as used now (see WATCH_GAP_MS), and `once` from cron alone selects nothing by unusedFor.
     const store = new LastUseStore({ dir: config.stateDir, log, readOnly: command === 'plan', needed: usesLastUse(config) });
     await store.open(engine.cache.engineId);
     const now = Date.now();

@@ -52,7 +52,7 @@ export class Daemon {
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
     this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log, options.initialConfig.requestTimeoutMs);
-    this.lastUse = new LastUseTracker(options.log, options.metrics);
+    this.lastUse = new LastUseTracker(options.log, options.metrics, { onEngineChanged: () => this.provider.reset() });
     this.pressure = new PressureWatch({
       log: options.log,
       busy: () => this.running !== undefined || this.shutdown.signal.aborted,

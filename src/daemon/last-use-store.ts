@@ -8,11 +8,19 @@
 import { createHash } from 'node:crypto';
 import { access, constants, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../policy/last-use.js';
+import { assumeUsedUntil, decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../policy/last-use.js';
 import type { Config } from '../policy/config.js';
 import type { Snapshot, Usage } from '../policy/snapshot.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+
+/**
+ * The longest span since the state was last known to be watched (its `savedAt`) that still
+ * counts as watched. The daemon writes the state at least every 5 minutes while it follows
+ * events, so twice that plus slack. A longer gap (the daemon was stopped, or only `once` runs
+ * from cron) counts as possible use of everything: nobody saw what happened meanwhile.
+ */
+export const WATCH_GAP_MS = 15 * 60_000;
 
 export type StoreMetrics = Pick<Metrics, 'stateWriteFailures' | 'stateCorrupt' | 'lastUseKnown'>;
 
@@ -30,6 +38,8 @@ export class LastUseStore {
   private record: UsageRecord | undefined;
   private engineId: string | undefined;
   private file: string | undefined;
+  /** Until when the engine's events were followed for this record (undefined: never). */
+  private watchedUntil: number | undefined;
   /** Something changed since the last write. */
   private dirty = false;
   /** Writes run one at a time: two at once would share the temporary file. */
@@ -56,8 +66,14 @@ export class LastUseStore {
     this.engineId = engineId;
     this.record = undefined;
     this.file = undefined;
+    this.watchedUntil = undefined;
     metrics?.lastUseKnown.set(0);
     const level = this.options.needed === true ? 'warn' : 'info';
+    // Engines that report no ID cannot be told apart: they would all share one state file.
+    if (engineId === '') {
+      log[level]({}, 'the engine reports no ID: last use is unknown, so unusedFor rules select nothing');
+      return;
+    }
     if (dir === undefined) {
       log[level]({}, 'state.dir is not set: last use is unknown, so unusedFor rules select nothing');
       return;
@@ -87,7 +103,9 @@ export class LastUseStore {
       const decoded = decodeState(text, engineId);
       if (decoded.ok) {
         this.record = decoded.record;
+        this.watchedUntil = decoded.savedAt;
         log.info({ file, images: decoded.record.images.size, volumes: decoded.record.volumes.size }, 'last-use state loaded');
+        this.coverGap(Date.now());
       } else {
         metrics?.stateCorrupt.inc();
         const aside = `${file}.corrupt-${Date.now()}`;
@@ -96,6 +114,38 @@ export class LastUseStore {
       }
     }
     metrics?.lastUseKnown.set(1);
+  }
+
+  /**
+   * If nobody has watched the engine's events for longer than WATCH_GAP_MS, everything may
+   * have been used meanwhile (a `docker run --rm` leaves no trace in a listing): every entry
+   * then counts as used now. Only in memory; `plan` never writes it.
+   */
+  coverGap(now: number): void {
+    if (!this.record) return;
+    const since = this.watchedUntil;
+    if (since !== undefined && now - since <= WATCH_GAP_MS) return;
+    if (this.record.images.size + this.record.volumes.size === 0) return;
+    assumeUsedUntil(this.record, now);
+    this.dirty = true;
+    this.options.log.info(
+      { watchedUntil: since === undefined ? null : new Date(since).toISOString() },
+      'engine events were not watched for a while (daemon not running, or only one-shot runs): everything counts as possibly used until now',
+    );
+  }
+
+  /** The events were followed until `now`: the state file will say so. Daemon only. */
+  markWatched(now: number): void {
+    if (!this.record) return;
+    this.watchedUntil = now;
+    this.dirty = true;
+  }
+
+  /** Counts everything as used now (events were lost, e.g. a backlog overflowed). */
+  assumeAllUsed(now: number): void {
+    if (!this.record) return;
+    assumeUsedUntil(this.record, now);
+    this.dirty = true;
   }
 
   /** Records a use of an image (by ID) at `at`. */
@@ -143,7 +193,7 @@ export class LastUseStore {
     try {
       const handle = await open(tmp, 'w', 0o600);
       try {
-        await handle.writeFile(encodeState(engineId, record, Date.now()));
+        await handle.writeFile(encodeState(engineId, record, this.watchedUntil ?? 0));
         await handle.sync();
       } finally {
         await handle.close();

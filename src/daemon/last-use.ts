@@ -5,7 +5,7 @@
 import type { EngineEvent } from '../policy/last-use.js';
 import { useOf } from '../policy/last-use.js';
 import type { Snapshot, Usage } from '../policy/snapshot.js';
-import { EventFollower } from '../docker/events.js';
+import { EventFollower, type EventHandlers } from '../docker/events.js';
 import { LastUseStore } from './last-use-store.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -17,19 +17,43 @@ export interface EngineIdentity {
   readonly timeoutMs: number;
 }
 
+/** The follower as the tracker uses it; tests pass a fake. */
+export type Follower = Pick<EventFollower, 'start' | 'stop' | 'listing' | 'imageId' | 'containerImage'>;
+export type FollowerFactory = (engine: EngineIdentity, handlers: EventHandlers) => Follower;
+
+/** A (re)connection resyncs from full listings at most this often; the cycle's snapshot still counts. */
+export const RESYNC_MIN_MS = 30_000;
+/** Distinct pending events beyond this are not queued: everything then counts as used now. */
+export const MAX_PENDING = 10_000;
+
+/** How long shutdown waits for queued events before counting everything as used. */
+const DETACH_WAIT_MS = 2000;
+
+export interface TrackerOptions {
+  /** Called when the engine behind the address is not the one the cycle connected to. */
+  readonly onEngineChanged?: () => void;
+  readonly follower?: FollowerFactory;
+}
+
 export class LastUseTracker {
   private store: LastUseStore | undefined;
-  private follower: EventFollower | undefined;
+  private follower: Follower | undefined;
   private key = '';
-  /** Events are applied one at a time, in order, each after its lookups. */
-  private queue: Promise<void> = Promise.resolve();
-  /** False while the stream is connected to an engine other than the open record's. */
-  private sameEngine = true;
+  /** Events waiting to be applied, one per object (a newer event replaces an older one). */
+  private pending = new Map<string, EngineEvent>();
+  private draining: Promise<void> | undefined;
+  /** True while the stream is connected to the open record's engine. */
+  private connected = false;
+  /** The stream reached another engine: usage is unknown until attach opens the right record. */
+  private mismatch = false;
+  private lastResync = -Infinity;
+  private warnedNoId = false;
   private lastFlush = Date.now();
 
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly options: TrackerOptions = {},
   ) {}
 
   /**
@@ -39,45 +63,69 @@ export class LastUseTracker {
    */
   async attach(engine: EngineIdentity, dir: string | undefined, needed: boolean): Promise<void> {
     const key = JSON.stringify([engine.address, engine.engineId, dir]);
-    if (key === this.key && this.store) return;
+    if (key === this.key && (this.store || engine.engineId === '')) return;
     await this.detach();
     this.key = key;
+    this.mismatch = false;
+    this.lastResync = -Infinity;
+    // An engine without an ID cannot be told from another: all of them would share one record.
+    if (engine.engineId === '') {
+      if (!this.warnedNoId) this.log[needed ? 'warn' : 'info']({}, 'the engine reports no ID: last use is unknown, so unusedFor rules select nothing');
+      this.warnedNoId = true;
+      return;
+    }
     const store = new LastUseStore({ dir, log: this.log, metrics: this.metrics, needed });
     await store.open(engine.engineId);
     this.store = store;
     if (!store.known) return;
-    const follower = new EventFollower(engine.address, engine.apiVersion, engine.timeoutMs, {
-      onConnected: async (engineId) => {
-        this.sameEngine = engineId === engine.engineId;
-        if (!this.sameEngine) {
-          this.log.warn({}, 'the event stream reached a different engine; its events are ignored until the next cycle reconnects');
+    const handlers: EventHandlers = {
+      onConnected: (engineId) => {
+        if (engineId !== engine.engineId) {
+          this.engineChanged();
           return;
         }
+        this.connected = true;
         this.metrics.eventsConnected.set(1);
         this.log.info({}, 'following engine events for last use');
+        const now = Date.now();
+        // Time the stream was down for longer than the bound counts as possible use.
+        store.coverGap(now);
+        store.markWatched(now);
+        if (now - this.lastResync < RESYNC_MIN_MS) return;
+        this.lastResync = now;
         // Whatever happened while the stream was down is only visible in the listings.
-        await this.enqueue(async () => store.resync(await follower.listing(), Date.now()));
+        return follower.listing().then(
+          (listing) => store.resync(listing, Date.now()),
+          (err: unknown) => this.log.debug({ err: (err as Error).message }, 'could not resync last use from the listings'),
+        );
       },
       onEvent: (event) => {
-        if (this.sameEngine) void this.enqueue(() => this.apply(store, follower, event));
+        if (this.connected && !this.mismatch) this.push(store, follower, event);
       },
       onDisconnected: (reason) => {
+        this.connected = false;
         this.metrics.eventsConnected.set(0);
         this.log.warn({ reason }, 'the engine event stream dropped; reconnecting');
       },
-    });
+    };
+    const follower: Follower = this.options.follower?.(engine, handlers) ?? new EventFollower(engine.address, engine.apiVersion, engine.timeoutMs, handlers);
     this.follower = follower;
     follower.start();
   }
 
   /** Merges a cycle's snapshot and returns the usage to plan with (undefined: unknown). */
   observe(snapshot: Snapshot, now: number): Usage | undefined {
+    if (this.mismatch) return undefined;
     return this.store?.observe(snapshot, now);
   }
 
+  /**
+   * Writes the record as it is now. It does not wait for queued events (each may take two
+   * requests): they are written by the next flush.
+   */
   async flush(): Promise<void> {
     this.lastFlush = Date.now();
-    await this.queue;
+    if (this.connected && !this.mismatch) this.store?.markWatched(this.lastFlush);
     await this.store?.flush();
   }
 
@@ -93,24 +141,73 @@ export class LastUseTracker {
   async detach(): Promise<void> {
     this.follower?.stop();
     this.follower = undefined;
-    this.metrics.eventsConnected.set(0);
+    // Events received but not yet applied are uses: given a moment, then counted wholesale.
+    if (this.draining) await Promise.race([this.draining, new Promise((resolve) => setTimeout(resolve, DETACH_WAIT_MS).unref())]);
+    if (this.pending.size > 0) this.store?.assumeAllUsed(Date.now());
+    this.pending.clear();
     await this.flush();
+    this.connected = false;
+    this.metrics.eventsConnected.set(0);
     this.store = undefined;
     this.key = '';
   }
 
-  private enqueue(task: () => Promise<void> | void): Promise<void> {
-    this.queue = this.queue.then(task).catch((err: unknown) => {
-      this.log.debug({ err: (err as Error).message }, 'could not apply an engine event to last use');
+  /**
+   * The stream reached an engine other than the record's (replaced behind the same address,
+   * faster than the ping noticed). Its events must not land in this record, and the planner
+   * must not trust the record either: usage is unknown until the next cycle reconnects to the
+   * engine (the provider forgets its connection) and attach opens that engine's record.
+   */
+  private engineChanged(): void {
+    this.log.warn({}, 'the event stream reached a different engine; last use is unknown until the next cycle reconnects');
+    this.mismatch = true;
+    this.connected = false;
+    this.follower?.stop();
+    this.follower = undefined;
+    this.pending.clear();
+    this.metrics.eventsConnected.set(0);
+    this.metrics.lastUseKnown.set(0);
+    this.key = '';
+    this.options.onEngineChanged?.();
+  }
+
+  /** Queues an event, one per object: a burst of events for one image costs one lookup. */
+  private push(store: LastUseStore, follower: Follower, event: EngineEvent): void {
+    const target = useOf(event);
+    if (!target) return;
+    const key = target.kind === 'volume' ? `v:${target.name}` : target.kind === 'image' ? `i:${target.ref}` : `c:${target.imageRef ?? target.containerId}`;
+    if (!this.pending.has(key) && this.pending.size >= MAX_PENDING) {
+      // Dropping an event would make its object look older than it is: count everything as used.
+      this.log.warn({ pending: this.pending.size }, 'too many engine events queued; everything counts as used now');
+      store.assumeAllUsed(Date.now());
+      return;
+    }
+    this.pending.delete(key);
+    this.pending.set(key, event);
+    this.draining ??= this.drain(store, follower).finally(() => {
+      this.draining = undefined;
     });
-    return this.queue;
+  }
+
+  private async drain(store: LastUseStore, follower: Follower): Promise<void> {
+    for (;;) {
+      const next = this.pending.entries().next();
+      if (next.done === true) return;
+      const [key, event] = next.value;
+      this.pending.delete(key);
+      try {
+        await this.apply(store, follower, event);
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message }, 'could not apply an engine event to last use');
+      }
+    }
   }
 
   /**
    * Records one event. The time is when reclaimd received it, never earlier than the use
    * itself, so a slow or skewed engine clock cannot make an object look older.
    */
-  private async apply(store: LastUseStore, follower: EventFollower, event: EngineEvent): Promise<void> {
+  private async apply(store: LastUseStore, follower: Follower, event: EngineEvent): Promise<void> {
     const target = useOf(event);
     if (!target) return;
     const at = Date.now();

@@ -16,20 +16,34 @@ export interface EventHandlers {
   onDisconnected(reason: string): void;
 }
 
+const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/** How long a stream must stay up before the reconnection backoff starts over. */
+const STEADY_MS = 60_000;
+
+export interface FollowerTiming {
+  /** Bound on the wait for the event stream's response headers; default: the request timeout. */
+  readonly headersTimeoutMs?: number;
+  /** How long a stream must stay up before the backoff starts over; default 60 s. */
+  readonly steadyMs?: number;
+}
 
 /** Subscribes to container, image and volume events, reconnecting until stopped. */
 export class EventFollower {
   private stream: IncomingMessage | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private backoffMs = 1000;
+  private backoffMs = INITIAL_BACKOFF_MS;
+  private readonly headersTimeoutMs: number;
+  private readonly steadyMs: number;
   /** Seconds of the newest event seen, to replay what the engine still holds after a drop. */
   private since: number | undefined;
   private readonly streamDocker: Docker;
   private readonly docker: Docker;
 
-  constructor(address: string | undefined, apiVersion: string, timeoutMs: number, private readonly handlers: EventHandlers) {
+  constructor(address: string | undefined, apiVersion: string, timeoutMs: number, private readonly handlers: EventHandlers, timing: FollowerTiming = {}) {
+    this.headersTimeoutMs = timing.headersTimeoutMs ?? timeoutMs;
+    this.steadyMs = timing.steadyMs ?? STEADY_MS;
     const version = `v${apiVersion}`;
     // No `timeout` on the stream's client: docker-modem applies it as a socket idle timeout,
     // which would cut a quiet stream every `timeoutMs`. Requests keep theirs.
@@ -52,32 +66,41 @@ export class EventFollower {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    const filters = { type: ['container', 'image', 'volume'] as Array<'container' | 'image' | 'volume'> };
+    // A stalled proxy may accept the connection and never answer: the wait for the response
+    // headers is bounded (by the request timeout), or connect would hang forever with no retry.
+    const abort = new AbortController();
+    const headersTimer = setTimeout(() => abort.abort(), this.headersTimeoutMs);
     let stream: IncomingMessage;
-    let engineId: string;
     try {
-      const filters = { type: ['container', 'image', 'volume'] as Array<'container' | 'image' | 'volume'> };
-      stream = (await this.streamDocker.getEvents({ filters, ...(this.since !== undefined ? { since: this.since } : {}) })) as unknown as IncomingMessage;
-      engineId = ((await this.docker.info()) as { ID?: string }).ID ?? '';
+      stream = (await this.streamDocker.getEvents({ filters, ...(this.since !== undefined ? { since: this.since } : {}), abortSignal: abort.signal })) as unknown as IncomingMessage;
     } catch (err) {
-      this.retry((err as Error).message);
+      this.retry(abort.signal.aborted ? `no answer to the event request within ${this.headersTimeoutMs} ms` : (err as Error).message);
       return;
+    } finally {
+      clearTimeout(headersTimer);
     }
     if (this.stopped) {
       stream.destroy();
       return;
     }
     this.stream = stream;
-    this.backoffMs = 1000;
     let buffer = '';
     let ended = false;
+    let steady: NodeJS.Timeout | undefined;
+    // Events that arrive before the engine's ID is known wait for onConnected, which decides
+    // whether this engine's events count at all.
+    let early: EngineEvent[] | undefined = [];
     const end = (reason: string) => {
       if (ended) return;
       ended = true;
+      if (steady) clearTimeout(steady);
       stream.destroy();
       if (this.stream === stream) this.stream = undefined;
       this.retry(reason);
     };
-    // Chunks do not line up with events: split on newlines and keep the partial tail.
+    // The listeners are attached before anything else is awaited: a stream that closes while
+    // `/info` is asked must still end in a retry (and a reported disconnection).
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       const lines = buffer.split('\n');
@@ -86,13 +109,33 @@ export class EventFollower {
         const event = parseEvent(line);
         if (!event) continue;
         this.since = Math.floor(event.time / 1000);
-        this.handlers.onEvent(event);
+        if (early) early.push(event);
+        else this.handlers.onEvent(event);
       }
     });
     stream.on('end', () => end('the engine closed the event stream'));
     stream.on('close', () => end('the event stream closed'));
     stream.on('error', (err) => end(err.message));
-    await this.handlers.onConnected(engineId);
+    let engineId: string;
+    try {
+      engineId = ((await this.docker.info()) as { ID?: string }).ID ?? '';
+    } catch (err) {
+      // The stream is destroyed here, or every failed attempt would leak its socket.
+      end((err as Error).message);
+      return;
+    }
+    if (ended || this.stopped) return;
+    // The backoff starts over only once a stream has stayed up for a while: a proxy that cuts
+    // every stream at once would otherwise get a reconnection (and a resync) every second.
+    steady = setTimeout(() => {
+      if (!ended) this.backoffMs = INITIAL_BACKOFF_MS;
+    }, this.steadyMs);
+    steady.unref();
+    const connected = this.handlers.onConnected(engineId);
+    const held = early;
+    early = undefined;
+    for (const event of held) this.handlers.onEvent(event);
+    await connected;
   }
 
   private retry(reason: string): void {
@@ -100,6 +143,11 @@ export class EventFollower {
     this.handlers.onDisconnected(reason);
     this.timer = setTimeout(() => void this.connect(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  /** The delay before the next reconnection (for tests and logs). */
+  get nextBackoffMs(): number {
+    return this.backoffMs;
   }
 
   /** What a full listing shows, for the resync after each (re)connection. */

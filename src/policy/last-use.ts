@@ -101,6 +101,16 @@ function merge(map: Map<string, LastUse>, listed: readonly string[], now: number
   for (const key of present) if (!map.has(key)) map.set(key, { at: now, used: false });
 }
 
+/**
+ * Counts a span nobody watched as possible use: every entry's time becomes at least `now`.
+ * Whether an entry was ever seen in use is kept. Only later times, so only fewer selections.
+ */
+export function assumeUsedUntil(record: UsageRecord, now: number): void {
+  for (const map of [record.images, record.volumes]) {
+    for (const [key, entry] of map) if (entry.at < now) map.set(key, { at: now, used: entry.used });
+  }
+}
+
 /** The record as the planner reads it (Snapshot.usage). */
 export function toUsage(record: UsageRecord): Usage {
   const times = (m: Map<string, LastUse>) => new Map([...m].map(([k, v]) => [k, v.at]));
@@ -114,14 +124,17 @@ export function toUsage(record: UsageRecord): Usage {
 
 const FORMAT = 1;
 
-/** The state file's text: the engine it belongs to and every entry. */
+/**
+ * The state file's text: the engine it belongs to, every entry, and `savedAt`: until when the
+ * writer watched the engine's events (0 when it never did, e.g. `reclaimd once`).
+ */
 export function encodeState(engineId: string, record: UsageRecord, savedAt: number): string {
   const entries = (m: Map<string, LastUse>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { at: v.at, used: v.used }]));
   return `${JSON.stringify({ format: FORMAT, engineId, savedAt, images: entries(record.images), volumes: entries(record.volumes) })}\n`;
 }
 
 export type DecodedState =
-  | { readonly ok: true; readonly record: UsageRecord }
+  | { readonly ok: true; readonly record: UsageRecord; readonly savedAt: number | undefined }
   | { readonly ok: false; readonly problem: 'corrupt' | 'other-engine'; readonly message: string };
 
 /**
@@ -149,7 +162,9 @@ export function decodeState(text: string, engineId: string): DecodedState {
       record[kind].set(key, { at: entry['at'], used: entry['used'] });
     }
   }
-  return { ok: true, record };
+  // `savedAt` is when the writer last knew it was watching the engine (0: it never was).
+  const savedAt = typeof value['savedAt'] === 'number' && Number.isFinite(value['savedAt']) && value['savedAt'] > 0 ? value['savedAt'] : undefined;
+  return { ok: true, record, savedAt };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

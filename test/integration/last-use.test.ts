@@ -54,6 +54,7 @@ function seedState(imageId: string, days: number, volume?: string): void {
   record.images.set(imageId, { at: Date.now() - days * DAY, used: true });
   if (volume !== undefined) record.volumes.set(volume, { at: Date.now() - days * DAY, used: true });
   mkdirSync(stateDir, { recursive: true });
+  // savedAt now: as a daemon that was following events just wrote it.
   writeFileSync(stateFile(stateDir, engineId), encodeState(engineId, record, Date.now()));
 }
 
@@ -143,6 +144,39 @@ describe('last use', () => {
     const reasons = (await plan(configPath)).actions.map((a) => a.reason);
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(new RegExp(`^labels ${TEST_LABEL}=${run} hold, never seen in use; first seen 20d( [0-9]+s)? ago \\(unusedFor 1d\\)$`));
+  });
+
+  // The cron scenario: `reclaimd once` nightly and no daemon following events in between (or a
+  // daemon stopped for weeks). A CI image used hourly by `docker run --rm` has no container at
+  // 3am; what the old file says must not make it look unused for weeks.
+  it('a state file nobody watched for weeks selects nothing, until a daemon has watched again', async () => {
+    const id = await oldImage('cron');
+    const record = emptyRecord();
+    record.images.set(id, { at: Date.now() - 20 * DAY, used: false });
+    mkdirSync(stateDir, { recursive: true });
+    const file = stateFile(stateDir, engineId);
+    writeFileSync(file, encodeState(engineId, record, Date.now() - 21 * DAY));
+    const configPath = writeConfig({ docker: { host, pingInterval: '1s' }, schedule: '0 0 1 1 *', state: { dir: stateDir } }, { 'p.yaml': idlePolicy('1s') });
+
+    expect((await plan(configPath)).actions).toEqual([]);
+    const once = await runCli(['once', '--config', configPath, '--mode', 'enforce', '--json'], host);
+    expect(once.code, once.stderr).toBe(0);
+    expect((JSON.parse(once.stdout) as { actions: unknown[] }).actions).toEqual([]);
+    await docker.getImage(id).inspect();
+    // `once` watched nothing: the file still says when watching stopped, three weeks ago.
+    const afterOnce = JSON.parse(readFileSync(file, 'utf8')) as { savedAt: number };
+    expect(afterOnce.savedAt).toBeLessThan(Date.now() - 20 * DAY);
+
+    // A daemon that follows events writes until when it watched; from then on time counts.
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    await daemon.waitForMetric('reclaimd_events_connected', {}, (v) => v === 1);
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    const watched = JSON.parse(readFileSync(file, 'utf8')) as { savedAt: number };
+    expect(watched.savedAt).toBeGreaterThan(Date.now() - DAY);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await plan(configPath)).actions.map((a) => a.id)).toEqual([id]);
   });
 
   it('sets a corrupt state file aside, reports it, and removes nothing extra', async () => {

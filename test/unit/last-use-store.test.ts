@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { pino } from 'pino';
-import { LastUseStore, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
+import { LastUseStore, WATCH_GAP_MS, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
+import { emptyRecord, encodeState } from '../../src/policy/last-use.js';
 import { DAY, NOW, container, image, snapshot, volume } from '../support/builders.js';
 
 function metrics(): StoreMetrics {
@@ -55,6 +56,8 @@ describe('LastUseStore', () => {
     const first = new LastUseStore({ dir: d, log, metrics: metrics() });
     await first.open('ENGINE-A');
     first.observe(snapshot({ images: [img], containers: [container({ name: 'c', image: img })], volumes: [volume({ name: 'data' })] }), NOW - 10 * DAY);
+    // A daemon following events says until when it watched; only then does a later open trust the times.
+    first.markWatched(Date.now());
     await first.flush();
     expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual([]);
 
@@ -113,5 +116,87 @@ describe('LastUseStore', () => {
     expect(await value(m.stateWriteFailures)).toBe(1);
     expect(store.known).toBe(true);
     expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  describe('time nobody watched counts as possible use', () => {
+    // A state file as a daemon (or `once`) left it: one image never seen in use, one used,
+    // both 20 days ago, written with "watched until" `savedAt`.
+    function seed(d: string, savedAt: number): { at: number; text: string } {
+      const at = Date.now() - 20 * DAY;
+      const record = emptyRecord();
+      record.images.set('sha256:i1', { at, used: false });
+      record.volumes.set('data', { at, used: true });
+      const text = encodeState('E', record, savedAt);
+      writeFileSync(stateFile(d, 'E'), text);
+      return { at, text };
+    }
+
+    // The cron scenario: `reclaimd once` nightly, nothing following events in between. A CI
+    // image used hourly by `docker run --rm` has no container at 3am; its 20-day-old "first
+    // seen" must not make it look unused for 20 days.
+    it('a state not watched for longer than the bound counts everything as used at open (once)', async () => {
+      const d = dir();
+      seed(d, Date.now() - 21 * DAY);
+      lines.length = 0;
+      const store = new LastUseStore({ dir: d, log, metrics: metrics() });
+      const before = Date.now();
+      await store.open('E');
+      const u = store.observe(snap, Date.now());
+      expect(u?.images.get('sha256:i1')).toBeGreaterThanOrEqual(before);
+      expect(u?.volumes.get('data')).toBeGreaterThanOrEqual(before);
+      // Never seen in use stays so: only the time moves later.
+      expect(u?.firstSeenOnly?.images.has('sha256:i1')).toBe(true);
+      expect(lines.join('')).toContain('not watched for a while');
+      await store.flush();
+      // `once` did not watch: the file still says when the last watcher stopped, so the next
+      // `once` resets again rather than trusting a night nobody saw.
+      const saved = JSON.parse(readFileSync(stateFile(d, 'E'), 'utf8')) as { savedAt: number; images: Record<string, { at: number }> };
+      expect(saved.savedAt).toBeLessThan(before - 20 * DAY);
+      expect(saved.images['sha256:i1']?.at).toBeGreaterThanOrEqual(before);
+    });
+
+    it('a state written by a watcher that never watched (savedAt 0) counts everything as used', async () => {
+      const d = dir();
+      seed(d, 0);
+      const store = new LastUseStore({ dir: d, log, metrics: metrics() });
+      const before = Date.now();
+      await store.open('E');
+      expect(store.observe(snap, Date.now())?.images.get('sha256:i1')).toBeGreaterThanOrEqual(before);
+    });
+
+    it('a state watched within the bound keeps its times', async () => {
+      const d = dir();
+      const { at } = seed(d, Date.now() - WATCH_GAP_MS / 2);
+      const store = new LastUseStore({ dir: d, log, metrics: metrics() });
+      await store.open('E');
+      const u = store.observe(snap, Date.now());
+      expect(u?.images.get('sha256:i1')).toBe(at);
+      expect(u?.volumes.get('data')).toBe(at);
+    });
+
+    it('plan (read-only) applies the gap only in memory', async () => {
+      const d = dir();
+      const { text } = seed(d, Date.now() - 21 * DAY);
+      const store = new LastUseStore({ dir: d, log, metrics: metrics(), readOnly: true });
+      const before = Date.now();
+      await store.open('E');
+      expect(store.observe(snap, Date.now())?.images.get('sha256:i1')).toBeGreaterThanOrEqual(before);
+      await store.flush();
+      expect(readFileSync(stateFile(d, 'E'), 'utf8')).toBe(text);
+    });
+  });
+
+  it('an engine without an ID has no record: last use is unknown', async () => {
+    const d = dir();
+    lines.length = 0;
+    const m = metrics();
+    const store = new LastUseStore({ dir: d, log, metrics: m, needed: true });
+    await store.open('');
+    expect(store.known).toBe(false);
+    expect(store.observe(snap, NOW)).toBeUndefined();
+    expect(await value(m.lastUseKnown)).toBe(0);
+    expect(lines.join('')).toContain('reports no ID');
+    await store.flush();
+    expect(readdirSync(d)).toEqual([]);
   });
 });

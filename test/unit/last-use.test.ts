@@ -111,7 +111,7 @@ describe('the state file', () => {
 
   it('round-trips', () => {
     const decoded = decodeState(encodeState('ENGINE:1', record(), NOW), 'ENGINE:1');
-    expect(decoded).toEqual({ ok: true, record: record() });
+    expect(decoded).toEqual({ ok: true, record: record(), savedAt: NOW });
   });
 
   it('never applies to another engine', () => {
