@@ -33,6 +33,8 @@ export class EventFollower {
   private stream: IncomingMessage | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Aborts the event request while its response headers are awaited. */
+  private request: AbortController | undefined;
   private backoffMs = INITIAL_BACKOFF_MS;
   private readonly headersTimeoutMs: number;
   private readonly steadyMs: number;
@@ -60,6 +62,9 @@ export class EventFollower {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // A request still waiting for its headers (a proxy may hold them until the first event)
+    // holds a socket open: left alone, it would keep a stopped daemon from exiting.
+    this.request?.abort();
     this.stream?.destroy();
     this.stream = undefined;
   }
@@ -70,6 +75,7 @@ export class EventFollower {
     // A stalled proxy may accept the connection and never answer: the wait for the response
     // headers is bounded (by the request timeout), or connect would hang forever with no retry.
     const abort = new AbortController();
+    this.request = abort;
     const headersTimer = setTimeout(() => abort.abort(), this.headersTimeoutMs);
     let stream: IncomingMessage;
     try {
@@ -79,6 +85,7 @@ export class EventFollower {
       return;
     } finally {
       clearTimeout(headersTimer);
+      this.request = undefined;
     }
     if (this.stopped) {
       stream.destroy();

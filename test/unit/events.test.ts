@@ -93,6 +93,23 @@ describe('EventFollower', () => {
     expect(reason).toContain('no answer');
   });
 
+  it('stop closes an event request still waiting for its headers', async () => {
+    let closed: Promise<void> | undefined;
+    const asked = new Promise<void>((resolve) => {
+      void engine(
+        (req) => {
+          closed = new Promise<void>((done) => req.socket.on('close', () => done()));
+          resolve();
+        },
+        (_req, res) => json(res, 200, { ID: 'E' }),
+      ).then((address) => follow(address, {}, { headersTimeoutMs: 60_000 }));
+    });
+    await asked;
+    followers[0]?.stop();
+    // Without the abort the socket stays open until the 60 s header bound: the test times out.
+    await closed;
+  }, 10_000);
+
   it('events that arrive while /info is asked are delivered after onConnected', async () => {
     const line = `${JSON.stringify({ Type: 'image', Action: 'tag', Actor: { ID: 'sha256:x', Attributes: {} }, time: 1, timeNano: 1e9 })}\n`;
     const address = await engine(
