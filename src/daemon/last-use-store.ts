@@ -6,7 +6,7 @@
  * used (first seen now), never less.
  */
 import { createHash } from 'node:crypto';
-import { access, constants, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, constants, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assumeUsedUntil, decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../policy/last-use.js';
 import type { Config } from '../policy/config.js';
@@ -86,6 +86,7 @@ export class LastUseStore {
       return;
     }
     const file = stateFile(dir, engineId);
+    if (!readOnly) await removeStaleTemporaries(file);
     let text: string | undefined;
     try {
       text = await readFile(file, 'utf8');
@@ -205,6 +206,23 @@ export class LastUseStore {
       this.options.log.warn({ file, err: (err as Error).message }, 'could not write the last-use state file; keeping it in memory and trying again later');
       await rm(tmp, { force: true }).catch(() => undefined);
     }
+  }
+}
+
+/** A temporary file older than this is a killed writer's, not one being written now. */
+const STALE_TMP_MS = 60_000;
+
+/**
+ * Removes the temporary files a killed writer left next to the state file (one per crash, as
+ * they are named by process ID). Young ones are left alone: another process may be writing.
+ */
+async function removeStaleTemporaries(file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.tmp-`;
+  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(prefix))) {
+    const tmp = path.join(path.dirname(file), name);
+    const info = await stat(tmp).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 
