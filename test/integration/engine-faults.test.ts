@@ -3,12 +3,13 @@
 // slowly, and a connection cut in the middle of an answer. Each must end with a clear error
 // or a correct cycle, nothing removed that the plan did not select, and recovery by the next
 // cycle. The counts are published in docs/reliability.md.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { connect } from '../../src/docker/client.js';
+import { stateFile } from '../../src/daemon/last-use-store.js';
 import { EngineAdapter } from '../../src/docker/adapter.js';
 import { EngineError } from '../../src/docker/errors.js';
 import { createLogger } from '../../src/daemon/logger.js';
@@ -156,6 +157,48 @@ async function stopMidRemoval(phase: 'request' | 'answer', signal: 'SIGTERM' | '
   await proxy?.stop();
   proxy = undefined;
 }
+
+describe('SIGTERM while a removal is in flight', () => {
+  it('lets that removal finish and count, starts no other, writes the last-use state, exits 0', async () => {
+    const set = 'sigterm';
+    const images = await loadSet(set, [100_000, 110_000, 120_000]);
+    const p = await newProxy();
+    // Answers come 2 s late: the first DELETE reaches the engine at once, its answer later.
+    p.delay(2000);
+    const firstDelete = p.seen(isDelete);
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'reclaimd-state-'));
+    const configPath = writeConfig(
+      { mode: 'enforce', schedule: '0 0 1 1 *', docker: { host: `unix://${p.path}`, timeout: '10s' }, limits: { concurrentRemovals: 1 }, state: { dir: stateDir } },
+      {
+        'p.yaml': {
+          policies: [
+            { name: 'p', resource: 'image', match: { olderThan: '30d', labels: [`set=${set}`] } },
+            // Only so that the daemon follows events and keeps a state file; selects nothing.
+            { name: 'idle', resource: 'volume', match: { unusedFor: '3650d', labels: [`set=${set}`] } },
+          ],
+        },
+      },
+    );
+    daemon = new DaemonProcess(['--config', configPath]);
+    const head = await firstDelete;
+    const signalledAt = Date.now();
+    daemon.kill('SIGTERM');
+    expect(await daemon.exitCode()).toBe(0);
+    const logs = daemon.logs;
+    daemon = undefined;
+
+    const heldId = [...images.keys()].find((id) => head.includes(id.slice('sha256:'.length)));
+    expect(heldId, head).toBeDefined();
+    // The removal in flight finished and was reported with its true bytes; no other started.
+    const removed = logs.filter((l) => l.msg === 'removed');
+    expect(removed).toEqual([expect.objectContaining({ id: heldId, bytes: images.get(heldId as string) })]);
+    expect((await present(images.keys())).sort()).toEqual([...images.keys()].filter((id) => id !== heldId).sort());
+    expect(logs.some((l) => l.msg === 'reclaimd stopped')).toBe(true);
+    // The state was flushed on the way out (nothing writes it before the first cycle ends).
+    const info = (await docker.info()) as { ID: string };
+    expect(statSync(stateFile(stateDir, info.ID)).mtimeMs).toBeGreaterThanOrEqual(signalledAt);
+  });
+});
 
 describe('an engine that answers slowly', () => {
   it(`with every answer 300 ms late, plans and removes exactly what it does at full speed (${SLOW_RUNS} times)`, async () => {

@@ -39,6 +39,7 @@ export class SocketProxy {
   private delayMs = 0;
   private hold: Hold | undefined;
   private cut: Cut | undefined;
+  private readonly watchers: Array<{ match: RequestMatch; seen: (head: string) => void }> = [];
 
   constructor(
     readonly path: string,
@@ -96,6 +97,11 @@ export class SocketProxy {
     });
   }
 
+  /** Resolves with the head of the first request that matches, once it goes on to the engine. */
+  seen(match: RequestMatch): Promise<string> {
+    return new Promise((resolve) => this.watchers.push({ match, seen: resolve }));
+  }
+
   /**
    * The answer to the first request that matches is passed on up to `bytes` bytes of its body
    * (its headers whole; `bytes` must be less than the body), then the connection is cut, or
@@ -129,6 +135,12 @@ export class SocketProxy {
         return 'drop';
       }
       pending.holdAnswer = { fault: hold, head };
+    }
+    for (const [i, w] of this.watchers.entries()) {
+      if (!w.match(head)) continue;
+      this.watchers.splice(i, 1);
+      w.seen(head);
+      break;
     }
     const cut = this.cut;
     if (cut?.match(head)) {
