@@ -2,22 +2,17 @@
  * Validation in layers, each problem pinned to file:line:col: YAML syntax first, then the JSON
  * Schema (structure and types, every error at once), then meaning (see config.ts).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Config, PolicyFile, type PolicyFile as PolicyFileT, type RawConfig } from './schema.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { PolicyFile as PolicyFileT, RawConfig } from './schema.js';
+// Precompiled from schema.ts by `npm run schema` (see validator-code.ts): at run time neither
+// TypeBox nor ajv's compiler is loaded, which keeps the daemon's resident memory down.
+import { validateConfig as configValidator, validatePolicyFile as policyFileValidator } from './schema-validators.js';
 import { compileGlob } from './glob.js';
-import { parseLabelSelector } from './labels.js';
 import { parseYaml, type PathSegment, type YamlSource } from './yaml-source.js';
 import type { Problem, Result } from './problems.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, discriminator: true });
-ajv.addKeyword('x-expected');
-ajv.addFormat('glob', (s: string) => compileGlob(s).ok);
-ajv.addFormat('label-selector', (s: string) => typeof parseLabelSelector(s) !== 'string');
-// Cron syntax is checked in the second phase, by the shell's cron library.
-ajv.addFormat('cron', true);
-
-const validateConfig = ajv.compile<RawConfig>(Config);
-const validatePolicyFile = ajv.compile<PolicyFileT>(PolicyFile);
+const validateConfig = configValidator as ValidateFunction<RawConfig>;
+const validatePolicyFile = policyFileValidator as ValidateFunction<PolicyFileT>;
 
 export interface Parsed<T> {
   readonly value: T;

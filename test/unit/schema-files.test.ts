@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { renderSchemas } from '../../src/policy/schema-files.js';
+import { renderValidators } from '../../src/policy/validator-code.js';
 
 describe('exported JSON Schemas', () => {
   for (const [name, text] of Object.entries(renderSchemas())) {
@@ -12,6 +13,10 @@ describe('exported JSON Schemas', () => {
       expect(readFileSync(new URL(`../../schema/${name}`, import.meta.url), 'utf8')).toBe(text);
     });
   }
+
+  it('src/policy/schema-validators.ts (the precompiled validators) is up to date', () => {
+    expect(readFileSync(new URL('../../src/policy/schema-validators.ts', import.meta.url), 'utf8')).toBe(renderValidators());
+  });
 
   it('a plain JSON Schema validator (as in an editor) accepts the shipped examples and rejects a typo', () => {
     // Editors know neither our formats nor our annotations, so run ajv without them, non-strict.

@@ -1,0 +1,13 @@
+/**
+ * The string formats the schema names (`format: glob` and friends), as ajv checks them. One
+ * object shared by the validator generator and the generated validators, so both agree.
+ */
+import { compileGlob } from './glob.js';
+import { parseLabelSelector } from './labels.js';
+
+/** Format name to check; `true` accepts any string (cron is checked in the second phase, by the shell's cron library). */
+export const formats = {
+  glob: (s: string): boolean => compileGlob(s).ok,
+  'label-selector': (s: string): boolean => typeof parseLabelSelector(s) !== 'string',
+  cron: true,
+} as const;
