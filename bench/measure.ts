@@ -38,6 +38,13 @@ export const PRUNE_EQUIVALENT: Policy[] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/** The middle of the values (the mean of the two middle ones for an even count). */
+export function middle(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+}
+
 export interface SteadyState {
   readonly cycleSeconds: number;
   readonly listSeconds: number;
@@ -102,6 +109,44 @@ export async function reclaimdRemoval(host: string, concurrentRemovals: number):
   }
   if (report.skipped.length > 0) throw new Error(`reclaimd skipped ${report.skipped.length} removals: ${JSON.stringify(report.skipped.slice(0, 3))}`);
   return { seconds, removed, bytes, perSecond: report.removed.length / seconds, timings: report.timings };
+}
+
+/** Several removals of the same fixture by one side, and what is reported of them. */
+export interface Repeated {
+  /** Median wall time, the objects removed over it, and each phase's median (reclaimd). */
+  readonly summary: Throughput;
+  /** Every run's wall time, in the order they ran. */
+  readonly seconds: readonly number[];
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The median run of one side. Counts and bytes are those of the first run; `sameAs` tells
+ * whether another run (of either side) removed the same objects and reported the same bytes.
+ */
+export function summarize(runs: readonly Throughput[]): Repeated {
+  const first = runs[0];
+  if (first === undefined) throw new Error('no runs to summarize');
+  const seconds = runs.map((r) => r.seconds);
+  const mid = middle(seconds);
+  const count = Object.values(first.removed).reduce((a, b) => a + b, 0);
+  const phases = runs.flatMap((r) => (r.timings ? [r.timings] : []));
+  const timings = phases.length === runs.length
+    ? { snapshotSeconds: middle(phases.map((t) => t.snapshotSeconds)), planSeconds: middle(phases.map((t) => t.planSeconds)), executeSeconds: middle(phases.map((t) => t.executeSeconds)) }
+    : undefined;
+  return {
+    summary: { seconds: mid, removed: first.removed, bytes: first.bytes, perSecond: count / mid, ...(timings ? { timings } : {}) },
+    seconds,
+    min: Math.min(...seconds),
+    max: Math.max(...seconds),
+  };
+}
+
+/** True when both removed the same number of objects and reported the same bytes, per resource. */
+export function sameAs(a: Throughput, b: Throughput): boolean {
+  const keys = new Set([...Object.keys(a.removed), ...Object.keys(b.removed), ...Object.keys(a.bytes), ...Object.keys(b.bytes)]);
+  return [...keys].every((k) => (a.removed[k] ?? 0) === (b.removed[k] ?? 0) && (a.bytes[k] ?? 0) === (b.bytes[k] ?? 0));
 }
 
 /** `docker container prune -f && docker image prune -f && docker volume prune -f`, as one would in cron. */

@@ -6,12 +6,15 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 
 export function renderMarkdown(r: BenchResult): string {
   const { steady, memory, planner, fixture } = r;
-  const { reclaimd, prune, concurrency } = r.removal;
+  const { reclaimd, prune, concurrency, repeat, runs, identical } = r.removal;
+  const spread = (x: { min: number; max: number; seconds: readonly number[] }) => (x.seconds.length > 1 ? `; ${n(x.min)}–${n(x.max)} s over ${x.seconds.length} runs` : '');
+  const median = repeat > 1 ? 'median ' : '';
   const count = (t: { removed: Record<string, number> }) => (t.removed['container'] ?? 0) + (t.removed['image'] ?? 0) + (t.removed['volume'] ?? 0);
   const bytes = (t: { bytes: Record<string, number> }, k: string) => mb(t.bytes[k] ?? 0);
   return `## Benchmark (scale ${r.scale})
 
 Run ${r.when} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Docker Engine ${r.machine.engine} (API ${r.machine.api}), overlay2.
+Removal: each side ${repeat > 1 ? `${repeat} times, taking turns going first (${runs.order.map((o) => (o === 'reclaimd' ? 'R' : 'P')).join(' ')}), ` : 'once, '}each run on a fixture built for it from the same seed.
 Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.containers.running + fixture.containers.exited + fixture.containers.created} containers (${fixture.containers.running} running, ${fixture.containers.exited} exited, ${fixture.containers.created} created), ${fixture.volumes.named + fixture.volumes.anonymous} volumes (${fixture.volumes.mounted} mounted); built in ${n(fixture.seconds, 1)} s.
 
 | measurement | reclaimd | reference | ratio |
@@ -19,11 +22,12 @@ Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.cont
 | steady-state cycle, warm caches (nothing to remove) | ${n(steady.cycleSeconds, 3)} s, ${steady.callsPerCycle} API calls | raw list calls: ${n(steady.listSeconds, 3)} s, 3 calls | ${n(steady.ratio)}× |
 | first cycle, cold caches | ${n(steady.firstCycleSeconds, 2)} s, ${steady.firstCycleCalls} API calls | | |
 | removal: objects | ${count(reclaimd)} (${reclaimd.removed['container']} containers, ${reclaimd.removed['image']} images, ${reclaimd.removed['volume']} volumes) | prune: ${count(prune)} (${prune.removed['container']}, ${prune.removed['image']}, ${prune.removed['volume']}) | |
-| removal: wall time, whole enforce cycle | ${n(reclaimd.seconds)} s (list ${n(reclaimd.timings?.snapshotSeconds ?? 0)} s, plan + measure ${n(reclaimd.timings?.planSeconds ?? 0)} s, remove ${n(reclaimd.timings?.executeSeconds ?? 0)} s; concurrency ${concurrency}) | ${n(prune.seconds)} s | |
+| removal: wall time, whole enforce cycle | ${median}${n(reclaimd.seconds)} s (list ${n(reclaimd.timings?.snapshotSeconds ?? 0)} s, plan + measure ${n(reclaimd.timings?.planSeconds ?? 0)} s, remove ${n(reclaimd.timings?.executeSeconds ?? 0)} s; concurrency ${concurrency}${spread(runs.reclaimd)}) | ${median}${n(prune.seconds)} s${spread(runs.prune)} | |
 | removal: throughput | ${n(reclaimd.perSecond, 1)} objects/s | ${n(prune.perSecond, 1)} objects/s | ${n(reclaimd.perSecond / prune.perSecond)}× |
 | bytes reported: containers | ${bytes(reclaimd, 'container')} | ${bytes(prune, 'container')} | |
 | bytes reported: images | ${bytes(reclaimd, 'image')} | ${bytes(prune, 'image')} | |
 | bytes reported: volumes | ${bytes(reclaimd, 'volume')} | ${bytes(prune, 'volume')} | |
+| objects and bytes per resource, every run of both sides | ${identical ? 'identical' : '**differ** (see latest.json)'} | | |
 | daemon RSS: idle after a cycle / peak | ${n(memory.idleRssMB, 1)} MB / ${n(memory.peakRssMB, 1)} MB | | |
 | planner alone: ${planner.objects.toLocaleString('en')} objects × ${planner.policies} policies | ${n(planner.seconds, 3)} s (${planner.actions} actions) | | |
 `;

@@ -1,6 +1,8 @@
-// `npm run bench [-- --scale N --seed S]`: builds realistic engine state on a throwaway engine,
-// measures reclaimd against the list calls it needs and against the engine's own prune, and
-// writes bench/results/latest.{md,json}. Numbers, not assertions: see docs/performance.md.
+// `npm run bench [-- --scale N --seed S --repeat R --concurrency C]`: builds realistic engine
+// state on a throwaway engine, measures reclaimd against the list calls it needs and against the
+// engine's own prune, and writes bench/results/latest.{md,json}. Numbers, not assertions: see
+// docs/performance.md.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -8,7 +10,8 @@ import { startThrowawayEngine } from '../test/support/throwaway-engine.js';
 import { dockerFor } from '../test/support/fixtures.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { daemonMemory, engineRemoval, reclaimdRemoval, steadyState, type Memory, type SteadyState, type Throughput } from './measure.js';
+import { daemonMemory, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
 
@@ -19,15 +22,28 @@ export interface BenchResult {
   readonly fixture: Fixture;
   readonly steady: SteadyState;
   readonly memory: Memory;
-  readonly removal: { reclaimd: Throughput; prune: Throughput; concurrency: number };
+  /**
+   * `reclaimd` and `prune` are the medians of `repeat` runs each (see `runs`), each run on a
+   * fixture built for it from the same seed; the two sides take turns going first.
+   */
+  readonly removal: {
+    reclaimd: Throughput;
+    prune: Throughput;
+    concurrency: number;
+    repeat: number;
+    runs: { reclaimd: Repeated; prune: Repeated; order: string[] };
+    /** Every run of both sides removed the same objects and reported the same bytes, per resource. */
+    identical: boolean;
+  };
   readonly planner: ReturnType<typeof plannerAlone>;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: '1000' }, seed: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '4' }, out: { type: 'string', default: 'bench/results' } } });
+  const { values } = parseArgs({ options: { scale: { type: 'string', default: '1000' }, seed: { type: 'string', default: '1' }, concurrency: { type: 'string', default: String(DEFAULTS.concurrentRemovals) }, repeat: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results' } } });
   const scale = Number(values.scale);
   const seed = Number(values.seed);
   const concurrency = Number(values.concurrency);
+  const repeat = Math.max(1, Math.floor(Number(values.repeat)));
   const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
   say('planner alone: 100,000 objects × 20 policies');
@@ -43,14 +59,35 @@ async function main(): Promise<void> {
     const steady = await steadyState(engine.host, docker);
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
-    say('removal by reclaimd (enforce)');
-    const reclaimd = await reclaimdRemoval(engine.host, concurrency);
-    await removeFixture(docker, 'a');
-    say('building the same fixture again for the engine prune');
-    await buildFixture(docker, scale, seed, 'a');
-    say('removal by docker container/image/volume prune');
-    const prune = await engineRemoval(docker, apiVersion);
-    await removeFixture(docker, 'a');
+
+    // Removal: each side removes a fixture built for it from the same seed, `repeat` times,
+    // and the sides take turns going first (R P, P R, R P, ...), so neither always meets an
+    // engine fresh from building nor one that has just removed a fixture. Before each run the
+    // page cache is written back and the engine left alone for a moment, so the writes of the
+    // build are not paid by whichever side comes right after it.
+    const runs: { reclaimd: Throughput[]; prune: Throughput[] } = { reclaimd: [], prune: [] };
+    const order: string[] = [];
+    let built = true;
+    for (let i = 0; i < repeat; i++) {
+      for (const side of i % 2 === 0 ? (['reclaimd', 'prune'] as const) : (['prune', 'reclaimd'] as const)) {
+        if (!built) {
+          say(`building the same fixture again (${side}, run ${i + 1} of ${repeat})`);
+          await buildFixture(docker, scale, seed, 'a');
+        }
+        built = false;
+        await settle();
+        say(`removal by ${side === 'reclaimd' ? 'reclaimd (enforce)' : 'docker container/image/volume prune'}, run ${i + 1} of ${repeat}`);
+        const run = side === 'reclaimd' ? await reclaimdRemoval(engine.host, concurrency) : await engineRemoval(docker, apiVersion);
+        runs[side].push(run);
+        order.push(side);
+        say(`  ${run.seconds.toFixed(2)} s`);
+        await removeFixture(docker, 'a');
+      }
+    }
+    const reference = runs.reclaimd[0] as Throughput;
+    const identical = [...runs.reclaimd, ...runs.prune].every((r) => sameAs(r, reference));
+    const reclaimd = summarize(runs.reclaimd);
+    const prune = summarize(runs.prune);
 
     const result: BenchResult = {
       when: new Date().toISOString(),
@@ -59,7 +96,7 @@ async function main(): Promise<void> {
       fixture,
       steady,
       memory,
-      removal: { reclaimd, prune, concurrency },
+      removal: { reclaimd: reclaimd.summary, prune: prune.summary, concurrency, repeat, runs: { reclaimd, prune, order }, identical },
       planner,
     };
     mkdirSync(values.out, { recursive: true });
@@ -69,6 +106,16 @@ async function main(): Promise<void> {
   } finally {
     await engine.stop();
   }
+}
+
+/** Writes dirty pages back and leaves the engine idle for a moment before a measured removal. */
+async function settle(): Promise<void> {
+  try {
+    execFileSync('sync');
+  } catch {
+    // Not everywhere; the pause alone still helps.
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
 }
 
 main().catch((err: unknown) => {
