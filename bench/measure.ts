@@ -172,13 +172,16 @@ export interface Memory {
   readonly peakRssMB: number;
 }
 
-/** Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc. */
-export async function daemonMemory(host: string): Promise<Memory> {
+/**
+ * Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc. `nodeFlags`
+ * are what the shipped entry points pass (the image's ENTRYPOINT, the systemd unit).
+ */
+export async function daemonMemory(host: string, nodeFlags: readonly string[] = []): Promise<Memory> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
   writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies: PRUNE_EQUIVALENT }));
   writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule: '0 0 1 1 *', docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
   const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())?.[1] ?? NaN);
   try {

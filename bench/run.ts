@@ -22,6 +22,8 @@ export interface BenchResult {
   readonly fixture: Fixture;
   readonly steady: SteadyState;
   readonly memory: Memory;
+  /** The same, with the node flags the image and the systemd unit run the daemon with. */
+  readonly memoryShipped: Memory;
   /**
    * `reclaimd` and `prune` are the medians of `repeat` runs each (see `runs`), each run on a
    * fixture built for it from the same seed; the two sides take turns going first.
@@ -37,6 +39,9 @@ export interface BenchResult {
   };
   readonly planner: ReturnType<typeof plannerAlone>;
 }
+
+/** What the Dockerfile's ENTRYPOINT and deploy/systemd pass to node (see docs/performance.md). */
+const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { scale: { type: 'string', default: '1000' }, seed: { type: 'string', default: '1' }, concurrency: { type: 'string', default: String(DEFAULTS.concurrentRemovals) }, repeat: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results' } } });
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     const steady = await steadyState(engine.host, docker);
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
+    const memoryShipped = await daemonMemory(engine.host, SHIPPED_NODE_FLAGS);
 
     // Removal: each side removes a fixture built for it from the same seed, `repeat` times,
     // and the sides take turns going first (R P, P R, R P, ...), so neither always meets an
@@ -96,12 +102,16 @@ async function main(): Promise<void> {
       fixture,
       steady,
       memory,
+      memoryShipped,
       removal: { reclaimd: reclaimd.summary, prune: prune.summary, concurrency, repeat, runs: { reclaimd, prune, order }, identical },
       planner,
     };
     mkdirSync(values.out, { recursive: true });
-    writeFileSync(`${values.out}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(`${values.out}/latest.md`, renderMarkdown(result));
+    // latest.* is the newest run at any scale; scale-N.* keeps the newest run at each scale.
+    for (const name of ['latest', `scale-${scale}`]) {
+      writeFileSync(`${values.out}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(`${values.out}/${name}.md`, renderMarkdown(result));
+    }
     process.stdout.write(renderMarkdown(result));
   } finally {
     await engine.stop();
