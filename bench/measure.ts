@@ -168,9 +168,15 @@ export async function engineRemoval(docker: Docker, apiVersion: string): Promise
 }
 
 export interface Memory {
+  /** 3 s after the cycle: the heap the cycle grew is still held. */
+  readonly afterCycleRssMB: number;
+  /** 60 s after the cycle, as the daemon sits between cycles (V8 gives memory back when idle). */
   readonly idleRssMB: number;
   readonly peakRssMB: number;
 }
+
+/** How long after the cycle "idle" is read: V8's memory reducer acts within about 30 s. */
+const IDLE_AFTER_MS = 60_000;
 
 /**
  * Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc. `nodeFlags`
@@ -194,9 +200,10 @@ export async function daemonMemory(host: string, nodeFlags: readonly string[] = 
       });
       child.on('exit', () => reject(new Error(`daemon exited: ${out}`)));
     });
-    const peak = kb('VmHWM');
     await new Promise((r) => setTimeout(r, 3000));
-    return { idleRssMB: kb('VmRSS') / 1024, peakRssMB: peak / 1024 };
+    const afterCycle = kb('VmRSS');
+    await new Promise((r) => setTimeout(r, IDLE_AFTER_MS - 3000));
+    return { afterCycleRssMB: afterCycle / 1024, idleRssMB: kb('VmRSS') / 1024, peakRssMB: kb('VmHWM') / 1024 };
   } finally {
     child.kill('SIGKILL');
   }
