@@ -1,6 +1,6 @@
 // `npm run bench [-- --scale N --seed S --repeat R --concurrency C]`: builds realistic engine
 // state on a throwaway engine, measures reclaimd against the list calls it needs and against the
-// engine's own prune, and writes bench/results/latest.{md,json}. Numbers, not assertions: see
+// engine's own prune, and writes bench/results/scale-N.{md,json}. Numbers, not assertions: see
 // docs/performance.md.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -107,11 +107,9 @@ async function main(): Promise<void> {
       planner,
     };
     mkdirSync(values.out, { recursive: true });
-    // latest.* is the newest run at any scale; scale-N.* keeps the newest run at each scale.
-    for (const name of ['latest', `scale-${scale}`]) {
-      writeFileSync(`${values.out}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
-      writeFileSync(`${values.out}/${name}.md`, renderMarkdown(result));
-    }
+    // One pair of files per scale: the newest run at each scale is kept.
+    writeFileSync(`${values.out}/scale-${scale}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(`${values.out}/scale-${scale}.md`, renderMarkdown(result));
     process.stdout.write(renderMarkdown(result));
   } finally {
     await engine.stop();
