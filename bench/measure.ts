@@ -36,10 +36,8 @@ export const PRUNE_EQUIVALENT: Policy[] = [
   { name: 'unused-volumes', resource: 'volume', match: {} },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-/** The middle of the values (the mean of the two middle ones for an even count). */
-export function middle(xs: readonly number[]): number {
+/** The median of the values (the mean of the two middle ones for an even count). */
+function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const half = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
@@ -129,11 +127,11 @@ export function summarize(runs: readonly Throughput[]): Repeated {
   const first = runs[0];
   if (first === undefined) throw new Error('no runs to summarize');
   const seconds = runs.map((r) => r.seconds);
-  const mid = middle(seconds);
+  const mid = median(seconds);
   const count = Object.values(first.removed).reduce((a, b) => a + b, 0);
   const phases = runs.flatMap((r) => (r.timings ? [r.timings] : []));
   const timings = phases.length === runs.length
-    ? { snapshotSeconds: middle(phases.map((t) => t.snapshotSeconds)), planSeconds: middle(phases.map((t) => t.planSeconds)), executeSeconds: middle(phases.map((t) => t.executeSeconds)) }
+    ? { snapshotSeconds: median(phases.map((t) => t.snapshotSeconds)), planSeconds: median(phases.map((t) => t.planSeconds)), executeSeconds: median(phases.map((t) => t.executeSeconds)) }
     : undefined;
   return {
     summary: { seconds: mid, removed: first.removed, bytes: first.bytes, perSecond: count / mid, ...(timings ? { timings } : {}) },
