@@ -127,8 +127,7 @@ export class LastUseStore {
     const since = this.watchedUntil;
     if (since !== undefined && now - since <= WATCH_GAP_MS) return;
     if (this.record.images.size + this.record.volumes.size === 0) return;
-    assumeUsedUntil(this.record, now);
-    this.dirty = true;
+    this.assumeAllUsed(now);
     this.options.log.info(
       { watchedUntil: since === undefined ? null : new Date(since).toISOString() },
       'engine events were not watched for a while (daemon not running, or only one-shot runs): everything counts as possibly used until now',
