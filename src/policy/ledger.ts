@@ -96,6 +96,17 @@ export class Ledger {
     book.kept.set(id, { resource, id, name: draft.name, policy: draft.policy, reason });
   }
 
+  /**
+   * Forgets what a policy recorded about an object the plan removes after all: an untagged
+   * parent that goes with its last child, which a later policy had reported or kept as it was
+   * while it still had that child. The plan must not both remove and report it.
+   */
+  supersede(resource: ResourceKind, id: string): void {
+    const book = this.book(resource);
+    book.reported.delete(id);
+    book.kept.delete(id);
+  }
+
   selectedOf(resource: ResourceKind): Draft[] {
     return [...this.book(resource).selected.values()];
   }
@@ -115,14 +126,5 @@ export class Ledger {
         .filter((k) => !book.selected.has(k.id) && !book.reported.has(k.id))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
-  }
-
-  /** IDs of a resource that some policy kept or only reported: never to be auto-pruned. */
-  heldBack(resource: ResourceKind): Set<string> {
-    const book = this.book(resource);
-    const ids = new Set<string>();
-    for (const id of book.kept.keys()) if (!book.selected.has(id)) ids.add(id);
-    for (const id of book.reported.keys()) ids.add(id);
-    return ids;
   }
 }

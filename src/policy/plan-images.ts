@@ -40,11 +40,21 @@ export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[
 }
 
 /**
+ * @param isHeld an untagged parent that stays even when its last child goes (orphanHold)
  * @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
  * @param pressure plans policies with `when`; without it such policies do nothing, since no
  *   pressure figure is known.
  */
-export function planImages(config: Config, images: readonly ImageObj[], index: ImageIndex, now: number, ledger: Ledger, usage?: Usage, pressure?: PressurePlanner): void {
+export function planImages(
+  config: Config,
+  images: readonly ImageObj[],
+  index: ImageIndex,
+  now: number,
+  ledger: Ledger,
+  isHeld: (image: ImageObj) => boolean,
+  usage?: Usage,
+  pressure?: PressurePlanner,
+): void {
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
   for (const policy of config.policies) {
@@ -62,7 +72,7 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
     const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
     const unused = unusedRule(policy, usage, now);
     for (const image of candidates) {
-      if (!matchesRest(policy, image, index, minAge, now) || ledger.taken('image', image.id)) continue;
+      if (!matchesRest(policy, image, index.children.has(image.id), minAge, now) || ledger.taken('image', image.id)) continue;
       const unusedReason = unused?.(image.id);
       if (unusedReason === null) continue;
       const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now, unusedReason) };
@@ -73,7 +83,41 @@ export function planImages(config: Config, images: readonly ImageObj[], index: I
       ledger.record('image', policy, image.id, { kind: 'select', reason }, () => ({ id: image.id, name: imageName(image) }));
     }
   }
-  dropImagesWithStayingChildren(index, ledger);
+  dropImagesWithStayingChildren(index, ledger, isHeld);
+}
+
+/**
+ * Whether an untagged parent that a plan leaves without children must stay rather than go with
+ * its last child. Once that child is gone the parent is dangling, and the next cycle would
+ * decide on it as such; so the policies decide now as they would then: the first one that
+ * matches it as a dangling image keeps it (a keep rule, or `action: report`) or lets it go.
+ * Deciding on the parent as it is now, with its child, would miss a `dangling: true` policy,
+ * and the next cycle would remove what this one kept. With no policy matching, it goes, as
+ * `docker rmi` would prune it. Protected, deployed and in-use images always stay.
+ */
+export function orphanHold(config: Config, index: ImageIndex, now: number, usage?: Usage): (image: ImageObj) => boolean {
+  const protectLabel = firstLabel(config.protect.labels);
+  const protectRepo = anyGlob(config.protect.repositories);
+  const noNewest: ReadonlySet<string> = new Set();
+  const rules = config.policies.flatMap((policy) =>
+    policy.resource === 'image'
+      ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan), unused: unusedRule(policy, usage, now) }]
+      : [],
+  );
+  return (image) => {
+    if (protectLabel(image.labels) !== undefined || repositoriesOf(image).some(protectRepo)) return true;
+    if (index.usedBy.has(image.id) || index.deployed?.has(image.id)) return true;
+    for (const { policy, f, keep, minAge, unused } of rules) {
+      if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, minAge, now)) continue;
+      if (unused?.(image.id) === null) continue;
+      const kept = exemption(image, index, keep, protectLabel, protectRepo) !== undefined;
+      // A pressure policy decides only while its condition holds; its keep rules are honoured
+      // whenever it might, and otherwise the next policy decides, as it would without pressure.
+      if (policy.when !== undefined && !kept) continue;
+      return kept || policy.action === 'report';
+    }
+    return false;
+  };
 }
 
 export function imageName(image: ImageObj): string {
@@ -130,13 +174,13 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
 }
 
 /** The rest of `match`, for an image that already passed the repository, tag and label filters. */
-function matchesRest(policy: ImagePolicy, image: ImageObj, index: ImageIndex, minAge: number | undefined, now: number): boolean {
+function matchesRest(policy: ImagePolicy, image: ImageObj, hasChildren: boolean, minAge: number | undefined, now: number): boolean {
   const m = policy.match;
   if (m.dangling !== undefined) {
     // Untagged parents (classic builder) are neither: not dangling, because they have children,
     // and not tagged. They go with their last child, or when a policy without `dangling` takes them.
     const tagged = image.tags.length > 0;
-    const dangling = !tagged && (index.children.get(image.id)?.length ?? 0) === 0;
+    const dangling = !tagged && !hasChildren;
     if (m.dangling ? !dangling : !tagged) return false;
   }
   return minAge === undefined || now - image.created >= minAge;
@@ -236,18 +280,46 @@ function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger
 
 /**
  * The engine refuses to delete an image that still has a child (409, even with force), so a
- * selected image whose children are not all selected stays. Repeats until nothing changes,
- * because keeping one image can keep its parent too.
+ * selected image whose children do not all go stays. A child goes when it is selected, or when
+ * it is an untagged parent that the plan removes with its own children (see image-bytes.ts):
+ * a tagged image above an untagged one above a selected image can go with them. Keeping one
+ * image can keep its parent too, so the set that stays is found first, to a fixed point; only
+ * then is each one given its reason, so the child a reason names never depends on the order
+ * images were listed.
  */
-function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger): void {
+function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger, isHeld: (image: ImageObj) => boolean): void {
+  const dropped = new Set<string>();
+  const childrenOf = (id: string): string[] => [...(index.children.get(id) ?? [])].sort();
+  // Untagged, unused and not held: goes once all its children go (and it has some).
+  const prunable = (image: ImageObj): boolean => image.tags.length === 0 && image.digests.length === 0 && !index.usedBy.has(image.id) && !isHeld(image);
+  // What goes, given what has been dropped so far; recomputed after each round of drops.
+  const goesNow = (): ((id: string) => boolean) => {
+    const memo = new Map<string, boolean>();
+    const goes = (id: string): boolean => {
+      let answer = memo.get(id);
+      if (answer !== undefined) return answer;
+      const image = index.byId.get(id);
+      const kids = index.children.get(id) ?? [];
+      answer = ledger.isSelected('image', id) ? !dropped.has(id) : image !== undefined && kids.length > 0 && prunable(image) && kids.every(goes);
+      memo.set(id, answer);
+      return answer;
+    };
+    return goes;
+  };
+  const selected = ledger.selectedOf('image').map((draft) => draft.id);
   for (let changed = true; changed; ) {
     changed = false;
-    for (const draft of ledger.selectedOf('image')) {
-      const staying = [...(index.children.get(draft.id) ?? [])].sort().find((c) => !ledger.isSelected('image', c));
-      if (staying === undefined) continue;
-      const child = index.byId.get(staying);
-      ledger.unselect('image', draft.id, `has a dependent child image ${child ? imageName(child) : staying} that stays`);
+    const goes = goesNow();
+    for (const id of selected) {
+      if (dropped.has(id) || childrenOf(id).every(goes)) continue;
+      dropped.add(id);
       changed = true;
     }
+  }
+  const goes = goesNow();
+  for (const id of [...dropped].sort()) {
+    const staying = childrenOf(id).find((c) => !goes(c)) as string;
+    const child = index.byId.get(staying);
+    ledger.unselect('image', id, `has a dependent child image ${child ? imageName(child) : staying} that stays`);
   }
 }

@@ -8,15 +8,12 @@ import type { Action, ArchivePlan, Plan } from './plan-types.js';
 import type { ContainerObj, ImageObj, Snapshot } from './snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContainers } from './plan-containers.js';
-import { imageName, indexImages, planImages } from './plan-images.js';
+import { imageName, indexImages, orphanHold, planImages } from './plan-images.js';
 import { imageAction, simulateImageDeletions } from './image-bytes.js';
 import { planVolumes } from './plan-volumes.js';
 import { deployedImages } from './plan-deployed.js';
 import { planNetworks } from './plan-networks.js';
 import { planBuildCache } from './plan-build-cache.js';
-import { firstLabel } from './labels.js';
-import { anyGlob } from './glob.js';
-import { repositoriesOf } from './snapshot.js';
 import { PressurePlanner, type DiskFigures } from './pressure.js';
 
 /**
@@ -36,32 +33,28 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   }
 
   const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
-  const pressureProtectLabel = firstLabel(config.protect.labels);
-  const pressureProtectRepo = anyGlob(config.protect.repositories);
+  // Whether an untagged parent stays when its last child goes: the same answer for the pressure
+  // estimate and for the plan, and independent of the order policies are evaluated in.
+  const isHeld = orphanHold(config, index, now, snapshot.usage);
   const pressure = new PressurePlanner(
     {
       snapshot,
       index,
       remaining,
       ghostChains: remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []),
-      isProtected: (i) => pressureProtectLabel(i.labels) !== undefined || repositoriesOf(i).some(pressureProtectRepo),
+      isHeld,
       disk,
       now,
     },
     ledger,
   );
-  planImages(config, snapshot.images, index, now, ledger, snapshot.usage, pressure);
+  planImages(config, snapshot.images, index, now, ledger, isHeld, snapshot.usage, pressure);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
   planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
   const buildCache = planBuildCache(config, snapshot.buildCache, now);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 
-  const protectLabel = firstLabel(config.protect.labels);
-  const protectRepo = anyGlob(config.protect.repositories);
-  // Untagged parents are deleted only when nothing protects, keeps or reports them.
-  const heldBack = ledger.heldBack('image');
-  const isHeld = (i: ImageObj) => heldBack.has(i.id) || index.deployed.has(i.id) || protectLabel(i.labels) !== undefined || repositoriesOf(i).some(protectRepo);
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
   // Only containers that stay keep their ghost layers; one the plan removes releases them.
   const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
@@ -76,6 +69,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   const archiveDirs = new Map(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])));
   const imageActions: Action[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;
+    if (del.parentOf !== undefined) ledger.supersede('image', del.id);
     const credit = creditOf(del.id);
     const draft: Draft = imageDrafts.get(del.id) ?? {
       resource: 'image',

@@ -37,8 +37,8 @@ export interface PressureInputs {
   /** Containers the plan leaves in place: their images and ghost layers stay. */
   readonly remaining: readonly ContainerObj[];
   readonly ghostChains: readonly string[];
-  /** An image that must stay even if it becomes a childless untagged parent (protected, kept). */
-  readonly isProtected: (image: ImageObj) => boolean;
+  /** An image that must stay even if it becomes a childless untagged parent (see orphanHold). */
+  readonly isHeld: (image: ImageObj) => boolean;
   /** undefined: the file system could not be read; disk-usage policies then do nothing. */
   readonly disk: DiskFigures | undefined;
   readonly now: number;
@@ -92,10 +92,8 @@ export class PressurePlanner {
     // Least recently used first; equal times by ID, so the choice never depends on listing order.
     const ordered = [...candidates].sort((a, b) => lastUse(a.image) - lastUse(b.image) || (a.image.id < b.image.id ? -1 : a.image.id > b.image.id ? 1 : 0));
     const earlier = this.ledger.selectedOf('image').map((d) => d.id);
-    const held = this.ledger.heldBack('image');
-    const isHeld = (i: ImageObj) => held.has(i.id) || this.inputs.isProtected(i);
     const freedBy = (ids: readonly string[]) =>
-      simulateImageDeletions(this.inputs.snapshot.images, this.inputs.index, this.inputs.remaining, ids, isHeld, this.inputs.ghostChains).deletions.reduce((s, d) => s + d.bytes, 0);
+      simulateImageDeletions(this.inputs.snapshot.images, this.inputs.index, this.inputs.remaining, ids, this.inputs.isHeld, this.inputs.ghostChains).deletions.reduce((s, d) => s + d.bytes, 0);
     const freedEarlier = earlier.length > 0 ? freedBy(earlier) : 0;
     const chosen: PressureCandidate[] = [];
     const chosenIds = new Set<string>();

@@ -31,6 +31,24 @@ describe('a selected image with a child that stays', () => {
     ]);
   });
 
+  it('names the same child whatever order the images are listed in', () => {
+    // Found by the listing-order property: p has two children that stay, a only because its
+    // own child y is young and b on its own account. Deciding and naming in one pass named
+    // whichever child had been decided first, so the reason changed with the listing order.
+    const p0 = image({ id: 'p', tags: ['base:1'], created: ago(90) });
+    const a = image({ id: 'a', parent: p0, tags: ['a:1'], created: ago(90) });
+    const y = image({ id: 'y', parent: a, tags: ['y:1'], created: ago(1) });
+    const b = image({ id: 'b', parent: p0, tags: ['b:1'], created: ago(1) });
+    const expected = [
+      ['a', 'has a dependent child image y:1 that stays'],
+      ['p', 'has a dependent child image a:1 that stays'],
+    ];
+    for (const images of [[p0, a, y, b], [a, y, b, p0], [b, y, a, p0], [y, p0, b, a]]) {
+      const p = planAt(config({ policies: [stale] }), { images });
+      expect(byId(p.kept).map((x) => [x.id, x.reason])).toEqual(expected);
+    }
+  });
+
   it('names an untagged child by its short ID', () => {
     const base = image({ id: 'p', tags: ['base:1'], created: ago(90) });
     const kid = image({ id: 'sha256:abcdef0123456789', parent: base, created: ago(1) });
@@ -105,6 +123,49 @@ describe('untagged parents left without children', () => {
     const guarded = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { keep: '1' }, created: ago(90) });
     const app = image({ id: 'c', parent: guarded, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const p = planAt(config({ policies: [apps], protect: { labels: ['keep'] } }), { images: [root, guarded, app] });
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 10]]);
+  });
+
+  // Found by the replanning property: the parent stayed because a report-only policy matched
+  // it, and the next cycle, with the child gone, removed it as dangling under p0.
+  it('is decided on as the dangling image it becomes, so the next cycle removes nothing more', () => {
+    const r2 = image({ id: 'r', layers: [['l0', 1000]], labels: { stage: 'build' }, created: ago(90) });
+    const m2 = image({ id: 'm', parent: r2, layers: [['l1', 100]], labels: { stage: 'build' }, created: ago(90) });
+    const app = image({ id: 'c', parent: m2, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
+    const dangling: Policy = { name: 'dangling', resource: 'image', match: { dangling: true } };
+    const look: Policy = { name: 'look', resource: 'image', action: 'report', match: { labels: ['stage=build'] } };
+    const first = config({ policies: [dangling, look, apps] });
+    const p = planAt(first, { images: [r2, m2, app] });
+    expect(p.actions.map((a) => [a.id, a.policy])).toEqual([['c', 'apps'], ['m', 'apps'], ['r', 'apps']]);
+    // What the report-only policy said about them while they had a child no longer stands.
+    expect(p.reported).toEqual([]);
+    // With the report-only policy first it decides, now and in the next cycle: the parents stay.
+    const second = config({ policies: [look, dangling, apps] });
+    expect(planAt(second, { images: [r2, m2, app] }).actions.map((a) => a.id)).toEqual(['c']);
+    expect(planAt(second, { images: [r2, m2] }).actions).toEqual([]);
+  });
+
+  // Found by the replanning property: the tagged top image stayed because its untagged child
+  // had not been selected, although that child went with its own child; the next cycle took it.
+  it('lets a selected image go when its only child is an untagged parent that goes too', () => {
+    const top = image({ id: 'a', tags: ['ci/app:1'], layers: [['l0', 1000]], created: ago(90) });
+    const m2 = image({ id: 'm', parent: top, layers: [['l1', 100]], created: ago(90) });
+    const leaf = image({ id: 'c', parent: m2, tags: ['ci/app:pr-1'], layers: [['l2', 10]], created: ago(90) });
+    const ciPolicy: Policy = { name: 'ci', resource: 'image', match: { repositories: ['ci/**'] } };
+    const p = planAt(config({ policies: [ciPolicy] }), { images: [top, m2, leaf] });
+    expect(p.actions.map((a) => [a.id, a.dependsOn ?? []])).toEqual([['c', []], ['m', ['c']], ['a', ['m']]]);
+    expect(p.kept).toEqual([]);
+    // A protected middle image holds everything above it, and names itself as the reason.
+    const held = planAt(config({ policies: [ciPolicy], protect: { labels: ['keep'] } }), { images: [top, { ...m2, labels: { keep: '1' } }, leaf] });
+    expect(held.actions.map((a) => a.id)).toEqual(['c']);
+    expect(held.kept.map((k) => [k.id, k.reason])).toEqual([['a', 'has a dependent child image <none>@m that stays']]);
+  });
+
+  it('a keep rule of a pressure policy holds a parent even while the pressure condition does not hold', () => {
+    const m2 = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { tier: 'mid' }, created: ago(90) });
+    const app = image({ id: 'c', parent: m2, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
+    const budget: Policy = { name: 'budget', resource: 'image', match: {}, keep: { labels: ['tier'] }, when: { totalSizeAbove: '1TB' }, until: { totalSizeBelow: '500GB' } };
+    const p = planAt(config({ policies: [budget, apps] }), { images: [root, m2, app] });
     expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 10]]);
   });
 
