@@ -95,13 +95,22 @@ function addPrunableParents(going: Set<string>, index: ImageIndex, used: Readonl
       const parent = parentId === undefined ? undefined : index.byId.get(parentId);
       if (!parent || going.has(parent.id)) continue;
       const childless = (index.children.get(parent.id) ?? []).every((c) => going.has(c));
-      if (!childless || parent.tags.length > 0 || parent.digests.length > 0 || used.has(parent.id) || isHeld(parent)) continue;
+      if (!childless || !prunableParent(parent, used, isHeld)) continue;
       going.add(parent.id);
       parentOf.set(parent.id, id);
       changed = true;
     }
   }
   return parentOf;
+}
+
+/**
+ * An image that may go with its last child: untagged, with no repository digest (so nothing
+ * names it), used by no remaining container, and not held. The planner asks the same when it
+ * decides which selected images stay because a child stays (plan-images.ts).
+ */
+export function prunableParent(image: ImageObj, used: { has(id: string): boolean }, isHeld: (i: ImageObj) => boolean): boolean {
+  return image.tags.length === 0 && image.digests.length === 0 && !used.has(image.id) && !isHeld(image);
 }
 
 function inTree(id: string, index: ImageIndex): boolean {

@@ -8,6 +8,7 @@ import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import type { Decision, Ledger } from './ledger.js';
 import { unusedForMatch } from './last-use-rule.js';
+import { prunableParent } from './image-bytes.js';
 import type { PressureCandidate, PressurePlanner } from './pressure.js';
 
 export interface ImageIndex {
@@ -99,14 +100,15 @@ export function orphanHold(config: Config, index: ImageIndex, now: number, usage
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
   const noNewest: ReadonlySet<string> = new Set();
+  // Protection, use and deployment, which hold whether or not any policy matches.
+  const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
   const rules = config.policies.flatMap((policy) =>
     policy.resource === 'image'
       ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan), unused: unusedRule(policy, usage, now) }]
       : [],
   );
   return (image) => {
-    if (protectLabel(image.labels) !== undefined || repositoriesOf(image).some(protectRepo)) return true;
-    if (index.usedBy.has(image.id) || index.deployed?.has(image.id)) return true;
+    if (exemption(image, index, noKeep, protectLabel, protectRepo) !== undefined) return true;
     for (const { policy, f, keep, minAge, unused } of rules) {
       if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, minAge, now)) continue;
       if (unused?.(image.id) === null) continue;
@@ -290,8 +292,6 @@ function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger
 function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger, isHeld: (image: ImageObj) => boolean): void {
   const dropped = new Set<string>();
   const childrenOf = (id: string): string[] => [...(index.children.get(id) ?? [])].sort();
-  // Untagged, unused and not held: goes once all its children go (and it has some).
-  const prunable = (image: ImageObj): boolean => image.tags.length === 0 && image.digests.length === 0 && !index.usedBy.has(image.id) && !isHeld(image);
   // What goes, given what has been dropped so far; recomputed after each round of drops.
   const goesNow = (): ((id: string) => boolean) => {
     const memo = new Map<string, boolean>();
@@ -300,7 +300,8 @@ function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger, isHeld
       if (answer !== undefined) return answer;
       const image = index.byId.get(id);
       const kids = index.children.get(id) ?? [];
-      answer = ledger.isSelected('image', id) ? !dropped.has(id) : image !== undefined && kids.length > 0 && prunable(image) && kids.every(goes);
+      // An unselected child goes as a prunable parent once all its own children go.
+      answer = ledger.isSelected('image', id) ? !dropped.has(id) : image !== undefined && kids.length > 0 && prunableParent(image, index.usedBy, isHeld) && kids.every(goes);
       memo.set(id, answer);
       return answer;
     };

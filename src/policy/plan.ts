@@ -66,10 +66,11 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
     while (at !== undefined && !imageDrafts.has(at)) at = freedBy.get(at);
     return at === undefined ? undefined : imageDrafts.get(at);
   };
+  // A planned parent is removed, so what a policy reported or kept about it no longer stands.
+  for (const del of sim.deletions) if (del.parentOf !== undefined) ledger.supersede('image', del.id);
   const archiveDirs = new Map(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])));
   const imageActions: Action[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;
-    if (del.parentOf !== undefined) ledger.supersede('image', del.id);
     const credit = creditOf(del.id);
     const draft: Draft = imageDrafts.get(del.id) ?? {
       resource: 'image',
