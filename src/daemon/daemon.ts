@@ -3,7 +3,8 @@
  * endpoint, a cheap engine ping so `reclaimd_docker_up` is current between cycles, and a
  * configuration reload before every cycle that keeps the last good policies on a bad edit.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import { parseCron } from '../policy/cron.js';
+import { startCronTimer, type CronTimer } from './cron-timer.js';
 import type { Config, Mode } from '../policy/config.js';
 import type { Snapshot } from '../policy/snapshot.js';
 import { formatProblem } from '../policy/problems.js';
@@ -38,7 +39,7 @@ export class Daemon {
   private config: Config;
   private provider: EngineProvider;
   private running: Promise<CycleReport | undefined> | undefined;
-  private task: ScheduledTask | undefined;
+  private task: CronTimer | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private http: HttpServer | undefined;
   private readonly shutdown = new AbortController();
@@ -112,7 +113,10 @@ export class Daemon {
 
   private schedule(): void {
     this.task?.stop();
-    this.task = cron.schedule(this.config.schedule, () => void this.cycle('schedule'), { noOverlap: true, name: 'reclaimd-cycle' });
+    // The configuration was checked when it was loaded, so this parse cannot fail.
+    const parsed = parseCron(this.config.schedule);
+    if (!parsed.ok) throw new Error(`schedule ${JSON.stringify(this.config.schedule)}: ${parsed.message}`);
+    this.task = startCronTimer(parsed.schedule, () => void this.cycle('schedule'));
   }
 
   private async runOne(trigger: string): Promise<CycleReport | undefined> {

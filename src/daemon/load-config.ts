@@ -4,7 +4,6 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import cron from 'node-cron';
 import { checkConfigText, resolveConfig, type Config, type TextFile } from '../policy/config.js';
 import { compileGlob } from '../policy/glob.js';
 import type { Problem, Result } from '../policy/problems.js';
@@ -13,7 +12,7 @@ import { parseYaml } from '../policy/yaml-source.js';
 export async function loadConfig(configPath: string): Promise<Result<Config>> {
   const config = await readText(configPath);
   if (!config.ok) return config;
-  const raw = checkConfigText(config.value, (expr) => cron.validate(expr));
+  const raw = checkConfigText(config.value);
   if (!raw.ok) return raw;
   const problems: Problem[] = [];
   const files: TextFile[] = [];

@@ -7,6 +7,7 @@ import type { Problem, Result } from './problems.js';
 import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
 import { parseDuration } from './units.js';
 import { pressureProblems } from './pressure-rules.js';
+import { parseCron } from './cron.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
@@ -64,13 +65,14 @@ export interface TextFile {
 }
 
 /** Checks the global configuration file on its own; the shell needs it to find policy files. */
-export function checkConfigText(config: TextFile, isValidCron: (expr: string) => boolean): Result<RawConfig> {
+export function checkConfigText(config: TextFile): Result<RawConfig> {
   const parsed = parseConfigText(config.text, config.file);
   if (!parsed.ok) return parsed;
   const { value, source } = parsed.value;
   const problems: Problem[] = [];
-  if (value.schedule !== undefined && !isValidCron(value.schedule)) {
-    problems.push({ file: config.file, ...source.locate(['schedule']), where: '/schedule', message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}` });
+  const cron = value.schedule === undefined ? undefined : parseCron(value.schedule);
+  if (cron?.ok === false) {
+    problems.push({ file: config.file, ...source.locate(['schedule']), where: '/schedule', message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}: ${cron.message}` });
   }
   for (const key of ['pingInterval', 'timeout'] as const) {
     const text = value.docker?.[key];

@@ -5,7 +5,7 @@
 import { compileGlob } from './glob.js';
 import { parseLabelSelector } from './labels.js';
 
-/** Format name to check; `true` accepts any string (cron is checked in the second phase, by the shell's cron library). */
+/** Format name to check; `true` accepts any string (cron is checked in the second phase, by checkConfigText, where the message can say what is wrong). */
 export const formats = {
   glob: (s: string): boolean => compileGlob(s).ok,
   'label-selector': (s: string): boolean => typeof parseLabelSelector(s) !== 'string',

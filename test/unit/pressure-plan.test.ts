@@ -152,7 +152,7 @@ describe('pressure by disk usage', () => {
 describe('pressure configuration', () => {
   it('reads pressure.path and pressure.interval, with a 30s default', async () => {
     const { checkConfigText, resolveConfig } = await import('../../src/policy/config.js');
-    const check = (text: string) => checkConfigText({ file: 'config.yaml', text }, () => true);
+    const check = (text: string) => checkConfigText({ file: 'config.yaml', text });
     const plain = check('policies: [ p.yaml ]\n');
     if (!plain.ok) throw new Error('rejected');
     const resolved = resolveConfig('config.yaml', plain.value, []);
