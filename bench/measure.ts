@@ -177,15 +177,15 @@ export interface Memory {
 const IDLE_AFTER_MS = 60_000;
 
 /**
- * Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc. `nodeFlags`
- * are what the shipped entry points pass (the image's ENTRYPOINT, the systemd unit).
+ * Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc, with node's
+ * defaults or with the flags and environment the shipped entry points use (shipped-node.ts).
  */
-export async function daemonMemory(host: string, nodeFlags: readonly string[] = []): Promise<Memory> {
+export async function daemonMemory(host: string, node: { flags: readonly string[]; env: Readonly<Record<string, string>> } = { flags: [], env: {} }): Promise<Memory> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
   writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies: PRUNE_EQUIVALENT }));
   writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule: '0 0 1 1 *', docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
   const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } });
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())?.[1] ?? NaN);
   try {

@@ -29,7 +29,7 @@ Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.cont
 | bytes reported: volumes | ${bytes(reclaimd, 'volume')} | ${bytes(prune, 'volume')} | |
 | objects and bytes per resource, every run of both sides | ${identical ? 'identical' : '**differ** (see scale-N.json)'} | | |
 | daemon RSS: idle (60 s after a cycle) / 3 s after / peak (node defaults, as \`npx reclaimd\`) | ${n(memory.idleRssMB, 1)} MB / ${n(memory.afterCycleRssMB, 1)} MB / ${n(memory.peakRssMB, 1)} MB | | |
-| daemon RSS: idle / 3 s after / peak (as shipped: image, systemd; \`--max-semi-space-size=1\`) | ${n(r.memoryShipped.idleRssMB, 1)} MB / ${n(r.memoryShipped.afterCycleRssMB, 1)} MB / ${n(r.memoryShipped.peakRssMB, 1)} MB | | |
+| daemon RSS: idle / 3 s after / peak (as shipped: image, systemd; ${[...r.shipped.flags, ...Object.entries(r.shipped.env).map(([k, v]) => `${k}=${v}`)].map((f) => `\`${f}\``).join(' ')}) | ${n(r.memoryShipped.idleRssMB, 1)} MB / ${n(r.memoryShipped.afterCycleRssMB, 1)} MB / ${n(r.memoryShipped.peakRssMB, 1)} MB | | |
 | planner alone: ${planner.objects.toLocaleString('en')} objects × ${planner.policies} policies | ${n(planner.seconds, 3)} s (${planner.actions} actions) | | |
 `;
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startThrowawayEngine } from '../test/support/throwaway-engine.js';
 import { dockerFor } from '../test/support/fixtures.js';
+import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
 import { daemonMemory, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
@@ -22,8 +23,9 @@ export interface BenchResult {
   readonly fixture: Fixture;
   readonly steady: SteadyState;
   readonly memory: Memory;
-  /** The same, with the node flags the image and the systemd unit run the daemon with. */
+  /** The same, with the node flags and environment the image and the systemd unit run the daemon with. */
   readonly memoryShipped: Memory;
+  readonly shipped: ShippedNode;
   /**
    * `reclaimd` and `prune` are the medians of `repeat` runs each (see `runs`), each run on a
    * fixture built for it from the same seed; the two sides take turns going first.
@@ -39,9 +41,6 @@ export interface BenchResult {
   };
   readonly planner: ReturnType<typeof plannerAlone>;
 }
-
-/** What the Dockerfile's ENTRYPOINT and deploy/systemd pass to node (see docs/performance.md). */
-const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { scale: { type: 'string', default: '1000' }, seed: { type: 'string', default: '1' }, concurrency: { type: 'string', default: String(DEFAULTS.concurrentRemovals) }, repeat: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results' } } });
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
     const steady = await steadyState(engine.host, docker);
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
-    const memoryShipped = await daemonMemory(engine.host, SHIPPED_NODE_FLAGS);
+    const memoryShipped = await daemonMemory(engine.host, shippedNode());
 
     // Removal: each side removes a fixture built for it from the same seed, `repeat` times,
     // and the sides take turns going first (R P, P R, R P, ...), so neither always meets an
@@ -103,6 +102,7 @@ async function main(): Promise<void> {
       steady,
       memory,
       memoryShipped,
+      shipped: shippedNode(),
       removal: { reclaimd: reclaimd.summary, prune: prune.summary, concurrency, repeat, runs: { reclaimd, prune, order }, identical },
       planner,
     };

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { shippedNode } from '../support/shipped-node.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -113,6 +114,15 @@ describe('deploy/systemd/reclaimd.service', () => {
     }
     // V8 needs writable and executable memory; this setting would crash node at start.
     expect(settings.some((l) => l.startsWith('MemoryDenyWriteExecute=yes'))).toBe(false);
+  });
+
+  it('runs node with the flags and allocator settings of the container image', () => {
+    const shipped = shippedNode();
+    expect(shipped.flags).toContain('--optimize-for-size');
+    const exec = settings.find((l) => l.startsWith('ExecStart='))?.split(' ') ?? [];
+    expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli.js')))).toEqual(shipped.flags);
+    for (const [key, value] of Object.entries(shipped.env)) expect(settings).toContain(`Environment=${key}=${value}`);
+    expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX']);
   });
 
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
