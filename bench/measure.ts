@@ -176,33 +176,77 @@ export interface Memory {
 /** How long after the cycle "idle" is read: V8's memory reducer acts within about 30 s. */
 const IDLE_AFTER_MS = 60_000;
 
+/** How node runs the daemon: its flags and extra environment (see shipped-node.ts). */
+export interface NodeRun {
+  readonly flags: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+const NODE_DEFAULTS: NodeRun = { flags: [], env: {} };
+
+/**
+ * Starts the real daemon (dry-run) on `policies` with `schedule`, and calls `onCycle` with each
+ * finished cycle's log line until it resolves true. Returns the child's pid reader for /proc.
+ */
+async function withDaemon(host: string, policies: readonly Policy[], schedule: string, node: NodeRun, onCycle: (line: { seconds: number }, pid: number) => Promise<boolean> | boolean): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
+  writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies }));
+  writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule, docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
+  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      let busy = Promise.resolve();
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const lines = out.split('\n');
+        out = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.includes('"msg":"cycle failed"')) reject(new Error(line));
+          if (!line.includes('"msg":"cycle finished"')) continue;
+          const parsed = JSON.parse(line) as { seconds: number };
+          busy = busy.then(async () => {
+            if (await onCycle(parsed, child.pid as number)) resolve();
+          }).catch(reject);
+        }
+      });
+      child.on('exit', () => reject(new Error('daemon exited')));
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 /**
  * Runs the real daemon (dry-run, one cycle at start) and reads its RSS from /proc, with node's
  * defaults or with the flags and environment the shipped entry points use (shipped-node.ts).
  */
-export async function daemonMemory(host: string, node: { flags: readonly string[]; env: Readonly<Record<string, string>> } = { flags: [], env: {} }): Promise<Memory> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
-  writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies: PRUNE_EQUIVALENT }));
-  writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule: '0 0 1 1 *', docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
-  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } });
-  const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())?.[1] ?? NaN);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('"msg":"cycle finished"')) resolve();
-        if (out.includes('"msg":"cycle failed"')) reject(new Error(out));
-      });
-      child.on('exit', () => reject(new Error(`daemon exited: ${out}`)));
-    });
+export async function daemonMemory(host: string, node: NodeRun = NODE_DEFAULTS): Promise<Memory> {
+  let memory: Memory | undefined;
+  await withDaemon(host, PRUNE_EQUIVALENT, '0 0 1 1 *', node, async (_cycle, pid) => {
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     await new Promise((r) => setTimeout(r, 3000));
     const afterCycle = kb('VmRSS');
     await new Promise((r) => setTimeout(r, IDLE_AFTER_MS - 3000));
-    return { afterCycleRssMB: afterCycle / 1024, idleRssMB: kb('VmRSS') / 1024, peakRssMB: kb('VmHWM') / 1024 };
-  } finally {
-    child.kill('SIGKILL');
-  }
+    memory = { afterCycleRssMB: afterCycle / 1024, idleRssMB: kb('VmRSS') / 1024, peakRssMB: kb('VmHWM') / 1024 };
+    return true;
+  });
+  return memory as Memory;
+}
+
+/**
+ * The real daemon's own steady-state cycle as it logs it (`seconds`), run by its schedule
+ * every 3 s with nothing to remove: the median of `rounds` cycles after the first (whose
+ * caches were cold). Measures what the daemon does with the node flags it ships with.
+ */
+export async function daemonSteady(host: string, node: NodeRun, rounds = 5): Promise<number> {
+  const seconds: number[] = [];
+  let first = true;
+  await withDaemon(host, NOTHING, '*/3 * * * * *', node, (cycle) => {
+    if (!first) seconds.push(cycle.seconds);
+    first = false;
+    return seconds.length >= rounds;
+  });
+  return median(seconds);
 }

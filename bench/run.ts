@@ -11,7 +11,7 @@ import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { daemonMemory, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import { daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
 import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
@@ -22,6 +22,8 @@ export interface BenchResult {
   readonly scale: number;
   readonly fixture: Fixture;
   readonly steady: SteadyState;
+  /** The real daemon's own steady-state cycles (median of 5, as it logs them), by how node runs it. */
+  readonly steadyDaemon: { readonly defaults: number; readonly shipped: number };
   readonly memory: Memory;
   /** The same, with the node flags and environment the image and the systemd unit run the daemon with. */
   readonly memoryShipped: Memory;
@@ -61,6 +63,8 @@ async function main(): Promise<void> {
     const fixture = await buildFixture(docker, scale, seed, 'a');
     say(`built in ${fixture.seconds.toFixed(1)} s; steady-state cycles`);
     const steady = await steadyState(engine.host, docker);
+    say('the daemon\'s own steady-state cycles, node defaults and as shipped');
+    const steadyDaemon = { defaults: await daemonSteady(engine.host, { flags: [], env: {} }), shipped: await daemonSteady(engine.host, shippedNode()) };
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
     const memoryShipped = await daemonMemory(engine.host, shippedNode());
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
       scale,
       fixture,
       steady,
+      steadyDaemon,
       memory,
       memoryShipped,
       shipped: shippedNode(),
