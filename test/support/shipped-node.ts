@@ -9,7 +9,7 @@ export interface ShippedNode {
 }
 
 /** Environment variables of the image that change how node or glibc use memory. */
-const MEMORY_ENV = ['MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'];
+const MEMORY_ENV = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'UV_THREADPOOL_SIZE'];
 
 export function shippedNode(dockerfile = new URL('../../Dockerfile', import.meta.url)): ShippedNode {
   const text = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ');

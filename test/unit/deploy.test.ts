@@ -122,7 +122,7 @@ describe('deploy/systemd/reclaimd.service', () => {
     const exec = settings.find((l) => l.startsWith('ExecStart='))?.split(' ') ?? [];
     expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli.js')))).toEqual(shipped.flags);
     for (const [key, value] of Object.entries(shipped.env)) expect(settings).toContain(`Environment=${key}=${value}`);
-    expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX']);
+    expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']);
   });
 
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
