@@ -182,11 +182,12 @@ export interface NodeRun {
   readonly env: Readonly<Record<string, string>>;
 }
 
-const NODE_DEFAULTS: NodeRun = { flags: [], env: {} };
+export const NODE_DEFAULTS: NodeRun = { flags: [], env: {} };
 
 /**
  * Starts the real daemon (dry-run) on `policies` with `schedule`, and calls `onCycle` with each
- * finished cycle's log line until it resolves true. Returns the child's pid reader for /proc.
+ * finished cycle's log line and the daemon's pid, one at a time, until it answers true; then
+ * kills the daemon.
  */
 async function withDaemon(host: string, policies: readonly Policy[], schedule: string, node: NodeRun, onCycle: (line: { seconds: number }, pid: number) => Promise<boolean> | boolean): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));

@@ -11,7 +11,7 @@ import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
 import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
@@ -64,10 +64,11 @@ async function main(): Promise<void> {
     say(`built in ${fixture.seconds.toFixed(1)} s; steady-state cycles`);
     const steady = await steadyState(engine.host, docker);
     say('the daemon\'s own steady-state cycles, node defaults and as shipped');
-    const steadyDaemon = { defaults: await daemonSteady(engine.host, { flags: [], env: {} }), shipped: await daemonSteady(engine.host, shippedNode()) };
+    const shipped = shippedNode();
+    const steadyDaemon = { defaults: await daemonSteady(engine.host, NODE_DEFAULTS), shipped: await daemonSteady(engine.host, shipped) };
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
-    const memoryShipped = await daemonMemory(engine.host, shippedNode());
+    const memoryShipped = await daemonMemory(engine.host, shipped);
 
     // Removal: each side removes a fixture built for it from the same seed, `repeat` times,
     // and the sides take turns going first (R P, P R, R P, ...), so neither always meets an
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
       steadyDaemon,
       memory,
       memoryShipped,
-      shipped: shippedNode(),
+      shipped,
       removal: { reclaimd: reclaimd.summary, prune: prune.summary, concurrency, repeat, runs: { reclaimd, prune, order }, identical },
       planner,
     };

@@ -36,12 +36,14 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   // Whether an untagged parent stays when its last child goes: the same answer for the pressure
   // estimate and for the plan, and independent of the order policies are evaluated in.
   const isHeld = orphanHold(config, index, now, snapshot.usage);
+  // Only containers that stay keep their ghost layers; one the plan removes releases them.
+  const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
   const pressure = new PressurePlanner(
     {
       snapshot,
       index,
       remaining,
-      ghostChains: remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []),
+      ghostChains,
       isHeld,
       disk,
       now,
@@ -56,8 +58,6 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
-  // Only containers that stay keep their ghost layers; one the plan removes releases them.
-  const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
   const sim = simulateImageDeletions(snapshot.images, index, remaining, [...imageDrafts.keys()], isHeld, ghostChains);
   // A planned parent is credited to the policy of the selected image whose deletion frees it.
   const freedBy = new Map(sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])));
