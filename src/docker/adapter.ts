@@ -4,7 +4,7 @@
  * what a plan needs, and removes one object per call, never with `force`.
  */
 import type Docker from 'dockerode';
-import type { Snapshot } from '../policy/snapshot.js';
+import type { ContainerObj, ImageObj, Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
 import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection } from './client.js';
@@ -13,7 +13,7 @@ import { layerSizes } from './layers.js';
 import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } from './map-objects.js';
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
-import { mapLimit } from './pool.js';
+import { limiter, mapLimit } from './pool.js';
 import { measureCreated, type SizedContainerInfo } from './created-sizes.js';
 import { listServiceImages } from './services.js';
 import { containerNetworks, mapNetwork, removeNetwork } from './networks.js';
@@ -23,6 +23,12 @@ import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
 
 export { EngineCache };
+
+/** At most so many calls of it in flight (pool.ts `limiter`). */
+type Bound = ReturnType<typeof limiter>;
+
+/** What a container list's `Status` says: see container-status.ts. */
+type ParsedStatus = { readonly exitCode: number | undefined; readonly age: ReturnType<typeof statusAge> };
 
 export interface AdapterOptions {
   /** Inspect calls in flight at once. */
@@ -55,43 +61,33 @@ export class EngineAdapter implements Engine {
   }
 
   async snapshot(needs: SnapshotNeeds): Promise<Snapshot> {
-    const [rawImages, rawContainers, rawVolumes, serviceImages, rawNetworks, df] = await Promise.all([
-      this.call(() => this.docker.listImages({ all: true })),
-      this.call(() => this.docker.listContainers({ all: true })),
-      this.call(() => this.docker.listVolumes()),
+    // Each list is mapped as soon as it arrives: the image list is the slowest of the three,
+    // so containers and volumes are done while the engine is still answering it. Inspects of
+    // objects not seen before share one bound, whichever list they come from.
+    const inspect = limiter(this.options.concurrency);
+    const [[rawImages, images], [rawContainers, containers], volumes, serviceImages, rawNetworks, df] = await Promise.all([
+      this.call(() => this.docker.listImages({ all: true })).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
+      this.call(() => this.docker.listContainers({ all: true })).then(async (raw) => [raw, await this.mapContainers(raw, needs.containerDetails === true, inspect)] as const),
+      this.call(() => this.docker.listVolumes()).then((raw) => (raw.Volumes ?? []).map(mapVolume)),
       needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
       // Networks and the build cache are listed only when a policy needs them: the cache
       // records come from the engine's disk-usage walk, which is far too costly for every cycle.
       needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
       needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
     ]);
-    const chainLists = await mapLimit(rawImages, this.options.concurrency, (raw) => this.layersOf(raw));
-    const images = rawImages.flatMap((raw, i) => {
-      const chains = chainLists[i];
-      return chains === undefined ? [] : [mapImage(raw, chains.map((chain) => ({ chain, size: this.cache.chainSize.get(chain)?.size ?? 0 })))];
-    });
-    // Only stopped containers can be removed, so only they need their finish time.
-    const now = Date.now();
-    const containers = await mapLimit(rawContainers, this.options.concurrency, async (raw) => {
-      if (!needs.containerDetails || raw.State === 'running') return mapContainer(raw, undefined);
-      const details = this.cachedDetails(raw, now) ?? (await this.containerDetails(raw.Id, raw.State));
-      if (details === 'failed') return { ...mapContainer(raw, undefined), state: 'unknown' };
-      return details === undefined ? undefined : mapContainer(raw, details);
-    });
     this.forgetGone(rawContainers);
-    const volumes = (rawVolumes.Volumes ?? []).map(mapVolume);
     const listed = new Set(rawImages.map((i) => i.Id));
     // Containers whose image was deleted by force still hold its layers; if we saw that image
     // before, we know which. (One never seen is unknown: its layers may be counted as freed.)
     const ghostLayers: Record<string, readonly string[]> = {};
     for (const c of rawContainers) {
-      const chains = listed.has(c.ImageID) ? undefined : this.cache.layersById.get(c.ImageID);
+      const chains = listed.has(c.ImageID) ? undefined : this.cache.layersOf(c.ImageID);
       if (chains) ghostLayers[c.Id] = chains;
     }
     this.forgetImages(listed, rawContainers);
     return {
       images,
-      containers: containers.filter((c) => c !== undefined),
+      containers,
       volumes,
       ghostLayers,
       serviceImages,
@@ -107,7 +103,7 @@ export class EngineAdapter implements Engine {
   }
 
   layerSize(chain: string): number | undefined {
-    return this.cache.chainSize.get(chain)?.size;
+    return this.cache.sizeOf(chain)?.size;
   }
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
@@ -207,39 +203,72 @@ export class EngineAdapter implements Engine {
     return saveImageTo(this.docker, id, tags, path, (fn) => this.call(fn), async () => (await this.imageRefs(id)) === undefined);
   }
 
-  private async layersOf(raw: Docker.ImageInfo): Promise<readonly string[] | undefined> {
-    const cached = this.cache.layersById.get(raw.Id);
-    if (cached) return cached;
+  /**
+   * Images whose layers are cached (every one, once a daemon has run a cycle) are mapped in
+   * one synchronous pass; only new ones wait for their inspect and history, a few at a time.
+   * A steady-state cycle thus makes no promise per object.
+   */
+  private async mapImages(rawImages: readonly Docker.ImageInfo[], bound: Bound): Promise<ImageObj[]> {
+    const unknown = rawImages.filter((raw) => !this.cache.hasImage(raw.Id));
+    if (unknown.length > 0) await Promise.all(unknown.map((raw) => bound(() => this.learnImage(raw))));
+    const images: ImageObj[] = [];
+    for (const raw of rawImages) {
+      // Not cached after the inspect: removed since the listing.
+      const layers = this.cache.layerList(raw.Id);
+      if (layers !== undefined) images.push(mapImage(raw, layers));
+    }
+    return images;
+  }
+
+  /** Only stopped containers can be removed, so only they need their finish time. */
+  private async mapContainers(rawContainers: readonly Docker.ContainerInfo[], withDetails: boolean, bound: Bound): Promise<ContainerObj[]> {
+    const now = Date.now();
+    const statuses = new Map<string, ParsedStatus>();
+    const mapped: Array<ContainerObj | undefined> = [];
+    const uncached: number[] = [];
+    for (const raw of rawContainers) {
+      if (!withDetails || raw.State === 'running') {
+        mapped.push(mapContainer(raw, undefined));
+        continue;
+      }
+      const details = this.cachedDetails(raw, now, statuses);
+      if (details === undefined) uncached.push(mapped.length);
+      mapped.push(details === undefined ? undefined : mapContainer(raw, details));
+    }
+    await Promise.all(
+      uncached.map((i) =>
+        bound(async () => {
+          const raw = rawContainers[i] as Docker.ContainerInfo;
+          const details = await this.containerDetails(raw.Id, raw.State);
+          mapped[i] = details === 'failed' ? { ...mapContainer(raw, undefined), state: 'unknown' } : details === undefined ? undefined : mapContainer(raw, details);
+        }),
+      ),
+    );
+    return mapped.filter((c) => c !== undefined);
+  }
+
+  /** Inspects a new image and caches its layers; false when it was removed since the listing. */
+  private async learnImage(raw: Docker.ImageInfo): Promise<void> {
     const image = this.docker.getImage(raw.Id);
     const info = await this.optional(() => image.inspect());
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
-    if (!info || !history) return undefined; // removed since the listing
+    if (!info || !history) return; // removed since the listing
     const exactSize = (chain: string) => {
-      const known = this.cache.chainSize.get(chain);
+      const known = this.cache.sizeOf(chain);
       return known?.exact ? known.size : undefined;
     };
     const { layers, exact } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, exactSize);
-    for (const l of layers) {
-      const had = this.cache.chainSize.get(l.chain);
-      if (!had || (exact && !had.exact)) this.cache.chainSize.set(l.chain, { size: l.size, exact });
-    }
-    const chains = layers.map((l) => l.chain);
-    this.cache.layersById.set(raw.Id, chains);
-    return chains;
+    this.cache.learnImage(raw.Id, layers, exact);
   }
 
   /**
-   * Drops cached layers of images that are gone and that no container still holds, so the
-   * cache follows the engine instead of growing on a host that builds all day. Sizes of
+   * Drops cached layers of images that are gone and that no container still holds. Sizes of
    * layers just deleted stay until the next snapshot, for the report of the cycle that
    * deleted them.
    */
   private forgetImages(listed: ReadonlySet<string>, containers: readonly Docker.ContainerInfo[]): void {
     const held = new Set(containers.map((c) => c.ImageID));
-    for (const id of this.cache.layersById.keys()) if (!listed.has(id) && !held.has(id)) this.cache.layersById.delete(id);
-    if (this.cache.chainSize.size <= 2 * this.cache.layersById.size + 1000) return;
-    const live = new Set([...this.cache.layersById.values()].flat());
-    for (const chain of this.cache.chainSize.keys()) if (!live.has(chain)) this.cache.chainSize.delete(chain);
+    this.cache.forgetImagesExcept((id) => listed.has(id) || held.has(id));
   }
 
   /** Undefined when the container is gone; 'failed' when the engine would not say. */
@@ -258,13 +287,16 @@ export class EngineAdapter implements Engine {
    * is inspected again before removal anyway (measureContainers), so removal decisions never
    * rest on the cache.
    */
-  private cachedDetails(raw: Docker.ContainerInfo, now: number): ContainerDetails | undefined {
+  private cachedDetails(raw: Docker.ContainerInfo, now: number, statuses: Map<string, ParsedStatus>): ContainerDetails | undefined {
     const cached = this.cache.details.get(raw.Id);
     if (!cached || cached.state !== raw.State) return undefined;
     const { finishedAt, exitCode } = cached.details;
     if (raw.State === 'created') return cached.details;
-    if (statusExitCode(raw.Status) !== exitCode || finishedAt === undefined) return undefined;
-    const age = statusAge(raw.Status);
+    // Many containers share a status text ("Exited (0) 3 weeks ago"): parse each text once.
+    let status = statuses.get(raw.Status);
+    if (status === undefined) statuses.set(raw.Status, (status = { exitCode: statusExitCode(raw.Status), age: statusAge(raw.Status) }));
+    const { age } = status;
+    if (status.exitCode !== exitCode || finishedAt === undefined) return undefined;
     if (!age || now - finishedAt < age.min || now - finishedAt > age.max) return undefined;
     return cached.details;
   }

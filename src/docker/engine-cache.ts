@@ -1,5 +1,8 @@
 /** What the adapter remembers about one engine between cycles. */
 import type { ContainerDetails } from './map-objects.js';
+import type { ImageLayer } from '../policy/snapshot.js';
+
+type ChainSize = { readonly size: number; readonly exact: boolean };
 
 /**
  * What the adapter learns about one engine, kept across reconnects (it is keyed by immutable
@@ -8,14 +11,71 @@ import type { ContainerDetails } from './map-objects.js';
  */
 export class EngineCache {
   /** Chain IDs of each image, oldest first: images are immutable, so this never goes stale. */
-  readonly layersById = new Map<string, readonly string[]>();
+  private readonly chains = new Map<string, readonly string[]>();
   /**
    * One size table for planning and reporting alike, so the two always agree. An estimate
    * (history that could not be aligned) is replaced as soon as another image sizes the layer.
    */
-  readonly chainSize = new Map<string, { size: number; exact: boolean }>();
+  private readonly sizes = new Map<string, ChainSize>();
+  /**
+   * Each image's layers with their sizes, as the planner takes them, made again only after a
+   * size changed: a steady-state cycle reuses them instead of allocating one per layer.
+   */
+  private readonly lists = new Map<string, readonly ImageLayer[]>();
   /** Finish time and exit code of stopped containers; they change only when one runs again. */
   readonly details = new Map<string, { state: string; details: ContainerDetails }>();
 
   constructor(readonly engineId: string) {}
+
+  layersOf(imageId: string): readonly string[] | undefined {
+    return this.chains.get(imageId);
+  }
+
+  hasImage(imageId: string): boolean {
+    return this.chains.has(imageId);
+  }
+
+  sizeOf(chain: string): ChainSize | undefined {
+    return this.sizes.get(chain);
+  }
+
+  /** Records an image's layers; a size is replaced only by a better one (exact over estimate). */
+  learnImage(imageId: string, layers: readonly { chain: string; size: number }[], exact: boolean): void {
+    for (const l of layers) {
+      const had = this.sizes.get(l.chain);
+      if (had && (had.exact || !exact)) continue;
+      this.sizes.set(l.chain, { size: l.size, exact });
+      // Lists holding this layer now have a stale size. (A layer new to the table is in none:
+      // every learned image has a size for each of its layers.)
+      if (had) this.lists.clear();
+    }
+    this.chains.set(imageId, layers.map((l) => l.chain));
+  }
+
+  /** The image's layers with their sizes (0 when unknown), or undefined for an image not learned. */
+  layerList(imageId: string): readonly ImageLayer[] | undefined {
+    const had = this.lists.get(imageId);
+    if (had) return had;
+    const chains = this.chains.get(imageId);
+    if (!chains) return undefined;
+    const layers = chains.map((chain) => ({ chain, size: this.sizes.get(chain)?.size ?? 0 }));
+    this.lists.set(imageId, layers);
+    return layers;
+  }
+
+  /**
+   * Drops images that are gone and that no container still holds, so the cache follows the
+   * engine instead of growing on a host that builds all day; then, once the size table is
+   * well over what the images left use, the sizes of layers none of them has.
+   */
+  forgetImagesExcept(keep: (imageId: string) => boolean): void {
+    for (const id of this.chains.keys()) {
+      if (keep(id)) continue;
+      this.chains.delete(id);
+      this.lists.delete(id);
+    }
+    if (this.sizes.size <= 2 * this.chains.size + 1000) return;
+    const live = new Set([...this.chains.values()].flat());
+    for (const chain of this.sizes.keys()) if (!live.has(chain)) this.sizes.delete(chain);
+  }
 }

@@ -31,7 +31,7 @@ export interface ContainerDetails {
 export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetails | undefined): ContainerObj {
   return {
     id: raw.Id,
-    name: (raw.Names?.[0] ?? raw.Id.slice(0, 12)).replace(/^\//, ''),
+    name: containerName(raw),
     image: raw.Image,
     imageId: raw.ImageID,
     state: raw.State,
@@ -40,10 +40,29 @@ export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetail
     exitCode: details?.exitCode,
     labels: raw.Labels ?? {},
     sizeRw: undefined,
-    volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string),
+    volumes: volumeNames(raw.Mounts),
     ...(details?.createdFrom ? { createdFrom: details.createdFrom } : {}),
     networks: containerNetworks(raw),
   };
+}
+
+// The helpers below run once per listed object every cycle, so they avoid the intermediate
+// arrays and regular expressions the obvious one-liners would make.
+
+function containerName(raw: Docker.ContainerInfo): string {
+  const name = raw.Names?.[0] ?? raw.Id.slice(0, 12);
+  return name.startsWith('/') ? name.slice(1) : name;
+}
+
+function volumeNames(mounts: Docker.ContainerInfo['Mounts'] | null | undefined): string[] {
+  const names: string[] = [];
+  for (const m of mounts ?? []) if (m.Type === 'volume' && m.Name) names.push(m.Name);
+  return names;
+}
+
+function hasKeys(o: Record<string, string> | null | undefined): boolean {
+  for (const _ in o ?? {}) return true;
+  return false;
 }
 
 /** Inspect's `State`: a container that never ran has FinishedAt 0001-01-01. */
@@ -64,6 +83,6 @@ export function mapVolume(raw: Docker.VolumeInspectInfo & { CreatedAt?: string }
     created: Number.isFinite(created) ? created : undefined,
     labels: (raw.Labels as Record<string, string> | null) ?? {},
     size: undefined,
-    driverOptions: Object.keys((raw.Options as Record<string, string> | null) ?? {}).length > 0,
+    driverOptions: hasKeys(raw.Options as Record<string, string> | null),
   };
 }

@@ -44,23 +44,17 @@ export function simulateImageDeletions(
   isHeld: (image: ImageObj) => boolean,
   ghostChains: readonly string[] = [],
 ): ImageSimulation {
-  const used = new Set(remainingContainers.map((c) => c.imageId));
   const going = new Set(selected);
-  const parentOf = addPrunableParents(going, index, used, isHeld);
+  const parentOf = going.size === 0 ? new Map<string, string>() : addPrunableParents(going, index, new Set(remainingContainers.map((c) => c.imageId)), isHeld);
   const order = deletionOrder([...going], index);
 
-  const refs = new Map<string, number>();
-  const sizeOf = new Map<string, number>();
-  for (const image of images) {
-    for (const layer of image.layers) {
-      refs.set(layer.chain, (refs.get(layer.chain) ?? 0) + 1);
-      sizeOf.set(layer.chain, layer.size);
-    }
-  }
-  // A container whose image was deleted by force still holds its layers on disk.
-  for (const chain of ghostChains) refs.set(chain, (refs.get(chain) ?? 0) + 1);
+  // Every layer's holders, counted only when a deletion or a report needs them: a cycle
+  // that selects no image should not walk every layer of every image.
+  let tally: { refs: Map<string, number>; sizeOf: Map<string, number> } | undefined;
+  const layers = () => (tally ??= countHolders(images, ghostChains));
 
   const deletions: ImageDeletion[] = order.map((id) => {
+    const { refs, sizeOf } = layers();
     let bytes = 0;
     for (const layer of index.byId.get(id)?.layers ?? []) {
       const left = (refs.get(layer.chain) ?? 0) - 1;
@@ -76,9 +70,25 @@ export function simulateImageDeletions(
     marginalBytes(id) {
       const image = index.byId.get(id);
       if (!image || going.has(id)) return 0;
+      const { refs, sizeOf } = layers();
       return image.layers.reduce((sum, l) => sum + (refs.get(l.chain) === 1 ? (sizeOf.get(l.chain) ?? 0) : 0), 0);
     },
   };
+}
+
+/** How many images (and ghost containers) hold each layer, and each layer's size. */
+function countHolders(images: readonly ImageObj[], ghostChains: readonly string[]): { refs: Map<string, number>; sizeOf: Map<string, number> } {
+  const refs = new Map<string, number>();
+  const sizeOf = new Map<string, number>();
+  for (const image of images) {
+    for (const layer of image.layers) {
+      refs.set(layer.chain, (refs.get(layer.chain) ?? 0) + 1);
+      sizeOf.set(layer.chain, layer.size);
+    }
+  }
+  // A container whose image was deleted by force still holds its layers on disk.
+  for (const chain of ghostChains) refs.set(chain, (refs.get(chain) ?? 0) + 1);
+  return { refs, sizeOf };
 }
 
 /**

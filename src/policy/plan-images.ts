@@ -30,14 +30,27 @@ export function indexImages(images: readonly ImageObj[], remaining: readonly Con
     list.push(i.id);
     children.set(i.parentId, list);
   }
-  const usedBy = new Map<string, ContainerObj>();
-  for (const c of byNameThenId(remaining)) if (!usedBy.has(c.imageId)) usedBy.set(c.imageId, c);
-  return { byId, children, usedBy };
+  return { byId, children, usedBy: firstUsers(remaining, (c) => [c.imageId]) };
 }
 
-/** Containers in name order, so a reason names the same container whatever the listing order. */
-export function byNameThenId(containers: readonly ContainerObj[]): ContainerObj[] {
-  return [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+/**
+ * Each key to the first container, by name then ID, that has it, so a reason names the same
+ * container whatever the listing order. One pass keeping the least, not a sort of them all.
+ */
+export function firstUsers(containers: readonly ContainerObj[], keysOf: (c: ContainerObj) => readonly string[]): Map<string, ContainerObj> {
+  const users = new Map<string, ContainerObj>();
+  for (const c of containers) {
+    for (const key of keysOf(c)) {
+      const had = users.get(key);
+      if (had === undefined || byNameThenId(c, had) < 0) users.set(key, c);
+    }
+  }
+  return users;
+}
+
+/** Orders containers by name, then ID. */
+export function byNameThenId(a: ContainerObj, b: ContainerObj): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**

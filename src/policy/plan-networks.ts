@@ -12,7 +12,7 @@ import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
-import { byNameThenId } from './plan-images.js';
+import { firstUsers } from './plan-images.js';
 import { nameLabelKeep } from './name-label-keep.js';
 
 /**
@@ -38,6 +38,8 @@ export function predefinedReason(n: NetworkObj): string | undefined {
  * @param remaining containers that stay after the plan; a network any of them refers to is in use
  */
 export function planNetworks(config: Config, networks: readonly NetworkObj[], remaining: readonly ContainerObj[], now: number, ledger: Ledger): void {
+  // Networks are listed only when a network policy needs them.
+  if (networks.length === 0) return;
   const users = networkUsers(remaining);
   const protectedBy = firstLabel(config.protect.labels);
   const safety = (n: NetworkObj): Decision | undefined => {
@@ -60,9 +62,7 @@ export function planNetworks(config: Config, networks: readonly NetworkObj[], re
 
 /** Each network reference (name, ID or ID prefix) to the first container, by name, that makes it. */
 function networkUsers(containers: readonly ContainerObj[]): Map<string, ContainerObj> {
-  const users = new Map<string, ContainerObj>();
-  for (const c of byNameThenId(containers)) for (const ref of c.networks ?? []) if (ref !== '' && !users.has(ref)) users.set(ref, c);
-  return users;
+  return firstUsers(containers, (c) => (c.networks ?? []).filter((ref) => ref !== ''));
 }
 
 /**

@@ -7,7 +7,7 @@ import { anyGlob } from './glob.js';
 import { allLabels, firstLabel } from './labels.js';
 import { formatDuration, parseDuration } from './units.js';
 import { noMatch, type Decision, type Ledger } from './ledger.js';
-import { byNameThenId } from './plan-images.js';
+import { byNameThenId, firstUsers } from './plan-images.js';
 import { nameLabelKeep } from './name-label-keep.js';
 import { unusedForMatch } from './last-use-rule.js';
 
@@ -17,8 +17,7 @@ import { unusedForMatch } from './last-use-rule.js';
  * @param usage last use by volume name (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
  */
 export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger, usage?: Usage): void {
-  const mountedBy = new Map<string, ContainerObj>();
-  for (const c of byNameThenId(remaining)) for (const v of c.volumes) if (!mountedBy.has(v)) mountedBy.set(v, c);
+  const mountedBy = firstUsers(remaining, (c) => c.volumes);
   const byName = new Map(volumes.map((v) => [v.name, v]));
   const protectedBy = firstLabel(config.protect.labels);
   const safety = (v: VolumeObj): Decision | undefined => {
@@ -35,7 +34,7 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
   };
 
   // Removed containers that mount something: the only ones with anonymous volumes to take.
-  const removedWithVolumes = byNameThenId([...removed.values()].filter((c) => c.volumes.length > 0));
+  const removedWithVolumes = [...removed.values()].filter((c) => c.volumes.length > 0).sort(byNameThenId);
   // Policies run in file order so that the first one to select a volume is credited with it,
   // whether it is a volume policy or a container policy that removes anonymous volumes.
   for (const policy of config.policies) {

@@ -89,18 +89,20 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
     };
   });
 
-  const volumeSize = new Map(snapshot.volumes.map((v) => [v.name, v.size]));
-  const containerSize = new Map(snapshot.containers.map((c) => [c.id, c.sizeRw]));
-  const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null }));
+  // Built only when some volume or container is reported on: a cycle that selects nothing
+  // should not index every object again.
+  const volumeSize = once(() => new Map(snapshot.volumes.map((v) => [v.name, v.size])));
+  const containerSize = once(() => new Map(snapshot.containers.map((c) => [c.id, c.sizeRw])));
+  const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize().get(d.id) ?? null }));
 
   // Networks hold no disk space: removing one frees 0 bytes, which is known, not unknown.
   const networkActions = sorted(ledger.selectedOf('network')).map((d) => ({ ...d, bytes: 0 }));
 
   const actions = [...containerActions, ...imageActions, ...volumeActions, ...networkActions, ...buildCache.actions];
   const reported: Action[] = [
-    ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: containerSize.get(d.id) ?? null })),
+    ...sorted(ledger.reportedOf('container')).map((d) => ({ ...d, bytes: containerSize().get(d.id) ?? null })),
     ...sorted(ledger.reportedOf('image')).map((d) => ({ ...d, bytes: sim.marginalBytes(d.id) })),
-    ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize.get(d.id) ?? null })),
+    ...sorted(ledger.reportedOf('volume')).map((d) => ({ ...d, bytes: volumeSize().get(d.id) ?? null })),
     ...sorted(ledger.reportedOf('network')).map((d) => ({ ...d, bytes: 0 })),
     ...buildCache.reported,
   ];
@@ -113,6 +115,12 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
     blocked: blockedBy(config, snapshot, actions),
     ...(pressure.summaries.length > 0 ? { pressure: pressure.summaries } : {}),
   };
+}
+
+/** The value of `make`, made on the first call. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
 /**
