@@ -247,7 +247,7 @@ export class EngineAdapter implements Engine {
     return mapped.filter((c) => c !== undefined);
   }
 
-  /** Inspects a new image and caches its layers; false when it was removed since the listing. */
+  /** Inspects a new image and caches its layers; an image removed since the listing is left out. */
   private async learnImage(raw: Docker.ImageInfo): Promise<void> {
     const image = this.docker.getImage(raw.Id);
     const info = await this.optional(() => image.inspect());
