@@ -8,7 +8,7 @@
  * would decide at deletion time, after our checks). Instead, untagged parents that nothing
  * else needs are planned here as deletions of their own, after their children.
  */
-import type { ContainerObj, ImageObj } from './snapshot.js';
+import type { ImageObj } from './snapshot.js';
 import type { ImageIndex } from './plan-images.js';
 import type { Action } from './plan-types.js';
 import type { Draft } from './ledger.js';
@@ -32,6 +32,7 @@ export interface ImageSimulation {
 }
 
 /**
+ * @param index images by ID and parent, and those remaining containers use (indexImages)
  * @param selected images the policies selected (their children all selected too)
  * @param isHeld an image that must stay even if it becomes a childless untagged parent
  * @param ghostChains layers held by remaining containers whose image is no longer listed
@@ -39,13 +40,12 @@ export interface ImageSimulation {
 export function simulateImageDeletions(
   images: readonly ImageObj[],
   index: ImageIndex,
-  remainingContainers: readonly ContainerObj[],
   selected: readonly string[],
   isHeld: (image: ImageObj) => boolean,
   ghostChains: readonly string[] = [],
 ): ImageSimulation {
   const going = new Set(selected);
-  const parentOf = going.size === 0 ? new Map<string, string>() : addPrunableParents(going, index, new Set(remainingContainers.map((c) => c.imageId)), isHeld);
+  const parentOf = addPrunableParents(going, index, isHeld);
   const order = deletionOrder([...going], index);
 
   // Every layer's holders, counted only when a deletion or a report needs them: a cycle
@@ -96,7 +96,7 @@ function countHolders(images: readonly ImageObj[], ghostChains: readonly string[
  * remaining container uses — what `docker rmi` would prune — unless something holds them.
  * Returns, for each added parent, the child whose deletion frees it.
  */
-function addPrunableParents(going: Set<string>, index: ImageIndex, used: ReadonlySet<string>, isHeld: (i: ImageObj) => boolean): Map<string, string> {
+function addPrunableParents(going: Set<string>, index: ImageIndex, isHeld: (i: ImageObj) => boolean): Map<string, string> {
   const parentOf = new Map<string, string>();
   for (let changed = true; changed; ) {
     changed = false;
@@ -105,7 +105,7 @@ function addPrunableParents(going: Set<string>, index: ImageIndex, used: Readonl
       const parent = parentId === undefined ? undefined : index.byId.get(parentId);
       if (!parent || going.has(parent.id)) continue;
       const childless = (index.children.get(parent.id) ?? []).every((c) => going.has(c));
-      if (!childless || !prunableParent(parent, used, isHeld)) continue;
+      if (!childless || !prunableParent(parent, index.usedBy, isHeld)) continue;
       going.add(parent.id);
       parentOf.set(parent.id, id);
       changed = true;

@@ -42,7 +42,6 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
     {
       snapshot,
       index,
-      remaining,
       ghostChains,
       isHeld,
       disk,
@@ -58,7 +57,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
-  const sim = simulateImageDeletions(snapshot.images, index, remaining, [...imageDrafts.keys()], isHeld, ghostChains);
+  const sim = simulateImageDeletions(snapshot.images, index, [...imageDrafts.keys()], isHeld, ghostChains);
   // A planned parent is credited to the policy of the selected image whose deletion frees it.
   const freedBy = new Map(sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])));
   const creditOf = (id: string): Draft | undefined => {

@@ -4,7 +4,7 @@
  * the target, so nothing is removed that the target does not need. Pure: the disk figures come
  * in as data, measured by the shell.
  */
-import type { ImageObj, Snapshot, ContainerObj } from './snapshot.js';
+import type { ImageObj, Snapshot } from './snapshot.js';
 import type { ImageIndex } from './plan-images.js';
 import type { Ledger } from './ledger.js';
 import type { PressureSummary } from './plan-types.js';
@@ -33,9 +33,9 @@ export interface PressureSession {
 
 export interface PressureInputs {
   readonly snapshot: Snapshot;
+  /** Built from the containers the plan leaves in place: their images stay. */
   readonly index: ImageIndex;
-  /** Containers the plan leaves in place: their images and ghost layers stay. */
-  readonly remaining: readonly ContainerObj[];
+  /** Layers those containers hold whose image is no longer listed. */
   readonly ghostChains: readonly string[];
   /** An image that must stay even if it becomes a childless untagged parent (see orphanHold). */
   readonly isHeld: (image: ImageObj) => boolean;
@@ -93,7 +93,7 @@ export class PressurePlanner {
     const ordered = [...candidates].sort((a, b) => lastUse(a.image) - lastUse(b.image) || (a.image.id < b.image.id ? -1 : a.image.id > b.image.id ? 1 : 0));
     const earlier = this.ledger.selectedOf('image').map((d) => d.id);
     const freedBy = (ids: readonly string[]) =>
-      simulateImageDeletions(this.inputs.snapshot.images, this.inputs.index, this.inputs.remaining, ids, this.inputs.isHeld, this.inputs.ghostChains).deletions.reduce((s, d) => s + d.bytes, 0);
+      simulateImageDeletions(this.inputs.snapshot.images, this.inputs.index, ids, this.inputs.isHeld, this.inputs.ghostChains).deletions.reduce((s, d) => s + d.bytes, 0);
     const freedEarlier = earlier.length > 0 ? freedBy(earlier) : 0;
     const chosen: PressureCandidate[] = [];
     const chosenIds = new Set<string>();

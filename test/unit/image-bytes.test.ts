@@ -11,7 +11,7 @@ function simulate(images: ImageObj[], selected: string[], opts: { containers?: C
   const containers = opts.containers ?? [];
   const index = indexImages(images, containers);
   const protect = new Set(opts.protect ?? []);
-  return simulateImageDeletions(images, index, containers, selected, (i) => protect.has(i.id), opts.ghosts ?? []);
+  return simulateImageDeletions(images, index, selected, (i) => protect.has(i.id), opts.ghosts ?? []);
 }
 
 const alone = (id: string, bytes: number) => ({ id, bytes, parentOf: undefined, dependsOn: [], inTree: false });
