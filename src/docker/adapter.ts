@@ -21,19 +21,11 @@ import { refersToNetwork } from '../policy/plan-networks.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
-import { eachEntry, readAnswer } from './list-entries.js';
 
 export { EngineCache };
 
 /** At most so many calls of it in flight (pool.ts `limiter`). */
 type Bound = ReturnType<typeof limiter>;
-
-/** A list's objects as mapped, and the IDs of every entry listed (even one gone since). */
-type Listed<T> = { readonly objects: T[]; readonly ids: string[] };
-
-function present<T>(xs: ReadonlyArray<T | undefined>): T[] {
-  return xs.filter((x): x is T => x !== undefined);
-}
 
 /** What a container list's `Status` says: see container-status.ts. */
 type ParsedStatus = { readonly exitCode: number | undefined; readonly age: ReturnType<typeof statusAge> };
@@ -73,30 +65,29 @@ export class EngineAdapter implements Engine {
     // so containers and volumes are done while the engine is still answering it. Inspects of
     // objects not seen before share one bound, whichever list they come from.
     const inspect = limiter(this.options.concurrency);
-    const [images, containers, volumes, serviceImages, rawNetworks, df] = await Promise.all([
-      this.list('/images/json?', { all: true }, (body) => this.mapImages(body, inspect)),
-      this.list('/containers/json?', { all: true }, (body) => this.mapContainers(body, needs.containerDetails === true, inspect)),
-      this.list('/volumes?', {}, (body) => eachEntry(body, (raw) => mapVolume(raw as Docker.VolumeInspectInfo), 'Volumes')),
+    const [[rawImages, images], [rawContainers, containers], volumes, serviceImages, rawNetworks, df] = await Promise.all([
+      this.call(() => this.docker.listImages({ all: true })).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
+      this.call(() => this.docker.listContainers({ all: true })).then(async (raw) => [raw, await this.mapContainers(raw, needs.containerDetails === true, inspect)] as const),
+      this.call(() => this.docker.listVolumes()).then((raw) => (raw.Volumes ?? []).map(mapVolume)),
       needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
       // Networks and the build cache are listed only when a policy needs them: the cache
       // records come from the engine's disk-usage walk, which is far too costly for every cycle.
       needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
       needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
     ]);
-    this.forgetGone(containers.ids);
-    const listed = new Set(images.ids);
+    this.forgetGone(rawContainers);
+    const listed = new Set(rawImages.map((i) => i.Id));
     // Containers whose image was deleted by force still hold its layers; if we saw that image
     // before, we know which. (One never seen is unknown: its layers may be counted as freed.)
     const ghostLayers: Record<string, readonly string[]> = {};
-    containers.ids.forEach((id, i) => {
-      const imageId = containers.imageIds[i] as string;
-      const chains = listed.has(imageId) ? undefined : this.cache.layersOf(imageId);
-      if (chains) ghostLayers[id] = chains;
-    });
-    this.forgetImages(listed, containers.imageIds);
+    for (const c of rawContainers) {
+      const chains = listed.has(c.ImageID) ? undefined : this.cache.layersOf(c.ImageID);
+      if (chains) ghostLayers[c.Id] = chains;
+    }
+    this.forgetImages(listed, rawContainers);
     return {
-      images: images.objects,
-      containers: containers.objects,
+      images,
+      containers,
       volumes,
       ghostLayers,
       serviceImages,
@@ -213,56 +204,47 @@ export class EngineAdapter implements Engine {
   }
 
   /**
-   * Images whose layers are cached (every one, once a daemon has run a cycle) are mapped as
-   * their entries are read; only new ones wait for their inspect and history, a few at a time.
+   * Images whose layers are cached (every one, once a daemon has run a cycle) are mapped in
+   * one synchronous pass; only new ones wait for their inspect and history, a few at a time.
    * A steady-state cycle thus makes no promise per object.
    */
-  private async mapImages(body: Buffer, bound: Bound): Promise<Listed<ImageObj>> {
-    const ids: string[] = [];
-    const unknown: Array<{ at: number; raw: Docker.ImageInfo }> = [];
-    const mapped = eachEntry(body, (entry) => {
-      const raw = entry as Docker.ImageInfo;
-      ids.push(raw.Id);
-      const layers = this.cache.layerList(raw.Id);
-      if (layers !== undefined) return mapImage(raw, layers);
-      unknown.push({ at: ids.length - 1, raw });
-      return undefined;
-    });
-    if (unknown.length > 0) await Promise.all(unknown.map(({ raw }) => bound(() => this.learnImage(raw))));
-    for (const { at, raw } of unknown) {
+  private async mapImages(rawImages: readonly Docker.ImageInfo[], bound: Bound): Promise<ImageObj[]> {
+    const unknown = rawImages.filter((raw) => !this.cache.hasImage(raw.Id));
+    if (unknown.length > 0) await Promise.all(unknown.map((raw) => bound(() => this.learnImage(raw))));
+    const images: ImageObj[] = [];
+    for (const raw of rawImages) {
       // Not cached after the inspect: removed since the listing.
       const layers = this.cache.layerList(raw.Id);
-      if (layers !== undefined) mapped[at] = mapImage(raw, layers);
+      if (layers !== undefined) images.push(mapImage(raw, layers));
     }
-    return { objects: present(mapped), ids };
+    return images;
   }
 
   /** Only stopped containers can be removed, so only they need their finish time. */
-  private async mapContainers(body: Buffer, withDetails: boolean, bound: Bound): Promise<Listed<ContainerObj> & { imageIds: string[] }> {
+  private async mapContainers(rawContainers: readonly Docker.ContainerInfo[], withDetails: boolean, bound: Bound): Promise<ContainerObj[]> {
     const now = Date.now();
     const statuses = new Map<string, ParsedStatus>();
-    const ids: string[] = [];
-    const imageIds: string[] = [];
-    const uncached: Array<{ at: number; raw: Docker.ContainerInfo }> = [];
-    const mapped = eachEntry(body, (entry): ContainerObj | undefined => {
-      const raw = entry as Docker.ContainerInfo;
-      ids.push(raw.Id);
-      imageIds.push(raw.ImageID);
-      if (!withDetails || raw.State === 'running') return mapContainer(raw, undefined);
+    const mapped: Array<ContainerObj | undefined> = [];
+    const uncached: number[] = [];
+    for (const raw of rawContainers) {
+      if (!withDetails || raw.State === 'running') {
+        mapped.push(mapContainer(raw, undefined));
+        continue;
+      }
       const details = this.cachedDetails(raw, now, statuses);
-      if (details !== undefined) return mapContainer(raw, details);
-      uncached.push({ at: ids.length - 1, raw });
-      return undefined;
-    });
+      if (details === undefined) uncached.push(mapped.length);
+      mapped.push(details === undefined ? undefined : mapContainer(raw, details));
+    }
     await Promise.all(
-      uncached.map(({ at, raw }) =>
+      uncached.map((i) =>
         bound(async () => {
+          const raw = rawContainers[i] as Docker.ContainerInfo;
           const details = await this.containerDetails(raw.Id, raw.State);
-          mapped[at] = details === 'failed' ? { ...mapContainer(raw, undefined), state: 'unknown' } : details === undefined ? undefined : mapContainer(raw, details);
+          mapped[i] = details === 'failed' ? { ...mapContainer(raw, undefined), state: 'unknown' } : details === undefined ? undefined : mapContainer(raw, details);
         }),
       ),
     );
-    return { objects: present(mapped), ids, imageIds };
+    return mapped.filter((c) => c !== undefined);
   }
 
   /** Inspects a new image and caches its layers; an image removed since the listing is left out. */
@@ -284,8 +266,8 @@ export class EngineAdapter implements Engine {
    * layers just deleted stay until the next snapshot, for the report of the cycle that
    * deleted them.
    */
-  private forgetImages(listed: ReadonlySet<string>, containerImages: readonly string[]): void {
-    const held = new Set(containerImages);
+  private forgetImages(listed: ReadonlySet<string>, containers: readonly Docker.ContainerInfo[]): void {
+    const held = new Set(containers.map((c) => c.ImageID));
     this.cache.forgetImagesExcept((id) => listed.has(id) || held.has(id));
   }
 
@@ -319,23 +301,10 @@ export class EngineAdapter implements Engine {
     return cached.details;
   }
 
-  private forgetGone(listed: readonly string[]): void {
+  private forgetGone(listed: readonly Docker.ContainerInfo[]): void {
     if (this.cache.details.size <= listed.length) return;
-    const ids = new Set(listed);
+    const ids = new Set(listed.map((c) => c.Id));
     for (const id of this.cache.details.keys()) if (!ids.has(id)) this.cache.details.delete(id);
-  }
-
-  /**
-   * A list read entry by entry (list-entries.ts), so that no raw entry outlives its own
-   * mapping; an answer cut short or malformed fails the call like an engine error.
-   */
-  private async list<T>(path: string, options: Record<string, unknown>, map: (body: Buffer) => T | Promise<T>): Promise<T> {
-    const body = await this.call(() => readAnswer(this.docker, path, options));
-    try {
-      return await map(body);
-    } catch (err) {
-      throw classify(err);
-    }
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
