@@ -118,7 +118,7 @@ describe('deploy/systemd/reclaimd.service', () => {
 
   it('runs node with the flags and allocator settings of the container image', () => {
     const shipped = shippedNode();
-    expect(shipped.flags).toContain('--optimize-for-size');
+    expect(shipped.flags).toContain('--heap-growing-percent=10');
     const exec = settings.find((l) => l.startsWith('ExecStart='))?.split(' ') ?? [];
     expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli.js')))).toEqual(shipped.flags);
     for (const [key, value] of Object.entries(shipped.env)) expect(settings).toContain(`Environment=${key}=${value}`);
