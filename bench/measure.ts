@@ -43,39 +43,86 @@ function median(xs: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
 }
 
-export interface SteadyState {
+/** One steady-state cycle and the raw list calls timed beside it. */
+export interface Pair {
+  readonly cycle: number;
+  readonly list: number;
+}
+
+/**
+ * Cycles against the raw lists, from pairs timed side by side. The ratio is the median of the
+ * pairs' own ratios, so that a slow moment of the shared machine meets both halves of a pair
+ * rather than one side of a comparison of two medians; `low` and `high` are its quartiles.
+ */
+export interface Paired {
   readonly cycleSeconds: number;
   readonly listSeconds: number;
   readonly ratio: number;
+  readonly low: number;
+  readonly high: number;
+  readonly pairs: number;
+}
+
+/** The value at fraction `q` of the sorted values (the nearest rank, no interpolation). */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.round(q * (sorted.length - 1))] as number;
+}
+
+export function summarizePairs(pairs: readonly Pair[]): Paired {
+  if (pairs.length === 0) throw new Error('no pairs to summarize');
+  const ratios = pairs.map((p) => p.cycle / p.list).sort((a, b) => a - b);
+  return {
+    cycleSeconds: median(pairs.map((p) => p.cycle)),
+    listSeconds: median(pairs.map((p) => p.list)),
+    ratio: median(ratios),
+    low: quantile(ratios, 0.25),
+    high: quantile(ratios, 0.75),
+    pairs: pairs.length,
+  };
+}
+
+export interface SteadyState extends Paired {
   readonly callsPerCycle: number;
   readonly firstCycleSeconds: number;
   readonly firstCycleCalls: number;
 }
 
-export async function steadyState(host: string, docker: Docker, rounds = 5): Promise<SteadyState> {
+/** The raw list calls a cycle needs, timed as one. */
+async function timeLists(docker: Docker): Promise<number> {
+  const t = performance.now();
+  await Promise.all([docker.listImages({ all: true }), docker.listContainers({ all: true }), docker.listVolumes()]);
+  return (performance.now() - t) / 1000;
+}
+
+export async function steadyState(host: string, docker: Docker, rounds = 15): Promise<SteadyState> {
   const engine = new EngineAdapter(await connect(host));
   const config = makeConfig(NOTHING);
   let t = performance.now();
   await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
   const firstCycleSeconds = (performance.now() - t) / 1000;
   const firstCycleCalls = engine.calls;
-  const cycles: number[] = [];
-  const lists: number[] = [];
+  await timeLists(docker);
+  const pairs: Pair[] = [];
   let calls = 0;
-  // Alternate the two so that caches and load treat them alike.
-  for (let i = 0; i < rounds; i++) {
-    t = performance.now();
-    await Promise.all([docker.listImages({ all: true }), docker.listContainers({ all: true }), docker.listVolumes()]);
-    lists.push((performance.now() - t) / 1000);
+  const cycle = async () => {
     const before = engine.calls;
     t = performance.now();
     await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
-    cycles.push((performance.now() - t) / 1000);
     calls = engine.calls - before;
+    return (performance.now() - t) / 1000;
+  };
+  // Each pair times the two back to back, taking turns going first, so that caches, garbage
+  // collection and the machine's load treat them alike.
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      const list = await timeLists(docker);
+      pairs.push({ list, cycle: await cycle() });
+    } else {
+      const c = await cycle();
+      pairs.push({ cycle: c, list: await timeLists(docker) });
+    }
   }
-  const cycleSeconds = median(cycles);
-  const listSeconds = median(lists);
-  return { cycleSeconds, listSeconds, ratio: cycleSeconds / listSeconds, callsPerCycle: calls, firstCycleSeconds, firstCycleCalls };
+  return { ...summarizePairs(pairs), callsPerCycle: calls, firstCycleSeconds, firstCycleCalls };
 }
 
 export interface Throughput {
@@ -236,18 +283,26 @@ export async function daemonMemory(host: string, node: NodeRun = NODE_DEFAULTS):
   return memory as Memory;
 }
 
+/** How long after the daemon logs a cycle its pair's list calls are timed: past its own tidying up. */
+const LISTS_AFTER_MS = 500;
+
 /**
  * The real daemon's own steady-state cycle as it logs it (`seconds`), run by its schedule
- * every 3 s with nothing to remove: the median of `rounds` cycles after the first (whose
- * caches were cold). Measures what the daemon does with the node flags it ships with.
+ * every 3 s with nothing to remove, each of `rounds` cycles after the first (whose caches were
+ * cold) paired with the raw list calls timed while the daemon waits for its next cycle.
+ * Measures what the daemon does with the node flags it ships with.
  */
-export async function daemonSteady(host: string, node: NodeRun, rounds = 5): Promise<number> {
-  const seconds: number[] = [];
+export async function daemonSteady(host: string, docker: Docker, node: NodeRun, rounds = 10): Promise<Paired> {
+  const pairs: Pair[] = [];
   let first = true;
-  await withDaemon(host, NOTHING, '*/3 * * * * *', node, (cycle) => {
-    if (!first) seconds.push(cycle.seconds);
+  await timeLists(docker);
+  await withDaemon(host, NOTHING, '*/3 * * * * *', node, async (cycle) => {
+    if (!first) {
+      await new Promise((r) => setTimeout(r, LISTS_AFTER_MS));
+      pairs.push({ cycle: cycle.seconds, list: await timeLists(docker) });
+    }
     first = false;
-    return seconds.length >= rounds;
+    return pairs.length >= rounds;
   });
-  return median(seconds);
+  return summarizePairs(pairs);
 }

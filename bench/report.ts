@@ -1,8 +1,11 @@
 // The benchmark's Markdown table, also shown in the README.
 import type { BenchResult } from './run.js';
+import type { Paired } from './measure.js';
 
 const n = (x: number, digits = 2) => x.toFixed(digits);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+/** The median of the pairs' ratios, and its quartiles. */
+const ratio = (p: Paired) => `${n(p.ratio)}× (${n(p.low)}–${n(p.high)})`;
 
 export function renderMarkdown(r: BenchResult): string {
   const { steady, memory, planner, fixture } = r;
@@ -19,8 +22,8 @@ Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.cont
 
 | measurement | reclaimd | reference | ratio |
 |---|---|---|---|
-| steady-state cycle, warm caches (nothing to remove) | ${n(steady.cycleSeconds, 3)} s, ${steady.callsPerCycle} API calls | raw list calls: ${n(steady.listSeconds, 3)} s, 3 calls | ${n(steady.ratio)}× |
-| steady-state cycle of the daemon itself, as it logs it (median of 5; node defaults / as shipped) | ${n(r.steadyDaemon.defaults, 3)} s / ${n(r.steadyDaemon.shipped, 3)} s | raw list calls: ${n(steady.listSeconds, 3)} s | ${n(r.steadyDaemon.defaults / steady.listSeconds)}× / ${n(r.steadyDaemon.shipped / steady.listSeconds)}× |
+| steady-state cycle, warm caches (nothing to remove; median of ${steady.pairs}, each paired with the raw lists timed beside it) | ${n(steady.cycleSeconds, 3)} s, ${steady.callsPerCycle} API calls | raw list calls: ${n(steady.listSeconds, 3)} s, 3 calls | ${ratio(steady)} |
+| steady-state cycle of the daemon itself, as it logs it (median of ${r.steadyDaemon.shipped.pairs}, each paired with the raw lists timed after it; node defaults / as shipped) | ${n(r.steadyDaemon.defaults.cycleSeconds, 3)} s / ${n(r.steadyDaemon.shipped.cycleSeconds, 3)} s | raw list calls: ${n(r.steadyDaemon.defaults.listSeconds, 3)} s / ${n(r.steadyDaemon.shipped.listSeconds, 3)} s | ${ratio(r.steadyDaemon.defaults)} / ${ratio(r.steadyDaemon.shipped)} |
 | first cycle, cold caches | ${n(steady.firstCycleSeconds, 2)} s, ${steady.firstCycleCalls} API calls | | |
 | removal: objects | ${count(reclaimd)} (${reclaimd.removed['container']} containers, ${reclaimd.removed['image']} images, ${reclaimd.removed['volume']} volumes) | prune: ${count(prune)} (${prune.removed['container']}, ${prune.removed['image']}, ${prune.removed['volume']}) | |
 | removal: wall time, whole enforce cycle | ${median}${n(reclaimd.seconds)} s (list ${n(reclaimd.timings?.snapshotSeconds ?? 0)} s, plan + measure ${n(reclaimd.timings?.planSeconds ?? 0)} s, remove ${n(reclaimd.timings?.executeSeconds ?? 0)} s; concurrency ${concurrency}${spread(runs.reclaimd)}) | ${median}${n(prune.seconds)} s${spread(runs.prune)} | |

@@ -11,7 +11,7 @@ import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type Paired, type SteadyState, type Throughput } from './measure.js';
 import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
@@ -22,8 +22,8 @@ export interface BenchResult {
   readonly scale: number;
   readonly fixture: Fixture;
   readonly steady: SteadyState;
-  /** The real daemon's own steady-state cycles (median of 5, as it logs them), by how node runs it. */
-  readonly steadyDaemon: { readonly defaults: number; readonly shipped: number };
+  /** The real daemon's own steady-state cycles as it logs them, each paired with the raw lists, by how node runs it. */
+  readonly steadyDaemon: { readonly defaults: Paired; readonly shipped: Paired };
   readonly memory: Memory;
   /** The same, with the node flags and environment the image and the systemd unit run the daemon with. */
   readonly memoryShipped: Memory;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const steady = await steadyState(engine.host, docker);
     say('the daemon\'s own steady-state cycles, node defaults and as shipped');
     const shipped = shippedNode();
-    const steadyDaemon = { defaults: await daemonSteady(engine.host, NODE_DEFAULTS), shipped: await daemonSteady(engine.host, shipped) };
+    const steadyDaemon = { defaults: await daemonSteady(engine.host, docker, NODE_DEFAULTS), shipped: await daemonSteady(engine.host, docker, shipped) };
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
     const memoryShipped = await daemonMemory(engine.host, shipped);
