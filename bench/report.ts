@@ -17,7 +17,7 @@ export function renderMarkdown(r: BenchResult): string {
   return `## Benchmark (scale ${r.scale})
 
 Run ${r.when} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Docker Engine ${r.machine.engine} (API ${r.machine.api}), overlay2.
-Removal: each side ${repeat > 1 ? `${repeat} times, taking turns going first (${runs.order.map((o) => (o === 'reclaimd' ? 'R' : 'P')).join(' ')}), ` : 'once, '}each run on a fixture built for it from the same seed.
+Removal: each side ${repeat > 1 ? `${repeat} times, taking turns going first (${runs.order.map((o) => (o === 'reclaimd' ? 'R' : 'P')).join(' ')}), ` : 'once, '}each run on a fixture built for it from the same seed just before it.
 Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.containers.running + fixture.containers.exited + fixture.containers.created} containers (${fixture.containers.running} running, ${fixture.containers.exited} exited, ${fixture.containers.created} created), ${fixture.volumes.named + fixture.volumes.anonymous} volumes (${fixture.volumes.mounted} mounted); built in ${n(fixture.seconds, 1)} s.
 
 | measurement | reclaimd | reference | ratio |
