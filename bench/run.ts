@@ -75,10 +75,9 @@ async function main(): Promise<void> {
     // engine that has just removed a fixture. Every run's fixture is built right before it,
     // the first one included: a fixture left alone for the minutes the measurements above
     // take removed more slowly than one just built, on either side (at 1,000, one run each:
-    // reclaimd 5.51 s against 4.71, prune 8.07 against 6.59), so the first fixture serves only
-    // those measurements. Before each run the page
-    // cache is written back and the engine left alone for a moment, so the writes of the
-    // build are not paid by whichever side comes right after it.
+    // reclaimd 5.51 s against 4.71, prune 8.07 against 6.59), so the first fixture serves
+    // only those measurements. Before each run the page cache is written back and the engine
+    // left alone for a moment, so the writes of the build are not paid by the removal.
     const runs: { reclaimd: Throughput[]; prune: Throughput[] } = { reclaimd: [], prune: [] };
     const order: string[] = [];
     await removeFixture(docker, 'a');
