@@ -1,6 +1,6 @@
 // The benchmark's measurements: a steady-state cycle against the raw list calls it needs,
 // removal throughput of reclaimd and of the engine's own prune, and the daemon's memory.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,7 +94,14 @@ async function timeLists(docker: Docker): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
-export async function steadyState(host: string, docker: Docker, rounds = 15): Promise<SteadyState> {
+/**
+ * How many pairs each steady-state figure rests on. Single list calls at 5,000 vary by a third
+ * from one to the next (the engine's own jitter, which pairing cannot cancel), so ten pairs
+ * gave medians 0.2 apart on the same code; thirty bring that to about a tenth.
+ */
+const PAIRS = 30;
+
+export async function steadyState(host: string, docker: Docker, rounds = PAIRS): Promise<SteadyState> {
   const engine = new EngineAdapter(await connect(host));
   const config = makeConfig(NOTHING);
   /** API calls of the latest cycle. */
@@ -285,23 +292,56 @@ export async function daemonMemory(host: string, node: NodeRun = NODE_DEFAULTS):
 /** How long after the daemon logs a cycle its pair's list calls are timed: past its own tidying up. */
 const LISTS_AFTER_MS = 500;
 
+/** The daemon's own steady-state cycles against the raw lists, and the CPU time it spent on each. */
+export interface DaemonSteady extends Paired {
+  /** Median CPU time (user + system) of the daemon from one cycle's log line to the next's. */
+  readonly cpuSeconds: number;
+}
+
+/**
+ * User plus system CPU time, in clock ticks, from the text of `/proc/PID/stat`. The command
+ * name in parentheses may itself hold spaces and parentheses, so fields are counted from the
+ * last `)`: after it come the state (field 3) and so on, utime and stime being fields 14 and 15.
+ */
+export function cpuTicks(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
+  return utime + stime;
+}
+
+/** Clock ticks per second of the times in /proc (almost always 100). */
+function ticksPerSecond(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
 /**
  * The real daemon's own steady-state cycle as it logs it (`seconds`), run by its schedule
  * every 3 s with nothing to remove, each of `rounds` cycles after the first (whose caches were
- * cold) paired with the raw list calls timed while the daemon waits for its next cycle.
- * Measures what the daemon does with the node flags it ships with.
+ * cold) paired with the raw list calls timed while the daemon waits for its next cycle. Its
+ * CPU time between cycle logs is read from /proc beside: it varies far less than wall time,
+ * which waits on the engine. Measures what the daemon does with the node flags it ships with.
  */
-export async function daemonSteady(host: string, docker: Docker, node: NodeRun, rounds = 10): Promise<Paired> {
+export async function daemonSteady(host: string, docker: Docker, node: NodeRun, rounds = PAIRS): Promise<DaemonSteady> {
   const pairs: Pair[] = [];
-  let first = true;
+  const cpu: number[] = [];
+  const tick = ticksPerSecond();
+  let lastTicks: number | undefined;
   await timeLists(docker);
-  await withDaemon(host, NOTHING, '*/3 * * * * *', node, async (cycle) => {
-    if (!first) {
+  await withDaemon(host, NOTHING, '*/3 * * * * *', node, async (cycle, pid) => {
+    const ticks = cpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    if (lastTicks !== undefined) {
+      cpu.push((ticks - lastTicks) / tick);
       await new Promise((r) => setTimeout(r, LISTS_AFTER_MS));
       pairs.push({ cycle: cycle.seconds, list: await timeLists(docker) });
     }
-    first = false;
+    lastTicks = ticks;
     return pairs.length >= rounds;
   });
-  return summarizePairs(pairs);
+  return { ...summarizePairs(pairs), cpuSeconds: median(cpu) };
 }

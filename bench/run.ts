@@ -11,7 +11,7 @@ import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type Memory, type Repeated, type Paired, type SteadyState, type Throughput } from './measure.js';
+import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type DaemonSteady, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
 import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
@@ -22,8 +22,8 @@ export interface BenchResult {
   readonly scale: number;
   readonly fixture: Fixture;
   readonly steady: SteadyState;
-  /** The real daemon's own steady-state cycles as it logs them, each paired with the raw lists, by how node runs it. */
-  readonly steadyDaemon: { readonly defaults: Paired; readonly shipped: Paired };
+  /** The real daemon's own steady-state cycles as it logs them, each paired with the raw lists, and its CPU time per cycle, by how node runs it. */
+  readonly steadyDaemon: { readonly defaults: DaemonSteady; readonly shipped: DaemonSteady };
   readonly memory: Memory;
   /** The same, with the node flags and environment the image and the systemd unit run the daemon with. */
   readonly memoryShipped: Memory;

@@ -1,7 +1,7 @@
 // The benchmark's steady-state figure is a median of paired ratios; these pin what it reports,
 // since a ratio of two medians (what it reported before) can differ from it on the same samples.
 import { describe, expect, it } from 'vitest';
-import { summarizePairs } from '../../bench/measure.js';
+import { cpuTicks, summarizePairs } from '../../bench/measure.js';
 
 describe('summarizePairs', () => {
   it('takes the median of the pairs\' own ratios, not the ratio of the medians', () => {
@@ -20,5 +20,22 @@ describe('summarizePairs', () => {
 
   it('refuses an empty run rather than report a ratio of nothing', () => {
     expect(() => summarizePairs([])).toThrow('no pairs');
+  });
+});
+
+describe('cpuTicks', () => {
+  // Fields as /proc/PID/stat gives them, after the pid and the command name: utime 1234, stime 56.
+  const rest = 'S 1 2 3 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 11 0 500 1000 2000';
+
+  it('adds user and system time', () => {
+    expect(cpuTicks(`42 (node) ${rest}`)).toBe(1290);
+  });
+
+  it('counts fields from the last parenthesis, whatever the command name holds', () => {
+    expect(cpuTicks(`42 (a) b (c d) ${rest}`)).toBe(1290);
+  });
+
+  it('refuses a text that is not a stat line rather than report nonsense', () => {
+    expect(() => cpuTicks('VmRSS: 1234 kB')).toThrow('not a /proc/PID/stat line');
   });
 });
