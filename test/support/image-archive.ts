@@ -132,11 +132,14 @@ function engineArchitecture(): string {
 }
 
 interface ImageParts {
-  readonly id: string;
   readonly configHex: string;
   readonly configBytes: Buffer;
   readonly tags: string[];
   readonly layers: Array<{ hex: string; tar: Buffer }>;
+  readonly diffIds: string[];
+  /** Epoch ms, as the config says. */
+  readonly created: number;
+  readonly labels: Record<string, string>;
 }
 
 /** The config and layer tars of one image. Layer tars are cached by spec, for shared layers. */
@@ -160,7 +163,7 @@ async function imageParts(spec: ImageSpec, cache: Map<LayerSpec, Buffer> = new M
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configHex = sha256(configBytes);
-  return { id: `sha256:${configHex}`, configHex, configBytes, tags: spec.tags ?? [], layers };
+  return { configHex, configBytes, tags: spec.tags ?? [], layers, diffIds: config.rootfs.diff_ids, created: spec.created.getTime(), labels: spec.labels ?? {} };
 }
 
 /** One `docker load` archive holding every image; each layer directory is written once. */
@@ -189,51 +192,79 @@ async function packArchive(images: readonly ImageParts[]): Promise<Buffer> {
   return packTar(entries);
 }
 
-/** Builds the whole archive; returns it with the image ID the engine will assign. */
-async function buildArchiveWithId(spec: ImageSpec): Promise<{ archive: Buffer; id: string }> {
-  const parts = await imageParts(spec);
-  return { archive: await packArchive([parts]), id: parts.id };
-}
-
 /**
- * Loads many images with one `docker load`, far faster than one request each; returns their
- * IDs in order. Layer specs passed as the same object are built once.
+ * Loads many images with one `docker load`, far faster than one request each; returns the IDs
+ * the engine gave them, in order. Layer specs passed as the same object are built once.
  */
 export async function loadImages(docker: Docker, specs: readonly ImageSpec[]): Promise<string[]> {
   const cache = new Map<LayerSpec, Buffer>();
   const parts: ImageParts[] = [];
   for (const spec of specs) parts.push(await imageParts(spec, cache));
-  await loadArchive(docker, await packArchive(parts));
-  return parts.map((p) => p.id);
+  const loaded = await loadArchive(docker, await packArchive(parts));
+  return engineIds(docker, parts, loaded);
 }
 
 /** Builds a `docker load` archive (manifest.json, config JSON, layer tars) for the image. */
 export async function buildImageArchive(spec: ImageSpec): Promise<Buffer> {
-  return (await buildArchiveWithId(spec)).archive;
+  return packArchive([await imageParts(spec)]);
 }
 
 /**
- * Loads the image into the engine and returns its ID ("sha256:<hex of the config>").
+ * Loads the image into the engine and returns the ID the engine gave it: the config digest
+ * on the classic store, the digest of the manifest it wrote on the containerd image store.
  */
 export async function loadImage(docker: Docker, spec: ImageSpec): Promise<string> {
-  const { archive, id } = await buildArchiveWithId(spec);
-  await loadArchive(docker, archive);
-  // Inspecting catches the case where the engine accepted the archive but stored
-  // something other than what was computed here.
-  await docker.getImage(id).inspect();
-  return id;
+  const parts = await imageParts(spec);
+  const loaded = await loadArchive(docker, await packArchive([parts]));
+  return (await engineIds(docker, [parts], loaded))[0] as string;
+}
+
+/**
+ * The engine's ID of each loaded image. The ID is the engine's to choose (the containerd
+ * image store names an image by a manifest it writes itself), so it is asked: a tagged image
+ * by its first tag; an untagged one among the IDs the load reported, by its layers, creation
+ * time and labels, which the archive fixed.
+ */
+async function engineIds(docker: Docker, parts: readonly ImageParts[], loaded: LoadResult): Promise<string[]> {
+  const byContent = new Map<string, string>();
+  const untagged = parts.some((p) => p.tags.length === 0);
+  if (untagged) {
+    for (const id of loaded.ids) {
+      const info = await docker.getImage(id).inspect();
+      byContent.set(contentKey(info.RootFS.Layers ?? [], Date.parse(info.Created), info.Config.Labels ?? {}), info.Id);
+    }
+  }
+  const out: string[] = [];
+  for (const p of parts) {
+    const tag = p.tags[0];
+    const id = tag !== undefined ? (await docker.getImage(tag).inspect()).Id : byContent.get(contentKey(p.diffIds, p.created, p.labels));
+    if (id === undefined) throw new Error(`the engine reported no ID for the untagged image with layers ${p.diffIds.join(', ')} (it said: ${loaded.text.trim()})`);
+    out.push(id);
+  }
+  return out;
+}
+
+function contentKey(diffIds: readonly string[], created: number, labels: Record<string, string>): string {
+  return JSON.stringify([diffIds, created, Object.entries(labels).sort()]);
+}
+
+interface LoadResult {
+  /** `Loaded image ID: sha256:…` lines: the untagged images. */
+  readonly ids: string[];
+  readonly text: string;
 }
 
 /**
  * The engine reports load failures inside a 200 response as a JSON message, so the whole
  * response is read and checked rather than trusting the status code.
  */
-async function loadArchive(docker: Docker, archive: Buffer): Promise<void> {
+async function loadArchive(docker: Docker, archive: Buffer): Promise<LoadResult> {
   const response = await docker.loadImage(Readable.from([archive]), { quiet: true });
   const text = (await collect(response as AsyncIterable<unknown>)).toString('utf8');
+  const ids: string[] = [];
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
-    let message: { error?: string; errorDetail?: { message?: string } };
+    let message: { stream?: string; error?: string; errorDetail?: { message?: string } };
     try {
       message = JSON.parse(line) as typeof message;
     } catch {
@@ -241,7 +272,10 @@ async function loadArchive(docker: Docker, archive: Buffer): Promise<void> {
     }
     const error = message.errorDetail?.message ?? message.error;
     if (error !== undefined) throw new Error(`image load failed: ${error}`);
+    const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(message.stream ?? '')?.[1];
+    if (id !== undefined) ids.push(id);
   }
+  return { ids, text };
 }
 
 let busybox: Buffer | undefined;

@@ -2,24 +2,29 @@
 // users to (docker build, docker run), with no registry: the base is made from this
 // machine's own node by scripts/make-local-base.sh and passed through the BASE build arg.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
+import { engineVariant } from './engine-variant.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // The CLI reads contexts and credentials from DOCKER_CONFIG; an empty one keeps the host's
-// docker settings out of the test.
+// docker settings out of the test. It holds only the CLI plugins (buildx) of the engine under
+// test, whose docker CLI comes first on PATH.
+const variant = engineVariant();
 const dockerConfig = mkdtempSync(path.join(tmpdir(), 'reclaimd-dcfg-'));
+if (variant.pluginDir !== undefined) symlinkSync(variant.pluginDir, path.join(dockerConfig, 'cli-plugins'));
+const cliPath = [variant.binDir, process.env['PATH'] ?? ''].filter((d) => d !== undefined).join(path.delimiter);
 
 /** Runs the docker CLI against `host` only; rejects with its stderr when it fails. */
 export function dockerCli(host: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONTEXT']) delete env[key];
-  Object.assign(env, { DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' }, options.env ?? {});
+  Object.assign(env, { DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0', PATH: cliPath }, options.env ?? {});
   return new Promise((resolve, reject) => {
     execFile('docker', args, { env, cwd: options.cwd ?? REPO_ROOT, maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 300_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`docker ${args.join(' ')} failed: ${err.message}\n${stdout.slice(-4000)}\n${stderr}`));
@@ -31,7 +36,7 @@ export function dockerCli(host: string, args: string[], options: { cwd?: string;
 /** Runs a script of the repository with DOCKER_HOST set to `host`. */
 export function runScript(host: string, script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig };
+    const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, PATH: cliPath };
     execFile(path.join(REPO_ROOT, script), args, { env, cwd: REPO_ROOT, timeout: 300_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${script} failed: ${err.message}\n${stderr}`));
       else resolve(stdout.trim());

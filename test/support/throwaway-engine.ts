@@ -4,17 +4,20 @@
 // private dockerd whose data, state and socket all live in a fresh temporary directory, and
 // destroys it afterwards. The host's /var/run/docker.sock and DOCKER_HOST are never consulted.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { dockerFor } from './fixtures.js';
+import { engineVariant, type EngineVariant } from './engine-variant.js';
 
 export interface ThrowawayEngine {
   /** "unix:///tmp/rdk-XXXXXX/docker.sock" */
   readonly host: string;
   /** The engine's --data-root. */
   readonly dataRoot: string;
+  /** Which engine this is (RECLAIMD_TEST_ENGINE). */
+  readonly variant: EngineVariant;
   stop(): Promise<void>;
   /**
    * Stops dockerd but keeps its directory (data root, socket path), as a host's engine is
@@ -29,8 +32,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 const INSTALL_HINT = 'Install docker.io (run scripts/install-test-deps.sh).';
 
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+function findOnPath(command: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, command);
     try {
@@ -117,19 +120,29 @@ async function removeEngineDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-/** Starts a private dockerd in a fresh directory; `stop` ends it and removes everything. */
-/** `extraArgs` are added to dockerd's command line (e.g. a TLS listener for a test). */
-export async function startThrowawayEngine(extraArgs: readonly string[] = []): Promise<ThrowawayEngine> {
-  const dockerd = findOnPath('dockerd');
+/**
+ * Starts a private dockerd in a fresh directory; `stop` ends it and removes everything.
+ * `extraArgs` are added to dockerd's command line (e.g. a TLS listener for a test); `variant`
+ * is which engine (default: RECLAIMD_TEST_ENGINE, see engine-variant.ts).
+ */
+export async function startThrowawayEngine(extraArgs: readonly string[] = [], variant: EngineVariant = engineVariant()): Promise<ThrowawayEngine> {
+  // The variant's binaries come first: dockerd finds containerd, the shim, docker-init and
+  // docker-proxy on its PATH, and runc (the machine's) after them.
+  const path = [variant.binDir, process.env['PATH'] ?? ''].filter((d) => d !== undefined).join(delimiter);
+  const dockerd = findOnPath('dockerd', path);
   if (dockerd === undefined) {
     throw new Error(`dockerd is not on PATH; the integration tests start their own engine. ${INSTALL_HINT}`);
   }
 
   const dir = makeEngineDir();
+  // Always a configuration file of our own, so a host's /etc/docker/daemon.json never applies.
+  const configFile = join(dir, 'daemon.json');
+  writeFileSync(configFile, JSON.stringify(variant.daemonConfig));
   const logPath = join(dir, 'log');
   const socketPath = join(dir, 'docker.sock');
   const dataRoot = join(dir, 'data');
   const args = [
+    `--config-file=${configFile}`,
     `--data-root=${dataRoot}`,
     `--exec-root=${join(dir, 'exec')}`,
     `--pidfile=${join(dir, 'pid')}`,
@@ -146,7 +159,7 @@ export async function startThrowawayEngine(extraArgs: readonly string[] = []): P
   ];
   // DOCKER_HOST and friends are client settings; dropping them keeps them from leaking
   // into anything dockerd might spawn.
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: path };
   for (const key of ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONTEXT']) delete env[key];
 
   // Spawns dockerd and waits until it answers; run again by `resume` after `halt`.
@@ -192,6 +205,7 @@ export async function startThrowawayEngine(extraArgs: readonly string[] = []): P
   return {
     host: `unix://${socketPath}`,
     dataRoot,
+    variant,
     stop: async () => {
       await stopEngine(child);
       await removeEngineDir(dir);
