@@ -4,7 +4,7 @@
  * error and never a reason to force; an unreachable engine ends the cycle.
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
-import type { Action, Plan, ResourceKind } from '../policy/plan-types.js';
+import type { Action, ByteRange, Plan, ResourceKind } from '../policy/plan-types.js';
 import type { ContainerObj } from '../policy/snapshot.js';
 import { classify } from '../docker/errors.js';
 import { limiter, mapLimit } from '../docker/pool.js';
@@ -19,8 +19,13 @@ export interface RemovalRecord {
   readonly policy: string;
   /** What the plan predicted. */
   readonly predictedBytes: number | null;
-  /** What the engine reported freed. */
+  /** What the engine reported freed; null when unknown. */
   readonly bytes: number | null;
+  /**
+   * Images on the containerd image store whose bytes rest on estimated parts: the range they
+   * lie in. The cycle then measures the engine's disk usage to settle them (sweep.ts).
+   */
+  readonly range?: ByteRange;
   /** Images: the archive written before the removal (Action.archive). */
   readonly archived?: Archived;
   /** Build cache: record IDs the prune deleted that the plan did not name. */
@@ -46,6 +51,34 @@ export interface ExecutionResult {
   readonly removed: RemovalRecord[];
   readonly skipped: SkipRecord[];
   readonly interrupted: string | undefined;
+  /** The engine's image disk usage just before the first image removal and just after the last, when asked for (ExecuteOptions.measureImages). */
+  readonly imageUsage?: { readonly before: number | undefined; readonly after: number | undefined };
+}
+
+/** How the bytes an image deletion freed are known; see sweep.ts. */
+export interface ImageAccounting {
+  /** This cycle deleted the image; `deleted` is what the engine said it deleted. */
+  freed(action: Action, deleted: readonly string[]): { readonly bytes: number; readonly range?: ByteRange };
+  /** The image was gone before this cycle could delete it. */
+  gone(id: string): void;
+}
+
+export interface ExecuteOptions {
+  /** Aborted on shutdown: the removal in flight finishes, no new one starts. */
+  readonly signal?: AbortSignal | undefined;
+  /** Removal requests in flight at once (default 1). */
+  readonly concurrency?: number;
+  /** Which removals must wait for the plan's containers (default: all); see dependsOnRemovedContainers. */
+  readonly waitsForContainers?: (action: Action) => boolean;
+  readonly planTime?: PlanTime;
+  /** Default: the sizes of the layers the engine says it deleted (the classic store). */
+  readonly images?: ImageAccounting;
+  /**
+   * The engine's image disk usage, read just before the first image removal and just after the
+   * last, with no other removal that changes it in between: containers go before, everything
+   * else alongside. Undefined when it could not be read.
+   */
+  readonly measureImages?: () => Promise<number | undefined>;
 }
 
 /**
@@ -57,15 +90,13 @@ export interface ExecutionResult {
  * in a parent/child tree go one at a time, children first, after the stand-alone ones.
  * Without `waitsForContainers`, everything waits for the containers.
  */
-export async function execute(
-  engine: Engine,
-  plan: Plan,
-  signal: AbortSignal | undefined,
-  log: Logger,
-  concurrency = 1,
-  waitsForContainers: (action: Action) => boolean = () => true,
-  planTime?: PlanTime,
-): Promise<ExecutionResult> {
+export async function execute(engine: Engine, plan: Plan, log: Logger, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+  const { signal, planTime } = options;
+  const concurrency = options.concurrency ?? 1;
+  const accounting = options.images ?? layersDeleted(engine);
+  const measure = options.measureImages;
+  // While image removals are measured, none runs alongside the containers.
+  const waitsForContainers = measure ? (a: Action) => a.resource === 'image' || (options.waitsForContainers?.(a) ?? true) : (options.waitsForContainers ?? (() => true));
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
   const done = new Set<string>();
   let interrupted: string | undefined;
@@ -88,11 +119,12 @@ export async function execute(
     });
     const alog = log.child({ policy: action.policy, resource: action.resource });
     if (outcome.ok) {
-      // Images: the layers the engine deleted; prunes: the engine's SpaceReclaimed; others: as planned.
-      const bytes = action.resource === 'image' ? imageBytes(engine, outcome.deleted) : (outcome.bytes ?? action.bytes);
+      // Images: what the deletion freed (image accounting); prunes: the engine's SpaceReclaimed; others: as planned.
+      const freed: { bytes: number | null; range?: ByteRange } = action.resource === 'image' ? accounting.freed(action, outcome.deleted) : { bytes: outcome.bytes ?? action.bytes };
+      const bytes = freed.bytes;
       const archived = outcome.archived;
       const unplanned = outcome.unplanned;
-      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(archived ? { archived } : {}), ...(unplanned ? { unplanned } : {}) } });
+      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(freed.range ? { range: freed.range } : {}), ...(archived ? { archived } : {}), ...(unplanned ? { unplanned } : {}) } });
       done.add(action.id);
       alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason, ...(archived ? { archive: archived.path, archiveBytes: archived.bytes } : {}) }, 'removed');
     } else if (outcome.kind === 'unreachable') {
@@ -101,7 +133,10 @@ export async function execute(
       alog.error({ name: action.name, id: action.id, err: outcome.message }, 'engine unreachable; stopping this cycle');
     } else {
       // Gone is as good as removed for what depends on it (a parent waiting for its child).
-      if (outcome.kind === 'gone') done.add(action.id);
+      if (outcome.kind === 'gone') {
+        done.add(action.id);
+        if (action.resource === 'image') accounting.gone(action.id);
+      }
       const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
       results.set(action, { skipped: skip(action, reason, outcome.message) });
       const archive = outcome.kind === 'archive-failed' ? { archive: outcome.path } : {};
@@ -115,9 +150,19 @@ export async function execute(
     for (const step of steps) await mapLimit(step.actions, step.serial ? 1 : bound, (a) => slot(() => runOne(a)));
   };
   const g = groups(plan.actions);
+  const measured = measure !== undefined && g.images.actions.length + g.imageTrees.actions.length > 0;
+  let imageUsage: { before: number | undefined; after: number | undefined } | undefined;
+  // The image removals, with the engine's image disk usage read around them when asked for.
+  const imageLane = async (steps: ReadonlyArray<{ actions: Action[]; serial: boolean }>) => {
+    const before = measured ? await measure() : undefined;
+    await lane(steps);
+    if (measured) imageUsage = { before, after: await measure() };
+  };
   if (bound === 1) {
     // One request at a time gains nothing from interleaving; plan order is easier to follow.
-    await lane([g.containers, g.images, g.imageTrees, g.volumes, g.networks]);
+    await lane([g.containers]);
+    await imageLane([g.images, g.imageTrees]);
+    await lane([g.volumes, g.networks]);
   } else {
     // Images and volumes that no removed container holds depend on nothing this cycle does,
     // so they share the bound with the containers instead of waiting for the slowest of them.
@@ -127,7 +172,7 @@ export async function execute(
     // Once every container is gone, the rest no longer depend on anything this cycle does to
     // the others. Within the image lane, trees still go one at a time, children first, after
     // the stand-alone images.
-    await Promise.all([lane([late(g.images), g.imageTrees]), lane([late(g.volumes)]), lane([g.networks])]);
+    await Promise.all([imageLane([late(g.images), g.imageTrees]), lane([late(g.volumes)]), lane([g.networks])]);
   }
   await lane([g.buildCache]);
   // Reported in plan order, whatever order the parallel requests finished in.
@@ -138,7 +183,7 @@ export async function execute(
     if (r?.removed) removed.push(r.removed);
     if (r?.skipped) skipped.push(r.skipped);
   }
-  return { removed, skipped, interrupted };
+  return { removed, skipped, interrupted, ...(imageUsage ? { imageUsage } : {}) };
 }
 
 function groups(actions: readonly Action[]) {
@@ -219,13 +264,12 @@ async function untagAndDelete(engine: Engine, action: Action, tags: readonly str
   return outcome;
 }
 
-/**
- * Bytes freed by an image deletion: the sizes of the layer chain IDs the engine deleted.
- * Unknown (null) where the engine does not say which layers it deleted.
- */
-function imageBytes(engine: Engine, deleted: readonly string[]): number | null {
-  if (!engine.reportsDeletedLayers) return null;
-  return deleted.reduce((sum, id) => sum + (engine.layerSize(id) ?? 0), 0);
+/** The classic store's accounting: a deletion freed the layers its answer lists as deleted. */
+function layersDeleted(engine: Engine): ImageAccounting {
+  return {
+    freed: (_action, deleted) => ({ bytes: deleted.reduce((sum, id) => sum + (engine.layerSize(id) ?? 0), 0) }),
+    gone: () => undefined,
+  };
 }
 
 function skip(action: Action, reason: SkipReason, message: string): SkipRecord {

@@ -6,6 +6,7 @@ import type { Engine } from '../docker/engine.js';
 import type { Config, Mode } from '../policy/config.js';
 import { explain, findObject } from '../policy/explain.js';
 import { explainJson, explainText } from './render-explain.js';
+import { withRegistryAnswers } from './sweep.js';
 
 export interface ExplainOutput {
   /** 0 explained, 3 no such object (or more than one matched). */
@@ -20,7 +21,8 @@ export const EXIT_NOT_FOUND = 3;
 /** Explains `query` against what the engine holds now; engine errors are thrown to the caller. */
 export async function runExplain(engine: Engine, config: Config, query: string, options: { json: boolean; mode: Mode; now: number }): Promise<ExplainOutput> {
   // The same inspection a cycle does, so container policies see real finish times.
-  const snapshot = await engine.snapshot({ containerDetails: config.policies.some((p) => p.resource === 'container') });
+  const listed = await engine.snapshot({ containerDetails: config.policies.some((p) => p.resource === 'container') });
+  const snapshot = await withRegistryAnswers(engine, config, listed, options.now);
   const found = findObject(snapshot, query);
   if (!found.ok) {
     const detail = found.reason === 'ambiguous' ? `"${query}" names more than one object:\n${found.candidates.map((c) => `  ${c}`).join('\n')}\nuse a full ID or name` : `no image, container or volume "${query}" on the engine`;

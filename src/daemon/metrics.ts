@@ -7,9 +7,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface Metrics {
   readonly registry: Registry;
   readonly reclaimedBytes: Counter<'resource' | 'policy'>;
+  readonly reclaimedUnknown: Counter<'resource' | 'policy'>;
   readonly removed: Counter<'resource' | 'policy'>;
   readonly reclaimableBytes: Gauge<'resource' | 'policy'>;
   readonly reclaimableObjects: Gauge<'resource' | 'policy'>;
+  readonly reclaimableUnknown: Gauge<'resource' | 'policy'>;
   readonly reportOnlyBytes: Gauge<'resource' | 'policy'>;
   readonly reportOnlyObjects: Gauge<'resource' | 'policy'>;
   readonly skipped: Counter<'resource' | 'reason'>;
@@ -42,10 +44,12 @@ export function createMetrics(): Metrics {
   const registers = [registry];
   return {
     registry,
-    reclaimedBytes: new Counter({ name: 'reclaimd_reclaimed_bytes_total', help: 'Bytes the engine really freed by removals (image layers it reported deleted, container writable layers, volume contents).', labelNames: ['resource', 'policy'], registers }),
+    reclaimedBytes: new Counter({ name: 'reclaimd_reclaimed_bytes_total', help: 'Bytes the engine really freed by removals (image layers and content, container writable layers, volume contents); removals whose bytes are unknown count in reclaimd_reclaimed_unknown_total instead.', labelNames: ['resource', 'policy'], registers }),
+    reclaimedUnknown: new Counter({ name: 'reclaimd_reclaimed_unknown_total', help: 'Removals whose freed bytes are unknown (not in reclaimd_reclaimed_bytes_total): e.g. a volume the engine could not size, or containerd-store image content that could not be measured.', labelNames: ['resource', 'policy'], registers }),
     removed: new Counter({ name: 'reclaimd_removed_total', help: 'Objects removed.', labelNames: ['resource', 'policy'], registers }),
     reclaimableBytes: new Gauge({ name: 'reclaimd_reclaimable_bytes', help: 'Bytes the last plan would free (in dry-run: what enforce would free).', labelNames: ['resource', 'policy'], registers }),
     reclaimableObjects: new Gauge({ name: 'reclaimd_reclaimable_objects', help: 'Objects the last plan would remove.', labelNames: ['resource', 'policy'], registers }),
+    reclaimableUnknown: new Gauge({ name: 'reclaimd_reclaimable_unknown_objects', help: 'Objects the last plan would remove whose bytes are unknown (not in reclaimd_reclaimable_bytes).', labelNames: ['resource', 'policy'], registers }),
     reportOnlyBytes: new Gauge({ name: 'reclaimd_report_only_bytes', help: 'Bytes that objects selected by `action: report` policies hold (never removed).', labelNames: ['resource', 'policy'], registers }),
     reportOnlyObjects: new Gauge({ name: 'reclaimd_report_only_objects', help: 'Objects selected by `action: report` policies in the last plan.', labelNames: ['resource', 'policy'], registers }),
     skipped: new Counter({ name: 'reclaimd_skipped_total', help: 'Planned removals not done: conflict (the engine refused, e.g. now in use), gone (already removed), error, aborted.', labelNames: ['resource', 'reason'], registers }),

@@ -25,12 +25,14 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
   // Reset so that a policy that no longer selects anything (or was deleted) reads 0, not stale.
   metrics.reclaimableBytes.reset();
   metrics.reclaimableObjects.reset();
+  metrics.reclaimableUnknown.reset();
   // What is still reclaimable after this cycle: everything in dry-run, what was not removed otherwise.
   const done = new Set(report.removed.map((r) => `${r.resource}:${r.id}`));
   for (const a of report.plan.actions) {
     if (done.has(`${a.resource}:${a.id}`)) continue;
     const labels = { resource: a.resource, policy: a.policy };
-    metrics.reclaimableBytes.inc(labels, a.bytes ?? 0);
+    if (a.bytes === null) metrics.reclaimableUnknown.inc(labels, 1);
+    else metrics.reclaimableBytes.inc(labels, a.bytes);
     metrics.reclaimableObjects.inc(labels, 1);
   }
   metrics.reportOnlyBytes.reset();
@@ -40,8 +42,11 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.reportOnlyObjects.inc({ resource: a.resource, policy: a.policy }, 1);
   }
   for (const r of report.removed) {
-    metrics.removed.inc({ resource: r.resource, policy: r.policy });
-    metrics.reclaimedBytes.inc({ resource: r.resource, policy: r.policy }, r.bytes ?? 0);
+    const labels = { resource: r.resource, policy: r.policy };
+    metrics.removed.inc(labels);
+    // Unknown is counted apart, never as 0 bytes.
+    if (r.bytes === null) metrics.reclaimedUnknown.inc(labels);
+    else metrics.reclaimedBytes.inc(labels, r.bytes);
   }
   for (const r of report.removed) {
     if (r.archived === undefined) continue;

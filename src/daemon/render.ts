@@ -1,8 +1,12 @@
 /** How plans and cycle reports look: JSON for programs, aligned text for people. */
-import type { Action, Plan } from '../policy/plan-types.js';
+import type { Action, ByteRange, Plan } from '../policy/plan-types.js';
 import { formatBytes } from '../policy/units.js';
 import type { CycleReport } from './sweep.js';
 import { pressureLines } from './pressure-render.js';
+
+// Said once under a plan with estimated bytes: why they are estimates and how close.
+const ESTIMATE_NOTE =
+  '  ~: an estimate (containerd image store: the engine does not size layer blobs shared between images); the true figure lies in the range shown, and `once` measures it';
 
 /** The `plan --json` contract. */
 export function planJson(plan: Plan, mode: string): unknown {
@@ -24,13 +28,15 @@ export function reportJson(report: CycleReport): unknown {
     ...plan,
     removed: report.removed,
     skipped: report.skipped,
-    reclaimed: { count: report.removed.length, bytes: report.reclaimedBytes },
+    reclaimed: { count: report.removed.length, bytes: report.reclaimedBytes, ...(report.unknownBytes > 0 ? { unknown: report.unknownBytes } : {}) },
+    ...(report.imageMeasurement ? { imageMeasurement: report.imageMeasurement } : {}),
     interrupted: report.interrupted ?? null,
   };
 }
 
 function actionJson(a: Action): Record<string, unknown> {
   const out: Record<string, unknown> = { resource: a.resource, id: a.id, name: a.name, policy: a.policy, reason: a.reason, bytes: a.bytes };
+  if (a.bytesRange) out['bytesRange'] = a.bytesRange;
   if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
   if (a.dependsOn) out['dependsOn'] = a.dependsOn;
   if (a.prune) out['prune'] = a.prune;
@@ -38,8 +44,16 @@ function actionJson(a: Action): Record<string, unknown> {
   return out;
 }
 
-function bytes(b: number | null): string {
-  return b === null ? 'size unknown' : formatBytes(b);
+function bytes(b: number | null, range?: ByteRange): string {
+  if (b === null) return 'unknown';
+  // An estimate shows the span the true figure is certain to lie in.
+  return range ? `~${formatBytes(b)} (${formatBytes(range.low)}-${formatBytes(range.high)})` : formatBytes(b);
+}
+
+/** A plan's total: known bytes, the span where estimates are involved, how many are unknown. */
+function totalText(totals: Plan['totals']): string {
+  const unknown = totals.unknown ? ` (and ${totals.unknown} of unknown size)` : '';
+  return `${bytes(totals.bytes, totals.range)}${unknown}`;
 }
 
 function table(rows: string[][]): string[] {
@@ -50,9 +64,10 @@ function table(rows: string[][]): string[] {
 export function planText(plan: Plan, mode: string): string {
   const lines: string[] = [];
   const verb = mode === 'enforce' ? 'Will remove' : 'Would remove';
-  lines.push(`${verb} ${plan.totals.count} object(s), freeing ${formatBytes(plan.totals.bytes)} (mode: ${mode})`);
+  lines.push(`${verb} ${plan.totals.count} object(s), freeing ${totalText(plan.totals)} (mode: ${mode})`);
   if (plan.blocked) lines.push(`BLOCKED: ${plan.blocked}`);
-  lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes), a.reason])));
+  lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes, a.bytesRange), a.reason])));
+  if (plan.totals.range) lines.push(ESTIMATE_NOTE);
   const archived = plan.actions.filter((a) => a.archive !== undefined);
   if (archived.length > 0) {
     const about = archived.reduce((sum, a) => sum + (a.archive?.estimatedBytes ?? 0), 0);
@@ -73,7 +88,10 @@ export function planText(plan: Plan, mode: string): string {
 
 export function reportText(report: CycleReport): string {
   if (report.mode === 'dry-run') return planText(report.plan, report.mode);
-  const lines = [`Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)} (predicted ${formatBytes(report.plan.totals.bytes)})`];
+  const unknown = report.unknownBytes > 0 ? ` and ${report.unknownBytes} of unknown size` : '';
+  const lines = [`Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)}${unknown} (predicted ${totalText(report.plan.totals)})`];
+  const m = report.imageMeasurement;
+  if (m) lines.push(`The engine's image disk usage fell by ${formatBytes(m.before - m.after)}${m.settled ? ', which settled the estimated image bytes' : `, outside what the image removals can free (${formatBytes(m.range.low)}-${formatBytes(m.range.high)}): their bytes are unknown`}`);
   if (report.plan.blocked) lines.push(`BLOCKED: ${report.plan.blocked}`);
   lines.push(...table(report.removed.map((r) => [r.resource, r.policy, r.name, bytes(r.bytes), ...(r.archived ? [`archived to ${r.archived.path} (${formatBytes(r.archived.bytes)})`] : [])])));
   if (report.skipped.length > 0) {

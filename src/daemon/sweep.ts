@@ -6,11 +6,13 @@
 import type { ContainerMeasure, Engine } from '../docker/engine.js';
 import type { Config, Mode } from '../policy/config.js';
 import type { Plan } from '../policy/plan-types.js';
-import type { Snapshot, Usage } from '../policy/snapshot.js';
+import type { RegistryAnswer, Snapshot, Usage } from '../policy/snapshot.js';
+import { mapLimit } from '../docker/pool.js';
 import { plan as makePlan } from '../policy/plan.js';
 import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from './logger.js';
 import { needsDisk, readDisk, type DiskReading } from './pressure-disk.js';
+import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';
 
 export interface CycleReport {
   readonly mode: Mode;
@@ -18,8 +20,12 @@ export interface CycleReport {
   readonly plan: Plan;
   readonly removed: readonly RemovalRecord[];
   readonly skipped: readonly SkipRecord[];
-  /** Bytes the engine reported freed by this cycle's removals. */
+  /** Bytes the engine reported freed by this cycle's removals (those whose bytes are known). */
   readonly reclaimedBytes: number;
+  /** Removals whose freed bytes are unknown, and so not in reclaimedBytes. */
+  readonly unknownBytes: number;
+  /** containerd image store: the disk-usage measurement that settled estimated image bytes, if one was made. */
+  readonly imageMeasurement?: ImageMeasurement;
   readonly engine: { readonly images: number; readonly containers: number; readonly volumes: number; readonly imageLayerBytes: number };
   /** Why the cycle stopped early (engine lost, shutdown), if it did. */
   readonly interrupted: string | undefined;
@@ -59,7 +65,7 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
   if (disk?.error !== undefined) log.error({ path: disk.path, err: disk.error }, 'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing');
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now, disk?.figures);
-  const snapshot = await withSizes(engine, first, initial, log);
+  const snapshot = await withSizes(engine, config, first, initial, log);
   const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now, disk?.figures);
   const planSeconds = clock();
   const base = {
@@ -70,16 +76,24 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     ...(disk ? { disk } : {}),
   };
   const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
-  if (options.mode === 'dry-run' || plan.actions.length === 0) {
-    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
-  }
+  const nothing = { removed: [], skipped: [], reclaimedBytes: 0, unknownBytes: 0, interrupted: undefined, timings: timings(0) };
+  if (options.mode === 'dry-run' || plan.actions.length === 0) return { ...base, ...nothing };
   if (plan.blocked !== undefined) {
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
-    return { ...base, removed: [], skipped: [], reclaimedBytes: 0, interrupted: undefined, timings: timings(0) };
+    return { ...base, ...nothing };
   }
-  const result = await execute(engine, plan, options.signal, log, config.limits.concurrentRemovals, dependsOnRemovedContainers(plan, snapshot.containers), { plannedAt: options.now, clock: options.clock ?? Date.now });
-  const reclaimedBytes = result.removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
-  return { ...base, ...result, reclaimedBytes, timings: timings(clock()) };
+  const result = await execute(engine, plan, log, {
+    signal: options.signal,
+    concurrency: config.limits.concurrentRemovals,
+    waitsForContainers: dependsOnRemovedContainers(plan, snapshot.containers),
+    planTime: { plannedAt: options.now, clock: options.clock ?? Date.now },
+    ...imageAccountingFor(engine, snapshot, plan),
+  });
+  const { removed, measurement } = settleImageBytes(result.removed, result.imageUsage);
+  logMeasurement(log, measurement, result.removed.filter((r) => r.range !== undefined).length);
+  const reclaimedBytes = removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
+  const unknownBytes = removed.filter((r) => r.bytes === null).length;
+  return { ...base, skipped: result.skipped, interrupted: result.interrupted, removed, reclaimedBytes, unknownBytes, ...(measurement ? { imageMeasurement: measurement } : {}), timings: timings(clock()) };
 }
 
 /** Seconds since the previous call (or since it was made). */
@@ -95,26 +109,32 @@ function stopwatch(): () => number {
 
 /**
  * Sizes that cost a walk of the disk (writable layers, volumes) are measured only for what the
- * plan selected, then the plan is made again with them; sizes never change what is selected.
+ * plan selected, and registries are asked only about the images archive policies selected;
+ * then the plan is made again with the answers. Sizes never change what is selected; a
+ * registry's answer decides only whether an image is archived first.
  */
-async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Logger): Promise<Snapshot> {
+async function withSizes(engine: Engine, config: Config, snapshot: Snapshot, plan: Plan, log: Logger): Promise<Snapshot> {
   const selected = [...plan.actions, ...plan.reported];
   const containerIds = selected.filter((a) => a.resource === 'container').map((a) => a.id);
   const needVolumes = selected.some((a) => a.resource === 'volume');
-  if (containerIds.length === 0 && !needVolumes) return snapshot;
+  const digests = archiveDigests(config, snapshot, plan);
+  if (containerIds.length === 0 && !needVolumes && digests.length === 0) return snapshot;
   const wanted = new Set(containerIds);
   // Side by side: the volume walk and the container inspects wait on different parts of the
   // engine, and together they are most of what an enforce cycle adds to the removals.
   const measuring = containerIds.length > 0 ? engine.measureContainers(containerIds) : Promise.resolve(new Map<string, ContainerMeasure>());
   const sizing = needVolumes ? volumeSizesOrNone(engine, log) : Promise.resolve(new Map<string, number>());
-  // Both settle before either result is used, so neither rejection is left unobserved.
-  const [measuredResult, volumeResult] = await Promise.allSettled([measuring, sizing]);
+  const asking = askRegistries(engine, digests);
+  // All settle before any result is used, so no rejection is left unobserved.
+  const [measuredResult, volumeResult, registryResult] = await Promise.allSettled([measuring, sizing, asking]);
   if (measuredResult.status === 'rejected') throw measuredResult.reason;
   if (volumeResult.status === 'rejected') throw volumeResult.reason;
+  if (registryResult.status === 'rejected') throw registryResult.reason;
   const measured = measuredResult.value;
   const volumeSizes = volumeResult.value;
   return {
     ...snapshot,
+    ...(digests.length > 0 ? { registry: registryResult.value } : {}),
     // Fresh state and finish time too: a container restarted since the listing must not be
     // judged by the old ones. One removed since the listing simply drops out.
     containers: snapshot.containers.flatMap((c) => {
@@ -124,6 +144,30 @@ async function withSizes(engine: Engine, snapshot: Snapshot, plan: Plan, log: Lo
     }),
     volumes: snapshot.volumes.map((v) => (volumeSizes.has(v.name) ? { ...v, size: volumeSizes.get(v.name) } : v)),
   };
+}
+
+/** The repository digests of the images that archive policies selected: whether each can be pulled again decides its archive. */
+function archiveDigests(config: Config, snapshot: Snapshot, plan: Plan): string[] {
+  const archiving = new Set(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [p.name] : [])));
+  if (archiving.size === 0) return [];
+  const images = new Map(snapshot.images.map((i) => [i.id, i]));
+  const digests = plan.actions.flatMap((a) => (a.resource === 'image' && archiving.has(a.policy) ? (images.get(a.id)?.digests ?? []) : []));
+  return [...new Set(digests)];
+}
+
+/**
+ * The snapshot with its registry answers, for `explain`, so that its verdict on an archive
+ * policy's image is the cycle's (a cycle asks them while it measures, in withSizes).
+ */
+export async function withRegistryAnswers(engine: Engine, config: Config, snapshot: Snapshot, now: number): Promise<Snapshot> {
+  const digests = archiveDigests(config, snapshot, makePlan(config, snapshot, now));
+  return digests.length === 0 ? snapshot : { ...snapshot, registry: await askRegistries(engine, digests) };
+}
+
+/** Each digest's registry answer, a few questions at a time (each may wait on a slow registry). */
+async function askRegistries(engine: Engine, digests: readonly string[]): Promise<Map<string, RegistryAnswer>> {
+  const answers = await mapLimit(digests, 4, (d) => engine.registryHas(d));
+  return new Map(digests.map((d, i) => [d, answers[i] as RegistryAnswer]));
 }
 
 /** Volume sizes, or none when the walk failed (their bytes are then unknown); an unreachable engine still fails the cycle. */

@@ -4,8 +4,9 @@
  * what a plan needs, and removes one object per call, never with `force`.
  */
 import type Docker from 'dockerode';
-import type { ContainerObj, ImageObj, Snapshot } from '../policy/snapshot.js';
+import type { ContainerObj, ImageObj, RegistryAnswer, Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
+import type { ImageStore } from './client.js';
 import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection } from './client.js';
 import { classify, EngineError } from './errors.js';
@@ -21,6 +22,9 @@ import { refersToNetwork } from '../policy/plan-networks.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
+import { registryHas } from './registry.js';
+import { listsManifests, storedImage, unpackedSize, type ContainerdImageInfo } from './image-content.js';
+import { containerdParts, type StoredImage } from '../policy/image-parts.js';
 
 export { EngineCache };
 
@@ -52,8 +56,8 @@ export class EngineAdapter implements Engine {
     return this.connection.apiVersion;
   }
 
-  get reportsDeletedLayers(): boolean {
-    return !this.connection.containerdStore;
+  get imageStore(): ImageStore {
+    return this.connection.imageStore;
   }
 
   get dataRoot(): string | undefined {
@@ -66,7 +70,7 @@ export class EngineAdapter implements Engine {
     // objects not seen before share one bound, whichever list they come from.
     const inspect = limiter(this.options.concurrency);
     const [[rawImages, images], [rawContainers, containers], volumes, serviceImages, rawNetworks, df] = await Promise.all([
-      this.call(() => this.docker.listImages({ all: true })).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
+      this.call(() => this.listImages()).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
       this.call(() => this.docker.listContainers({ all: true })).then(async (raw) => [raw, await this.mapContainers(raw, needs.containerDetails === true, inspect)] as const),
       this.call(() => this.docker.listVolumes()).then((raw) => (raw.Volumes ?? []).map(mapVolume)),
       needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
@@ -139,6 +143,12 @@ export class EngineAdapter implements Engine {
     return sizes;
   }
 
+  async imageDiskUsage(): Promise<number> {
+    const size = (await this.call(() => diskUsage(this.docker, this.apiVersion, 'image'))).LayersSize;
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw new EngineError('failed', `/system/df gave no LayersSize (got ${JSON.stringify(size)})`, undefined);
+    return size;
+  }
+
   async imageInUse(id: string): Promise<boolean> {
     const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { ancestor: [id] } }));
     return users.length > 0;
@@ -169,6 +179,10 @@ export class EngineAdapter implements Engine {
     const info = await this.optional(() => this.docker.getImage(id).inspect());
     if (!info) return undefined;
     return { tags: (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), digests: (info.RepoDigests ?? []).filter((d) => d !== '<none>@<none>') };
+  }
+
+  async registryHas(reference: string): Promise<RegistryAnswer> {
+    return registryHas(this.docker, reference, (fn) => this.call(fn));
   }
 
   async imageIdOf(reference: string): Promise<string | undefined> {
@@ -203,14 +217,25 @@ export class EngineAdapter implements Engine {
     return saveImageTo(this.docker, id, tags, path, (fn) => this.call(fn), async () => (await this.imageRefs(id)) === undefined);
   }
 
+  /** `GET /images/json?all=1`, on the containerd image store with each image's manifests (API 1.47+). */
+  private listImages(): Promise<Docker.ImageInfo[]> {
+    const manifests = this.imageStore === 'containerd' && listsManifests(this.apiVersion);
+    // @types/dockerode knows no `manifests` option; dockerode passes it on.
+    return this.docker.listImages({ all: true, ...(manifests ? { manifests: true } : {}) } as Docker.ListImagesOptions);
+  }
+
   /**
    * Images whose layers are cached (every one, once a daemon has run a cycle) are mapped in
    * one synchronous pass; only new ones wait for their inspect and history, a few at a time.
-   * A steady-state cycle thus makes no promise per object.
+   * A steady-state cycle thus makes no promise per object. On the containerd image store an
+   * image's parts depend on the other images (which share its blobs, which end one layer
+   * lower), so they are made again from each listing (image-parts.ts).
    */
   private async mapImages(rawImages: readonly Docker.ImageInfo[], bound: Bound): Promise<ImageObj[]> {
-    const unknown = rawImages.filter((raw) => !this.cache.hasImage(raw.Id));
+    const containerd = this.imageStore === 'containerd';
+    const unknown = rawImages.filter((raw) => !this.cache.hasImage(raw.Id) || (containerd && this.unpackedSince(raw)));
     if (unknown.length > 0) await Promise.all(unknown.map((raw) => bound(() => this.learnImage(raw))));
+    if (containerd) return this.mapStoredImages(rawImages);
     const images: ImageObj[] = [];
     for (const raw of rawImages) {
       // Not cached after the inspect: removed since the listing.
@@ -218,6 +243,24 @@ export class EngineAdapter implements Engine {
       if (layers !== undefined) images.push(mapImage(raw, layers));
     }
     return images;
+  }
+
+  private mapStoredImages(rawImages: readonly Docker.ImageInfo[]): ImageObj[] {
+    const stored: Array<[Docker.ImageInfo, StoredImage]> = [];
+    for (const raw of rawImages) {
+      const meta = this.cache.metaOf(raw.Id);
+      if (meta !== undefined) stored.push([raw, storedImage(raw as unknown as ContainerdImageInfo, meta.platform, meta.layers)]);
+    }
+    const parts = containerdParts(stored.map(([, s]) => s));
+    return stored.map(([raw]) => mapImage(raw, parts.get(raw.Id) ?? []));
+  }
+
+  /** containerd image store: the listing's unpacked size is not what the layers were learned at. */
+  private unpackedSince(raw: Docker.ImageInfo): boolean {
+    const meta = this.cache.metaOf(raw.Id);
+    if (meta === undefined) return true;
+    const listed = unpackedSize(raw as unknown as ContainerdImageInfo, meta.platform);
+    return listed !== undefined && listed !== meta.unpacked;
   }
 
   /** Only stopped containers can be removed, so only they need their finish time. */
@@ -247,18 +290,36 @@ export class EngineAdapter implements Engine {
     return mapped.filter((c) => c !== undefined);
   }
 
-  /** Inspects a new image and caches its layers; an image removed since the listing is left out. */
+  /**
+   * Inspects a new image and caches its layers; an image removed since the listing is left out.
+   * Layer sizes come from history, which on the classic store gives each layer's diff size
+   * (adding up to inspect's Size) and on the containerd image store each layer's unpacked
+   * snapshot usage (adding up to the listing's Unpacked size of the platform run here).
+   */
   private async learnImage(raw: Docker.ImageInfo): Promise<void> {
     const image = this.docker.getImage(raw.Id);
-    const info = await this.optional(() => image.inspect());
+    const info = await this.optional(() => image.inspect() as Promise<Docker.ImageInspectInfo & { Variant?: string }>);
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
     if (!info || !history) return; // removed since the listing
     const exactSize = (chain: string) => {
       const known = this.cache.sizeOf(chain);
       return known?.exact ? known.size : undefined;
     };
-    const { layers, exact } = layerSizes(info.RootFS?.Layers ?? [], history, info.Size, exactSize);
-    this.cache.learnImage(raw.Id, layers, exact);
+    const diffIds = info.RootFS?.Layers ?? [];
+    if (this.imageStore !== 'containerd') {
+      const { layers, exact } = layerSizes(diffIds, history, info.Size, exactSize);
+      this.cache.learnImage(raw.Id, layers, exact);
+      return;
+    }
+    // History gives each snapshot's own usage; how those add up is image-parts.ts's to say.
+    const platform = { architecture: info.Architecture, os: info.Os, ...(info.Variant ? { variant: info.Variant } : {}) };
+    const own = history.reduce((sum, h) => sum + h.Size, 0);
+    const { layers } = layerSizes(diffIds, history, own, () => undefined);
+    this.cache.learnStored(raw.Id, {
+      layers: layers.map((l, i) => ({ diffId: diffIds[i] as string, chain: l.chain, own: l.size })),
+      platform,
+      unpacked: unpackedSize(raw as unknown as ContainerdImageInfo, platform),
+    });
   }
 
   /**

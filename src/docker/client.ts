@@ -5,21 +5,28 @@ import path from 'node:path';
 // Must come before dockerode: it defers dockerode's SSH and gRPC parts (see the file).
 import './lazy-deps.js';
 import Docker from 'dockerode';
-import { classify } from './errors.js';
+import { classify, EngineError } from './errors.js';
 import { failCutAnswers } from './cut-answers.js';
 
-/** The newest Engine API whose responses we have checked the shape of. */
-export const MAX_API_VERSION = '1.47';
+/**
+ * The newest Engine API whose answers reclaimd reads, as run against Docker 28.5 in CI. Newer
+ * engines still accept it (Docker 29 serves 1.44 and up), and give its answers their 1.51 shape.
+ */
+export const MAX_API_VERSION = '1.51';
+
+/**
+ * Where the engine keeps images. `classic`: the graph-driver store (overlay2), whose deletions
+ * list the layers they freed. `containerd`: the containerd image store (default on fresh
+ * Engine 29+ installs), which keeps compressed content and unpacked snapshots of each layer
+ * and says only which image a deletion removed (see src/policy/image-parts.ts).
+ */
+export type ImageStore = 'classic' | 'containerd';
 
 export interface Connection {
   readonly docker: Docker;
   readonly apiVersion: string;
   readonly engineVersion: string;
-  /**
-   * The containerd image store (default on fresh Engine 29+) reports no layer IDs when it
-   * deletes an image, so freed bytes cannot be read from its answers.
-   */
-  readonly containerdStore: boolean;
+  readonly imageStore: ImageStore;
   /** The engine's own ID (`/info` ID): caches survive a reconnect only to the same engine. */
   readonly engineId: string;
   /** The engine's data root (`/info` DockerRootDir), where disk pressure is measured by default. */
@@ -52,22 +59,42 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
 
 /**
  * Asks the engine for its API version and pins requests to min(ours, its): without a version
- * prefix the engine applies its newest semantics, which we may not have seen yet.
+ * prefix the engine applies its newest semantics, which we may not have seen yet. An engine
+ * whose oldest accepted version is newer than ours is refused here, with a message that says
+ * so, rather than failing every later request with its 400.
  */
 export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
   failCutAnswers();
+  let v: Docker.DockerVersion & { MinAPIVersion?: string };
+  let options: Docker.DockerOptions;
   try {
-    const options = dockerOptions(address, timeoutMs);
-    const probe = new Docker(options);
-    const v = await probe.version();
-    const apiVersion = compareVersions(v.ApiVersion, MAX_API_VERSION) < 0 ? v.ApiVersion : MAX_API_VERSION;
-    const docker = new Docker({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
-    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null; DockerRootDir?: string };
-    const containerdStore = (info.DriverStatus ?? []).some(([k, v]) => k === 'driver-type' && v === 'io.containerd.snapshotter.v1');
-    return { docker, apiVersion, engineVersion: v.Version, containerdStore, engineId: info.ID ?? '', ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
+    options = dockerOptions(address, timeoutMs);
+    // Unversioned, as the docker CLI asks it: every engine answers /version whatever it accepts.
+    v = await new Docker(options).version();
   } catch (err) {
     throw classify(err);
   }
+  const apiVersion = pinnedVersion(v.ApiVersion, v.MinAPIVersion);
+  try {
+    const docker = new Docker({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
+    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null; DockerRootDir?: string };
+    const imageStore: ImageStore = (info.DriverStatus ?? []).some(([k, val]) => k === 'driver-type' && val === 'io.containerd.snapshotter.v1') ? 'containerd' : 'classic';
+    return { docker, apiVersion, engineVersion: v.Version, imageStore, engineId: info.ID ?? '', ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+/**
+ * The API version to speak: the newest both sides know. Throws when the engine accepts none
+ * that reclaimd knows (its minimum is above MAX_API_VERSION).
+ */
+export function pinnedVersion(engineApi: string, engineMin: string | undefined): string {
+  const version = compareVersions(engineApi, MAX_API_VERSION) < 0 ? engineApi : MAX_API_VERSION;
+  if (engineMin !== undefined && compareVersions(engineMin, version) > 0) {
+    throw new EngineError('failed', `the engine accepts Engine API ${engineMin} to ${engineApi}, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd`, undefined);
+  }
+  return version;
 }
 
 export function compareVersions(a: string, b: string): number {

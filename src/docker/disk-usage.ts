@@ -5,6 +5,7 @@ import { classify } from './errors.js';
 import type { RawBuildCache } from './build-cache.js';
 
 export interface DiskUsage {
+  readonly LayersSize?: number;
   readonly Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }>;
   readonly BuildCache?: RawBuildCache[] | null;
 }
@@ -15,7 +16,7 @@ export interface DiskUsage {
  * From API 1.42 the walk can be limited to one kind; 20.10 answers 500 while another df runs,
  * so that is retried a few times.
  */
-export async function diskUsage(docker: Docker, apiVersion: string, type: 'volume' | 'build-cache'): Promise<DiskUsage> {
+export async function diskUsage(docker: Docker, apiVersion: string, type: 'image' | 'volume' | 'build-cache'): Promise<DiskUsage> {
   const options = compareVersions(apiVersion, '1.42') >= 0 ? { type: [type] } : {};
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,8 +1,21 @@
 /** What the adapter remembers about one engine between cycles. */
 import type { ContainerDetails } from './map-objects.js';
 import type { ImageLayer } from '../policy/snapshot.js';
+import type { Platform } from './image-content.js';
+import type { StoredLayer } from '../policy/image-parts.js';
 
 type ChainSize = { readonly size: number; readonly exact: boolean };
+
+/**
+ * containerd image store: what inspect and history say of an image (it never changes), for
+ * its parts (image-parts.ts). `unpacked` is what the listing said when they were asked; when
+ * it says otherwise (the image unpacked since), the image is learned again.
+ */
+export interface ContainerdImageMeta {
+  readonly layers: readonly StoredLayer[];
+  readonly platform: Platform;
+  readonly unpacked: number | undefined;
+}
 
 /**
  * What the adapter learns about one engine, kept across reconnects (it is keyed by immutable
@@ -22,6 +35,8 @@ export class EngineCache {
    * size changed: a steady-state cycle reuses them instead of allocating one per layer.
    */
   private readonly lists = new Map<string, readonly ImageLayer[]>();
+  /** containerd image store only, by image ID. */
+  private readonly meta = new Map<string, ContainerdImageMeta>();
   /** Finish time and exit code of stopped containers; they change only when one runs again. */
   readonly details = new Map<string, { state: string; details: ContainerDetails }>();
 
@@ -52,6 +67,16 @@ export class EngineCache {
     this.chains.set(imageId, layers.map((l) => l.chain));
   }
 
+  /** containerd image store: records what inspect and history said of the image. */
+  learnStored(imageId: string, meta: ContainerdImageMeta): void {
+    this.chains.set(imageId, meta.layers.map((l) => l.chain));
+    this.meta.set(imageId, meta);
+  }
+
+  metaOf(imageId: string): ContainerdImageMeta | undefined {
+    return this.meta.get(imageId);
+  }
+
   /** The image's layers with their sizes (0 when unknown), or undefined for an image not learned. */
   layerList(imageId: string): readonly ImageLayer[] | undefined {
     const had = this.lists.get(imageId);
@@ -73,6 +98,7 @@ export class EngineCache {
       if (keep(id)) continue;
       this.chains.delete(id);
       this.lists.delete(id);
+      this.meta.delete(id);
     }
     if (this.sizes.size <= 2 * this.chains.size + 1000) return;
     const live = new Set([...this.chains.values()].flat());

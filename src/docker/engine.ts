@@ -2,8 +2,9 @@
  * What the daemon needs from an engine. The real adapter (adapter.ts) is the only code that
  * talks to Docker; tests of the sweep can substitute their own implementation.
  */
-import type { Snapshot } from '../policy/snapshot.js';
+import type { RegistryAnswer, Snapshot } from '../policy/snapshot.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
+import type { ImageStore } from './client.js';
 
 export interface SnapshotNeeds {
   /** Inspect stopped containers for finish time and exit code (container policies need them). */
@@ -36,8 +37,12 @@ export interface ContainerMeasure {
 
 export interface Engine {
   readonly apiVersion: string;
-  /** Whether image deletions list the layers they freed (not so with the containerd store). */
-  readonly reportsDeletedLayers: boolean;
+  /**
+   * Where the engine keeps images. Only the classic store's deletions list the layers they
+   * freed; on the containerd image store what a deletion freed follows from the parts of the
+   * snapshot (image-parts.ts), measured by imageDiskUsage where those are estimates.
+   */
+  readonly imageStore: ImageStore;
   /** The engine's data root as it reports it (`docker info` DockerRootDir), if it does. */
   readonly dataRoot?: string | undefined;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
@@ -47,12 +52,24 @@ export interface Engine {
   measureVolumes(): Promise<Map<string, number>>;
   /** Size of a layer by chain ID, as used for the plan, so reports use the same figures. */
   layerSize(chain: string): number | undefined;
+  /**
+   * The engine's own figure for the disk its images use (`/system/df` LayersSize: on the
+   * containerd image store every snapshot and every image's content, each once). Costly.
+   */
+  imageDiskUsage(): Promise<number>;
   /** True when any container (any state) now uses this image, checked just before untagging. */
   imageInUse(id: string): Promise<boolean>;
   /** The image's tags and digests now, or undefined when it is gone; checked before removal. */
   imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined>;
   /** The image a reference names now, checked just before untagging it. */
   imageIdOf(reference: string): Promise<string | undefined>;
+  /**
+   * Whether the registry of a repository digest (`repo@sha256:…`) has it now, asked through
+   * the engine (`GET /distribution/{reference}/json`, with the engine's registry settings and
+   * no credentials). Never throws for the registry's sake: an unreachable, refusing or silent
+   * registry is a `found: false` with the reason; only an unreachable engine rejects.
+   */
+  registryHas(reference: string): Promise<RegistryAnswer>;
   removeContainer(id: string): Promise<RemovalOutcome>;
   untagImage(reference: string): Promise<RemovalOutcome>;
   /** Deletes by ID, never forced and always with noprune (parents are planned on their own). */

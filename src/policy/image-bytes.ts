@@ -8,14 +8,19 @@
  * would decide at deletion time, after our checks). Instead, untagged parents that nothing
  * else needs are planned here as deletions of their own, after their children.
  */
-import type { ImageObj } from './snapshot.js';
+import type { ImageLayer, ImageObj } from './snapshot.js';
 import type { ImageIndex } from './plan-images.js';
-import type { Action } from './plan-types.js';
+import type { Action, ByteRange } from './plan-types.js';
 import type { Draft } from './ledger.js';
 
-export interface ImageDeletion {
-  readonly id: string;
+/** What one image deletion frees: bytes, and where they are an estimate, the range they lie in. */
+export interface Freed {
   readonly bytes: number;
+  readonly range?: ByteRange;
+}
+
+export interface ImageDeletion extends Freed {
+  readonly id: string;
   /** Set for an untagged parent planned because its children go: the child that frees it. */
   readonly parentOf: string | undefined;
   /** Planned children that must be deleted first, or this deletion is skipped. */
@@ -50,19 +55,12 @@ export function simulateImageDeletions(
 
   // Every layer's holders, counted only when a deletion or a report needs them: a cycle
   // that selects no image should not walk every layer of every image.
-  let tally: { refs: Map<string, number>; sizeOf: Map<string, number> } | undefined;
-  const layers = () => (tally ??= countHolders(images, ghostChains));
+  let counted: FreedTally | undefined;
+  const tally = () => (counted ??= new FreedTally(images, ghostChains));
 
   const deletions: ImageDeletion[] = order.map((id) => {
-    const { refs, sizeOf } = layers();
-    let bytes = 0;
-    for (const layer of index.byId.get(id)?.layers ?? []) {
-      const left = (refs.get(layer.chain) ?? 0) - 1;
-      refs.set(layer.chain, left);
-      if (left === 0) bytes += sizeOf.get(layer.chain) ?? 0;
-    }
     const dependsOn = (index.children.get(id) ?? []).filter((c) => going.has(c)).sort();
-    return { id, bytes, parentOf: parentOf.get(id), dependsOn, inTree: inTree(id, index) };
+    return { id, ...tally().release(id), parentOf: parentOf.get(id), dependsOn, inTree: inTree(id, index) };
   });
 
   return {
@@ -70,25 +68,59 @@ export function simulateImageDeletions(
     marginalBytes(id) {
       const image = index.byId.get(id);
       if (!image || going.has(id)) return 0;
-      const { refs, sizeOf } = layers();
-      return image.layers.reduce((sum, l) => sum + (refs.get(l.chain) === 1 ? (sizeOf.get(l.chain) ?? 0) : 0), 0);
+      return tally().soleBytes(image);
     },
   };
 }
 
-/** How many images (and ghost containers) hold each layer, and each layer's size. */
-function countHolders(images: readonly ImageObj[], ghostChains: readonly string[]): { refs: Map<string, number>; sizeOf: Map<string, number> } {
-  const refs = new Map<string, number>();
-  const sizeOf = new Map<string, number>();
-  for (const image of images) {
-    for (const layer of image.layers) {
-      refs.set(layer.chain, (refs.get(layer.chain) ?? 0) + 1);
-      sizeOf.set(layer.chain, layer.size);
+/**
+ * What image deletions free, as they happen: each part (layer, snapshot or content blob) goes
+ * with the last image (or ghost container) that holds it, and its bytes are that deletion's.
+ * The planner runs it over a plan's deletions; the containerd image store's reports run it
+ * over the deletions the engine made, since its answers do not say what they freed.
+ */
+export class FreedTally {
+  private readonly refs = new Map<string, number>();
+  private readonly parts = new Map<string, ImageLayer>();
+  private readonly layersOf = new Map<string, readonly ImageLayer[]>();
+
+  constructor(images: readonly ImageObj[], ghostChains: readonly string[] = []) {
+    for (const image of images) {
+      this.layersOf.set(image.id, image.layers);
+      for (const layer of image.layers) {
+        this.refs.set(layer.chain, (this.refs.get(layer.chain) ?? 0) + 1);
+        this.parts.set(layer.chain, layer);
+      }
     }
+    // A container whose image was deleted by force still holds its layers on disk.
+    for (const chain of ghostChains) this.refs.set(chain, (this.refs.get(chain) ?? 0) + 1);
   }
-  // A container whose image was deleted by force still holds its layers on disk.
-  for (const chain of ghostChains) refs.set(chain, (refs.get(chain) ?? 0) + 1);
-  return { refs, sizeOf };
+
+  /** The image is gone: its parts lose a holder, and those left with none are what it freed. */
+  release(id: string): Freed {
+    const layers = this.layersOf.get(id) ?? [];
+    this.layersOf.delete(id);
+    let bytes = 0;
+    let low = 0;
+    let high = 0;
+    let estimated = false;
+    for (const layer of layers) {
+      const left = (this.refs.get(layer.chain) ?? 0) - 1;
+      this.refs.set(layer.chain, left);
+      if (left !== 0) continue;
+      const part = this.parts.get(layer.chain) as ImageLayer;
+      bytes += part.size;
+      low += part.bounds?.shared ?? part.size;
+      high += part.bounds?.unshared ?? part.size;
+      if (part.bounds !== undefined) estimated = true;
+    }
+    return estimated ? { bytes, range: { low, high } } : { bytes };
+  }
+
+  /** Bytes only this image holds: what deleting it alone would free now. */
+  soleBytes(image: ImageObj): number {
+    return image.layers.reduce((sum, l) => sum + (this.refs.get(l.chain) === 1 ? (this.parts.get(l.chain)?.size ?? 0) : 0), 0);
+  }
 }
 
 /**
@@ -154,6 +186,7 @@ function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
  */
 export function imageAction(draft: Draft, del: ImageDeletion, image: ImageObj): Action {
   const action: { -readonly [K in keyof Action]: Action[K] } = { resource: draft.resource, id: draft.id, name: draft.name, policy: draft.policy, reason: draft.reason, bytes: del.bytes, tags: image.tags, digests: image.digests };
+  if (del.range) action.bytesRange = del.range;
   if (del.dependsOn.length > 0) action.dependsOn = del.dependsOn;
   if (del.inTree) action.inTree = true;
   return action;

@@ -1,5 +1,11 @@
 /** The planner's output: data that says what will be removed, what was kept, and why. */
 
+/** The span an estimate lies in: the least and the most the bytes can be (image-parts.ts). */
+export interface ByteRange {
+  readonly low: number;
+  readonly high: number;
+}
+
 export type ResourceKind = 'image' | 'container' | 'volume' | 'network' | 'buildCache';
 
 /** What one engine-side build-cache prune is asked to do, and the records it is predicted to remove. */
@@ -27,6 +33,12 @@ export interface Action {
   readonly reason: string;
   /** Bytes this removal frees, predicted; null when the engine gave no size to predict from. */
   readonly bytes: number | null;
+  /**
+   * Images on the containerd image store: set when `bytes` is an estimate (content shared with
+   * other images, which the engine does not size blob by blob), with the range the true figure
+   * is certain to lie in. See src/policy/image-parts.ts.
+   */
+  readonly bytesRange?: ByteRange;
   /** Images: every tag the image had when planned; one it has gained since stops the removal. */
   readonly tags?: readonly string[];
   /** Images: every digest the image had when planned; one it has gained since stops the removal. */
@@ -95,7 +107,11 @@ export interface Plan {
   readonly reported: readonly Action[];
   /** Objects a policy matched but something exempted, each once, with the first reason. */
   readonly kept: readonly Kept[];
-  readonly totals: { readonly count: number; readonly bytes: number };
+  /**
+   * `bytes` adds up the removals whose bytes are known; `unknown` (only when not 0) counts the
+   * others; `range` (only when some bytes are estimates) is where the true total lies.
+   */
+  readonly totals: { readonly count: number; readonly bytes: number; readonly unknown?: number; readonly range?: ByteRange };
   /** Set when a safety limit forbids this plan; then nothing is removed. */
   readonly blocked: string | undefined;
   /** One entry per pressure policy (with `when`), in policy order; absent when there are none. */

@@ -78,7 +78,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
       policy: credit?.policy ?? '',
       reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
     };
-    const archived = imageDrafts.has(del.id) ? archiveOf(archiveDirs.get(draft.policy), image) : undefined;
+    const archived = imageDrafts.has(del.id) ? archiveOf(archiveDirs.get(draft.policy), image, snapshot.registry) : undefined;
     const action = imageAction(draft, del, image);
     if (archived === undefined) return action;
     return {
@@ -105,15 +105,34 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
     ...sorted(ledger.reportedOf('network')).map((d) => ({ ...d, bytes: 0 })),
     ...buildCache.reported,
   ];
-  const bytes = actions.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
   return {
     actions,
     reported,
     kept: ledger.kept(),
-    totals: { count: actions.length, bytes },
+    totals: totalsOf(actions),
     blocked: blockedBy(config, snapshot, actions),
     ...(pressure.summaries.length > 0 ? { pressure: pressure.summaries } : {}),
   };
+}
+
+/** What the removals add up to: known bytes, how many are unknown, and the range where estimates are involved. */
+function totalsOf(actions: readonly Action[]): Plan['totals'] {
+  let bytes = 0;
+  let unknown = 0;
+  let low = 0;
+  let high = 0;
+  let estimated = false;
+  for (const a of actions) {
+    if (a.bytes === null) {
+      unknown++;
+      continue;
+    }
+    bytes += a.bytes;
+    low += a.bytesRange?.low ?? a.bytes;
+    high += a.bytesRange?.high ?? a.bytes;
+    if (a.bytesRange) estimated = true;
+  }
+  return { count: actions.length, bytes, ...(unknown > 0 ? { unknown } : {}), ...(estimated ? { range: { low, high } } : {}) };
 }
 
 /** The value of `make`, made on the first call. */
@@ -124,14 +143,22 @@ function once<T>(make: () => T): () => T {
 
 /**
  * The archive step of an image the policy itself selected, when its policy has one. An image
- * with a repository digest can be pulled again, so it is not archived, and the reason says so.
+ * its registry still has can be pulled again, so it is not archived, and the reason says so.
+ * A repository digest alone proves nothing: the containerd image store gives every tagged image
+ * one, pushed or not, and a registry may have deleted what it once had. So only the registry's
+ * answer, asked just before planning (Snapshot.registry), spares the archive.
  * Untagged parents planned with a selected image get no archive of their own: `docker save` of
  * the child holds every layer of the parent too.
  */
-function archiveOf(dir: string | undefined, image: ImageObj): { plan?: ArchivePlan; note?: string } | undefined {
+export function archiveOf(dir: string | undefined, image: ImageObj, registry: Snapshot['registry']): { plan?: ArchivePlan; note?: string } | undefined {
   if (dir === undefined) return undefined;
-  if (image.digests.length > 0) return { note: `not archived: it has a repository digest (${image.digests[0]}), so it can be pulled again` };
-  return { plan: { dir, estimatedBytes: image.size } };
+  const pullable = image.digests.find((d) => registry?.get(d)?.found === true);
+  if (pullable !== undefined) return { note: `not archived: its registry has ${pullable}, so it can be pulled again` };
+  const plan = { dir, estimatedBytes: image.content ?? image.size };
+  const first = image.digests[0];
+  if (first === undefined) return { plan };
+  const answer = registry?.get(first);
+  return { plan, note: `archived first: ${first} is not confirmed in its registry (${answer?.detail ?? 'not asked'})` };
 }
 
 // Below this many removals of one kind, a fraction says little (2 of 3 images is 67%).

@@ -4,10 +4,29 @@
  */
 import type { Labels } from './labels.js';
 
-/** One layer of an image: its chain ID (as in the engine's layer store) and its diff size. */
+/**
+ * One thing an image holds on disk, under a key that every image holding the same bytes
+ * shares, so that shared bytes are counted once and freed only with their last holder. On the
+ * classic store these are the layers: the key is the chain ID (as in the engine's layer store)
+ * and the size the layer's diff size. On the containerd image store they are the unpacked
+ * snapshots (keyed by chain ID too) and the content blobs (see image-parts.ts).
+ */
 export interface ImageLayer {
   readonly chain: string;
   readonly size: number;
+  /**
+   * Set when `size` is an estimate: the engine sizes an image's content as a whole, not each
+   * of its layer blobs, so where blobs are shared with other images their sizes are inferred.
+   * `unshared` is the size were no blob shared after all, `shared` were every shared blob as
+   * large as it can be; the true size lies between (image-parts.ts says how).
+   */
+  readonly bounds?: PartBounds;
+}
+
+/** The two extremes an estimated part's size can take; see ImageLayer.bounds. */
+export interface PartBounds {
+  readonly unshared: number;
+  readonly shared: number;
 }
 
 export interface ImageObj {
@@ -20,8 +39,14 @@ export interface ImageObj {
   /** Build time from the image config. */
   readonly created: number;
   readonly labels: Labels;
+  /** Its size as the engine lists it (containerd image store: content and unpacked snapshots together). */
   readonly size: number;
-  /** Oldest first. Shared layers have the same chain ID in every image that holds them. */
+  /** containerd image store: the bytes of its content blobs, which is what `docker save` writes. */
+  readonly content?: number;
+  /**
+   * What it holds on disk: its layers oldest first, then (containerd image store) its content
+   * blobs. Shared parts have the same key in every image that holds them.
+   */
   readonly layers: readonly ImageLayer[];
 }
 
@@ -143,6 +168,20 @@ export interface Snapshot {
    * the engine's full disk-usage walk (`/system/df`).
    */
   readonly buildCache?: readonly BuildCacheRecord[];
+  /**
+   * What registries said of the repository digests (`repo@sha256:…`) of images an archive
+   * policy selects, asked through the engine just before planning: whether the image can be
+   * pulled again, which decides whether it is archived first. Absent: not asked.
+   */
+  readonly registry?: ReadonlyMap<string, RegistryAnswer>;
+}
+
+/** A registry's answer for one repository digest; see Snapshot.registry. */
+export interface RegistryAnswer {
+  /** The registry has that manifest: the image can be pulled again. */
+  readonly found: boolean;
+  /** Why it was not confirmed (the registry's or the engine's words), when it was not. */
+  readonly detail?: string;
 }
 
 /** One swarm service and the image reference its spec names. */

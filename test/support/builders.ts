@@ -115,6 +115,7 @@ export function snapshot(parts: Partial<Snapshot>): Snapshot {
     ...(parts.serviceImages ? { serviceImages: parts.serviceImages } : {}),
     ...(parts.networks ? { networks: parts.networks } : {}),
     ...(parts.buildCache ? { buildCache: parts.buildCache } : {}),
+    ...(parts.registry ? { registry: parts.registry } : {}),
   };
 }
 

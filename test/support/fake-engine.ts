@@ -8,17 +8,26 @@ import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '..
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { EngineError } from '../../src/docker/errors.js';
-import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
+import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, RegistryAnswer, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
 import type { BuildCachePrune } from '../../src/policy/plan-types.js';
 import { simulatePrune } from '../../src/policy/plan-build-cache.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/policy/plan-networks.js';
 import { writeAtomically } from '../../src/docker/save-image.js';
+import type { ImageStore } from '../../src/docker/client.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
 export class FakeEngine implements Engine {
   readonly apiVersion = '1.41';
-  readonly reportsDeletedLayers = true;
+  /**
+   * `containerd`: like that store, a deletion answers only the image's ID, and imageDiskUsage
+   * gives what the images' parts add up to (or what `diskUsage` says, to stage a measurement).
+   */
+  imageStore: ImageStore = 'classic';
+  /** Repository digests (`repo@sha256:…`) their registries have; any other is not found. */
+  readonly registry = new Set<string>();
+  /** Overrides imageDiskUsage's answer: the engine's own figure, which tests can make differ from the parts'. */
+  diskUsage: (() => number) | undefined;
   readonly images = new Map<string, Mutable<ImageObj>>();
   readonly containers = new Map<string, Mutable<ContainerObj>>();
   readonly volumes = new Map<string, Mutable<VolumeObj>>();
@@ -84,6 +93,14 @@ export class FakeEngine implements Engine {
     return this.chainSizes.get(chain);
   }
 
+  async imageDiskUsage(): Promise<number> {
+    this.enter('imageDiskUsage');
+    if (this.diskUsage) return this.diskUsage();
+    const sizes = new Map<string, number>();
+    for (const i of this.images.values()) for (const l of i.layers) sizes.set(l.chain, l.size);
+    return [...sizes.values()].reduce((a, b) => a + b, 0);
+  }
+
   async imageInUse(id: string): Promise<boolean> {
     this.enter(`imageInUse ${id}`);
     return [...this.containers.values()].some((c) => c.imageId === id);
@@ -118,6 +135,11 @@ export class FakeEngine implements Engine {
     this.enter(`imageRefs ${id}`);
     const image = this.images.get(id);
     return image ? { tags: [...image.tags], digests: [...image.digests] } : undefined;
+  }
+
+  async registryHas(reference: string): Promise<RegistryAnswer> {
+    this.enter(`registryHas ${reference}`);
+    return this.registry.has(reference) ? { found: true } : { found: false, detail: 'manifest unknown' };
   }
 
   async imageIdOf(reference: string): Promise<string | undefined> {
@@ -218,7 +240,8 @@ export class FakeEngine implements Engine {
       const image = this.images.get(current) as Mutable<ImageObj>;
       this.images.delete(current);
       deleted.push(current);
-      for (const l of image.layers) if (![...this.images.values()].some((i) => i.layers.some((x) => x.chain === l.chain))) deleted.push(l.chain);
+      // The containerd image store names only the image it deleted.
+      if (this.imageStore === 'classic') for (const l of image.layers) if (![...this.images.values()].some((i) => i.layers.some((x) => x.chain === l.chain))) deleted.push(l.chain);
       const parent = image.parentId === undefined ? undefined : this.images.get(image.parentId);
       const prunable = prune && parent && parent.tags.length === 0 && parent.digests.length === 0 && !this.usedBy(parent.id) && !this.hasChildren(parent.id);
       current = prunable ? parent.id : undefined;

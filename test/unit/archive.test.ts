@@ -1,5 +1,7 @@
-// The archive step (policy `archive: { dir }`): planned only for selected images without a
-// repository digest, run before any untag or delete, and a failure leaves the image alone.
+// The archive step (policy `archive: { dir }`): planned for selected images that their
+// registry does not confirm it has (a repository digest alone is no proof: the containerd
+// image store gives every tagged image one), run before any untag or delete, and a failure
+// leaves the image alone.
 // Runs the whole cycle against the fake engine, which writes real files through the same
 // atomic writer as the adapter, into real temporary directories.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +22,16 @@ import { captureLog } from '../support/capture-log.js';
 
 const HEX = 'a'.repeat(64);
 const built = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1', 'ci/app:pr-1b'], layers: [['L1', 1000]], created: ago(60) });
-const pulled = image({ id: 'sha256:' + 'b'.repeat(64), tags: ['ci/app:pr-2'], digests: ['ci/app@sha256:' + 'd'.repeat(64)], layers: [['L2', 2000]], created: ago(60) });
+const PULLED = 'ci/app@sha256:' + 'd'.repeat(64);
+const pulled = image({ id: 'sha256:' + 'b'.repeat(64), tags: ['ci/app:pr-2'], digests: [PULLED], layers: [['L2', 2000]], created: ago(60) });
+/** The registry has the pulled image. */
+const registry = new Map([[PULLED, { found: true }]]);
+/** A fake engine whose registry has the pulled image. */
+function engineWith(images: Parameters<typeof image>[0][] | ReturnType<typeof image>[]) {
+  const engine = new FakeEngine({ images: images as ReturnType<typeof image>[] });
+  engine.registry.add(PULLED);
+  return engine;
+}
 
 let dir: string;
 beforeEach(() => {
@@ -42,13 +53,26 @@ async function cycle(engine: FakeEngine, mode: Mode, archiveDir = dir) {
 const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
 
 describe('archive: planning', () => {
-  it('plans an archive for an image without a digest, and says why one with a digest gets none', () => {
-    const p = planAt(cfg('/archive'), { images: [built, pulled] });
+  it('plans an archive for an image without a digest, and says why one its registry has gets none', () => {
+    const p = planAt(cfg('/archive'), { images: [built, pulled], registry });
     const byName = new Map(p.actions.map((a) => [a.name, a]));
     expect(byName.get('ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
     expect(byName.get('ci/app:pr-2')?.archive).toBeUndefined();
-    expect(byName.get('ci/app:pr-2')?.reason).toMatch(/not archived: it has a repository digest \(ci\/app@sha256:d+\), so it can be pulled again$/);
+    expect(byName.get('ci/app:pr-2')?.reason).toMatch(/not archived: its registry has ci\/app@sha256:d+, so it can be pulled again$/);
     expect(byName.get('ci/app:pr-1')?.reason).not.toMatch(/archived/);
+  });
+
+  it('archives an image whose repository digest its registry does not confirm, and says why', () => {
+    for (const answers of [new Map([[PULLED, { found: false, detail: 'manifest unknown' }]]), undefined]) {
+      const p = planAt(cfg('/archive'), { images: [pulled], ...(answers ? { registry: answers } : {}) });
+      expect(p.actions[0]?.archive).toEqual({ dir: '/archive', estimatedBytes: 2000 });
+      expect(p.actions[0]?.reason).toMatch(new RegExp(`archived first: ci/app@sha256:d+ is not confirmed in its registry \\(${answers ? 'manifest unknown' : 'not asked'}\\)$`));
+    }
+  });
+
+  it('sizes the archive by content where the engine says (containerd image store), not content and snapshots', () => {
+    const p = planAt(cfg('/archive'), { images: [{ ...built, size: 5000, content: 1800 }] });
+    expect(p.actions[0]?.archive).toEqual({ dir: '/archive', estimatedBytes: 1800 });
   });
 
   it('gives an untagged parent planned with its child no archive of its own', () => {
@@ -67,7 +91,7 @@ describe('archive: planning', () => {
   });
 
   it('dry-run text and JSON say what would be archived, with the size as an estimate', () => {
-    const p = planAt(cfg('/archive'), { images: [built, pulled] });
+    const p = planAt(cfg('/archive'), { images: [built, pulled], registry });
     const text = planText(p, 'dry-run');
     expect(text).toMatch(/Would archive 1 image\(s\) first \(docker save\), about .* \(estimate: image sizes\):/);
     expect(text).toMatch(/stale-ci +ci\/app:pr-1 +~.* +to \/archive/);
@@ -79,7 +103,7 @@ describe('archive: planning', () => {
     expect(await unusableArchiveDirs(planAt(cfg(dir), { images: [built] }))).toEqual([]);
     const missing = path.join(dir, 'gone');
     expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [built] }))).toEqual([{ dir: missing, problem: expect.stringContaining('ENOENT') }]);
-    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [pulled] }))).toEqual([]);
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [pulled], registry }))).toEqual([]);
   });
 
   it('names archive files by first tag (or short ID) and full ID', () => {
@@ -90,10 +114,11 @@ describe('archive: planning', () => {
 });
 
 describe('archive: execution', () => {
-  it('saves the image atomically before untagging or deleting it, then removes it and counts it', async () => {
-    const engine = new FakeEngine({ images: [built, pulled] });
+  it('asks the registry about digests, saves the image atomically before untagging or deleting it, then removes it and counts it', async () => {
+    const engine = engineWith([built, pulled]);
     const { report, lines } = await cycle(engine, 'enforce');
     expect(removals(engine)).toEqual([
+      `registryHas ${PULLED}`,
       `imageRefs ${built.id}`,
       `saveImage ${built.id}`,
       `imageInUse ${built.id}`,
@@ -119,10 +144,10 @@ describe('archive: execution', () => {
   });
 
   it('a missing archive directory removes nothing of that image: a counted, logged skip', async () => {
-    const engine = new FakeEngine({ images: [built, pulled] });
+    const engine = engineWith([built, pulled]);
     const missing = path.join(dir, 'not-mounted');
     const { report, lines } = await cycle(engine, 'enforce', missing);
-    expect(removals(engine)).toEqual([`imageRefs ${built.id}`, `saveImage ${built.id}`, `imageRefs ${pulled.id}`, `deleteImage ${pulled.id}`]);
+    expect(removals(engine)).toEqual([`registryHas ${PULLED}`, `imageRefs ${built.id}`, `saveImage ${built.id}`, `imageRefs ${pulled.id}`, `deleteImage ${pulled.id}`]);
     expect(engine.images.get(built.id)?.tags).toEqual(['ci/app:pr-1', 'ci/app:pr-1b']);
     expect(report.skipped).toEqual([expect.objectContaining({ id: built.id, reason: 'archive-failed', message: expect.stringContaining(`could not archive to ${missing}/ci_app_pr-1--${HEX}.tar: ENOENT`) })]);
     expect(report.removed.map((r) => r.id)).toEqual([pulled.id]);
@@ -150,7 +175,7 @@ describe('archive: execution', () => {
     const snap = await engine.snapshot({ containerDetails: false });
     engine.images.get(built.id)?.digests.push('ci/app@sha256:' + 'e'.repeat(64));
     engine.calls.length = 0;
-    const result = await execute(engine, plan(cfg(dir), snap, NOW), undefined, log);
+    const result = await execute(engine, plan(cfg(dir), snap, NOW), log);
     expect(result.skipped.map((s) => s.reason)).toEqual(['conflict']);
     expect(engine.calls).toEqual([`imageRefs ${built.id}`]);
     expect(readdirSync(dir)).toEqual([]);

@@ -37,7 +37,7 @@ describe('image bytes', () => {
 });
 
 describe('totals', () => {
-  it('count every action and sum their bytes, an unknown size counting as 0', () => {
+  it('count every action, sum the known bytes and count the unknown ones apart', () => {
     const cfg = config({
       policies: [
         { name: 'ctr', resource: 'container', match: {} },
@@ -57,7 +57,7 @@ describe('totals', () => {
       ['volume', 4000],
       ['volume', null],
     ]);
-    expect(p.totals).toEqual({ count: 5, bytes: 1_004_310 });
+    expect(p.totals).toEqual({ count: 5, bytes: 1_004_310, unknown: 2 });
   });
 
   it('an empty plan has zero totals and is not blocked', () => {

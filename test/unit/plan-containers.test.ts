@@ -125,6 +125,6 @@ describe('actions', () => {
       { resource: 'container', id: 'id-2', name: 'b', policy: 'ctr', reason: 'exited', bytes: 0 },
       { resource: 'container', id: 'id-3', name: 'a', policy: 'ctr', reason: 'exited', bytes: null },
     ]);
-    expect(p.totals).toEqual({ count: 3, bytes: 12_345 });
+    expect(p.totals).toEqual({ count: 3, bytes: 12_345, unknown: 1 });
   });
 });
