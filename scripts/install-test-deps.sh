@@ -2,7 +2,8 @@
 # Installs what the integration tests need on a Debian machine: a Docker engine (the tests
 # start a throwaway one of their own), a static busybox to build test images FROM scratch,
 # openssl to make the certificates of the TLS test, Prometheus and promtool, docker-compose
-# and systemd-analyze for the deploy recipes. Does nothing when all are already there.
+# and systemd-analyze for the deploy recipes, and docker-registry for a registry of the tests'
+# own. Does nothing when all are already there. (Docker 28.5: scripts/install-engines.sh.)
 set -euo pipefail
 
 need=()
@@ -16,6 +17,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker >/dev/null 2>&1 || [[ " ${need[*]} " == *" docker.io "* ]] || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The archive tests push to and pull from a registry they start on loopback (never the packaged service).
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -21,19 +21,32 @@ export type PruneOutcome = RemovalOutcome & { readonly unplanned?: readonly stri
 
 /**
  * Runs the action's prune with `until` lengthened by the time since the plan. Bytes are the
- * engine's SpaceReclaimed less the sizes of deleted records the snapshot marked shared.
+ * engine's SpaceReclaimed less the sizes of deleted records the snapshot marked shared. Where
+ * those free an unknown part of their size (the containerd image store: the plan gave a
+ * range), the engine's disk usage is read around the prune, which runs alone, and its drop is
+ * the bytes if it fits what the prune can have freed; otherwise they are unknown.
  */
 export async function runPrune(engine: Engine, action: Action, time: PlanTime | undefined, log: Logger): Promise<PruneOutcome> {
   if (!action.prune) return { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };
   const prune = withUntilAt(action.prune, time);
+  const measure = action.bytesRange === undefined ? undefined : () => engine.imageDiskUsage().catch(() => undefined);
+  const before = await measure?.();
   const outcome = await engine.pruneBuildCache(prune);
   if (!outcome.ok) return outcome;
+  const after = await measure?.();
   const planned = new Set(prune.records);
   const unplanned = outcome.deleted.filter((id) => !planned.has(id));
   if (unplanned.length > 0) log.warn({ policy: action.policy, resource: 'buildCache', unplanned }, 'the prune deleted build cache records the plan did not name');
   const shared = prune.shared ?? {};
   const sharedBytes = outcome.deleted.reduce((sum, id) => sum + (shared[id] ?? 0), 0);
-  const bytes = outcome.bytes === undefined ? undefined : Math.max(0, outcome.bytes - sharedBytes);
+  const reclaimed = outcome.bytes ?? undefined;
+  let bytes: number | null | undefined = reclaimed === undefined ? undefined : Math.max(0, reclaimed - sharedBytes);
+  if (measure !== undefined && bytes !== undefined) {
+    const drop = before === undefined || after === undefined ? undefined : before - after;
+    const fits = drop !== undefined && drop >= bytes && drop <= (reclaimed as number);
+    if (!fits) log.warn({ policy: action.policy, resource: 'buildCache', drop: drop ?? null, low: bytes, high: reclaimed }, "the engine's disk usage did not show what the prune freed of records shared with images; its bytes are unknown");
+    bytes = fits ? drop : null;
+  }
   return { ok: true, deleted: outcome.deleted, ...(bytes === undefined ? {} : { bytes }), ...(unplanned.length > 0 ? { unplanned } : {}) };
 }
 

@@ -120,7 +120,7 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
     const alog = log.child({ policy: action.policy, resource: action.resource });
     if (outcome.ok) {
       // Images: what the deletion freed (image accounting); prunes: the engine's SpaceReclaimed; others: as planned.
-      const freed: { bytes: number | null; range?: ByteRange } = action.resource === 'image' ? accounting.freed(action, outcome.deleted) : { bytes: outcome.bytes ?? action.bytes };
+      const freed: { bytes: number | null; range?: ByteRange } = action.resource === 'image' ? accounting.freed(action, outcome.deleted) : { bytes: outcome.bytes === undefined ? action.bytes : outcome.bytes };
       const bytes = freed.bytes;
       const archived = outcome.archived;
       const unplanned = outcome.unplanned;

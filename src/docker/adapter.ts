@@ -4,7 +4,7 @@
  * what a plan needs, and removes one object per call, never with `force`.
  */
 import type Docker from 'dockerode';
-import type { ContainerObj, ImageObj, RegistryAnswer, Snapshot } from '../policy/snapshot.js';
+import { splitReference, type ContainerObj, type ImageObj, type RegistryAnswer, type Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
 import type { ImageStore } from './client.js';
 import { statusAge, statusExitCode } from './container-status.js';
@@ -90,6 +90,7 @@ export class EngineAdapter implements Engine {
     }
     this.forgetImages(listed, rawContainers);
     return {
+      ...(this.imageStore === 'containerd' ? { store: 'containerd' as const } : {}),
       images,
       containers,
       volumes,
@@ -112,10 +113,11 @@ export class EngineAdapter implements Engine {
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
     // Those that never ran: one list call for all of them (see created-sizes.ts).
-    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, () => this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<SizedContainerInfo[]>));
+    const list = () => this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<SizedContainerInfo[]>);
+    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, list, (raw) => this.writableBytes(raw, raw.ImageID));
     await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
-      type Info = { SizeRw?: number; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
+      type Info = { SizeRw?: number; SizeRootFs?: number; Image?: string; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
       const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
       const info = await this.tolerant(() => inspect.call(this.docker.getContainer(id), { size: true }));
       if (info === 'failed') {
@@ -127,10 +129,23 @@ export class EngineAdapter implements Engine {
       if (!info) return;
       const details = mapDetails(info.State, info.Config);
       this.cache.details.set(id, { state: info.State?.Status ?? '', details });
-      // The engine omits SizeRw when it is 0 (API 1.41).
-      sizes.set(id, { sizeRw: info.SizeRw ?? 0, state: info.State?.Status ?? 'unknown', ...details });
+      sizes.set(id, { sizeRw: this.writableBytes(info, info.Image ?? ''), state: info.State?.Status ?? 'unknown', ...details });
     });
     return sizes;
+  }
+
+  /**
+   * What removing a container frees: its writable layer (the engine omits SizeRw when it is 0,
+   * API 1.41). On the containerd image store also the `-init` snapshot under it, which no field
+   * names: SizeRootFs counts the writable layer and every snapshot below it, so what it counts
+   * beyond the writable layer and the image's unpacked size is that snapshot's.
+   */
+  private writableBytes(raw: { SizeRw?: number; SizeRootFs?: number }, imageId: string): number {
+    const rw = raw.SizeRw ?? 0;
+    if (this.imageStore !== 'containerd' || raw.SizeRootFs === undefined) return rw;
+    const unpacked = this.cache.metaOf(imageId)?.unpacked;
+    const init = unpacked === undefined ? 0 : raw.SizeRootFs - rw - unpacked;
+    return init > 0 ? rw + init : rw;
   }
 
   async measureVolumes(): Promise<Map<string, number>> {
@@ -178,7 +193,9 @@ export class EngineAdapter implements Engine {
   async imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined> {
     const info = await this.optional(() => this.docker.getImage(id).inspect());
     if (!info) return undefined;
-    return { tags: (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), digests: (info.RepoDigests ?? []).filter((d) => d !== '<none>@<none>') };
+    const tags = (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+    const digests = (info.RepoDigests ?? []).filter((d) => d !== '<none>@<none>');
+    return { tags, digests: this.imageStore === 'containerd' ? withOwnDigests(id, tags, digests) : digests };
   }
 
   async registryHas(reference: string): Promise<RegistryAnswer> {
@@ -252,7 +269,11 @@ export class EngineAdapter implements Engine {
       if (meta !== undefined) stored.push([raw, storedImage(raw as unknown as ContainerdImageInfo, meta.platform, meta.layers)]);
     }
     const parts = containerdParts(stored.map(([, s]) => s));
-    return stored.map(([raw]) => mapImage(raw, parts.get(raw.Id) ?? []));
+    return stored.map(([raw, s]) => {
+      const image = mapImage(raw, parts.get(raw.Id) ?? []);
+      const content = s.indexBytes + s.manifests.reduce((sum, m) => sum + m.bytes, 0);
+      return { ...image, digests: withOwnDigests(image.id, image.tags, image.digests), content };
+    });
   }
 
   /** containerd image store: the listing's unpacked size is not what the layers were learned at. */
@@ -408,6 +429,17 @@ export class EngineAdapter implements Engine {
       return { ok: false, kind: e.kind, message: e.message };
     }
   }
+}
+
+/**
+ * containerd image store: every tag's repository at the image's own digest. That store names
+ * an image by digest under each repository it is tagged in, pushed or not, but its listing
+ * shows only one of them and inspect all: so that both say the same (a removal checks that the
+ * image gained no name since the plan), each image is given all of them.
+ */
+function withOwnDigests(id: string, tags: readonly string[], digests: readonly string[]): string[] {
+  const own = tags.map((t) => `${splitReference(t).repository}@${id}`);
+  return [...new Set([...digests, ...own])];
 }
 
 function deletedIds(items: Array<{ Deleted?: string; Untagged?: string }> | undefined): string[] {

@@ -11,8 +11,8 @@ import type Docker from 'dockerode';
 import type { ContainerMeasure } from './engine.js';
 import type { ContainerDetails } from './map-objects.js';
 
-/** A list entry with the `SizeRw` that `size=1` adds (and omits when it is 0, API 1.41). */
-export type SizedContainerInfo = Docker.ContainerInfo & { SizeRw?: number };
+/** A list entry with the `SizeRw` and `SizeRootFs` that `size=1` adds (SizeRw omitted when it is 0, API 1.41). */
+export type SizedContainerInfo = Docker.ContainerInfo & { SizeRw?: number; SizeRootFs?: number };
 
 /**
  * @param list lists the created containers with their sizes (one API call)
@@ -23,6 +23,7 @@ export async function measureCreated(
   ids: readonly string[],
   cached: ReadonlyMap<string, { readonly state: string; readonly details: ContainerDetails }>,
   list: () => Promise<SizedContainerInfo[]>,
+  bytesOf: (raw: SizedContainerInfo) => number,
 ): Promise<{ measured: Map<string, ContainerMeasure>; rest: readonly string[] }> {
   const measured = new Map<string, ContainerMeasure>();
   if (!ids.some((id) => cached.get(id)?.state === 'created')) return { measured, rest: ids };
@@ -32,7 +33,7 @@ export async function measureCreated(
     const raw = nowCreated.get(id);
     const before = cached.get(id);
     if (raw === undefined || before?.state !== 'created') rest.push(id);
-    else measured.set(id, { sizeRw: raw.SizeRw ?? 0, state: 'created', ...before.details });
+    else measured.set(id, { sizeRw: bytesOf(raw), state: 'created', ...before.details });
   }
   return { measured, rest };
 }

@@ -22,9 +22,12 @@ export interface SnapshotNeeds {
   readonly swarmServices?: boolean;
 }
 
-/** The outcome of one removal request. `deleted` lists what the engine reported deleted; `bytes`, what it reported freed, where it says (prunes). */
+/**
+ * The outcome of one removal request. `deleted` lists what the engine reported deleted;
+ * `bytes`, what it freed where the engine says (prunes): null when that is not known.
+ */
 export type RemovalOutcome =
-  | { readonly ok: true; readonly deleted: readonly string[]; readonly bytes?: number }
+  | { readonly ok: true; readonly deleted: readonly string[]; readonly bytes?: number | null }
   | { readonly ok: false; readonly kind: 'gone' | 'conflict' | 'unreachable' | 'failed'; readonly message: string };
 
 /** A container inspected just now: its writable-layer size and fresh finish details. */

@@ -55,12 +55,16 @@ export function storedImage(raw: ContainerdImageInfo, platform: Platform, layers
     return { id: raw.Id, layers, unpacked: undefined, indexBytes: 0, manifests: [{ digest: raw.Id, bytes: Math.max(0, raw.Size - own), manifestBytes: 0, layers: 'host' }] };
   }
   const host = hostManifest(raw, platform);
+  const hostUnpacked = host?.ImageData?.Size?.Unpacked ?? 0;
   const out: ManifestContent[] = manifests.map((m) => ({
     digest: m.ID,
     bytes: m.Size?.Content ?? 0,
     manifestBytes: m.Descriptor?.size ?? 0,
-    // An attestation or other non-image manifest has no layers of its own to share.
-    layers: m === host ? 'host' : m.Kind === 'image' ? 'unknown' : 'none',
+    // An attestation or other non-image manifest has no layers of its own to share. Another
+    // platform's layers the API does not name; but one the engine finds unpacked here, as
+    // large as the platform run here, has that platform's layers (the engine unpacks only
+    // the platform it runs; a FROM scratch + COPY build gives every platform the same layer).
+    layers: m === host || (m.Kind === 'image' && hostUnpacked > 0 && m.ImageData?.Size?.Unpacked === hostUnpacked) ? 'host' : m.Kind === 'image' ? 'unknown' : 'none',
   }));
   // An index is a blob of its own; a single-platform image is its one manifest.
   const isIndex = manifests.length > 1 || manifests[0]?.ID !== raw.Id;

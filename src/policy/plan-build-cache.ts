@@ -16,14 +16,17 @@
  * What it cannot foresee: records that cross the `until` line, or that builds create or use,
  * between this plan and the prune, and the order BuildKit gives records that rank the same
  * (its sort is not stable). The engine's own figures are reported for what was removed, less
- * the records shared with images (see BuildCachePrune.shared). The `until` sent at prune time
+ * the records shared with images (see BuildCachePrune.shared). On the containerd image store
+ * such a record holds a snapshot of its own beside the content it shares, so removing it frees
+ * some of its size, which no answer says: the prediction is then a range, and the prune is
+ * measured (src/daemon/execute-prune.ts). The `until` sent at prune time
  * is lengthened by the time since the plan (src/daemon/execute-prune.ts), so records that
  * cross the line in between stay.
  */
 import type { Config } from './config.js';
 import type { BuildCachePolicy } from './schema.js';
 import type { Action, BuildCachePrune } from './plan-types.js';
-import type { BuildCacheRecord } from './snapshot.js';
+import type { BuildCacheRecord, Snapshot } from './snapshot.js';
 import { formatBytes, parseDuration, parseSize } from './units.js';
 
 export interface PruneOptions {
@@ -37,7 +40,7 @@ export interface PruneOptions {
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
  * order; a later one is predicted on what an earlier removing policy leaves.
  */
-export function planBuildCache(config: Config, records: readonly BuildCacheRecord[] | undefined, now: number): { actions: Action[]; reported: Action[] } {
+export function planBuildCache(config: Config, records: readonly BuildCacheRecord[] | undefined, now: number, store: Snapshot['store'] = 'classic'): { actions: Action[]; reported: Action[] } {
   const actions: Action[] = [];
   const reported: Action[] = [];
   if (records === undefined) return { actions, reported };
@@ -47,7 +50,7 @@ export function planBuildCache(config: Config, records: readonly BuildCacheRecor
     const options = pruneOptions(policy);
     const removed = simulatePrune(left, options, now);
     if (removed.length === 0) continue;
-    const action = pruneAction(policy, options, removed, left);
+    const action = pruneAction(policy, options, removed, left, store);
     if (policy.action === 'report') {
       reported.push(action);
     } else {
@@ -69,11 +72,14 @@ export function pruneOptions(policy: BuildCachePolicy): PruneOptions {
   };
 }
 
-function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: readonly BuildCacheRecord[], before: readonly BuildCacheRecord[]): Action {
+function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: readonly BuildCacheRecord[], before: readonly BuildCacheRecord[], store: Snapshot['store']): Action {
   const m = policy.match;
   // A record shared with an image (only an `all` prune takes one) frees none of its data: the
-  // image keeps it on disk. The engine counts it in SpaceReclaimed all the same.
+  // image keeps it on disk. The engine counts it in SpaceReclaimed all the same. On the
+  // containerd image store it frees its own snapshot, of a size not known: up to all of it.
   const bytes = removed.reduce((sum, r) => sum + (r.shared ? 0 : r.size), 0);
+  const sharedRemoved = removed.reduce((sum, r) => sum + (r.shared ? r.size : 0), 0);
+  const range = store === 'containerd' && sharedRemoved > 0 ? { bytesRange: { low: bytes, high: bytes + sharedRemoved } } : {};
   const shared = options.all ? Object.fromEntries(before.filter((r) => r.shared).map((r) => [r.id, r.size])) : {};
   const reasons: string[] = [];
   if (m.unusedFor !== undefined) reasons.push(`unused for ${m.unusedFor} or more`);
@@ -94,6 +100,7 @@ function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: r
     policy: policy.name,
     reason: `not in use, ${reasons.join(', ')}`,
     bytes,
+    ...range,
     prune,
   };
 }

@@ -52,7 +52,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   planImages(config, snapshot.images, index, now, ledger, isHeld, snapshot.usage, pressure);
   planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
   planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
-  const buildCache = planBuildCache(config, snapshot.buildCache, now);
+  const buildCache = planBuildCache(config, snapshot.buildCache, now, snapshot.store);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
 

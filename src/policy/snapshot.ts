@@ -144,6 +144,8 @@ export interface Usage {
 }
 
 export interface Snapshot {
+  /** Where the engine keeps images (src/docker/client.ts ImageStore); absent: the classic store. */
+  readonly store?: 'classic' | 'containerd';
   readonly images: readonly ImageObj[];
   readonly containers: readonly ContainerObj[];
   readonly volumes: readonly VolumeObj[];

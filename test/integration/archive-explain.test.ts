@@ -1,7 +1,9 @@
 // The archive step and `reclaimd explain` on the real engine, through the built CLI.
-// Archive: an image with no digest is saved (docker save) before it is removed, and the file
-// really is an archive `docker load` restores with the same ID; a directory that is not there
-// means the image is not removed. Explain: one real image and container, by short ID and name.
+// Archive: an image its registry does not have is saved (docker save) before it is removed,
+// and the file really is an archive `docker load` restores with the same ID; one pushed to a
+// registry of the test's own and pulled back is not archived, and the plan says why; a
+// directory that is not there means the image is not removed. Explain: one real image and
+// container, by short ID and name.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +13,8 @@ import type Docker from 'dockerode';
 import { cleanupRun, createContainer, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage, type LayerSpec } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
+import { dockerCli } from '../support/image-build.js';
+import { startRegistry } from '../support/registry.js';
 
 const host = inject('dockerHost');
 let docker: Docker;
@@ -55,7 +59,7 @@ function archivePolicyConfig(archiveDir: string, mode = 'enforce'): string {
 }
 
 interface Report {
-  actions: Array<{ id: string; archive?: { dir: string; estimatedBytes: number } }>;
+  actions: Array<{ id: string; reason: string; archive?: { dir: string; estimatedBytes: number } }>;
   removed?: Array<{ id: string; archived?: { path: string; bytes: number } }>;
   skipped?: Array<{ id: string; reason: string; message: string }>;
 }
@@ -91,6 +95,49 @@ describe('archive before removal', () => {
     const back = await docker.getImage(id).inspect();
     expect(back.Id).toBe(id);
     expect(back.RepoTags).toEqual([tag]);
+  });
+
+  it('archives an image built here but not one its registry has, and says why, with a registry of our own', async () => {
+    const registry = await startRegistry();
+    try {
+      // Pushed, removed here, pulled back: its repository digest is the registry's.
+      const pushedTag = `${registry.address}/ra${run}/pushed:1`;
+      await loadImage(docker, { tags: [pushedTag], created: new Date(Date.UTC(2024, 0, 4)), labels: { [TEST_LABEL]: run }, layers: [layer(5)] });
+      await dockerCli(host, ['push', '-q', pushedTag]);
+      await docker.getImage(pushedTag).remove();
+      await dockerCli(host, ['pull', '-q', pushedTag]);
+      const pulled = await docker.getImage(pushedTag).inspect();
+      const digest = pulled.RepoDigests.find((d) => d.startsWith(`${registry.address}/`)) as string;
+      expect(digest).toMatch(/@sha256:[0-9a-f]{64}$/);
+      // Tagged for the registry but never pushed: on the containerd image store it has a
+      // repository digest all the same, which proves nothing.
+      const localTag = `${registry.address}/ra${run}/local:1`;
+      const local = await loadImage(docker, { tags: [localTag], created: new Date(Date.UTC(2024, 0, 5)), labels: { [TEST_LABEL]: run }, layers: [layer(6)] });
+      if (inject('containerdStore')) expect((await docker.getImage(local).inspect()).RepoDigests).toHaveLength(1);
+
+      const config = writeConfig(
+        { mode: 'enforce' },
+        { 'a.yaml': { policies: [{ name: 'built-here', resource: 'image', match: { repositories: [`${registry.address}/ra${run}/**`], olderThan: '1d' }, archive: { dir } }] } },
+      );
+      const plan = await cli(['plan', '--config', config]);
+      const byId = new Map(plan.actions.map((a) => [a.id, a]));
+      expect(byId.get(pulled.Id)?.archive).toBeUndefined();
+      expect(byId.get(pulled.Id)?.reason).toMatch(new RegExp(`; not archived: its registry has ${digest.replace(/[.]/g, '\\.')}, so it can be pulled again$`));
+      expect(byId.get(local)?.archive).toEqual({ dir, estimatedBytes: expect.any(Number) });
+      if (inject('containerdStore')) expect(byId.get(local)?.reason).toMatch(/; archived first: .*\/local@sha256:[0-9a-f]{64} is not confirmed in its registry \(.*manifest unknown.*\)$/);
+
+      const report = await cli(['once', '--config', config]);
+      expect(report.skipped).toEqual([]);
+      const file = path.join(dir, `${localTag.replace(/[^A-Za-z0-9._-]/g, '_')}--${local.replace('sha256:', '')}.tar`);
+      expect(report.removed?.map((r) => [r.id, r.archived?.path]).sort()).toEqual([[pulled.Id, undefined], [local, file]].sort());
+      expect(readdirSync(dir)).toEqual([path.basename(file)]);
+      expect(await exists(local)).toBe(false);
+      expect(await exists(pulled.Id)).toBe(false);
+      await dockerLoad(file);
+      expect((await docker.getImage(local).inspect()).RepoTags).toEqual([localTag]);
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('a missing archive directory removes nothing of that image: a counted archive-failed skip', async () => {

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 
 export interface AllowedRequest {
   method: string;
-  /** A path template like "/images/{name}/json"; `{name}` of an image may hold "/" and ":". */
+  /** A path template like "/images/{name}/json"; `{name}` of an image (or a distribution reference) may hold "/" and ":". */
   path: string;
 }
 
@@ -21,7 +21,7 @@ function pattern(path: string): RegExp {
   const body = path
     .split(/(\{\w+\})/)
     .map((part) => {
-      if (part === '{name}' && path.startsWith('/images/')) return '.+';
+      if (part === '{name}' && (path.startsWith('/images/') || path.startsWith('/distribution/'))) return '.+';
       if (/^\{\w+\}$/.test(part)) return '[^/]+';
       return part.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
     })

@@ -108,6 +108,7 @@ export function anonName(fill: string): string {
 
 export function snapshot(parts: Partial<Snapshot>): Snapshot {
   return {
+    ...(parts.store ? { store: parts.store } : {}),
     images: parts.images ?? [],
     containers: parts.containers ?? [],
     volumes: parts.volumes ?? [],

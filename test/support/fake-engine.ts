@@ -215,6 +215,8 @@ export class FakeEngine implements Engine {
     })();
     pack.entry({ name: `${hex}.json` }, JSON.stringify({ created: new Date(image.created).toISOString(), config: { Labels: image.labels } }));
     pack.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${hex}.json`, RepoTags: tags.length > 0 ? [...tags] : null, Layers: [] }]));
+    // The containerd image store writes an OCI layout, whose index names the image (its manifest) by ID.
+    if (this.imageStore === 'containerd') pack.entry({ name: 'index.json' }, JSON.stringify({ schemaVersion: 2, manifests: [{ digest: id }] }));
     pack.finalize();
     await drained;
     if (this.breakSaveStream) {

@@ -2,11 +2,13 @@
 import { describe } from 'vitest';
 import { engineContract, LAYER_SIZES, type ContractWorld } from '../contract/engine-contract.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import type { ImageStore } from '../../src/docker/client.js';
 
 let n = 0;
 
-function fakeWorld(): Promise<ContractWorld> {
+function fakeWorld(store: ImageStore): Promise<ContractWorld> {
   const engine = new FakeEngine();
+  engine.imageStore = store;
   const world: ContractWorld = {
     engine,
     async image({ tags, layers, runnable }) {
@@ -49,6 +51,10 @@ function fakeWorld(): Promise<ContractWorld> {
   return Promise.resolve(world);
 }
 
-describe('engine contract: fake engine', () => {
-  engineContract(fakeWorld);
+describe('engine contract: fake engine, classic store', () => {
+  engineContract(() => fakeWorld('classic'));
+});
+
+describe('engine contract: fake engine, containerd image store', () => {
+  engineContract(() => fakeWorld('containerd'));
 });

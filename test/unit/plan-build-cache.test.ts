@@ -121,4 +121,13 @@ describe('the plan', () => {
     const p = planAt(config({ policies: [policy({})], limits: { maxRemovalFraction: 0.5 } }), { buildCache: many });
     expect(p.blocked).toBe('the plan removes 12 of 12 build cache records, more than limits.maxRemovalFraction (0.5); nothing will be removed');
   });
+
+  it('all with shared records: on the classic store they free nothing; on the containerd image store up to their size, a range', () => {
+    const withShared = [rec('free', { size: 700 }), rec('img', { shared: true, size: 9000 })];
+    const classic = planAt(config({ policies: [policy({ all: true })] }), { buildCache: withShared });
+    expect(classic.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, undefined]]);
+    const containerd = planAt(config({ policies: [policy({ all: true })] }), { store: 'containerd', buildCache: withShared });
+    expect(containerd.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, { low: 700, high: 9700 }]]);
+    expect(containerd.totals).toEqual({ count: 1, bytes: 700, range: { low: 700, high: 9700 } });
+  });
 });
