@@ -136,7 +136,14 @@ export interface Throughput {
   /** reclaimd only: the cycle's phases. */
   readonly timings?: { snapshotSeconds: number; planSeconds: number; executeSeconds: number };
   readonly removed: Record<string, number>;
+  /** What the side reported freed, per resource. */
   readonly bytes: Record<string, number>;
+  /**
+   * How far the engine's own LayersSize (`/system/df`) fell over the run, read before and
+   * after it, outside the timing: what the disk got back of images (and, on the containerd
+   * image store, of the containers' snapshots too), whatever either side reports.
+   */
+  readonly engineDrop?: number;
   readonly perSecond: number;
 }
 
@@ -187,17 +194,27 @@ export function summarize(runs: readonly Throughput[]): Repeated {
     ? { snapshotSeconds: median(phases.map((t) => t.snapshotSeconds)), planSeconds: median(phases.map((t) => t.planSeconds)), executeSeconds: median(phases.map((t) => t.executeSeconds)) }
     : undefined;
   return {
-    summary: { seconds: mid, removed: first.removed, bytes: first.bytes, perSecond: count / mid, ...(timings ? { timings } : {}) },
+    summary: { seconds: mid, removed: first.removed, bytes: first.bytes, ...(first.engineDrop === undefined ? {} : { engineDrop: first.engineDrop }), perSecond: count / mid, ...(timings ? { timings } : {}) },
     seconds,
     min: Math.min(...seconds),
     max: Math.max(...seconds),
   };
 }
 
-/** True when both removed the same number of objects and reported the same bytes, per resource. */
-export function sameAs(a: Throughput, b: Throughput): boolean {
+/**
+ * True when both removed the same number of objects per resource and the engine's disk usage
+ * fell by the same; and, unless `ownBytes` is false, both reported the same bytes per resource.
+ * (On the containerd image store the engine's image prune reports only content blobs, not the
+ * snapshots it frees with them, so there only the engine's own figure is compared.)
+ */
+export function sameAs(a: Throughput, b: Throughput, ownBytes = true): boolean {
   const keys = new Set([...Object.keys(a.removed), ...Object.keys(b.removed), ...Object.keys(a.bytes), ...Object.keys(b.bytes)]);
-  return [...keys].every((k) => (a.removed[k] ?? 0) === (b.removed[k] ?? 0) && (a.bytes[k] ?? 0) === (b.bytes[k] ?? 0));
+  return a.engineDrop === b.engineDrop && [...keys].every((k) => (a.removed[k] ?? 0) === (b.removed[k] ?? 0) && (!ownBytes || (a.bytes[k] ?? 0) === (b.bytes[k] ?? 0)));
+}
+
+/** The engine's LayersSize, outside any timing: the benchmark's measure of what the disk got back. */
+export async function layersSize(docker: Docker): Promise<number> {
+  return ((await docker.df()) as { LayersSize: number }).LayersSize;
 }
 
 /** `docker container prune -f && docker image prune -f && docker volume prune -f`, as one would in cron. */

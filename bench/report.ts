@@ -16,7 +16,7 @@ export function renderMarkdown(r: BenchResult): string {
   const bytes = (t: { bytes: Record<string, number> }, k: string) => mb(t.bytes[k] ?? 0);
   return `## Benchmark (scale ${r.scale})
 
-Run ${r.when} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Docker Engine ${r.machine.engine} (API ${r.machine.api}), overlay2.
+Run ${r.when} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, Docker Engine ${r.machine.engine} (API ${r.machine.api}), ${r.machine.store}.
 Removal: each side ${repeat > 1 ? `${repeat} times, taking turns going first (${runs.order.map((o) => (o === 'reclaimd' ? 'R' : 'P')).join(' ')}), ` : 'once, '}each run on a fixture built for it from the same seed just before it.
 Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.containers.running + fixture.containers.exited + fixture.containers.created} containers (${fixture.containers.running} running, ${fixture.containers.exited} exited, ${fixture.containers.created} created), ${fixture.volumes.named + fixture.volumes.anonymous} volumes (${fixture.volumes.mounted} mounted); built in ${n(fixture.seconds, 1)} s.
 
@@ -31,7 +31,8 @@ Fixture: ${fixture.images} images (${fixture.dangling} dangling), ${fixture.cont
 | bytes reported: containers | ${bytes(reclaimd, 'container')} | ${bytes(prune, 'container')} | |
 | bytes reported: images | ${bytes(reclaimd, 'image')} | ${bytes(prune, 'image')} | |
 | bytes reported: volumes | ${bytes(reclaimd, 'volume')} | ${bytes(prune, 'volume')} | |
-| objects and bytes per resource, every run of both sides | ${identical ? 'identical' : '**differ** (see scale-N.json)'} | | |
+| the engine's LayersSize fell by (\`/system/df\`, read around each run) | ${reclaimd.engineDrop === undefined ? 'not measured' : mb(reclaimd.engineDrop)} | ${prune.engineDrop === undefined ? 'not measured' : mb(prune.engineDrop)} | |
+| objects per resource and the engine's drop${r.machine.store === 'containerd image store' ? '' : ', and bytes reported'}, every run of both sides | ${identical ? 'identical' : '**differ** (see the JSON)'} | | |
 | daemon RSS: idle (60 s after a cycle) / 3 s after / peak (node defaults, as \`npx reclaimd\`) | ${n(memory.idleRssMB, 1)} MB / ${n(memory.afterCycleRssMB, 1)} MB / ${n(memory.peakRssMB, 1)} MB | | |
 | daemon RSS: idle / 3 s after / peak (as shipped: image, systemd; ${[...r.shipped.flags, ...Object.entries(r.shipped.env).map(([k, v]) => `${k}=${v}`)].map((f) => `\`${f}\``).join(' ')}) | ${n(r.memoryShipped.idleRssMB, 1)} MB / ${n(r.memoryShipped.afterCycleRssMB, 1)} MB / ${n(r.memoryShipped.peakRssMB, 1)} MB | | |
 | planner alone: ${planner.objects.toLocaleString('en')} objects × ${planner.policies} policies | ${n(planner.seconds, 3)} s (${planner.actions} actions) | | |

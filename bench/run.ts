@@ -7,18 +7,19 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startThrowawayEngine } from '../test/support/throwaway-engine.js';
+import { engineVariant } from '../test/support/engine-variant.js';
 import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/docker/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, reclaimdRemoval, sameAs, steadyState, summarize, type DaemonSteady, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, layersSize, reclaimdRemoval, sameAs, steadyState, summarize, type DaemonSteady, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
 import { DEFAULTS } from '../src/policy/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
 
 export interface BenchResult {
   readonly when: string;
-  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; engine: string; api: string };
+  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; engine: string; api: string; store: string; variant: string };
   readonly scale: number;
   readonly fixture: Fixture;
   readonly steady: SteadyState;
@@ -38,14 +39,28 @@ export interface BenchResult {
     concurrency: number;
     repeat: number;
     runs: { reclaimd: Repeated; prune: Repeated; order: string[] };
-    /** Every run of both sides removed the same objects and reported the same bytes, per resource. */
+    /**
+     * Every run of both sides removed the same objects per resource and the engine's disk usage
+     * fell by the same; on the classic store both also reported the same bytes.
+     */
     identical: boolean;
   };
   readonly planner: ReturnType<typeof plannerAlone>;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: '1000' }, seed: { type: 'string', default: '1' }, concurrency: { type: 'string', default: String(DEFAULTS.concurrentRemovals) }, repeat: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results' } } });
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: String(DEFAULTS.concurrentRemovals) },
+      repeat: { type: 'string', default: '3' },
+      out: { type: 'string', default: 'bench/results' },
+      // docker-20.10 (the machine's), docker-28.5 or docker-28.5-containerd: see test/support/engine-variant.ts.
+      engine: { type: 'string', default: process.env['RECLAIMD_TEST_ENGINE'] ?? 'docker-20.10' },
+    },
+  });
+  const variant = engineVariant(values.engine);
   const scale = Number(values.scale);
   const seed = Number(values.seed);
   const concurrency = Number(values.concurrency);
@@ -55,7 +70,7 @@ async function main(): Promise<void> {
   say('planner alone: 100,000 objects × 20 policies');
   const planner = plannerAlone(40_000, 40_000, 20_000);
 
-  const engine = await startThrowawayEngine();
+  const engine = await startThrowawayEngine([], variant);
   try {
     const docker = dockerFor(engine.host);
     const { apiVersion, engineVersion } = await connect(engine.host);
@@ -87,7 +102,9 @@ async function main(): Promise<void> {
         await buildFixture(docker, scale, seed, 'a');
         await settle();
         say(`removal by ${side === 'reclaimd' ? 'reclaimd (enforce)' : 'docker container/image/volume prune'}, run ${i + 1} of ${repeat}`);
-        const run = side === 'reclaimd' ? await reclaimdRemoval(engine.host, concurrency) : await engineRemoval(docker, apiVersion);
+        const before = await layersSize(docker);
+        const timed = side === 'reclaimd' ? await reclaimdRemoval(engine.host, concurrency) : await engineRemoval(docker, apiVersion);
+        const run = { ...timed, engineDrop: before - (await layersSize(docker)) };
         runs[side].push(run);
         order.push(side);
         say(`  ${run.seconds.toFixed(2)} s`);
@@ -95,13 +112,13 @@ async function main(): Promise<void> {
       }
     }
     const reference = runs.reclaimd[0] as Throughput;
-    const identical = [...runs.reclaimd, ...runs.prune].every((r) => sameAs(r, reference));
+    const identical = [...runs.reclaimd, ...runs.prune].every((r) => sameAs(r, reference, !variant.containerdStore));
     const reclaimd = summarize(runs.reclaimd);
     const prune = summarize(runs.prune);
 
     const result: BenchResult = {
       when: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, engine: engineVersion, api: apiVersion },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, engine: engineVersion, api: apiVersion, store: variant.containerdStore ? 'containerd image store' : 'overlay2', variant: variant.name },
       scale,
       fixture,
       steady,
@@ -113,9 +130,11 @@ async function main(): Promise<void> {
       planner,
     };
     mkdirSync(values.out, { recursive: true });
-    // One pair of files per scale: the newest run at each scale is kept.
-    writeFileSync(`${values.out}/scale-${scale}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(`${values.out}/scale-${scale}.md`, renderMarkdown(result));
+    // One pair of files per scale and engine: the newest run of each is kept. The machine's own
+    // engine keeps the plain name.
+    const name = variant.name === 'docker-20.10' ? `scale-${scale}` : `scale-${scale}-${variant.name}`;
+    writeFileSync(`${values.out}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(`${values.out}/${name}.md`, renderMarkdown(result));
     process.stdout.write(renderMarkdown(result));
   } finally {
     await engine.stop();

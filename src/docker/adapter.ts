@@ -4,11 +4,10 @@
  * what a plan needs, and removes one object per call, never with `force`.
  */
 import type Docker from 'dockerode';
-import { splitReference, type ContainerObj, type ImageObj, type RegistryAnswer, type Snapshot } from '../policy/snapshot.js';
+import type { ContainerObj, ImageObj, RegistryAnswer, Snapshot } from '../policy/snapshot.js';
 import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
-import type { ImageStore } from './client.js';
 import { statusAge, statusExitCode } from './container-status.js';
-import type { Connection } from './client.js';
+import type { Connection, ImageStore } from './client.js';
 import { classify, EngineError } from './errors.js';
 import { layerSizes } from './layers.js';
 import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } from './map-objects.js';
@@ -23,7 +22,7 @@ import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
 import { registryHas } from './registry.js';
-import { listsManifests, storedImage, unpackedSize, type ContainerdImageInfo } from './image-content.js';
+import { listsManifests, storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from './image-content.js';
 import { containerdParts, type StoredImage } from '../policy/image-parts.js';
 
 export { EngineCache };
@@ -429,17 +428,6 @@ export class EngineAdapter implements Engine {
       return { ok: false, kind: e.kind, message: e.message };
     }
   }
-}
-
-/**
- * containerd image store: every tag's repository at the image's own digest. That store names
- * an image by digest under each repository it is tagged in, pushed or not, but its listing
- * shows only one of them and inspect all: so that both say the same (a removal checks that the
- * image gained no name since the plan), each image is given all of them.
- */
-function withOwnDigests(id: string, tags: readonly string[], digests: readonly string[]): string[] {
-  const own = tags.map((t) => `${splitReference(t).repository}@${id}`);
-  return [...new Set([...digests, ...own])];
 }
 
 function deletedIds(items: Array<{ Deleted?: string; Untagged?: string }> | undefined): string[] {

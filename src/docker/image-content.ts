@@ -6,6 +6,7 @@
  * for a multi-platform image).
  */
 import type { ManifestContent, StoredImage, StoredLayer } from '../policy/image-parts.js';
+import { splitReference } from '../policy/snapshot.js';
 import { compareVersions } from './client.js';
 
 /** The listing's fields this file reads (API 1.47+ on the containerd image store). */
@@ -79,4 +80,15 @@ function hostManifest(raw: ContainerdImageInfo, platform: Platform): Manifest | 
 
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.architecture === b.architecture && a.os === b.os && (a.variant === undefined || b.variant === undefined || a.variant === b.variant);
+}
+
+/**
+ * Every tag's repository at the image's own digest. The containerd image store names an image
+ * by digest under each repository it is tagged in, pushed or not, but its listing shows only one
+ * of them and inspect all: so that both say the same (a removal checks that the image gained no
+ * name since the plan), each image is given all of them.
+ */
+export function withOwnDigests(id: string, tags: readonly string[], digests: readonly string[]): string[] {
+  const own = tags.map((t) => `${splitReference(t).repository}@${id}`);
+  return [...new Set([...digests, ...own])];
 }

@@ -2,7 +2,7 @@
 // answers below are those Docker 28.5 gave for a loaded image, a multi-platform build and a
 // multi-platform image pulled with one platform.
 import { describe, expect, it } from 'vitest';
-import { storedImage, unpackedSize, type ContainerdImageInfo } from '../../src/docker/image-content.js';
+import { storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from '../../src/docker/image-content.js';
 
 const amd64 = { architecture: 'amd64', os: 'linux' };
 const arm64 = { architecture: 'arm64', os: 'linux' };
@@ -50,5 +50,14 @@ describe('storedImage', () => {
 
   it('before API 1.47 (no manifests): the listed size less the layers is the content', () => {
     expect(storedImage({ Id: 'sha256:m', Size: 500_000 }, amd64, layers)).toEqual({ id: 'sha256:m', layers, unpacked: undefined, indexBytes: 0, manifests: [{ digest: 'sha256:m', bytes: 295_200, manifestBytes: 0, layers: 'host' }] });
+  });
+});
+
+describe('withOwnDigests', () => {
+  it('names the image by its own digest under each repository it is tagged in, as inspect does, once each', () => {
+    // The listing gave one of them; inspect gives both.
+    expect(withOwnDigests('sha256:i', ['lib:a', 'lib:a2', 'registry:5000/x:1'], ['registry:5000/x@sha256:i'])).toEqual(['registry:5000/x@sha256:i', 'lib@sha256:i']);
+    // A digest the image was pulled by, under a repository it has no tag in, stays.
+    expect(withOwnDigests('sha256:i', [], ['repo@sha256:i'])).toEqual(['repo@sha256:i']);
   });
 });
