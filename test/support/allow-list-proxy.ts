@@ -4,6 +4,7 @@
 // show that reclaimd needs nothing outside the list that the README publishes.
 import http from 'node:http';
 import { rmSync } from 'node:fs';
+import { forward, stopServer } from './http-forward.js';
 
 export interface AllowedRequest {
   method: string;
@@ -59,13 +60,7 @@ export class AllowListProxy {
         res.end(JSON.stringify({ message: `${method} ${url} is not on the allow-list` }));
         return;
       }
-      const upstream = http.request({ socketPath: this.target, method, path: url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.on('error', () => res.destroy());
-      res.on('close', () => upstream.destroy());
-      req.pipe(upstream);
+      forward(req, res, this.target);
     });
     await new Promise<void>((resolve) => this.server!.listen(this.path, resolve));
   }
@@ -73,10 +68,6 @@ export class AllowListProxy {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    rmSync(this.path, { force: true });
+    await stopServer(server, this.path);
   }
 }

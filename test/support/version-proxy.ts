@@ -4,6 +4,7 @@
 // It records every request path, so a test can show which version reclaimd spoke.
 import http from 'node:http';
 import { rmSync } from 'node:fs';
+import { forward, stopServer } from './http-forward.js';
 
 export interface Versions {
   readonly api: string;
@@ -34,25 +35,17 @@ export class VersionProxy {
         res.end(JSON.stringify({ message: `client version ${m[1]}.${m[2]} is too old. Minimum supported API version is ${this.versions.min}, please upgrade your client to a newer version` }));
         return;
       }
-      const isVersion = /^(\/v[\d.]+)?\/version$/.test(url.split('?')[0] ?? '');
-      const upstream = http.request({ socketPath: this.target, method: req.method ?? 'GET', path: url, headers: req.headers }, (answer) => {
-        if (!isVersion) {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          return;
-        }
+      if (!/^(\/v[\d.]+)?\/version$/.test(url.split('?')[0] ?? '')) return forward(req, res, this.target);
+      forward(req, res, this.target, (answer, out) => {
         let body = '';
         answer.on('data', (c: Buffer) => (body += c.toString()));
         answer.on('end', () => {
           const v = JSON.parse(body) as Record<string, unknown>;
-          const out = JSON.stringify({ ...v, ApiVersion: this.versions.api, MinAPIVersion: this.versions.min });
-          res.writeHead(answer.statusCode ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-          res.end(out);
+          const text = JSON.stringify({ ...v, ApiVersion: this.versions.api, MinAPIVersion: this.versions.min });
+          out.writeHead(answer.statusCode ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          out.end(text);
         });
       });
-      upstream.on('error', () => res.destroy());
-      res.on('close', () => upstream.destroy());
-      req.pipe(upstream);
     });
     await new Promise<void>((resolve) => this.server?.listen(this.path, resolve));
   }
@@ -60,10 +53,6 @@ export class VersionProxy {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    rmSync(this.path, { force: true });
+    await stopServer(server, this.path);
   }
 }
