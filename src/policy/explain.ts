@@ -146,7 +146,7 @@ function summarize(t: Target, now: number): string {
   if (t.resource === 'image') {
     const i = t.image;
     const tags = i.tags.length > 0 ? `tags ${i.tags.join(', ')}` : 'untagged';
-    const digests = i.digests.length > 0 ? `digests ${i.digests.join(', ')}` : 'no repository digest (exists only on this engine)';
+    const digests = i.digests.length > 0 ? `digests ${i.digests.join(', ')}` : 'no repository digest';
     return `${tags}; ${digests}; created ${ago(i.created)}; ${formatBytes(i.size)}`;
   }
   if (t.resource === 'container') {

@@ -138,7 +138,7 @@ export const ImagePolicy = Type.Object(
             description: 'Existing directory the archives are written to. It is never created: a missing directory (say, an unmounted disk) means nothing is archived and so nothing is removed.',
           }),
         },
-        { ...closed, description: 'Before removing a selected image that has no repository digest (built here, never pushed or pulled, so it exists nowhere else), save it in `docker save` format into `dir`. If the save fails, the image is not removed.' },
+        { ...closed, description: 'Before removing a selected image that its registry does not have (asked through the engine just before planning: an image built here and never pushed, or one its registry no longer holds), save it in `docker save` format into `dir`. If the save fails, the image is not removed.' },
       ),
     ),
     when: Type.Optional(PressureWhen),

@@ -31,7 +31,7 @@ describe('explain: images', () => {
     expect(views(e)).toEqual([['stale-ci', 'select', 'tags ci/app:pr-1 match, created 60d ago (olderThan 30d)', true]]);
     expect(e.verdict).toEqual({ outcome: 'remove', policy: 'stale-ci', reason: 'tags ci/app:pr-1 match, created 60d ago (olderThan 30d)' });
     expect(e.policies[0]).toMatchObject({ file: 'policies.yaml', line: expect.any(Number) });
-    expect(e.summary).toBe('tags ci/app:pr-1; no repository digest (exists only on this engine); created 60d ago; 1.00 kB');
+    expect(e.summary).toBe('tags ci/app:pr-1; no repository digest; created 60d ago; 1.00 kB');
   });
 
   it('kept by protection: the policy view and the verdict name the protection', () => {
