@@ -21,6 +21,7 @@ import { cleanupRun, createContainer, createVolume, dockerFor, newRunId, TEST_LA
 import { loadImage } from '../support/image-archive.js';
 import { SocketProxy } from '../support/socket-proxy.js';
 import { startThrowawayEngine, type ThrowawayEngine } from '../support/throwaway-engine.js';
+import { unsharedImageBytes } from '../support/accounting.js';
 
 const SLOW_RUNS = Number(process.env['RECLAIMD_SLOW_RUNS'] ?? 3);
 const CUT_RUNS = Number(process.env['RECLAIMD_CUT_RUNS'] ?? 12);
@@ -64,7 +65,7 @@ async function loadSet(set: string, sizes: readonly number[]): Promise<Map<strin
   const images = new Map<string, number>();
   for (const [i, size] of sizes.entries()) {
     const id = await loadImage(docker, { tags: [`rt${run}/${set}:${i}`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run, set }, layers: [{ files: [{ path: `${set}-${i}`, size }] }] });
-    images.set(id, (await docker.listImages({ filters: { label: [`set=${set}`] } })).find((l) => l.Id === id)?.Size as number);
+    images.set(id, await unsharedImageBytes(docker, id));
   }
   return images;
 }
