@@ -2,7 +2,8 @@
  * Reads the configuration and policy files from disk and hands their text to the pure
  * validator. Policy globs are relative to the configuration file.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { checkConfigText, resolveConfig, type Config, type TextFile } from '../policy/config.js';
 import { compileGlob } from '../policy/glob.js';
@@ -48,15 +49,32 @@ export async function loadConfig(configPath: string): Promise<Result<Config>> {
 // No configuration or policy file needs this much; reading it would only cost memory.
 const MAX_BYTES = 1024 * 1024;
 
+/**
+ * Reads a configuration or policy file, which must be a regular file. It is opened first
+ * (without waiting: O_NONBLOCK, so a FIFO with no writer cannot hang the daemon) and what was
+ * opened is looked at, so a file swapped for something else in between is caught too. A
+ * directory, a FIFO, a socket or a device is refused by name, and no more than MAX_BYTES are
+ * ever read (a file growing while read, or /dev/zero behind a link, cannot fill memory).
+ */
 async function readText(file: string): Promise<Result<TextFile>> {
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) return fail(file, 'is a directory, expected a YAML file');
-    if (info.size > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
-    const buf = await readFile(file);
-    if (buf.includes(0)) return fail(file, 'this is a binary file, not YAML');
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
-    return { ok: true, value: { file, text } };
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) return fail(file, 'is a directory, expected a YAML file');
+      if (!info.isFile()) return fail(file, 'is not a regular file (a FIFO, socket or device), expected a YAML file');
+      if (info.size > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
+      const buf = Buffer.alloc(MAX_BYTES + 1);
+      let length = 0;
+      for (let n = -1; n !== 0 && length < buf.length; length += n) n = (await handle.read(buf, length, buf.length - length, length)).bytesRead;
+      if (length > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
+      const bytes = buf.subarray(0, length);
+      if (bytes.includes(0)) return fail(file, 'this is a binary file, not YAML');
+      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+      return { ok: true, value: { file, text } };
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return fail(file, 'no such file');
@@ -80,8 +98,11 @@ async function expand(base: string, pattern: string): Promise<string[]> {
   const segments = full.split(path.sep);
   const firstGlob = segments.findIndex((s) => /[*?[]/.test(s));
   const root = segments.slice(0, firstGlob).join(path.sep) || path.sep;
-  const glob = compileGlob(segments.slice(firstGlob).join('/'));
+  const rest = segments.slice(firstGlob);
+  const glob = compileGlob(rest.join('/'));
   if (!glob.ok) return [];
+  // A glob ending in `**` means every file below; any other that names a directory expects a file there.
+  const allBelow = rest[rest.length - 1] === '**';
   const found: string[] = [];
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
     if (depth > 8) return;
@@ -93,7 +114,9 @@ async function expand(base: string, pattern: string): Promise<string[]> {
     }
     for (const entry of entries) {
       const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) await walk(path.join(dir, entry.name), relPath, depth + 1);
+      // Whatever the glob names is taken, whatever it is: a directory, a FIFO or a dangling
+      // link where a policy file was expected must be reported, not left out.
+      if (entry.isDirectory() && (allBelow || !glob.match(relPath))) await walk(path.join(dir, entry.name), relPath, depth + 1);
       else if (glob.match(relPath)) found.push(path.join(dir, entry.name));
     }
   };
