@@ -39,6 +39,8 @@ export class Daemon {
   private config: Config;
   private provider: EngineProvider;
   private running: Promise<CycleReport | undefined> | undefined;
+  /** The running cycle's own stop, and the mode it runs in: a reload to dry-run stops its removals. */
+  private current: { readonly stop: AbortController; readonly mode: Mode } | undefined;
   private task: CronTimer | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private http: HttpServer | undefined;
@@ -133,7 +135,14 @@ export class Daemon {
       const config = this.config;
       await this.lastUse.attach({ address: config.dockerHost, engineId: engine.cache.engineId, apiVersion: engine.apiVersion, timeoutMs: config.requestTimeoutMs }, config.stateDir, usesLastUse(config));
       const usage = (snapshot: Snapshot) => this.lastUse.observe(snapshot, started);
-      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal: this.shutdown.signal, usage }, log);
+      // Stopped by shutdown, or by a reload that turns the mode to dry-run: either way the
+      // removal in flight finishes and no other starts.
+      const stop = new AbortController();
+      this.current = { stop, mode: this.mode };
+      const signal = AbortSignal.any([this.shutdown.signal, stop.signal]);
+      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal, usage }, log).finally(() => {
+        this.current = undefined;
+      });
       await this.lastUse.flush();
       const seconds = (Date.now() - started) / 1000;
       const result = recordCycle(metrics, report, seconds);
@@ -151,6 +160,7 @@ export class Daemon {
           skipped: report.skipped.length,
           kept: report.plan.kept.length,
           blocked: report.plan.blocked,
+          ...(report.interrupted ? { interrupted: report.interrupted } : {}),
           timings: report.timings,
         },
         'cycle finished',
@@ -242,6 +252,10 @@ export class Daemon {
     metrics.configReloadTime.set(Math.floor(Date.now() / 1000));
     const before = this.config;
     this.config = result.value;
+    if (this.current?.mode === 'enforce' && this.mode === 'dry-run' && !this.current.stop.signal.aborted) {
+      log.warn({}, 'the mode changed to dry-run: the running cycle starts no further removal');
+      this.current.stop.abort('the mode changed to dry-run');
+    }
     if (JSON.stringify(before) !== JSON.stringify(result.value)) {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
       if (before.schedule !== result.value.schedule) this.schedule();

@@ -102,7 +102,8 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
   let interrupted: string | undefined;
 
   const runOne = async (action: Action): Promise<void> => {
-    if (interrupted === undefined && signal?.aborted) interrupted = 'shutting down';
+    // A reason given with the abort (a mode change) says why; a bare abort is the shutdown.
+    if (interrupted === undefined && signal?.aborted) interrupted = typeof signal.reason === 'string' ? signal.reason : 'shutting down';
     if (interrupted !== undefined) {
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       return;
