@@ -64,9 +64,21 @@ async function readText(file: string): Promise<Result<TextFile>> {
       if (info.isDirectory()) return fail(file, 'is a directory, expected a YAML file');
       if (!info.isFile()) return fail(file, 'is not a regular file (a FIFO, socket or device), expected a YAML file');
       if (info.size > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
-      const buf = Buffer.alloc(MAX_BYTES + 1);
+      // Sized by what the file says it holds, grown only if it grows meanwhile: a reload reads
+      // every policy file each ping interval, so no megabyte is allocated for each of them.
+      let buf = Buffer.allocUnsafe(info.size + 1);
       let length = 0;
-      for (let n = -1; n !== 0 && length < buf.length; length += n) n = (await handle.read(buf, length, buf.length - length, length)).bytesRead;
+      for (;;) {
+        if (length === buf.length) {
+          if (length > MAX_BYTES) break;
+          const bigger = Buffer.allocUnsafe(Math.min(2 * length, MAX_BYTES + 1));
+          buf.copy(bigger, 0, 0, length);
+          buf = bigger;
+        }
+        const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
       if (length > MAX_BYTES) return fail(file, `file is larger than ${MAX_BYTES} bytes; refusing to parse it`);
       const bytes = buf.subarray(0, length);
       if (bytes.includes(0)) return fail(file, 'this is a binary file, not YAML');

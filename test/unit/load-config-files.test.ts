@@ -65,6 +65,11 @@ describe('policy paths that are not regular files', () => {
     expect(r.ok && r.value.policies.map((p) => p.name)).toEqual(['a', 'b']);
   });
 
+  it('a file over 1 MiB is refused without being parsed', async () => {
+    writeFileSync(path.join(dir, 'policies', 'big.yaml'), Buffer.alloc(1024 * 1024 + 1, 'a'));
+    expect(await problems(config(['policies/*.yaml']))).toEqual(['policies/big.yaml: file is larger than 1048576 bytes; refusing to parse it']);
+  });
+
   it('a regular file beside them still loads', async () => {
     const r = await loadConfig(config(['policies/*.yaml']));
     expect(r.ok && r.value.policies.map((p) => p.name)).toEqual(['a']);
