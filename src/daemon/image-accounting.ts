@@ -32,12 +32,13 @@ export interface ImageMeasurement {
 
 /** The execute() options that account for image deletions on this engine's store. */
 export function imageAccountingFor(engine: Engine, snapshot: Snapshot, plan: Plan): Pick<ExecuteOptions, 'images' | 'measureImages'> {
-  if (engine.imageStore !== 'containerd') return {};
+  const planned = new Set(plan.actions.filter((a) => a.resource === 'image').map((a) => a.id));
+  // Nothing to account for: no tally of every image's parts for a cycle that deletes none.
+  if (engine.imageStore !== 'containerd' || planned.size === 0) return {};
   const removedContainers = new Set(plan.actions.filter((a) => a.resource === 'container').map((a) => a.id));
   const ghostChains = snapshot.containers.filter((c) => !removedContainers.has(c.id)).flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
   const tally = new FreedTally(snapshot.images, ghostChains);
   // Measured when a planned image holds an estimated part, whichever deletion ends up freeing it.
-  const planned = new Set(plan.actions.filter((a) => a.resource === 'image').map((a) => a.id));
   const estimated = snapshot.images.some((i) => planned.has(i.id) && i.layers.some((l) => l.bounds !== undefined));
   return {
     images: { freed: (action) => tally.release(action.id), gone: (id) => void tally.release(id) },
