@@ -321,12 +321,12 @@ export class EngineAdapter implements Engine {
     const info = await this.optional(() => image.inspect() as Promise<Docker.ImageInspectInfo & { Variant?: string }>);
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
     if (!info || !history) return; // removed since the listing
-    const exactSize = (chain: string) => {
-      const known = this.cache.sizeOf(chain);
-      return known?.exact ? known.size : undefined;
-    };
     const diffIds = info.RootFS?.Layers ?? [];
     if (this.imageStore !== 'containerd') {
+      const exactSize = (chain: string) => {
+        const known = this.cache.sizeOf(chain);
+        return known?.exact ? known.size : undefined;
+      };
       const { layers, exact } = layerSizes(diffIds, history, info.Size, exactSize);
       this.cache.learnImage(raw.Id, layers, exact);
       return;
