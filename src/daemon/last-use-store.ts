@@ -1,18 +1,20 @@
 /**
  * The last-use store: the record of when each image and volume was last used, kept in memory
- * and persisted in one state file per engine under `state.dir`. When the directory is not set
+ * and persisted in one state file per engine under `state.dir` (with a spare file beside it, so
+ * a rewrite fits on a nearly full disk: see state-file.ts). When the directory is not set
  * or not usable, last use is unknown and `unusedFor` rules select nothing; a corrupt file is
  * set aside and replaced by an empty record, which can only make objects look MORE recently
  * used (first seen now), never less.
  */
 import { createHash } from 'node:crypto';
-import { access, constants, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { assumeUsedUntil, decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../policy/last-use.js';
 import type { Config } from '../policy/config.js';
 import type { Snapshot, Usage } from '../policy/snapshot.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { recoverSpare, replaceStateFile } from './state-file.js';
 
 /**
  * The longest span since the state was last known to be watched (its `savedAt`) that still
@@ -42,7 +44,7 @@ export class LastUseStore {
   private watchedUntil: number | undefined;
   /** Something changed since the last write. */
   private dirty = false;
-  /** Writes run one at a time: two at once would share the temporary file. */
+  /** Writes run one at a time: two at once would share the temporary file and the spare. */
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StoreOptions) {}
@@ -86,7 +88,8 @@ export class LastUseStore {
       return;
     }
     const file = stateFile(dir, engineId);
-    if (!readOnly) await removeStaleTemporaries(file);
+    // What a killed writer left: its temporary file becomes the spare again, or goes.
+    if (!readOnly) await recoverSpare(file);
     let text: string | undefined;
     try {
       text = await readFile(file, 'utf8');
@@ -101,7 +104,14 @@ export class LastUseStore {
     if (text === undefined) {
       log.info({ file }, 'no last-use state yet: every image and volume counts as first seen now');
     } else {
-      const decoded = decodeState(text, engineId);
+      let decoded = decodeState(text, engineId);
+      if (!decoded.ok) {
+        // A writer in another process (the daemon, while `plan` or `once` reads) reuses an
+        // old version's blocks as its spare: a read that spans two of its writes can see one
+        // half-overwritten. The file under the name is whole, so a second read settles it.
+        const again = await readFile(file, 'utf8').catch(() => undefined);
+        if (again !== undefined && again !== text) decoded = decodeState(again, engineId);
+      }
       if (decoded.ok) {
         this.record = decoded.record;
         this.watchedUntil = decoded.savedAt;
@@ -177,9 +187,12 @@ export class LastUseStore {
   }
 
   /**
-   * Writes the record atomically: a temporary file in the same directory, fsync, rename, so a
-   * crash leaves the old file or the new one, never half of one. A failure is counted and
-   * logged; the record stays in memory and the next flush tries again.
+   * Writes the record atomically: the new version is written over a spare file in the same
+   * directory, fsynced and renamed over the state file, whose blocks become the next spare (see
+   * state-file.ts). A crash leaves the old file or the new one, never half of one, and a
+   * rewrite needs free space only for what the file grew by, so a nearly full disk does not
+   * stop it. A failure is counted and logged; the record stays in memory and the next flush
+   * tries again.
    */
   flush(): Promise<void> {
     this.writing = this.writing.then(() => this.write());
@@ -189,39 +202,13 @@ export class LastUseStore {
   private async write(): Promise<void> {
     const { record, file, engineId } = this;
     if (!record || !file || engineId === undefined || this.options.readOnly === true || !this.dirty) return;
-    const tmp = `${file}.tmp-${process.pid}`;
     try {
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(encodeState(engineId, record, this.watchedUntil ?? 0));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, file);
+      await replaceStateFile(file, Buffer.from(encodeState(engineId, record, this.watchedUntil ?? 0), 'utf8'));
       this.dirty = false;
     } catch (err) {
       this.options.metrics?.stateWriteFailures.inc();
       this.options.log.warn({ file, err: (err as Error).message }, 'could not write the last-use state file; keeping it in memory and trying again later');
-      await rm(tmp, { force: true }).catch(() => undefined);
     }
-  }
-}
-
-/** A temporary file older than this is a killed writer's, not one being written now. */
-const STALE_TMP_MS = 60_000;
-
-/**
- * Removes the temporary files a killed writer left next to the state file (one per crash, as
- * they are named by process ID). Young ones are left alone: another process may be writing.
- */
-async function removeStaleTemporaries(file: string): Promise<void> {
-  const prefix = `${path.basename(file)}.tmp-`;
-  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith(prefix))) {
-    const tmp = path.join(path.dirname(file), name);
-    const info = await stat(tmp).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 
