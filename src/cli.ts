@@ -19,6 +19,8 @@ import { VERSION } from './version.js';
 import { EXIT_NOT_FOUND, runExplain } from './daemon/explain-command.js';
 import { unusableArchiveDirs } from './daemon/archive.js';
 import type { Plan } from './policy/plan-types.js';
+import type { Snapshot } from './policy/snapshot.js';
+import { acquireProcessLock, EXIT_LOCKED, LockHeldError, lockPaths, type ProcessLock } from './daemon/process-lock.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
 
@@ -39,9 +41,10 @@ Options:
   --help, --version
 
 Exit codes: 0 ok, 1 the engine failed or a cycle did not complete, 2 invalid configuration,
-3 explain: no such object (or several match), 64 usage.`;
+3 explain: no such object (or several match), 64 usage, 75 once, daemon: another reclaimd
+process holds the lock (in state.dir, or for this engine on this machine); nothing was removed.`;
 
-const EXIT = { ok: 0, failed: 1, invalid: 2, notFound: EXIT_NOT_FOUND, usage: 64 } as const;
+const EXIT = { ok: 0, failed: 1, invalid: 2, notFound: EXIT_NOT_FOUND, usage: 64, locked: EXIT_LOCKED } as const;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -105,6 +108,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, command: string): Promise<number> {
+  // `once` removes things: one reclaimd at a time. A lost lock stops the removals like a shutdown.
+  const stop = new AbortController();
+  const lock = command === 'once' ? await takeProcessLock(command, config, log, () => stop.abort('the process lock was lost')) : undefined;
+  if (typeof lock === 'number') return lock;
   const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
     const engine = await provider.get();
@@ -114,7 +121,8 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     const store = new LastUseStore({ dir: config.stateDir, log, readOnly: command === 'plan', needed: usesLastUse(config) });
     await store.open(engine.cache.engineId);
     const now = Date.now();
-    const report = await runCycle(engine, config, { mode, now, usage: (snapshot) => store.observe(snapshot, now) }, log);
+    const usage = (snapshot: Snapshot) => store.observe(snapshot, now);
+    const report = await runCycle(engine, config, { mode, now, signal: stop.signal, usage }, log);
     await store.flush();
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
@@ -132,6 +140,29 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
         : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
     return EXIT.failed;
+  } finally {
+    await lock?.release();
+  }
+}
+
+/**
+ * Takes the process lock of `once` and `daemon` (see daemon/process-lock.ts), or says on stderr
+ * who holds it and returns EXIT.locked. `onLost` runs if the lock is taken away later.
+ */
+async function takeProcessLock(command: string, config: Config, log: Logger, onLost: () => void): Promise<ProcessLock | number> {
+  try {
+    return await acquireProcessLock({
+      paths: await lockPaths(config),
+      log,
+      onLost: (lockPath, err) => {
+        log.error({ lock: lockPath, err: err.message }, 'lost the process lock: another reclaimd may run now; no further removal starts');
+        onLost();
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof LockHeldError)) throw err;
+    process.stderr.write(`reclaimd: ${command} refused: ${err.message}\n`);
+    return EXIT.locked;
   }
 }
 
@@ -156,26 +187,39 @@ async function explainCommand(config: Config, query: string, mode: Mode, log: Lo
 }
 
 async function daemon(configPath: string, config: Config, modeOverride: Mode | undefined, log: Logger, listen: string | undefined): Promise<number> {
+  // Held for the daemon's whole life, from the initial configuration (a reload does not move it).
+  let lockLost = () => {};
+  const lock = await takeProcessLock('daemon', config, log, () => lockLost());
+  if (typeof lock === 'number') return lock;
   const d = new Daemon({ configPath, initialConfig: config, modeOverride, log, metrics: createMetrics(), ...(listen ? { listen } : {}) });
   try {
     await d.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'could not start');
+    await lock.release();
     return EXIT.failed;
   }
   return new Promise((resolve) => {
     let stopping = false;
+    const shutdown = (code: number) => {
+      stopping = true;
+      void d.stop().then(() => lock.release()).then(() => {
+        resolve(code);
+        // Everything is flushed and closed by now; a connection some library still holds open
+        // must not keep a stopped daemon from exiting (its supervisor would wait, then kill it).
+        setTimeout(() => process.exit(code), 2000).unref();
+      });
+    };
     const onSignal = (signal: NodeJS.Signals) => {
       // A second signal means "now": exit at once, without waiting for the removal in flight.
       if (stopping) process.exit(130);
-      stopping = true;
       log.info({ signal }, 'shutting down: finishing the removal in flight');
-      void d.stop().then(() => {
-        resolve(EXIT.ok);
-        // Everything is flushed and closed by now; a connection some library still holds open
-        // must not keep a stopped daemon from exiting (its supervisor would wait, then kill it).
-        setTimeout(() => process.exit(EXIT.ok), 2000).unref();
-      });
+      shutdown(EXIT.ok);
+    };
+    // Another process may take a lost lock at any time: stop as on SIGTERM, but exit non-zero
+    // so that a supervisor restarts the daemon; it runs again as soon as the lock is free.
+    lockLost = () => {
+      if (!stopping) shutdown(EXIT.failed);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
