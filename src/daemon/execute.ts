@@ -132,6 +132,12 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       interrupted ??= `engine unreachable: ${outcome.message}`;
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       alog.error({ name: action.name, id: action.id, err: outcome.message }, 'engine unreachable; stopping this cycle');
+    } else if (outcome.kind === 'malformed') {
+      // An answer that cannot be read with certainty (a check before the removal, or the
+      // removal's own) leaves nothing that rests on it to go on with: no further removal starts.
+      interrupted ??= `unreadable engine answer: ${outcome.message}`;
+      results.set(action, { skipped: skip(action, 'aborted', interrupted) });
+      alog.error({ name: action.name, id: action.id, err: outcome.message }, 'unreadable engine answer; stopping this cycle');
     } else {
       // Gone is as good as removed for what depends on it (a parent waiting for its child).
       if (outcome.kind === 'gone') {

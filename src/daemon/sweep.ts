@@ -176,7 +176,9 @@ async function volumeSizesOrNone(engine: Engine, log: Logger): Promise<Map<strin
     return await engine.measureVolumes();
   } catch (err) {
     const e = err as { kind?: string; message?: string };
-    if (e.kind === 'unreachable') throw err;
+    // An error answer leaves the sizes unknown; an engine gone or an answer unreadable is no
+    // walk that failed, and ends the cycle.
+    if (e.kind === 'unreachable' || e.kind === 'malformed') throw err;
     log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
     return new Map<string, number>();
   }

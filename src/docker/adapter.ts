@@ -22,6 +22,7 @@ import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import { saveImageTo } from './save-image.js';
 import { registryHas } from './registry.js';
+import { inPath } from './request-path.js';
 import { listsManifests, storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from './image-content.js';
 import { containerdParts, type StoredImage } from '../policy/image-parts.js';
 
@@ -117,8 +118,8 @@ export class EngineAdapter implements Engine {
     await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; SizeRootFs?: number; Image?: string; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
-      const inspect = this.docker.getContainer(id).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
-      const info = await this.tolerant(() => inspect.call(this.docker.getContainer(id), { size: true }));
+      const inspect = this.docker.getContainer(inPath(id)).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
+      const info = await this.tolerant(() => inspect.call(this.docker.getContainer(inPath(id)), { size: true }));
       if (info === 'failed') {
         // One container the engine cannot inspect must not stop every other removal: it is
         // reported in a state nothing removes, so it stays, and its image and volumes with it.
@@ -172,13 +173,13 @@ export class EngineAdapter implements Engine {
     // No force: a container that was started since the plan makes the engine answer 409.
     // No `v`: anonymous volumes are planned and removed as volumes, so they are counted.
     return this.removal(async () => {
-      await this.docker.getContainer(id).remove({ force: false, v: false });
+      await this.docker.getContainer(inPath(id)).remove({ force: false, v: false });
       return [id];
     });
   }
 
   untagImage(reference: string): Promise<RemovalOutcome> {
-    return this.removal(async () => deletedIds(await this.docker.getImage(reference).remove({ force: false, noprune: true })));
+    return this.removal(async () => deletedIds(await this.docker.getImage(inPath(reference)).remove({ force: false, noprune: true })));
   }
 
   deleteImage(id: string): Promise<RemovalOutcome> {
@@ -186,11 +187,11 @@ export class EngineAdapter implements Engine {
     // its layers stay on disk as a ghost, or only untags it if the container runs. Always
     // noprune: the engine would otherwise decide which parents to delete at deletion time,
     // after our checks; the planner plans those parents as deletions of their own.
-    return this.removal(async () => deletedIds(await this.docker.getImage(id).remove({ force: false, noprune: true })));
+    return this.removal(async () => deletedIds(await this.docker.getImage(inPath(id)).remove({ force: false, noprune: true })));
   }
 
   async imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined> {
-    const info = await this.optional(() => this.docker.getImage(id).inspect());
+    const info = await this.optional(() => this.docker.getImage(inPath(id)).inspect());
     if (!info) return undefined;
     const tags = (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
     const digests = (info.RepoDigests ?? []).filter((d) => d !== '<none>@<none>');
@@ -202,12 +203,12 @@ export class EngineAdapter implements Engine {
   }
 
   async imageIdOf(reference: string): Promise<string | undefined> {
-    return (await this.optional(() => this.docker.getImage(reference).inspect()))?.Id;
+    return (await this.optional(() => this.docker.getImage(inPath(reference)).inspect()))?.Id;
   }
 
   removeVolume(name: string): Promise<RemovalOutcome> {
     return this.removal(async () => {
-      await this.docker.getVolume(name).remove();
+      await this.docker.getVolume(inPath(name)).remove();
       return [name];
     });
   }
@@ -317,7 +318,7 @@ export class EngineAdapter implements Engine {
    * snapshot usage (adding up to the listing's Unpacked size of the platform run here).
    */
   private async learnImage(raw: Docker.ImageInfo): Promise<void> {
-    const image = this.docker.getImage(raw.Id);
+    const image = this.docker.getImage(inPath(raw.Id));
     const info = await this.optional(() => image.inspect() as Promise<Docker.ImageInspectInfo & { Variant?: string }>);
     const history = await this.optional(() => image.history() as Promise<Array<{ CreatedBy?: string; Size: number }>>);
     if (!info || !history) return; // removed since the listing
@@ -354,7 +355,7 @@ export class EngineAdapter implements Engine {
 
   /** Undefined when the container is gone; 'failed' when the engine would not say. */
   private async containerDetails(id: string, state: string): Promise<ContainerDetails | undefined | 'failed'> {
-    const info = await this.tolerant(() => this.docker.getContainer(id).inspect());
+    const info = await this.tolerant(() => this.docker.getContainer(inPath(id)).inspect());
     if (info === undefined || info === 'failed') return info;
     const details = mapDetails(info.State, info.Config);
     this.cache.details.set(id, { state, details });
@@ -408,14 +409,16 @@ export class EngineAdapter implements Engine {
   }
 
   /**
-   * Like `optional`, and any other failure but an unreachable engine comes back as 'failed',
-   * for a per-object call whose failure must not end the cycle.
+   * Like `optional`, and an error the engine answered with comes back as 'failed', for a
+   * per-object call whose failure must not end the cycle (the object is then kept). An engine
+   * that is gone, or an answer that cannot be read, still ends it: that is no fault of one
+   * object, and nothing read over that channel is certain.
    */
   private async tolerant<T>(fn: () => Promise<T>): Promise<T | undefined | 'failed'> {
     try {
       return await this.optional(fn);
     } catch (err) {
-      if (err instanceof EngineError && err.kind === 'unreachable') throw err;
+      if (err instanceof EngineError && (err.kind === 'unreachable' || err.kind === 'malformed')) throw err;
       return 'failed';
     }
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import './lazy-deps.js';
 import Docker from 'dockerode';
 import { classify, EngineError } from './errors.js';
-import { failCutAnswers } from './cut-answers.js';
+import { StrictModem } from './strict-modem.js';
 
 /**
  * The newest Engine API whose answers reclaimd reads, as run against Docker 28.5 in CI. Newer
@@ -64,25 +64,34 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
  * so, rather than failing every later request with its 400.
  */
 export async function connect(address: string | undefined, timeoutMs = 60_000): Promise<Connection> {
-  failCutAnswers();
   let v: Docker.DockerVersion & { MinAPIVersion?: string };
   let options: Docker.DockerOptions;
   try {
     options = dockerOptions(address, timeoutMs);
     // Unversioned, as the docker CLI asks it: every engine answers /version whatever it accepts.
-    v = await new Docker(options).version();
+    v = await engineClient(options).version();
   } catch (err) {
     throw classify(err);
   }
   const apiVersion = pinnedVersion(v.ApiVersion, v.MinAPIVersion);
   try {
-    const docker = new Docker({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
-    const info = (await docker.info()) as { ID?: string; DriverStatus?: Array<[string, string]> | null; DockerRootDir?: string };
+    const docker = engineClient({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
+    const info = (await docker.info()) as { ID: string; DriverStatus: Array<[string, string]> | null; DockerRootDir?: string };
     const imageStore: ImageStore = (info.DriverStatus ?? []).some(([k, val]) => k === 'driver-type' && val === 'io.containerd.snapshotter.v1') ? 'containerd' : 'classic';
-    return { docker, apiVersion, engineVersion: v.Version, imageStore, engineId: info.ID ?? '', ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
+    return { docker, apiVersion, engineVersion: v.Version, imageStore, engineId: info.ID, ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
   } catch (err) {
     throw classify(err);
   }
+}
+
+/**
+ * A dockerode client whose every request goes through StrictModem: no redirect followed,
+ * bounded bodies, and each answer decoded against what reclaimd reads (answer-routes.ts).
+ * reclaimd makes no engine request through any other client.
+ */
+export function engineClient(options: Docker.DockerOptions): Docker {
+  const modem = new StrictModem(options as Record<string, unknown>);
+  return new Docker({ ...options, modem } as unknown as Docker.DockerOptions);
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { RegistryAnswer, Snapshot } from '../policy/snapshot.js';
 import type { BuildCachePrune } from '../policy/plan-types.js';
 import type { ImageStore } from './client.js';
+import type { EngineErrorKind } from './errors.js';
 
 export interface SnapshotNeeds {
   /** Inspect stopped containers for finish time and exit code (container policies need them). */
@@ -28,7 +29,7 @@ export interface SnapshotNeeds {
  */
 export type RemovalOutcome =
   | { readonly ok: true; readonly deleted: readonly string[]; readonly bytes?: number | null }
-  | { readonly ok: false; readonly kind: 'gone' | 'conflict' | 'unreachable' | 'failed'; readonly message: string };
+  | { readonly ok: false; readonly kind: EngineErrorKind; readonly message: string };
 
 /** A container inspected just now: its writable-layer size and fresh finish details. */
 export interface ContainerMeasure {

@@ -1,6 +1,11 @@
 /** Engine errors, classified by what reclaimd should do about them. */
 
-export type EngineErrorKind = 'gone' | 'conflict' | 'unreachable' | 'failed';
+/**
+ * `malformed`: the engine (or something between it and reclaimd) answered, but not with an
+ * answer reclaimd can read with certainty (see answer-routes.ts); nothing that rests on it may
+ * be removed, so like `unreachable` it ends the cycle.
+ */
+export type EngineErrorKind = 'gone' | 'conflict' | 'unreachable' | 'failed' | 'malformed';
 
 /** An error from talking to the engine, with a stable code for logs and metrics. */
 export class EngineError extends Error {

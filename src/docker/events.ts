@@ -5,9 +5,11 @@
  * because the engine keeps only its last 256 events and anything missed is gone.
  */
 import type { IncomingMessage } from 'node:http';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { EngineEvent, Listing } from '../policy/last-use.js';
-import { dockerOptions } from './client.js';
+import { dockerOptions, engineClient } from './client.js';
+import { decodeJson, routeOf } from './answer-routes.js';
+import { inPath } from './request-path.js';
 
 export interface EventHandlers {
   /** The stream is open; `engineId` is the engine's `/info` ID at that moment. */
@@ -18,6 +20,8 @@ export interface EventHandlers {
 
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/** The longest event line read; see the stream's 'data' handler. */
+const MAX_EVENT_BYTES = 1024 * 1024;
 /** How long a stream must stay up before the reconnection backoff starts over. */
 const STEADY_MS = 60_000;
 
@@ -50,8 +54,8 @@ export class EventFollower {
     // No `timeout` on the stream's client: docker-modem applies it as a socket idle timeout,
     // which would cut a quiet stream every `timeoutMs`. Requests keep theirs.
     const { timeout: _ignored, ...streamOptions } = dockerOptions(address, timeoutMs);
-    this.streamDocker = new Docker({ ...streamOptions, version } as Docker.DockerOptions);
-    this.docker = new Docker({ ...dockerOptions(address, timeoutMs), version } as Docker.DockerOptions);
+    this.streamDocker = engineClient({ ...streamOptions, version } as Docker.DockerOptions);
+    this.docker = engineClient({ ...dockerOptions(address, timeoutMs), version } as Docker.DockerOptions);
   }
 
   start(): void {
@@ -109,11 +113,21 @@ export class EventFollower {
     // The listeners are attached before anything else is awaited: a stream that closes while
     // `/info` is asked must still end in a retry (and a reported disconnection).
     stream.on('data', (chunk: Buffer) => {
+      if (ended) return;
       buffer += chunk.toString('utf8');
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
+      // An event is a few hundred bytes: a line that never ends is no event stream.
+      if (buffer.length > MAX_EVENT_BYTES) return end(`the event stream sent a line longer than ${MAX_EVENT_BYTES} bytes`);
       for (const line of lines) {
-        const event = parseEvent(line);
+        let event: EngineEvent | undefined;
+        try {
+          event = parseEvent(line);
+        } catch (err) {
+          // A use the stream reported but reclaimd could not read would be a use missed, and an
+          // image removed as unused: start again, and resync from full listings.
+          return end((err as Error).message);
+        }
         if (!event) continue;
         this.since = Math.floor(event.time / 1000);
         if (early) early.push(event);
@@ -171,7 +185,7 @@ export class EventFollower {
   /** The ID of the image a reference (or ID) names now, or undefined when there is none. */
   async imageId(ref: string): Promise<string | undefined> {
     try {
-      return (await this.docker.getImage(ref).inspect()).Id;
+      return (await this.docker.getImage(inPath(ref)).inspect()).Id;
     } catch {
       return undefined;
     }
@@ -180,26 +194,22 @@ export class EventFollower {
   /** The image ID of a container, or undefined when it is gone (e.g. after `destroy`). */
   async containerImage(id: string): Promise<string | undefined> {
     try {
-      return (await this.docker.getContainer(id).inspect()).Image;
+      return (await this.docker.getContainer(inPath(id)).inspect()).Image;
     } catch {
       return undefined;
     }
   }
 }
 
-/** One line of the stream, or undefined when it is not an event we can read. */
+const EVENT_ROUTE = routeOf('GET', '/events');
+
+/**
+ * One line of the stream: undefined for a blank line (the engine sends none, a proxy may), an
+ * EngineError `malformed` for anything that is not an event as answer-schemas.ts describes it.
+ */
 export function parseEvent(line: string): EngineEvent | undefined {
   if (line.trim() === '') return undefined;
-  try {
-    const raw = JSON.parse(line) as { Type?: unknown; Action?: unknown; Actor?: { ID?: unknown; Attributes?: unknown }; time?: unknown; timeNano?: unknown };
-    if (typeof raw.Type !== 'string' || typeof raw.Action !== 'string') return undefined;
-    const time = typeof raw.timeNano === 'number' ? Math.floor(raw.timeNano / 1e6) : typeof raw.time === 'number' ? raw.time * 1000 : undefined;
-    if (time === undefined) return undefined;
-    const attrs = raw.Actor?.Attributes;
-    const attributes: Record<string, string> = {};
-    if (attrs && typeof attrs === 'object') for (const [k, v] of Object.entries(attrs)) if (typeof v === 'string') attributes[k] = v;
-    return { type: raw.Type, action: raw.Action, actorId: typeof raw.Actor?.ID === 'string' ? raw.Actor.ID : '', attributes, time };
-  } catch {
-    return undefined;
-  }
+  const raw = decodeJson(EVENT_ROUTE, 'event', line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> | null }; time: number; timeNano?: number };
+  const time = raw.timeNano !== undefined ? Math.floor(raw.timeNano / 1e6) : raw.time * 1000;
+  return { type: raw.Type, action: raw.Action, actorId: raw.Actor.ID, attributes: { ...(raw.Actor.Attributes ?? {}) }, time };
 }

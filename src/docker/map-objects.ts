@@ -14,11 +14,25 @@ export function mapImage(raw: Docker.ImageInfo, layers: readonly ImageLayer[]): 
     parentId: raw.ParentId ? raw.ParentId : undefined,
     tags,
     digests,
-    created: raw.Created * 1000,
+    created: buildTime(raw.Created),
     labels: (raw.Labels as Record<string, string> | null) ?? {},
     size: raw.Size,
     layers,
   };
+}
+
+/**
+ * Docker's first release: an image config that says it was made before then has no real build
+ * time. The engine lists 0 for a config without one, reproducible builds (ko, Bazel, Nix,
+ * jib) write the epoch or a second after it on purpose, and a config may carry Go's zero time
+ * (a large negative number). Read as dates they make an image look 55 years old to every
+ * `olderThan`; they are unknown instead, which no age condition matches.
+ */
+const FIRST_DOCKER_RELEASE_S = Date.UTC(2013, 2, 13) / 1000;
+
+/** An image's build time in epoch milliseconds, or undefined when its config has none. */
+export function buildTime(createdSeconds: number): number | undefined {
+  return createdSeconds >= FIRST_DOCKER_RELEASE_S ? createdSeconds * 1000 : undefined;
 }
 
 export interface ContainerDetails {

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { NetworkObj } from '../policy/snapshot.js';
 import type { RemovalOutcome } from './engine.js';
 import { classify } from './errors.js';
+import { inPath } from './request-path.js';
 
 /** A `GET /networks` entry → NetworkObj, keeping only what the planner reads. */
 export function mapNetwork(raw: Docker.NetworkInspectInfo): NetworkObj {
@@ -44,7 +45,7 @@ export function containerNetworks(raw: Docker.ContainerInfo): string[] {
  */
 export async function removeNetwork(docker: Docker, id: string): Promise<RemovalOutcome> {
   try {
-    await docker.getNetwork(id).remove();
+    await docker.getNetwork(inPath(id)).remove();
     return { ok: true, deleted: [id] };
   } catch (err) {
     const e = classify(err);

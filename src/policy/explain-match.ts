@@ -63,7 +63,8 @@ function imageMiss(policy: ImagePolicy, image: ImageObj, snapshot: Snapshot, now
     if (!m.dangling && !tagged) return 'is untagged (dangling: false wants tagged images)';
   }
   const min = m.olderThan === undefined ? undefined : parseDuration(m.olderThan);
-  if (min !== undefined && now - image.created < min) return `created ${age(now, image.created)} ago, not longer than olderThan ${m.olderThan}`;
+  if (min !== undefined && image.created === undefined) return 'its build time is unknown (its config has none, or a placeholder before 2013), so olderThan cannot hold';
+  if (min !== undefined && image.created !== undefined && now - image.created < min) return `created ${age(now, image.created)} ago, not longer than olderThan ${m.olderThan}`;
   return undefined;
 }
 

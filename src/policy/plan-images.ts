@@ -198,7 +198,8 @@ function matchesRest(policy: ImagePolicy, image: ImageObj, hasChildren: boolean,
     const dangling = !tagged && !hasChildren;
     if (m.dangling ? !dangling : !tagged) return false;
   }
-  return minAge === undefined || now - image.created >= minAge;
+  // An unknown build time is no age: no olderThan holds for it.
+  return minAge === undefined || (image.created !== undefined && now - image.created >= minAge);
 }
 
 /** Why a matching image was selected; built only for the images that are. */
@@ -207,7 +208,7 @@ function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number
   const reasons: string[] = [];
   if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
   if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
-  if (m.olderThan !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
+  if (m.olderThan !== undefined && image.created !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
   if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
   if (unusedReason !== undefined) reasons.push(unusedReason);
   return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
@@ -287,7 +288,8 @@ function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger
     }
   }
   for (const list of byRepo.values()) {
-    list.sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // An image of unknown build time counts as the newest: keeping it is the safe side.
+    list.sort((a, b) => (b.created ?? Infinity) - (a.created ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const image of list.slice(0, n)) kept.add(image.id);
   }
   return kept;

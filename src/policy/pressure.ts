@@ -88,7 +88,8 @@ export class PressurePlanner {
   private choose(policy: ImagePolicy, rule: PressureRule, figure: { before: number; capacity: number | null; target: number; describe: string }, candidates: readonly PressureCandidate[]): PressureCandidate[] {
     const { now } = this.inputs;
     const usage = this.inputs.snapshot.usage?.images;
-    const lastUse = (image: ImageObj) => usage?.get(image.id) ?? image.created;
+    // With neither a last use nor a build time, an image is taken last: nothing says it is old.
+    const lastUse = (image: ImageObj) => usage?.get(image.id) ?? image.created ?? Infinity;
     // Least recently used first; equal times by ID, so the choice never depends on listing order.
     const ordered = [...candidates].sort((a, b) => lastUse(a.image) - lastUse(b.image) || (a.image.id < b.image.id ? -1 : a.image.id > b.image.id ? 1 : 0));
     const earlier = this.ledger.selectedOf('image').map((d) => d.id);
@@ -106,7 +107,13 @@ export class PressurePlanner {
       freed = freedBy([...earlier, ...chosenIds, c.image.id]);
       chosenIds.add(c.image.id);
       const used = usage?.get(c.image.id);
-      const when = used !== undefined ? `last used ${formatDuration(now - used)} ago` : `no last-use record, so ordered by creation (created ${formatDuration(now - c.image.created)} ago)`;
+      const created = c.image.created;
+      const when =
+        used !== undefined
+          ? `last used ${formatDuration(now - used)} ago`
+          : created !== undefined
+            ? `no last-use record, so ordered by creation (created ${formatDuration(now - created)} ago)`
+            : 'no last-use record and no build time, so taken last';
       chosen.push({ image: c.image, reason: `${c.reason}; ${when}; under pressure (${figure.describe}): least recently used first until ${rule.belowText}` });
     };
     // Parents passed over while a child stayed, least recently used first.

@@ -36,8 +36,11 @@ export interface ImageObj {
   /** `repository:tag` references; empty for untagged images. */
   readonly tags: readonly string[];
   readonly digests: readonly string[];
-  /** Build time from the image config. */
-  readonly created: number;
+  /**
+   * Build time from the image config; undefined when the config has none (or a placeholder
+   * before 2013, as reproducible builds write): no age condition then holds.
+   */
+  readonly created: number | undefined;
   readonly labels: Labels;
   /** Its size as the engine lists it (containerd image store: content and unpacked snapshots together). */
   readonly size: number;

@@ -252,7 +252,7 @@ describe('a connection cut in the middle of an answer', () => {
       expect(await settle(cut, 1000), `the ${list} answer was cut`).toBeUndefined();
       expect(failed, `cut ${list} after ${bytes} bytes`).toBeInstanceOf(EngineError);
       expect((failed as EngineError).kind).toBe('unreachable');
-      expect((failed as EngineError).message).toMatch(/^ECONNRESET: the answer broke off before its end/);
+      expect((failed as EngineError).message).toMatch(/^ECONNRESET: GET \/(images|containers)\/json: the answer broke off before its end|^ECONNRESET: GET \/volumes: the answer broke off before its end/);
       expect((await present(images.keys())).sort(), 'nothing removed').toEqual([...images.keys()].sort());
 
       // The daemon reconnects after an unreachable engine; so does this next cycle.
@@ -278,7 +278,7 @@ describe('an answer that stops in the middle', () => {
       expect(await settle(stall, 1000), 'the answer stalled').toBeUndefined();
       expect(failed).toBeInstanceOf(EngineError);
       expect((failed as EngineError).kind).toBe('unreachable');
-      expect((failed as EngineError).message).toMatch(/^ECONNRESET: the answer broke off before its end/);
+      expect((failed as EngineError).message).toMatch(/^ETIMEDOUT: GET \/images\/json: no answer for 1000 ms \(docker.timeout\)/);
       expect((await present(images.keys())).sort(), 'nothing removed').toEqual([...images.keys()].sort());
       const next = await settle(runCycle(new EngineAdapter(await connect(`unix://${p.path}`, 1_000)), config, { mode: 'dry-run', now: Date.now() }, silent));
       expect((next as CycleReport).interrupted).toBeUndefined();
@@ -301,7 +301,7 @@ describe('the daemon, when a list answer is cut', () => {
     await daemon.started();
     await cut;
     const failed = await daemon.waitForLog((l) => l.msg === 'cycle failed: the Docker engine is unreachable; nothing was removed, will retry');
-    expect(failed['err']).toMatch(/ECONNRESET: the answer broke off before its end/);
+    expect(failed['err']).toMatch(/ECONNRESET: GET \/images\/json: the answer broke off before its end/);
     // Cycles never overlap, so a removal logged before the failure would be the failed
     // cycle's; the next scheduled cycle (every second) may already be removing by now.
     expect(daemon.logs.slice(0, daemon.logs.indexOf(failed)).some((l) => l.msg === 'removed')).toBe(false);

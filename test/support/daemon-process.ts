@@ -70,6 +70,11 @@ export class DaemonProcess {
     return last;
   }
 
+  /** The daemon's process ID, to read its memory from /proc. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }

@@ -213,7 +213,7 @@ export class FakeEngine implements Engine {
     const drained = (async () => {
       for await (const chunk of pack) chunks.push(chunk as Buffer);
     })();
-    pack.entry({ name: `${hex}.json` }, JSON.stringify({ created: new Date(image.created).toISOString(), config: { Labels: image.labels } }));
+    pack.entry({ name: `${hex}.json` }, JSON.stringify({ created: new Date(image.created ?? 0).toISOString(), config: { Labels: image.labels } }));
     pack.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${hex}.json`, RepoTags: tags.length > 0 ? [...tags] : null, Layers: [] }]));
     // The containerd image store writes an OCI layout, whose index names the image (its manifest) by ID.
     if (this.imageStore === 'containerd') pack.entry({ name: 'index.json' }, JSON.stringify({ schemaVersion: 2, manifests: [{ digest: id }] }));

@@ -59,8 +59,8 @@ describe('EventFollower', () => {
           if (n === 1 && cut) {
             // The stream dies before /info answers.
             cut();
-            setTimeout(() => json(res, 200, { ID: 'E' }), 50);
-          } else json(res, 200, { ID: 'E' });
+            setTimeout(() => json(res, 200, { ID: 'E', DriverStatus: [] }), 50);
+          } else json(res, 200, { ID: 'E', DriverStatus: [] });
         },
       ).then((address) => follow(address, { onDisconnected: (r) => reasons.push(r) }));
     });
@@ -87,7 +87,7 @@ describe('EventFollower', () => {
   it('a proxy that never answers the event request is given up on and retried', async () => {
     const address = await engine(
       () => undefined,
-      (_req, res) => json(res, 200, { ID: 'E' }),
+      (_req, res) => json(res, 200, { ID: 'E', DriverStatus: [] }),
     );
     const reason = await new Promise<string>((resolve) => follow(address, { onDisconnected: resolve }, { headersTimeoutMs: 200 }));
     expect(reason).toContain('no answer');
@@ -101,7 +101,7 @@ describe('EventFollower', () => {
           closed = new Promise<void>((done) => req.socket.on('close', () => done()));
           resolve();
         },
-        (_req, res) => json(res, 200, { ID: 'E' }),
+        (_req, res) => json(res, 200, { ID: 'E', DriverStatus: [] }),
       ).then((address) => follow(address, {}, { headersTimeoutMs: 60_000 }));
     });
     await asked;
@@ -117,7 +117,7 @@ describe('EventFollower', () => {
         openStream(res);
         res.write(line);
       },
-      (_req, res) => setTimeout(() => json(res, 200, { ID: 'E' }), 100),
+      (_req, res) => setTimeout(() => json(res, 200, { ID: 'E', DriverStatus: [] }), 100),
     );
     const order: string[] = [];
     await new Promise<void>((resolve) =>
@@ -138,7 +138,7 @@ describe('EventFollower', () => {
         openStream(res);
         setTimeout(() => res.destroy(), 20);
       },
-      (_req, res) => json(res, 200, { ID: 'E' }),
+      (_req, res) => json(res, 200, { ID: 'E', DriverStatus: [] }),
     );
     let drops = 0;
     let follower: EventFollower | undefined;

@@ -45,8 +45,14 @@ describe('parseEvent', () => {
     expect(parseEvent(line)).toEqual({ type: 'image', action: 'tag', actorId: 'sha256:ab', attributes: { name: 'ex/b:2' }, time: 1795735574154 });
   });
 
-  it.each(['', '   ', '{"Type":"image"', '{"Type":"image","Action":"tag"}', '[1,2]', 'null'])('ignores %j', (line) => {
+  it.each(['', '   '])('skips the blank line %j', (line) => {
     expect(parseEvent(line)).toBeUndefined();
+  });
+
+  // A line it cannot read may be a use it would miss: the follower then starts the stream again
+  // and resyncs from full listings, rather than going on without it.
+  it.each(['{"Type":"image"', '{"Type":"image","Action":"tag"}', '[1,2]', 'null', '<html>', '{"Type":"image","Action":"tag","Actor":{"ID":"x"},"time":-1}'])('refuses %j as malformed', (line) => {
+    expect(() => parseEvent(line)).toThrow(expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('GET /events') }));
   });
 });
 

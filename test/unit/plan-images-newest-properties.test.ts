@@ -31,7 +31,7 @@ const repositories = (i: ImageObj) => [...new Set(i.tags.map((t) => splitReferen
 function topN(images: readonly ImageObj[], repo: string, n: number): string[] {
   return images
     .filter((i) => repositories(i).includes(repo))
-    .sort((a, b) => b.created - a.created || (a.id < b.id ? -1 : 1))
+    .sort((a, b) => (b.created ?? Infinity) - (a.created ?? Infinity) || (a.id < b.id ? -1 : 1))
     .slice(0, n)
     .map((i) => i.id);
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { renderSchemas } from '../../src/policy/schema-files.js';
-import { renderValidators } from '../../src/policy/validator-code.js';
+import { renderAnswerValidators, renderValidators } from '../../src/policy/validator-code.js';
 
 describe('exported JSON Schemas', () => {
   for (const [name, text] of Object.entries(renderSchemas())) {
@@ -16,6 +16,10 @@ describe('exported JSON Schemas', () => {
 
   it('src/policy/schema-validators.ts (the precompiled validators) is up to date', () => {
     expect(readFileSync(new URL('../../src/policy/schema-validators.ts', import.meta.url), 'utf8')).toBe(renderValidators());
+  });
+
+  it('src/docker/answer-validators.ts (the engine answers\' validators) is up to date', () => {
+    expect(readFileSync(new URL('../../src/docker/answer-validators.ts', import.meta.url), 'utf8')).toBe(renderAnswerValidators());
   });
 
   it('a plain JSON Schema validator (as in an editor) accepts the shipped examples and rejects a typo', () => {
