@@ -114,12 +114,11 @@ describe('the fault corpus, in-process', () => {
   it(`an endless answer is read no further than ${MAX_ANSWER_BYTES} bytes`, async () => {
     engine.endlessBytes = 0;
     engine.set({ route: 'containerList', fault: 'endless' });
-    const before = process.memoryUsage();
     const result = await cycle();
     expect(result.message).toContain(`GET /containers/json: the answer is longer than ${MAX_ANSWER_BYTES} bytes`);
     // What the server got out before the client hung up: the bound, plus the socket's buffers.
+    // (Memory is measured on the daemon, a process of its own, below: here the server shares it.)
     expect(engine.endlessBytes).toBeLessThan(MAX_ANSWER_BYTES + 16 * 1024 * 1024);
-    expect(process.memoryUsage().external - before.external).toBeLessThan(MAX_ANSWER_BYTES * 2);
   });
 });
 
