@@ -102,8 +102,8 @@ function allowed(served: (route: RouteName) => unknown): Set<string> | undefined
     const created = i?.['Created'];
     if (typeof created === 'number' && created >= 1_363_132_800 && created < NOW_S - DAY_S && !used.has(i['Id']) && !kept(i)) out.add(`image:${String(i['Id'])}`);
   }
-  for (const c of containers as Array<Record<string, unknown>>) if (goes(c)) out.add(`container:${String(c['Id'])}`);
-  for (const v of (volumes ?? []) as Array<Record<string, unknown>>) if (!mounted.has(v?.['Name']) && !kept(v)) out.add(`volume:${String(v['Name'])}`);
+  for (const c of containers as Array<Record<string, unknown> | null>) if (c !== null && goes(c)) out.add(`container:${String(c['Id'])}`);
+  for (const v of (volumes ?? []) as Array<Record<string, unknown> | null>) if (v !== null && !mounted.has(v['Name']) && !kept(v)) out.add(`volume:${String(v['Name'])}`);
   return out;
 }
 

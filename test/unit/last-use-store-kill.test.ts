@@ -18,11 +18,12 @@ const MAX_RUNS = Math.max(RUNS, 120);
 const writer = new URL('../support/state-writer.ts', import.meta.url).pathname;
 
 /**
- * Starts a writer and kills it at a random moment of one of its write cycles (encoding the
- * record, then writing it): the delay is drawn from the time its first cycle took on this
- * machine, however loaded. Returns the last write it reported.
+ * Starts a writer and kills it at `at` (a fraction, jittered) of one write cycle after its
+ * second write, a cycle as long as its first took on this machine, however loaded. A cycle
+ * encodes the record, then writes it: the write is its last few per cent. Returns the last
+ * write it reported before the kill and how many it had reported at the moment of the kill.
  */
-async function killMidWrite(dir: string): Promise<number> {
+async function killMidWrite(dir: string, at: number): Promise<{ reported: number; late: boolean }> {
   const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let reported = 0;
   let buffer = '';
@@ -41,18 +42,23 @@ async function killMidWrite(dir: string): Promise<number> {
     child.on('exit', (code) => reject(new Error(`writer exited with ${code} before its second write`)));
   });
   const cycle = (times[times.length - 1] as number) - (times[0] as number);
-  await new Promise((r) => setTimeout(r, Math.random() * cycle));
+  const second = reported;
+  await new Promise((r) => setTimeout(r, cycle * at * (0.9 + Math.random() * 0.2)));
   child.kill('SIGKILL');
   await exited;
-  return reported;
+  // Late: the next write was done before the kill, so it came too late to land inside one.
+  return { reported, late: reported > second };
 }
 
 describe('the last-use state file under SIGKILL', () => {
   it(`is whole after every kill (at least ${RUNS}, ${INSIDE} of them inside a write), with every reported write in it`, async () => {
     const partial: number[] = [];
+    // Where in a cycle to kill: moved later after an early kill, earlier after a late one, so
+    // the kills home in on the write at the end of the cycle on any machine.
+    let at = 0.5;
     for (let run = 0; run < MAX_RUNS && (run < RUNS || partial.filter((n) => n > 0).length < INSIDE); run++) {
       const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-kill-'));
-      const reported = await killMidWrite(dir);
+      const { reported, late } = await killMidWrite(dir, at);
       const decoded = decodeState(readFileSync(stateFile(dir, 'E'), 'utf8'), 'E');
       if (!decoded.ok) throw new Error(`run ${run}: ${decoded.message}`);
       const images = decoded.record.images;
@@ -62,6 +68,7 @@ describe('the last-use state file under SIGKILL', () => {
       for (let i = 0; i < images.size; i++) expect(images.has(writerImageId(i))).toBe(true);
       const leftovers = readdirSync(dir).filter((f) => f.includes('.tmp-'));
       partial.push(leftovers.length);
+      if (leftovers.length === 0) at = Math.min(1.5, Math.max(0.2, at + (late ? -0.04 : 0.08)));
       // A temporary file a killed writer left behind is cleared by the next writer that opens
       // the record, once it is old enough not to be another live writer's.
       for (const f of leftovers) utimesSync(path.join(dir, f), new Date(0), new Date(0));
