@@ -20,6 +20,7 @@ import { EXIT_NOT_FOUND, runExplain } from './daemon/explain-command.js';
 import { unusableArchiveDirs } from './daemon/archive.js';
 import type { Plan } from './policy/plan-types.js';
 import type { Snapshot } from './policy/snapshot.js';
+import { failureReason } from './daemon/record.js';
 import { acquireProcessLock, EXIT_LOCKED, LockHeldError, lockPaths, type ProcessLock } from './daemon/process-lock.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
@@ -127,7 +128,9 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
     if (mode === 'dry-run') await warnUnusableArchiveDirs(report.plan);
-    return report.interrupted === undefined ? EXIT.ok : EXIT.failed;
+    // A removal in doubt cannot be settled by a later process: `once` keeps nothing over.
+    if (report.inDoubt.length > 0) process.stderr.write(`reclaimd: ${report.inDoubt.length} removal(s) in doubt: the engine may have carried them out; they are not counted, and a later run plans again those still there\n`);
+    return failureReason(report) === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
     const message = e?.message ?? '';

@@ -14,7 +14,8 @@ import { startHttp, type HttpServer } from './http.js';
 import { loadConfig } from './load-config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { countCycle, recordCycle, type CycleResult } from './record.js';
+import { countCycle, failureReason, recordCycle, type CycleResult } from './record.js';
+import type { InDoubt } from './in-doubt.js';
 import { runCycle, type CycleReport } from './sweep.js';
 import { LastUseTracker } from './last-use.js';
 import { usesLastUse } from './last-use-store.js';
@@ -51,6 +52,11 @@ export class Daemon {
   private lastCycle: { result: CycleResult; at: string } | undefined;
   private readonly lastUse: LastUseTracker;
   private readonly pressure: PressureWatch;
+  /**
+   * The last cycle's removals in doubt, and the engine they were sent to: the next cycle on the
+   * same engine settles them. Kept in memory only, so they do not outlive the process.
+   */
+  private inDoubt: { readonly engineId: string; readonly entries: readonly InDoubt[] } | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
@@ -140,12 +146,17 @@ export class Daemon {
       const stop = new AbortController();
       this.current = { stop, mode: this.mode };
       const signal = AbortSignal.any([this.shutdown.signal, stop.signal]);
-      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal, usage }, log).finally(() => {
+      const inDoubt = this.carriedTo(engine.cache.engineId, log);
+      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal, usage, inDoubt }, log).finally(() => {
         this.current = undefined;
       });
+      // Settled by this cycle's snapshot; what this cycle left in doubt goes to the next. A
+      // cycle that threw before reporting settled nothing, so the old ones stay.
+      this.inDoubt = report.inDoubt.length > 0 ? { engineId: engine.cache.engineId, entries: report.inDoubt } : undefined;
       await this.lastUse.flush();
       const seconds = (Date.now() - started) / 1000;
       const result = recordCycle(metrics, report, seconds);
+      const failure = failureReason(report);
       recordPressure(metrics, report);
       if (report.interrupted?.startsWith('engine unreachable')) this.lostEngine();
       finish(result);
@@ -158,9 +169,12 @@ export class Daemon {
           removed: report.removed.length,
           reclaimedBytes: report.reclaimedBytes,
           skipped: report.skipped.length,
+          ...(report.inDoubt.length > 0 ? { inDoubt: report.inDoubt.length } : {}),
+          ...(report.earlier.length > 0 ? { removedEarlier: report.earlier.length, reclaimedEarlierBytes: report.earlier.reduce((s, r) => s + (r.bytes ?? 0), 0) } : {}),
           kept: report.plan.kept.length,
           blocked: report.plan.blocked,
           ...(report.interrupted ? { interrupted: report.interrupted } : {}),
+          ...(failure !== undefined ? { failure } : {}),
           timings: report.timings,
         },
         'cycle finished',
@@ -178,6 +192,19 @@ export class Daemon {
       }
       return undefined;
     }
+  }
+
+  /**
+   * The removals in doubt the next cycle settles: none if it talks to another engine (a new
+   * ID behind the same address), whose snapshot says nothing about them.
+   */
+  private carriedTo(engineId: string, log: Logger): readonly InDoubt[] {
+    const carried = this.inDoubt;
+    if (carried === undefined) return [];
+    if (engineId !== '' && carried.engineId === engineId) return carried.entries;
+    log.warn({ removals: carried.entries.length }, 'the engine is not the one the removals in doubt were sent to; they are not counted');
+    this.inDoubt = undefined;
+    return [];
   }
 
   /** Whether a `when` condition holds now; only policies with `when` are looked at. */

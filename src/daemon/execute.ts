@@ -1,7 +1,9 @@
 /**
  * Carries out a plan's removals in the order that matters, with bounded concurrency. A
  * refusal from the engine (409) or an object already gone (404) is a counted skip, never an
- * error and never a reason to force; an unreachable engine ends the cycle.
+ * error and never a reason to force; an unreachable engine ends the cycle. A removal whose
+ * request went out without an answer that says what the engine did is in doubt (in-doubt.ts):
+ * neither removed nor skipped, for the next cycle to settle.
  */
 import type { Engine, RemovalOutcome } from '../docker/engine.js';
 import type { Action, ByteRange, Plan, ResourceKind } from '../policy/plan-types.js';
@@ -11,6 +13,7 @@ import { limiter, mapLimit } from '../docker/pool.js';
 import type { Logger } from './logger.js';
 import { archiveImage, type Archived } from './archive.js';
 import { runPrune, type PlanTime } from './execute-prune.js';
+import { leavesInDoubt } from './in-doubt.js';
 
 export interface RemovalRecord {
   readonly resource: ResourceKind;
@@ -30,6 +33,8 @@ export interface RemovalRecord {
   readonly archived?: Archived;
   /** Build cache: record IDs the prune deleted that the plan did not name. */
   readonly unplanned?: readonly string[];
+  /** Removed by a request of an earlier cycle whose answer was lost (the engine now answered 404). */
+  readonly earlier?: true;
 }
 
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
@@ -50,6 +55,10 @@ export interface SkipRecord {
 export interface ExecutionResult {
   readonly removed: RemovalRecord[];
   readonly skipped: SkipRecord[];
+  /** Removals whose request was sent and whose outcome the answer did not tell, in plan order, with why. */
+  readonly inDoubt: ReadonlyArray<{ readonly action: Action; readonly message: string }>;
+  /** What the engine said the confirmed image removals deleted (on the classic store, layer chain IDs among them). */
+  readonly deleted: readonly string[];
   readonly interrupted: string | undefined;
   /** The engine's image disk usage just before the first image removal and just after the last, when asked for (ExecuteOptions.measureImages). */
   readonly imageUsage?: { readonly before: number | undefined; readonly after: number | undefined };
@@ -79,6 +88,12 @@ export interface ExecuteOptions {
    * else alongside. Undefined when it could not be read.
    */
   readonly measureImages?: () => Promise<number | undefined>;
+  /**
+   * Objects an earlier cycle asked the engine to remove without hearing the outcome, and that
+   * this cycle's snapshot still listed: a 404 for one of them means that request removed it.
+   * Returns what its removal freed (null: unknown), or undefined for any other object.
+   */
+  readonly removedEarlier?: (action: Action) => { readonly bytes: number | null } | undefined;
 }
 
 /**
@@ -97,8 +112,9 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
   const measure = options.measureImages;
   // While image removals are measured, none runs alongside the containers.
   const waitsForContainers = measure ? (a: Action) => a.resource === 'image' || (options.waitsForContainers?.(a) ?? true) : (options.waitsForContainers ?? (() => true));
-  const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord }>();
+  const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord; inDoubt?: string }>();
   const done = new Set<string>();
+  const deleted: string[] = [];
   let interrupted: string | undefined;
 
   const runOne = async (action: Action): Promise<void> => {
@@ -114,12 +130,27 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
     }
-    const outcome = await removeOne(engine, action, log, planTime).catch((err: unknown): Outcome => {
+    // Set just before the first request that changes anything: until then, a failure leaves
+    // the object as it was.
+    let sent = false;
+    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true)).catch((err: unknown): Outcome => {
       const e = classify(err);
       return { ok: false, kind: e.kind, message: e.message };
     });
     const alog = log.child({ policy: action.policy, resource: action.resource });
+    const earlier = !outcome.ok && outcome.kind === 'gone' ? options.removedEarlier?.(action) : undefined;
+    if (!outcome.ok && sent && leavesInDoubt(outcome)) {
+      // The engine may have carried it out: counted neither as removed nor as skipped, and
+      // nothing that waits for it (a parent image) goes on.
+      results.set(action, { inDoubt: outcome.message });
+      if (outcome.kind === 'unreachable') interrupted ??= `engine unreachable: ${outcome.message}`;
+      if (outcome.kind === 'malformed') interrupted ??= `unreadable engine answer: ${outcome.message}`;
+      const msg = outcome.kind === 'unreachable' ? 'engine unreachable; stopping this cycle' : outcome.kind === 'malformed' ? 'unreadable engine answer; stopping this cycle' : 'the engine failed the removal; whether it was carried out, the next cycle sees';
+      alog.error({ name: action.name, id: action.id, err: outcome.message, inDoubt: true }, msg);
+      return;
+    }
     if (outcome.ok) {
+      if (action.resource === 'image') deleted.push(...outcome.deleted);
       // Images: what the deletion freed (image accounting); prunes: the engine's SpaceReclaimed; others: as planned.
       const freed: { bytes: number | null; range?: ByteRange } = action.resource === 'image' ? accounting.freed(action, outcome.deleted) : { bytes: outcome.bytes === undefined ? action.bytes : outcome.bytes };
       const bytes = freed.bytes;
@@ -138,6 +169,13 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       interrupted ??= `unreadable engine answer: ${outcome.message}`;
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       alog.error({ name: action.name, id: action.id, err: outcome.message }, 'unreadable engine answer; stopping this cycle');
+    } else if (earlier !== undefined) {
+      // An earlier request whose answer was lost removed it: counted now, and once.
+      const { bytes } = earlier;
+      done.add(action.id);
+      if (action.resource === 'image') accounting.gone(action.id);
+      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, earlier: true } });
+      alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed by an earlier request whose answer was lost');
     } else {
       // Gone is as good as removed for what depends on it (a parent waiting for its child).
       if (outcome.kind === 'gone') {
@@ -185,12 +223,14 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
   // Reported in plan order, whatever order the parallel requests finished in.
   const removed: RemovalRecord[] = [];
   const skipped: SkipRecord[] = [];
+  const doubtful: Array<{ action: Action; message: string }> = [];
   for (const action of plan.actions) {
     const r = results.get(action);
     if (r?.removed) removed.push(r.removed);
     if (r?.skipped) skipped.push(r.skipped);
+    if (r?.inDoubt !== undefined) doubtful.push({ action, message: r.inDoubt });
   }
-  return { removed, skipped, interrupted, ...(imageUsage ? { imageUsage } : {}) };
+  return { removed, skipped, inDoubt: doubtful, deleted, interrupted, ...(imageUsage ? { imageUsage } : {}) };
 }
 
 function groups(actions: readonly Action[]) {
@@ -207,20 +247,26 @@ function groups(actions: readonly Action[]) {
   };
 }
 
-async function removeOne(engine: Engine, action: Action, log: Logger, planTime: PlanTime | undefined): Promise<Outcome> {
+/** `sent` is called just before the first request that changes anything on the engine. */
+async function removeOne(engine: Engine, action: Action, log: Logger, planTime: PlanTime | undefined, sent: () => void): Promise<Outcome> {
   switch (action.resource) {
     case 'container':
+      sent();
       return engine.removeContainer(action.id);
     case 'volume':
+      sent();
       return engine.removeVolume(action.id);
     case 'image':
-      return removeImage(engine, action, log);
+      return removeImage(engine, action, log, sent);
     case 'network':
       // The engine deletes a network that only stopped or created containers use; one attached
       // since the plan would then never start again, so look just before deleting.
       if (await engine.networkInUse(action.id, action.name)) return { ok: false, kind: 'conflict', message: 'a container was attached to the network after the plan was made' };
+      sent();
       return engine.removeNetwork(action.id);
     case 'buildCache':
+      // The prune is the one request of runPrune that changes anything.
+      sent();
       return runPrune(engine, action, planTime, log);
   }
 }
@@ -234,7 +280,7 @@ async function removeOne(engine: Engine, action: Action, log: Logger, planTime: 
  * untagged only if it still names this image, so a tag moved to another image is never touched.
  * An image whose plan says to archive it is saved first; if that fails, nothing else happens.
  */
-async function removeImage(engine: Engine, action: Action, log: Logger): Promise<Outcome> {
+async function removeImage(engine: Engine, action: Action, log: Logger, sent: () => void): Promise<Outcome> {
   const refs = await engine.imageRefs(action.id);
   if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
   const unplanned = [...refs.tags.filter((t) => !(action.tags ?? []).includes(t)), ...refs.digests.filter((d) => !(action.digests ?? []).includes(d))];
@@ -246,16 +292,17 @@ async function removeImage(engine: Engine, action: Action, log: Logger): Promise
     if (!a.ok) return a.kind === 'archive-failed' ? { ok: false, kind: a.kind, message: a.message, path: a.path } : { ok: false, kind: a.kind, message: a.message };
     archived = { path: a.path, bytes: a.bytes };
   }
-  const outcome = await untagAndDelete(engine, action, refs.tags, log);
+  const outcome = await untagAndDelete(engine, action, refs.tags, log, sent);
   return outcome.ok && archived ? { ...outcome, archived } : outcome;
 }
 
-async function untagAndDelete(engine: Engine, action: Action, tags: readonly string[], log: Logger): Promise<RemovalOutcome> {
+async function untagAndDelete(engine: Engine, action: Action, tags: readonly string[], log: Logger, sent: () => void): Promise<RemovalOutcome> {
   const deleted: string[] = [];
   if (tags.length > 1) {
     if (await engine.imageInUse(action.id)) return { ok: false, kind: 'conflict', message: 'a container uses the image (started after the plan, or its removal failed)' };
     for (const reference of tags.slice(0, -1)) {
       if ((await engine.imageIdOf(reference)) !== action.id) continue;
+      sent();
       const untagged = await engine.untagImage(reference);
       if (untagged.ok) deleted.push(...untagged.deleted);
       else if (untagged.kind !== 'gone') return untagged;
@@ -263,6 +310,7 @@ async function untagAndDelete(engine: Engine, action: Action, tags: readonly str
       if (strays.length > 0) log.error({ reference, deleted: strays }, 'untagging deleted an image other than the one planned; its tag had moved');
     }
   }
+  sent();
   const outcome = await engine.deleteImage(action.id);
   if (outcome.ok) return { ok: true, deleted: [...deleted, ...outcome.deleted] };
   // Someone removed the last other tag meanwhile, so our untag deleted the image: it is gone,

@@ -86,10 +86,15 @@ function apportion(total: number, weights: readonly number[]): number[] {
   return out;
 }
 
-/** Logs what the measurement did, so an operator can see why estimated bytes became unknown. */
-export function logMeasurement(log: Logger, measurement: ImageMeasurement | undefined, estimated: number): void {
+/**
+ * Logs what the measurement did, so an operator can see why estimated bytes became unknown.
+ * `unseen`: an image deletion in doubt (in-doubt.ts) may have happened in the measured span.
+ */
+export function logMeasurement(log: Logger, measurement: ImageMeasurement | undefined, estimated: number, unseen = false): void {
   if (estimated === 0) return;
-  if (measurement === undefined) {
+  if (unseen) {
+    log.warn({ removals: estimated }, "an image removal in doubt may have freed bytes while the engine's image disk usage was measured; the bytes of those whose content is shared with other images are unknown");
+  } else if (measurement === undefined) {
     log.warn({ removals: estimated }, "could not read the engine's image disk usage around the image removals; the bytes of those whose content is shared with other images are unknown");
   } else if (!measurement.settled) {
     log.warn({ drop: measurement.before - measurement.after, low: measurement.range.low, high: measurement.range.high, removals: estimated }, "the engine's image disk usage changed by more than the image removals can explain (something else was pulled, built or written meanwhile); the bytes of those whose content is shared with other images are unknown");

@@ -5,9 +5,21 @@ import type { CycleReport } from './sweep.js';
 export type CycleResult = 'success' | 'failure' | 'blocked';
 
 export function cycleResult(report: CycleReport): CycleResult {
-  if (report.interrupted !== undefined) return 'failure';
+  if (failureReason(report) !== undefined) return 'failure';
   if (report.mode === 'enforce' && report.plan.blocked !== undefined) return 'blocked';
   return 'success';
+}
+
+/**
+ * Why the cycle failed, for its `cycle finished` line; undefined when it did not. It fails when
+ * it stopped early (the engine lost, an answer unreadable, a shutdown) and when a removal's
+ * outcome is in doubt: the engine may have done more than the cycle can count yet.
+ */
+export function failureReason(report: CycleReport): string | undefined {
+  const n = report.inDoubt.length;
+  const doubt = n === 0 ? undefined : `${n} removal${n === 1 ? '' : 's'} in doubt (sent, and no answer said what the engine did; the next cycle counts those it finds done): ${report.inDoubt[0]?.message}`;
+  if (report.interrupted === undefined) return doubt;
+  return doubt === undefined ? report.interrupted : `${report.interrupted}; ${doubt}`;
 }
 
 /** Counts a cycle and its duration; alone for a cycle that threw before it could report. */
@@ -41,7 +53,8 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.reportOnlyBytes.inc({ resource: a.resource, policy: a.policy }, a.bytes ?? 0);
     metrics.reportOnlyObjects.inc({ resource: a.resource, policy: a.policy }, 1);
   }
-  for (const r of report.removed) {
+  // Removals an earlier cycle left in doubt count once they are known done, like any other.
+  for (const r of [...report.removed, ...report.earlier]) {
     const labels = { resource: r.resource, policy: r.policy };
     metrics.removed.inc(labels);
     // Unknown is counted apart, never as 0 bytes.

@@ -28,6 +28,7 @@ export function reportJson(report: CycleReport): unknown {
     ...plan,
     removed: report.removed,
     skipped: report.skipped,
+    inDoubt: report.inDoubt.map(({ resource, id, name, policy, message }) => ({ resource, id, name, policy, message })),
     reclaimed: { count: report.removed.length, bytes: report.reclaimedBytes, ...(report.unknownBytes > 0 ? { unknown: report.unknownBytes } : {}) },
     ...(report.imageMeasurement ? { imageMeasurement: report.imageMeasurement } : {}),
     interrupted: report.interrupted ?? null,

@@ -5,7 +5,7 @@
  */
 import type { ContainerMeasure, Engine } from '../docker/engine.js';
 import type { Config, Mode } from '../policy/config.js';
-import type { Plan } from '../policy/plan-types.js';
+import type { Action, Plan } from '../policy/plan-types.js';
 import type { RegistryAnswer, Snapshot, Usage } from '../policy/snapshot.js';
 import { mapLimit } from '../docker/pool.js';
 import { plan as makePlan } from '../policy/plan.js';
@@ -13,6 +13,7 @@ import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecor
 import type { Logger } from './logger.js';
 import { needsDisk, readDisk, type DiskReading } from './pressure-disk.js';
 import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';
+import { doubtKey, freedSinceListed, inDoubtOf, settleInDoubt, type InDoubt, type Settled } from './in-doubt.js';
 
 export interface CycleReport {
   readonly mode: Mode;
@@ -29,6 +30,13 @@ export interface CycleReport {
   readonly engine: { readonly images: number; readonly containers: number; readonly volumes: number; readonly imageLayerBytes: number };
   /** Why the cycle stopped early (engine lost, shutdown), if it did. */
   readonly interrupted: string | undefined;
+  /**
+   * Removals sent whose outcome no answer told (in-doubt.ts): they fail the cycle, and the next
+   * cycle takes them (CycleOptions.inDoubt) to count those its snapshot shows done.
+   */
+  readonly inDoubt: readonly InDoubt[];
+  /** Removals of an earlier cycle that were in doubt and that this cycle's snapshot shows done. */
+  readonly earlier: readonly RemovalRecord[];
   /** Where the time went: listing and inspecting, planning and measuring, removing. */
   readonly timings: { readonly snapshotSeconds: number; readonly planSeconds: number; readonly executeSeconds: number };
   /** The data-root file system, read when a policy has `when.diskUsageAbove`. */
@@ -47,6 +55,8 @@ export interface CycleOptions {
   readonly usage?: (snapshot: Snapshot) => Usage | undefined;
   /** The clock `now` was read from (default Date.now): how long ago the plan was made, at prune time. */
   readonly clock?: () => number;
+  /** The previous cycle's removals in doubt (its report's `inDoubt`), on this same engine. */
+  readonly inDoubt?: readonly InDoubt[];
 }
 
 export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
@@ -58,6 +68,8 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     swarmServices: config.inUse.swarmServices && config.policies.some((p) => p.resource === 'image'),
   };
   const listed = await engine.snapshot(needs);
+  const carried = settleInDoubt(options.inDoubt ?? [], listed);
+  logSettled(log, carried);
   const usage = options.usage?.(listed);
   const first = usage === undefined ? listed : { ...listed, usage };
   // Read once per cycle, so both plans of the cycle judge pressure by the same figures.
@@ -73,10 +85,11 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     startedAt: options.now,
     plan,
     engine: { images: snapshot.images.length, containers: snapshot.containers.length, volumes: snapshot.volumes.length, imageLayerBytes: uniqueLayerBytes(snapshot) },
+    earlier: carried.removed,
     ...(disk ? { disk } : {}),
   };
   const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
-  const nothing = { removed: [], skipped: [], reclaimedBytes: 0, unknownBytes: 0, interrupted: undefined, timings: timings(0) };
+  const nothing = { removed: [], skipped: [], inDoubt: [], reclaimedBytes: 0, unknownBytes: 0, interrupted: undefined, timings: timings(0) };
   if (options.mode === 'dry-run' || plan.actions.length === 0) return { ...base, ...nothing };
   if (plan.blocked !== undefined) {
     log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
@@ -88,12 +101,39 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     waitsForContainers: dependsOnRemovedContainers(plan, snapshot.containers),
     planTime: { plannedAt: options.now, clock: options.clock ?? Date.now },
     ...imageAccountingFor(engine, snapshot, plan),
+    ...(carried.listed.size > 0 ? { removedEarlier: removedEarlier(carried, snapshot) } : {}),
   });
-  const { removed, measurement } = settleImageBytes(result.removed, result.imageUsage);
-  logMeasurement(log, measurement, result.removed.filter((r) => r.range !== undefined).length);
+  // An image deletion nobody saw end may have freed its bytes inside the measured span; the
+  // drop then says nothing certain about the deletions that were seen.
+  const unseen = result.inDoubt.some((d) => d.action.resource === 'image') || result.removed.some((r) => r.resource === 'image' && r.earlier === true);
+  const { removed, measurement } = settleImageBytes(result.removed, unseen ? undefined : result.imageUsage);
+  logMeasurement(log, measurement, result.removed.filter((r) => r.range !== undefined).length, unseen);
   const reclaimedBytes = removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   const unknownBytes = removed.filter((r) => r.bytes === null).length;
-  return { ...base, skipped: result.skipped, interrupted: result.interrupted, removed, reclaimedBytes, unknownBytes, ...(measurement ? { imageMeasurement: measurement } : {}), timings: timings(clock()) };
+  const credited = new Set(result.deleted);
+  const inDoubt = result.inDoubt.map((d) => inDoubtOf(d.action, d.message, snapshot, credited));
+  return { ...base, skipped: result.skipped, inDoubt, interrupted: result.interrupted, removed, reclaimedBytes, unknownBytes, ...(measurement ? { imageMeasurement: measurement } : {}), timings: timings(clock()) };
+}
+
+/** For execute(): what a carried object the snapshot still listed freed, if the engine now answers 404 for it. */
+function removedEarlier(carried: Settled, snapshot: Snapshot): (action: Action) => { bytes: number | null } | undefined {
+  return (action) => {
+    const entry = carried.listed.get(doubtKey(action.resource, action.id));
+    return entry === undefined ? undefined : { bytes: freedSinceListed(entry, snapshot) };
+  };
+}
+
+/** Says once what became of each removal the previous cycle left in doubt. */
+function logSettled(log: Logger, carried: Settled): void {
+  for (const r of carried.removed) {
+    log.child({ policy: r.policy, resource: r.resource }).info({ name: r.name, id: r.id, bytes: r.bytes, predictedBytes: r.predictedBytes }, 'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt');
+  }
+  for (const d of carried.listed.values()) {
+    log.child({ policy: d.policy, resource: d.resource }).info({ name: d.name, id: d.id }, 'a removal in doubt was not carried out: the object is still there, and the plan decides again');
+  }
+  for (const d of carried.unknown) {
+    log.child({ policy: d.policy, resource: d.resource }).warn({ name: d.name, id: d.id }, 'whether a removal in doubt was carried out is unknown (no policy lists its kind any more); it is not counted');
+  }
 }
 
 /** Seconds since the previous call (or since it was made). */
