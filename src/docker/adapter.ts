@@ -118,8 +118,9 @@ export class EngineAdapter implements Engine {
     await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
       type Info = { SizeRw?: number; SizeRootFs?: number; Image?: string; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
-      const inspect = this.docker.getContainer(inPath(id)).inspect as unknown as (o: { size: boolean }) => Promise<Info>;
-      const info = await this.tolerant(() => inspect.call(this.docker.getContainer(inPath(id)), { size: true }));
+      const container = this.docker.getContainer(inPath(id));
+      const inspect = container.inspect as unknown as (o: { size: boolean }) => Promise<Info>;
+      const info = await this.tolerant(() => inspect.call(container, { size: true }));
       if (info === 'failed') {
         // One container the engine cannot inspect must not stop every other removal: it is
         // reported in a state nothing removes, so it stays, and its image and volumes with it.

@@ -53,6 +53,16 @@ afterAll(async () => {
   await engine?.stop();
 });
 
+/** Ends a run whose daemon logged nothing fatal: SIGTERM, exit 0, and the proxy stopped. */
+async function stopCleanly(d: DaemonProcess): Promise<void> {
+  expect(d.logs.filter((l) => l.level >= 60)).toEqual([]);
+  d.kill('SIGTERM');
+  expect(await d.exitCode()).toBe(0);
+  daemon = undefined;
+  await proxy?.stop();
+  proxy = undefined;
+}
+
 async function newProxy(): Promise<SocketProxy> {
   proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), engine.host.slice('unix://'.length));
   await proxy.start();
@@ -158,13 +168,7 @@ async function stopMidRemoval(phase: 'request' | 'answer', signal: 'SIGTERM' | '
   const settled = daemon.logs.filter((l) => l.msg === 'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt');
   expect(settled.map((l) => [l['id'], l['bytes']])).toEqual(gone.map((id) => [id, images.get(id as string)]));
   expect(await present(images.keys())).toEqual([]);
-  expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
-
-  daemon.kill('SIGTERM');
-  expect(await daemon.exitCode()).toBe(0);
-  daemon = undefined;
-  await proxy?.stop();
-  proxy = undefined;
+  await stopCleanly(daemon);
 }
 
 describe('the engine stopped and started again in the middle of a cycle of many removals', () => {
@@ -261,13 +265,7 @@ describe('the engine stopped and started again in the middle of a cycle of many 
     expect(reportedImages + (engine.variant.containerdStore ? reportedContainers : 0)).toBe(drop);
     expect(await daemon.metric('reclaimd_reclaimed_unknown_total', { resource: 'image', policy: 'old-images' })).toBeUndefined();
     expect(await daemon.metric('reclaimd_reclaimed_unknown_total', { resource: 'container', policy: 'old-containers' })).toBeUndefined();
-    expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
-
-    daemon.kill('SIGTERM');
-    expect(await daemon.exitCode()).toBe(0);
-    daemon = undefined;
-    await proxy?.stop();
-    proxy = undefined;
+    await stopCleanly(daemon);
   });
 });
 
@@ -306,10 +304,7 @@ describe('the engine stopped with SIGTERM under removals at full speed', () => {
     expect(reported).toBe(bytes);
     expect(drop).toBe(bytes);
     expect(await daemon.metric('reclaimd_reclaimed_unknown_total', { resource: 'image', policy: 'p' })).toBeUndefined();
-    expect(daemon.logs.filter((l) => l.level >= 60)).toEqual([]);
-    daemon.kill('SIGTERM');
-    expect(await daemon.exitCode()).toBe(0);
-    daemon = undefined;
+    await stopCleanly(daemon);
   });
 });
 
