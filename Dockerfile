@@ -80,5 +80,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # steps of a tenth (peak about 125 MB instead of 135-160), which is what --optimize-for-size
 # did for the peak, without its cost in CPU (a fifth of a steady cycle's); --v8-pool-size=1
 # leaves V8 one helper thread.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=10", "--v8-pool-size=1", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=10", "--v8-pool-size=1", "/app/dist/cli/main.js"]
 CMD ["daemon", "--config", "/etc/reclaimd/config.yaml", "--listen", "0.0.0.0:9476"]

@@ -5,7 +5,7 @@
 // Everything is labelled reclaimd-bench=<run>; the same seed gives the same state.
 import type Docker from 'dockerode';
 import { busyboxLayer, loadImages, type ImageSpec, type LayerSpec } from '../test/support/image-archive.js';
-import { mapLimit } from '../src/docker/pool.js';
+import { mapLimit } from '../src/lib/pool.js';
 
 export const BENCH_LABEL = 'reclaimd-bench';
 

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { stringify } from 'yaml';
-import { connect, compareVersions } from '../src/docker/client.js';
-import { EngineAdapter } from '../src/docker/adapter.js';
-import { runCycle } from '../src/daemon/sweep.js';
-import { createLogger } from '../src/daemon/logger.js';
-import { resolveConfig, type Config } from '../src/policy/config.js';
-import type { Policy } from '../src/policy/schema.js';
+import { connect, compareVersions } from '../src/engine/client.js';
+import { EngineAdapter } from '../src/engine/adapter.js';
+import { runCycle } from '../src/runtime/cycle/sweep.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { resolveConfig, type Config } from '../src/core/config/config.js';
+import type { Policy } from '../src/core/config/schema.js';
 
 const silent = createLogger('silent');
 
@@ -263,7 +263,7 @@ async function withDaemon(host: string, policies: readonly Policy[], schedule: s
   const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
   writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies }));
   writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule, docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
-  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,8 @@
 // The planner alone: a synthetic snapshot of 100,000 objects against 20 policies, no engine,
 // to show the pure core is linear and fast.
-import { plan } from '../src/policy/plan.js';
-import type { Policy } from '../src/policy/schema.js';
-import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../src/policy/snapshot.js';
+import { plan } from '../src/core/planner/plan.js';
+import type { Policy } from '../src/core/config/schema.js';
+import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../src/core/model/snapshot.js';
 import { makeConfig } from './measure.js';
 
 const DAY = 86_400_000;

@@ -10,10 +10,10 @@ import { startThrowawayEngine } from '../test/support/throwaway-engine.js';
 import { engineVariant } from '../test/support/engine-variant.js';
 import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
-import { connect } from '../src/docker/client.js';
+import { connect } from '../src/engine/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
 import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, layersSize, reclaimdRemoval, sameAs, steadyState, summarize, type DaemonSteady, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
-import { DEFAULTS } from '../src/policy/config.js';
+import { DEFAULTS } from '../src/core/config/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
 

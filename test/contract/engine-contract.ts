@@ -7,8 +7,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Engine, RemovalOutcome } from '../../src/docker/engine.js';
-import { EngineError } from '../../src/docker/errors.js';
+import type { Engine, RemovalOutcome } from '../../src/engine/engine.js';
+import { EngineError } from '../../src/engine/errors.js';
 
 /** Named layers: the same name is the same content, so images share it. Sizes in bytes. */
 export const LAYER_SIZES: Record<string, number> = { base: 100_000, a: 20_000, b: 30_000 };

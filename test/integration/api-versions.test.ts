@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
-import { MAX_API_VERSION } from '../../src/docker/client.js';
+import { MAX_API_VERSION } from '../../src/engine/client.js';
 import { cleanupRun, createContainer, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';

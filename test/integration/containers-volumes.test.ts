@@ -8,12 +8,12 @@ import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, n
 import { buildLayerTar, busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { containerBytes, expectAccounting, layersSize, writableLayerBytes } from '../support/accounting.js';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
-import type { ContainerMeasure } from '../../src/docker/engine.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import { resolveConfig } from '../../src/policy/config.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
+import type { ContainerMeasure } from '../../src/engine/engine.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { resolveConfig } from '../../src/core/config/config.js';
 
 const host = inject('dockerHost');
 let docker: Docker;

@@ -1,7 +1,7 @@
 // The engine contract against the real adapter on the throwaway engine.
 import { describe, inject } from 'vitest';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
 import { engineContract, LAYER_SIZES, type ContractWorld } from '../contract/engine-contract.js';
 import { cleanupRun, createContainer, createNetwork, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage, type LayerSpec } from '../support/image-archive.js';

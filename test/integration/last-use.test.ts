@@ -12,8 +12,8 @@ import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { SocketProxy } from '../support/socket-proxy.js';
-import { stateFile } from '../../src/daemon/last-use-store.js';
-import { emptyRecord, encodeState } from '../../src/policy/last-use.js';
+import { stateFile } from '../../src/runtime/last-use/store.js';
+import { emptyRecord, encodeState } from '../../src/core/last-use/last-use.js';
 
 const host = inject('dockerHost');
 const DAY = 86_400_000;

@@ -14,8 +14,8 @@ import { cleanupRun, createContainer, createNetwork, dockerFor, newRunId, TEST_L
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { layersSize } from '../support/accounting.js';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
 
 const host = inject('dockerHost');
 let docker: Docker;

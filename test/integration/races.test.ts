@@ -3,12 +3,12 @@
 // never a lost object, never a crash. The counts are published in docs/reliability.md.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
-import type { RemovalOutcome } from '../../src/docker/engine.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import { resolveConfig, type Config } from '../../src/policy/config.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
+import type { RemovalOutcome } from '../../src/engine/engine.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { resolveConfig, type Config } from '../../src/core/config/config.js';
 import { cleanupRun, createContainer, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { loadImage } from '../support/image-archive.js';
 

@@ -1,13 +1,13 @@
 // Small builders for planner unit tests: snapshot objects with sensible defaults, a Config
 // built through resolveConfig (so every test policy is schema-checked exactly like a real
 // policy file), a fixed clock, and a seeded shuffle for the determinism tests.
-import { resolveConfig, type Config } from '../../src/policy/config.js';
-import { formatProblem } from '../../src/policy/problems.js';
-import type { Policy } from '../../src/policy/schema.js';
-import type { Labels } from '../../src/policy/labels.js';
-import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
-import { plan } from '../../src/policy/plan.js';
-import type { Plan } from '../../src/policy/plan-types.js';
+import { resolveConfig, type Config } from '../../src/core/config/config.js';
+import { formatProblem } from '../../src/core/config/problems.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import type { Labels } from '../../src/lib/labels.js';
+import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/core/model/snapshot.js';
+import { plan } from '../../src/core/planner/plan.js';
+import type { Plan } from '../../src/core/model/plan.js';
 
 /** The planner's "now" in every unit test; the planner never reads the clock itself. */
 export const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);

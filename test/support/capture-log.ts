@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/daemon/logger.js';
+import { createLogger, type Logger } from '../../src/runtime/logger.js';
 
 /** A real pino logger writing into an array, so tests read the JSON lines operators get. */
 export function captureLog(): { log: Logger; lines: Array<Record<string, unknown>> } {

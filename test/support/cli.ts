@@ -1,4 +1,4 @@
-// Runs the built CLI (dist/cli.js, built by `npm test` before vitest starts) as a separate
+// Runs the built CLI (dist/cli/main.js, built by `npm test` before vitest starts) as a separate
 // process, the way operators run it, and writes throwaway configuration directories.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

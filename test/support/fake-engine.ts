@@ -4,16 +4,16 @@
 // running containers and mounted volumes; 404 for what is gone; layers freed only when no
 // image holds them; untagged parents auto-pruned unless noprune. Every call is recorded, and
 // a hook runs before each removal so tests can stage races.
-import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/docker/engine.js';
+import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '../../src/engine/engine.js';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { EngineError } from '../../src/docker/errors.js';
-import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, RegistryAnswer, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
-import type { BuildCachePrune } from '../../src/policy/plan-types.js';
-import { simulatePrune } from '../../src/policy/plan-build-cache.js';
-import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/policy/plan-networks.js';
-import { writeAtomically } from '../../src/docker/save-image.js';
-import type { ImageStore } from '../../src/docker/client.js';
+import { EngineError } from '../../src/engine/errors.js';
+import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, RegistryAnswer, Snapshot, VolumeObj } from '../../src/core/model/snapshot.js';
+import type { BuildCachePrune } from '../../src/core/model/plan.js';
+import { simulatePrune } from '../../src/core/planner/resources/build-cache.js';
+import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/core/planner/resources/networks.js';
+import { writeAtomically } from '../../src/engine/save-image.js';
+import type { ImageStore } from '../../src/engine/client.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 

@@ -182,7 +182,10 @@ async function packArchive(images: readonly ImageParts[]): Promise<Buffer> {
       entries.push({ header: { name: `${hex}/layer.tar`, size: layer.length, mode: 0o644 }, body: layer });
     }
   }
-  const manifest = images.map((image) => ({
+  // Docker 20.10 reports the IDs of an archive's images only when its last entry has no tag
+  // (moby's tarexport checks the tag count of the last entry alone), so untagged images go last.
+  const ordered = [...images].sort((a, b) => Number(a.tags.length === 0) - Number(b.tags.length === 0));
+  const manifest = ordered.map((image) => ({
     Config: `${image.configHex}.json`,
     RepoTags: image.tags.length > 0 ? image.tags : null,
     Layers: image.layers.map((l) => `${l.hex}/layer.tar`),

@@ -2,7 +2,7 @@
 // and keeps it until it is killed (SIGTERM releases it on the way out; SIGKILL leaves it behind).
 // Run with `node --import tsx lock-holder.ts PATH...`.
 import { pino } from 'pino';
-import { acquireProcessLock } from '../../src/daemon/process-lock.js';
+import { acquireProcessLock } from '../../src/runtime/process-lock.js';
 
 const paths = process.argv.slice(2);
 await acquireProcessLock({ paths, log: pino({ level: 'silent' }), onLost: () => process.exit(3) });

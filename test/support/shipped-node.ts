@@ -16,7 +16,7 @@ export function shippedNode(dockerfile = new URL('../../Dockerfile', import.meta
   const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
   if (!entry) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   const argv = JSON.parse(entry[1] as string) as string[];
-  const script = argv.findIndex((a) => a.endsWith('/cli.js'));
+  const script = argv.findIndex((a) => a.endsWith('/cli/main.js'));
   if (argv[0] !== 'node' || script < 0) throw new Error(`the ENTRYPOINT does not run node on cli.js: ${entry[1] as string}`);
   const env: Record<string, string> = {};
   for (const line of text.split('\n').filter((l) => l.startsWith('ENV '))) {

@@ -3,7 +3,7 @@
 // `written N` once write N is on disk. Run with `node --import tsx state-writer.ts DIR`.
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { LastUseStore } from '../../src/daemon/last-use-store.js';
+import { LastUseStore } from '../../src/runtime/last-use/store.js';
 import { image, snapshot } from './builders.js';
 
 /** Images in the first write; big enough that a write takes a few milliseconds. */

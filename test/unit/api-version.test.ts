@@ -1,8 +1,8 @@
 // Which Engine API version reclaimd speaks: the newest both sides know, and a clear refusal of
 // an engine that accepts none reclaimd knows.
 import { describe, expect, it } from 'vitest';
-import { compareVersions, MAX_API_VERSION, pinnedVersion } from '../../src/docker/client.js';
-import { EngineError } from '../../src/docker/errors.js';
+import { compareVersions, MAX_API_VERSION, pinnedVersion } from '../../src/engine/client.js';
+import { EngineError } from '../../src/engine/errors.js';
 
 describe('pinnedVersion', () => {
   it('speaks the engine version when it is older than ours, ours when it is newer', () => {

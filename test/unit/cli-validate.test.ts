@@ -144,7 +144,7 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
 
   it('survives loading a deeply nested policy file again and again, as the daemon does before every cycle', async () => {
     const { config } = configDir({ 'deep.yaml': `${'['.repeat(10_000)}${']'.repeat(10_000)}\n` });
-    const loader = pathToFileURL(path.join(ROOT, 'dist/daemon/load-config.js')).href;
+    const loader = pathToFileURL(path.join(ROOT, 'dist/runtime/load-config.js')).href;
     const script = [
       `const { loadConfig } = await import(${JSON.stringify(loader)});`,
       'for (let i = 0; i < 5; i++) {',

@@ -2,9 +2,9 @@
 // defaults, duplicate names across files, evaluation order, where each policy came from, and
 // a result nobody can change by accident.
 import { describe, expect, it } from 'vitest';
-import { checkConfigText, DEFAULTS, resolveConfig, type TextFile } from '../../src/policy/config.js';
-import type { RawConfig } from '../../src/policy/schema.js';
-import { formatProblem, type Problem, type Result } from '../../src/policy/problems.js';
+import { checkConfigText, DEFAULTS, resolveConfig, type TextFile } from '../../src/core/config/config.js';
+import type { RawConfig } from '../../src/core/config/schema.js';
+import { formatProblem, type Problem, type Result } from '../../src/core/config/problems.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 

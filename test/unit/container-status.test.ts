@@ -1,6 +1,6 @@
 // Reading the container list's Status, which lets a cached finish time be trusted.
 import { describe, expect, it } from 'vitest';
-import { statusAge, statusExitCode } from '../../src/docker/container-status.js';
+import { statusAge, statusExitCode } from '../../src/engine/container-status.js';
 
 const S = 1000;
 const M = 60 * S;

@@ -3,8 +3,8 @@
 // and the daemon's timer on a fake clock.
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { nextRun, parseCron, type CronSchedule } from '../../src/policy/cron.js';
-import { startCronTimer } from '../../src/daemon/cron-timer.js';
+import { nextRun, parseCron, type CronSchedule } from '../../src/lib/cron.js';
+import { startCronTimer } from '../../src/runtime/schedule.js';
 
 const tz = process.env['TZ'];
 const useZone = (zone: string | undefined) => {

@@ -120,7 +120,7 @@ describe('deploy/systemd/reclaimd.service', () => {
     const shipped = shippedNode();
     expect(shipped.flags).toContain('--heap-growing-percent=10');
     const exec = settings.find((l) => l.startsWith('ExecStart='))?.split(' ') ?? [];
-    expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli.js')))).toEqual(shipped.flags);
+    expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli/main.js')))).toEqual(shipped.flags);
     for (const [key, value] of Object.entries(shipped.env)) expect(settings).toContain(`Environment=${key}=${value}`);
     expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']);
   });

@@ -6,13 +6,13 @@
 // by removing nothing at all.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
-import { MAX_ANSWER_BYTES } from '../../src/docker/strict-modem.js';
-import { loadConfig } from '../../src/daemon/load-config.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import type { Config } from '../../src/policy/config.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
+import { MAX_ANSWER_BYTES } from '../../src/engine/strict-modem.js';
+import { loadConfig } from '../../src/runtime/load-config.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import type { Config } from '../../src/core/config/config.js';
 import { CORPUS_WORLD, FaultEngine, FAULTS, IDS, ROUTES, type Fault, type RouteName } from '../support/fault-engine.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { DaemonProcess, type LogLine } from '../support/daemon-process.js';

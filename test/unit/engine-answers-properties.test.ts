@@ -5,12 +5,12 @@
 // and an answer that is not JSON at all lets no removal through.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../src/docker/client.js';
-import { EngineAdapter } from '../../src/docker/adapter.js';
-import { loadConfig } from '../../src/daemon/load-config.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import type { Config } from '../../src/policy/config.js';
+import { connect } from '../../src/engine/client.js';
+import { EngineAdapter } from '../../src/engine/adapter.js';
+import { loadConfig } from '../../src/runtime/load-config.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import type { Config } from '../../src/core/config/config.js';
 import { answerOf, FaultEngine, ROUTES, type RouteName, type World } from '../support/fault-engine.js';
 import { writeConfig } from '../support/cli.js';
 

@@ -1,7 +1,7 @@
 // The adapter's memory of an engine: the layer lists a steady-state cycle reuses must carry the
 // sizes the size table holds now, and forgetting must follow the engine.
 import { describe, expect, it } from 'vitest';
-import { EngineCache } from '../../src/docker/engine-cache.js';
+import { EngineCache } from '../../src/engine/engine-cache.js';
 
 const layer = (chain: string, size: number) => ({ chain, size });
 

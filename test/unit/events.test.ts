@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventFollower, type EventHandlers } from '../../src/docker/events.js';
+import { EventFollower, type EventHandlers } from '../../src/engine/events.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 

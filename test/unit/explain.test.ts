@@ -1,10 +1,10 @@
 // `reclaimd explain` on builder snapshots: each policy's own view of one object, which policy
 // decides (the first that matches), and the full plan's verdict.
 import { describe, expect, it } from 'vitest';
-import { explain, findObject, type Explanation, type Target } from '../../src/policy/explain.js';
-import { explainText } from '../../src/daemon/render-explain.js';
-import type { Snapshot } from '../../src/policy/snapshot.js';
-import type { Policy } from '../../src/policy/schema.js';
+import { explain, findObject, type Explanation, type Target } from '../../src/core/explain/explain.js';
+import { explainText } from '../../src/cli/render-explain.js';
+import type { Snapshot } from '../../src/core/model/snapshot.js';
+import type { Policy } from '../../src/core/config/schema.js';
 import { ago, anonName, config, container, image, NOW, snapshot, volume, type ConfigSpec } from '../support/builders.js';
 
 const HEX = (c: string) => `sha256:${c.repeat(64)}`;

@@ -2,7 +2,7 @@
 import { describe } from 'vitest';
 import { engineContract, LAYER_SIZES, type ContractWorld } from '../contract/engine-contract.js';
 import { FakeEngine } from '../support/fake-engine.js';
-import type { ImageStore } from '../../src/docker/client.js';
+import type { ImageStore } from '../../src/engine/client.js';
 
 let n = 0;
 

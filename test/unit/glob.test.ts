@@ -1,7 +1,7 @@
 // Globs select what gets deleted, so every operator is pinned as data: a glob that matches
 // too much removes images or containers nobody meant to remove.
 import { describe, expect, it } from 'vitest';
-import { anyGlob, compileGlob } from '../../src/policy/glob.js';
+import { anyGlob, compileGlob } from '../../src/lib/glob.js';
 
 function matches(pattern: string, name: string): boolean {
   const r = compileGlob(pattern);

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gauge, Registry } from 'prom-client';
-import { METRICS_REUSE_MS, startHttp, type HealthState, type HttpServer } from '../../src/daemon/http.js';
+import { METRICS_REUSE_MS, startHttp, type HealthState, type HttpServer } from '../../src/runtime/http.js';
 
 const SCRAPERS = 200;
 const health = (): HealthState => ({ dockerUp: true, lastCycle: undefined, configOk: true });

@@ -2,10 +2,10 @@
 // as the plan counted them, estimated ones settled by the engine's own disk-usage figure read
 // around the image removals, and unknown (never a guess) when that figure does not fit.
 import { describe, expect, it } from 'vitest';
-import { settleImageBytes } from '../../src/daemon/image-accounting.js';
-import type { RemovalRecord } from '../../src/daemon/execute.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import type { ImageObj } from '../../src/policy/snapshot.js';
+import { settleImageBytes } from '../../src/runtime/cycle/image-accounting.js';
+import type { RemovalRecord } from '../../src/runtime/cycle/execute.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import type { ImageObj } from '../../src/core/model/snapshot.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { config, container, image, NOW } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';

@@ -2,9 +2,9 @@
 // frees, so the layer reference counting and the planned deletion of untagged parents are
 // pinned as data.
 import { describe, expect, it } from 'vitest';
-import { simulateImageDeletions } from '../../src/policy/image-bytes.js';
-import { indexImages } from '../../src/policy/plan-images.js';
-import type { ContainerObj, ImageObj } from '../../src/policy/snapshot.js';
+import { simulateImageDeletions } from '../../src/core/planner/bytes/image-bytes.js';
+import { indexImages } from '../../src/core/planner/resources/images.js';
+import type { ContainerObj, ImageObj } from '../../src/core/model/snapshot.js';
 import { container, image } from '../support/builders.js';
 
 function simulate(images: ImageObj[], selected: string[], opts: { containers?: ContainerObj[]; protect?: string[]; ghosts?: string[] } = {}) {

@@ -2,7 +2,7 @@
 // answers below are those Docker 28.5 gave for a loaded image, a multi-platform build and a
 // multi-platform image pulled with one platform.
 import { describe, expect, it } from 'vitest';
-import { storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from '../../src/docker/image-content.js';
+import { storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from '../../src/engine/image-content.js';
 
 const amd64 = { architecture: 'amd64', os: 'linux' };
 const arm64 = { architecture: 'arm64', os: 'linux' };

@@ -2,9 +2,9 @@
 // where the engine's figures allow, shared content blobs inferred, and bounds that hold
 // whatever the blobs' true sizes. The figures are shaped like those measured on Docker 28.5.
 import { describe, expect, it } from 'vitest';
-import { containerdParts, type ManifestContent, type StoredImage, type StoredLayer } from '../../src/policy/image-parts.js';
-import { FreedTally } from '../../src/policy/image-bytes.js';
-import type { ImageObj } from '../../src/policy/snapshot.js';
+import { containerdParts, type ManifestContent, type StoredImage, type StoredLayer } from '../../src/core/model/image-parts.js';
+import { FreedTally } from '../../src/core/planner/bytes/image-bytes.js';
+import type { ImageObj } from '../../src/core/model/snapshot.js';
 
 const layer = (name: string, own: number, below = ''): StoredLayer => ({ diffId: `diff-${name}`, chain: `chain-${below}${name}`, own });
 const manifest = (digest: string, bytes: number, layers: ManifestContent['layers'] = 'host', manifestBytes = 500): ManifestContent => ({ digest, bytes, manifestBytes, layers });

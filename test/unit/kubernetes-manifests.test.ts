@@ -18,7 +18,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { loadConfig } from '../../src/daemon/load-config.js';
+import { loadConfig } from '../../src/runtime/load-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = path.join(ROOT, 'deploy/kubernetes');

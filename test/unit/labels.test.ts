@@ -1,7 +1,7 @@
 // Label selectors decide protection ("never remove") and matching, so parsing and holding are
 // pinned exactly: a selector that silently parses differently could unprotect an object.
 import { describe, expect, it } from 'vitest';
-import { allLabels, firstLabel, parseLabelSelector } from '../../src/policy/labels.js';
+import { allLabels, firstLabel, parseLabelSelector } from '../../src/lib/labels.js';
 
 describe('parseLabelSelector', () => {
   it.each([

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { pino } from 'pino';
-import { LastUseStore, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
-import { replaceStateFile, spareOf, temporaryOf, type StateFs } from '../../src/daemon/state-file.js';
-import { decodeState, emptyRecord, encodeState, noteUse } from '../../src/policy/last-use.js';
+import { LastUseStore, stateFile, type StoreMetrics } from '../../src/runtime/last-use/store.js';
+import { replaceStateFile, spareOf, temporaryOf, type StateFs } from '../../src/runtime/last-use/state-file.js';
+import { decodeState, emptyRecord, encodeState, noteUse } from '../../src/core/last-use/last-use.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2025, 0, 1);

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LastUseStore, stateFile } from '../../src/daemon/last-use-store.js';
-import { decodeState } from '../../src/policy/last-use.js';
+import { LastUseStore, stateFile } from '../../src/runtime/last-use/store.js';
+import { decodeState } from '../../src/core/last-use/last-use.js';
 import { BASE_IMAGES, writerImageId } from '../support/state-writer.js';
 
 const RUNS = Number(process.env['RECLAIMD_KILL_RUNS'] ?? 15);

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { pino } from 'pino';
-import { LastUseStore, WATCH_GAP_MS, stateFile, type StoreMetrics } from '../../src/daemon/last-use-store.js';
-import { emptyRecord, encodeState } from '../../src/policy/last-use.js';
+import { LastUseStore, WATCH_GAP_MS, stateFile, type StoreMetrics } from '../../src/runtime/last-use/store.js';
+import { emptyRecord, encodeState } from '../../src/core/last-use/last-use.js';
 import { DAY, NOW, container, image, snapshot, volume } from '../support/builders.js';
 
 function metrics(): StoreMetrics {

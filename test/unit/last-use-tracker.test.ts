@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { LastUseTracker, type Follower } from '../../src/daemon/last-use.js';
-import { createMetrics } from '../../src/daemon/metrics.js';
-import { stateFile } from '../../src/daemon/last-use-store.js';
-import type { EventHandlers } from '../../src/docker/events.js';
-import type { EngineEvent, Listing } from '../../src/policy/last-use.js';
+import { LastUseTracker, type Follower } from '../../src/runtime/last-use/tracker.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { stateFile } from '../../src/runtime/last-use/store.js';
+import type { EventHandlers } from '../../src/engine/events.js';
+import type { EngineEvent, Listing } from '../../src/core/last-use/last-use.js';
 import { image, snapshot } from '../support/builders.js';
 
 const lines: string[] = [];

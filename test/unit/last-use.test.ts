@@ -3,8 +3,8 @@
 // recently used.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, useOf, type EngineEvent, type Listing, type UsageRecord } from '../../src/policy/last-use.js';
-import { parseEvent } from '../../src/docker/events.js';
+import { decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, useOf, type EngineEvent, type Listing, type UsageRecord } from '../../src/core/last-use/last-use.js';
+import { parseEvent } from '../../src/engine/events.js';
 import { DAY, NOW } from '../support/builders.js';
 
 const ev = (type: string, action: string, actorId: string, attributes: Record<string, string> = {}): EngineEvent => ({ type, action, actorId, attributes, time: NOW });

@@ -1,7 +1,7 @@
 // Aligning image history with layers: the per-layer sizes behind every byte reclaimd reports.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chainIds, layerSizes, type HistoryEntry } from '../../src/docker/layers.js';
+import { chainIds, layerSizes, type HistoryEntry } from '../../src/engine/layers.js';
 
 const nop = (step: string, size = 0): HistoryEntry => ({ CreatedBy: `/bin/sh -c #(nop)  ${step}`, Size: size });
 const run = (size: number): HistoryEntry => ({ CreatedBy: '/bin/sh -c make', Size: size });

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 
 describe('dockerode parts reclaimd never uses', () => {
   it('are not loaded with the client, and load on first use', async () => {
-    const { loadedModule } = await import('../../src/docker/lazy-deps.js');
-    await import('../../src/docker/client.js');
+    const { loadedModule } = await import('../../src/engine/lazy-deps.js');
+    await import('../../src/engine/client.js');
     expect(loadedModule(/[/\\]dockerode[/\\]lib[/\\]docker\.js$/)).toBe(true);
     expect(loadedModule(/[/\\]ssh2[/\\]/)).toBe(false);
     expect(loadedModule(/[/\\]@grpc[/\\]grpc-js[/\\]/)).toBe(false);

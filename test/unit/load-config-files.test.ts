@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/daemon/load-config.js';
+import { loadConfig } from '../../src/runtime/load-config.js';
 
 let dir: string;
 beforeEach(() => {

@@ -2,8 +2,8 @@
 // across the API versions reclaimd meets (1.41 `Parent`, 1.42+ `Parents`, null times).
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { containerNetworks, mapNetwork } from '../../src/docker/networks.js';
-import { mapBuildCache, time } from '../../src/docker/build-cache.js';
+import { containerNetworks, mapNetwork } from '../../src/engine/networks.js';
+import { mapBuildCache, time } from '../../src/engine/build-cache.js';
 
 describe('containerNetworks', () => {
   const raw = (networks: Record<string, { NetworkID: string }>, mode: string) => ({ NetworkSettings: { Networks: networks }, HostConfig: { NetworkMode: mode } }) as unknown as Docker.ContainerInfo;

@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfigText, parsePolicyText } from '../../src/policy/validate.js';
-import { checkConfigText } from '../../src/policy/config.js';
+import { parseConfigText, parsePolicyText } from '../../src/core/config/validate.js';
+import { checkConfigText } from '../../src/core/config/config.js';
 
 const lines = (text: string) => text.split('\n').length;
 

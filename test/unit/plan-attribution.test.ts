@@ -1,8 +1,8 @@
 // Rules that span policies and resources: which policy is credited, when `kept` lists an
 // object, the removal limit, and that listing order never changes the plan.
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
-import type { Snapshot } from '../../src/policy/snapshot.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import type { Snapshot } from '../../src/core/model/snapshot.js';
 import { ago, anonName, config, container, image, names, planAt, shuffled, volume } from '../support/builders.js';
 
 describe('attribution', () => {

@@ -1,9 +1,9 @@
 // buildCache policies: the planner predicts which records BuildKit's prune removes, so the
 // dry-run names them and their bytes; the prune parameters it plans are what enforce sends.
 import { describe, expect, it } from 'vitest';
-import type { BuildCachePolicy } from '../../src/policy/schema.js';
-import type { BuildCacheRecord } from '../../src/policy/snapshot.js';
-import { rankForDeletion, simulatePrune } from '../../src/policy/plan-build-cache.js';
+import type { BuildCachePolicy } from '../../src/core/config/schema.js';
+import type { BuildCacheRecord } from '../../src/core/model/snapshot.js';
+import { rankForDeletion, simulatePrune } from '../../src/core/planner/resources/build-cache.js';
 import { DAY, HOUR, NOW, ago, config, planAt } from '../support/builders.js';
 
 const policy = (match: BuildCachePolicy['match'], rest: Partial<BuildCachePolicy> = {}): BuildCachePolicy => ({ name: 'cache', resource: 'buildCache', match, ...rest });

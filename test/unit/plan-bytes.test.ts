@@ -1,7 +1,7 @@
 // Predicted bytes, through the whole planner: what `plan` promises is what a run must free,
 // so shared layers, layers other images keep, totals and report-only numbers are pinned.
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
+import type { Policy } from '../../src/core/config/schema.js';
 import { ago, anonName, config, container, image, planAt, volume } from '../support/builders.js';
 
 const ci: Policy = { name: 'ci', resource: 'image', match: { repositories: ['ci/*'] } };

@@ -4,8 +4,8 @@
 // Also completes the coverage of container names and labels in match and keep.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ContainerPolicy } from '../../src/policy/schema.js';
-import type { ContainerObj } from '../../src/policy/snapshot.js';
+import type { ContainerPolicy } from '../../src/core/config/schema.js';
+import type { ContainerObj } from '../../src/core/model/snapshot.js';
 import { ago, byId, config, container, planAt, shuffled, type ContainerSpec } from '../support/builders.js';
 
 const policy = (match: ContainerPolicy['match'], keep: ContainerPolicy['keep'], name = 'ctr'): ContainerPolicy => ({ name, resource: 'container', match, ...(keep ? { keep } : {}) });

@@ -1,7 +1,7 @@
 // Container policies: which states can ever go, how "stopped for" and exit codes are read,
 // name/image/label filters, keep rules and protection, and the bytes of each removal.
 import { describe, expect, it } from 'vitest';
-import type { ContainerPolicy } from '../../src/policy/schema.js';
+import type { ContainerPolicy } from '../../src/core/config/schema.js';
 import { HOUR, SECOND, ago, config, container, image, planAt, type ContainerSpec } from '../support/builders.js';
 
 const policy = (match: ContainerPolicy['match'], rest: Partial<ContainerPolicy> = {}): ContainerPolicy => ({ name: 'ctr', resource: 'container', match, ...rest });

@@ -2,9 +2,9 @@
 // the long docker.io form, by ID) and every image of a Compose project that still has a
 // container, even one whose container this plan removes. Both can be turned off.
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
-import { referenceMatcher } from '../../src/policy/plan-deployed.js';
-import { parseReference } from '../../src/policy/reference.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import { referenceMatcher } from '../../src/core/planner/resources/deployed.js';
+import { parseReference } from '../../src/lib/reference.js';
 import { ago, config, container, image, planAt, shuffled } from '../support/builders.js';
 
 const stale: Policy = { name: 'stale', resource: 'image', match: { olderThan: '30d' } };

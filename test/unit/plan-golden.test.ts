@@ -4,8 +4,8 @@
 // the plan's content or shape alters them, recompute them and say why in the commit.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { plan } from '../../src/policy/plan.js';
-import type { ImageObj, Snapshot } from '../../src/policy/snapshot.js';
+import { plan } from '../../src/core/planner/plan.js';
+import type { ImageObj, Snapshot } from '../../src/core/model/snapshot.js';
 import { syntheticSnapshot, twentyPolicies } from '../../bench/planner.js';
 import { makeConfig } from '../../bench/measure.js';
 

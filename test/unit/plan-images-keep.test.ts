@@ -2,7 +2,7 @@
 // by a container. Each rule is pinned with its exact reason, since `kept` is what people read
 // to learn why something was not cleaned.
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
+import type { Policy } from '../../src/core/config/schema.js';
 import { ago, config, container, image, names, planAt } from '../support/builders.js';
 
 const stale: Policy = { name: 'stale', resource: 'image', match: { olderThan: '30d' } };

@@ -9,8 +9,8 @@
 // lives in one repository, exactly min(N, count) are kept in each.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ImageObj } from '../../src/policy/snapshot.js';
-import { splitReference } from '../../src/policy/snapshot.js';
+import type { ImageObj } from '../../src/core/model/snapshot.js';
+import { splitReference } from '../../src/core/model/snapshot.js';
 import { ago, config, image, planAt, shuffled } from '../support/builders.js';
 
 const REPOS = ['ci/app', 'ci/web', 'qa/app'];

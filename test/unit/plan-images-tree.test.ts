@@ -2,7 +2,7 @@
 // untagged parent left without children is garbage; reclaimd deletes with noprune and plans
 // such parents itself, after their children, so every deletion is one it checked.
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
+import type { Policy } from '../../src/core/config/schema.js';
 import { ago, byId, config, image, names, planAt } from '../support/builders.js';
 
 const stale: Policy = { name: 'stale', resource: 'image', match: { olderThan: '30d' } };

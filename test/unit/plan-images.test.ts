@@ -1,7 +1,7 @@
 // Image policy matching: dangling, age, repository/tag globs (every tag must match) and labels.
 // Each rule is data in, exact selection and reason out.
 import { describe, expect, it } from 'vitest';
-import type { ImagePolicy } from '../../src/policy/schema.js';
+import type { ImagePolicy } from '../../src/core/config/schema.js';
 import { SECOND, ago, config, image, names, planAt } from '../support/builders.js';
 
 const policy = (match: ImagePolicy['match']): ImagePolicy => ({ name: 'imgs', resource: 'image', match });

@@ -1,8 +1,8 @@
 // Network policies: predefined and swarm networks are never selected, and a network any
 // container refers to (running, stopped or only created; by name, ID or ID prefix) stays.
 import { describe, expect, it } from 'vitest';
-import type { ContainerPolicy, NetworkPolicy } from '../../src/policy/schema.js';
-import type { ContainerObj, NetworkObj } from '../../src/policy/snapshot.js';
+import type { ContainerPolicy, NetworkPolicy } from '../../src/core/config/schema.js';
+import type { ContainerObj, NetworkObj } from '../../src/core/model/snapshot.js';
 import { SECOND, ago, config, container, names, planAt, type ContainerSpec } from '../support/builders.js';
 
 const policy = (match: NetworkPolicy['match'], rest: Partial<NetworkPolicy> = {}): NetworkPolicy => ({ name: 'nets', resource: 'network', match, ...rest });

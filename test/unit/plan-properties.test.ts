@@ -4,9 +4,9 @@
 // removals are done, planning again finds nothing new to remove.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/schema.js';
-import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/policy/snapshot.js';
-import { splitReference } from '../../src/policy/snapshot.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/core/model/snapshot.js';
+import { splitReference } from '../../src/core/model/snapshot.js';
 import { ago, anonName, config, NOW, planAt, shuffled } from '../support/builders.js';
 
 const REPOS = ['ci/app', 'ci/web', 'prod/app', 'base'];

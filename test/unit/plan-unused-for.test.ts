@@ -1,9 +1,9 @@
 // `match.unusedFor` for images and volumes: selected only when last use is known and long
 // enough ago; unknown usage matches nothing; in-use objects are still never selected.
 import { describe, expect, it } from 'vitest';
-import type { ImagePolicy, VolumePolicy } from '../../src/policy/schema.js';
-import type { Snapshot, Usage } from '../../src/policy/snapshot.js';
-import { plan } from '../../src/policy/plan.js';
+import type { ImagePolicy, VolumePolicy } from '../../src/core/config/schema.js';
+import type { Snapshot, Usage } from '../../src/core/model/snapshot.js';
+import { plan } from '../../src/core/planner/plan.js';
 import { DAY, NOW, ago, config, container, image, snapshot, volume } from '../support/builders.js';
 
 const imagePolicy = (match: ImagePolicy['match']): ImagePolicy => ({ name: 'idle', resource: 'image', match });

@@ -1,7 +1,7 @@
 // Volume policies, and the anonymous volumes a container policy takes with its containers.
 // Volumes hold data, so "in use", "not local" and protection are pinned with their reasons.
 import { describe, expect, it } from 'vitest';
-import type { ContainerPolicy, VolumePolicy } from '../../src/policy/schema.js';
+import type { ContainerPolicy, VolumePolicy } from '../../src/core/config/schema.js';
 import { SECOND, ago, anonName, config, container, names, planAt, volume, type VolumeSpec } from '../support/builders.js';
 
 const policy = (match: VolumePolicy['match'], rest: Partial<VolumePolicy> = {}): VolumePolicy => ({ name: 'vols', resource: 'volume', match, ...rest });

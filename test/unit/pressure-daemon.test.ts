@@ -5,11 +5,11 @@
 // many run at the same moment; the engine address points nowhere, so no engine is touched.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import { createMetrics } from '../../src/daemon/metrics.js';
-import { loadConfig } from '../../src/daemon/load-config.js';
-import type { CycleReport } from '../../src/daemon/sweep.js';
+import { Daemon } from '../../src/runtime/daemon.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { loadConfig } from '../../src/runtime/load-config.js';
+import type { CycleReport } from '../../src/runtime/cycle/sweep.js';
 import { writeConfig } from '../support/cli.js';
 
 const quiet = () => createLogger('error', new Writable({ write: (_c, _e, done) => done() }));

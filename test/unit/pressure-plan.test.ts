@@ -2,10 +2,10 @@
 // condition holds, take least recently used first, stop at the first image whose predicted
 // bytes reach the target, and count shared layers the way the engine frees them.
 import { describe, expect, it } from 'vitest';
-import { plan } from '../../src/policy/plan.js';
-import type { Policy } from '../../src/policy/schema.js';
-import type { ImageObj, Snapshot } from '../../src/policy/snapshot.js';
-import type { DiskFigures } from '../../src/policy/pressure.js';
+import { plan } from '../../src/core/planner/plan.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import type { ImageObj, Snapshot } from '../../src/core/model/snapshot.js';
+import type { DiskFigures } from '../../src/core/planner/pressure/pressure.js';
 import { ago, config, container, image, NOW, shuffled } from '../support/builders.js';
 
 const alone = (id: string, size: number, created = ago(100)) => image({ id, tags: [`ci/${id}:1`], created, layers: [[`L-${id}`, size]] });
@@ -151,7 +151,7 @@ describe('pressure by disk usage', () => {
 
 describe('pressure configuration', () => {
   it('reads pressure.path and pressure.interval, with a 30s default', async () => {
-    const { checkConfigText, resolveConfig } = await import('../../src/policy/config.js');
+    const { checkConfigText, resolveConfig } = await import('../../src/core/config/config.js');
     const check = (text: string) => checkConfigText({ file: 'config.yaml', text });
     const plain = check('policies: [ p.yaml ]\n');
     if (!plain.ok) throw new Error('rejected');

@@ -2,14 +2,14 @@
 // disk policy on an unknown disk (and says what to mount), a budget cycle on the fake engine
 // that removes exactly the oldest images, the metrics, and the watch that triggers cycles.
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/daemon/metrics.js';
-import { readDisk } from '../../src/daemon/pressure-disk.js';
-import { recordPressure } from '../../src/daemon/pressure-metrics.js';
-import { PressureWatch, type Holding } from '../../src/daemon/pressure-watch.js';
-import { planText } from '../../src/daemon/render.js';
-import { runCycle, type CycleReport } from '../../src/daemon/sweep.js';
-import { resolveConfig, type Config } from '../../src/policy/config.js';
-import type { RawConfig } from '../../src/policy/schema.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { readDisk } from '../../src/runtime/pressure/disk.js';
+import { recordPressure } from '../../src/runtime/pressure/metrics.js';
+import { PressureWatch, type Holding } from '../../src/runtime/pressure/watch.js';
+import { planText } from '../../src/cli/render.js';
+import { runCycle, type CycleReport } from '../../src/runtime/cycle/sweep.js';
+import { resolveConfig, type Config } from '../../src/core/config/config.js';
+import type { RawConfig } from '../../src/core/config/schema.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, image, NOW } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireProcessLock, LockHeldError, lockPaths, STALE_MS, type Holder, type ProcessLock } from '../../src/daemon/process-lock.js';
+import { acquireProcessLock, LockHeldError, lockPaths, STALE_MS, type Holder, type ProcessLock } from '../../src/runtime/process-lock.js';
 import { captureLog } from '../support/capture-log.js';
 import { waitFor } from '../support/daemon-process.js';
 

@@ -1,7 +1,7 @@
 // Names put into request paths: what an engine (or something posing as one) lists must not be
 // able to change which request reclaimd makes.
 import { describe, expect, it } from 'vitest';
-import { inPath } from '../../src/docker/request-path.js';
+import { inPath } from '../../src/engine/request-path.js';
 
 describe('inPath', () => {
   it('leaves IDs and image references as they are', () => {

@@ -1,11 +1,11 @@
-// The schema files editors use are generated from the one schema in src/policy/schema.ts;
+// The schema files editors use are generated from the one schema in src/core/config/schema.ts;
 // this fails when someone changes the schema and forgets `npm run build && npm run schema`.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { renderSchemas } from '../../src/policy/schema-files.js';
-import { renderAnswerValidators, renderValidators } from '../../src/policy/validator-code.js';
+import { renderSchemas } from '../../tools/schema-files.js';
+import { renderAnswerValidators, renderValidators } from '../../tools/validator-code.js';
 
 describe('exported JSON Schemas', () => {
   for (const [name, text] of Object.entries(renderSchemas())) {
@@ -14,12 +14,12 @@ describe('exported JSON Schemas', () => {
     });
   }
 
-  it('src/policy/schema-validators.ts (the precompiled validators) is up to date', () => {
-    expect(readFileSync(new URL('../../src/policy/schema-validators.ts', import.meta.url), 'utf8')).toBe(renderValidators());
+  it('src/generated/schema-validators.ts (the precompiled validators) is up to date', () => {
+    expect(readFileSync(new URL('../../src/generated/schema-validators.ts', import.meta.url), 'utf8')).toBe(renderValidators());
   });
 
-  it('src/docker/answer-validators.ts (the engine answers\' validators) is up to date', () => {
-    expect(readFileSync(new URL('../../src/docker/answer-validators.ts', import.meta.url), 'utf8')).toBe(renderAnswerValidators());
+  it('src/generated/answer-validators.ts (the engine answers\' validators) is up to date', () => {
+    expect(readFileSync(new URL('../../src/generated/answer-validators.ts', import.meta.url), 'utf8')).toBe(renderAnswerValidators());
   });
 
   it('a plain JSON Schema validator (as in an editor) accepts the shipped examples and rejects a typo', () => {

@@ -3,7 +3,7 @@
 // The engine is a stub here; test/integration/deployed.test.ts reads a real swarm.
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { listServiceImages } from '../../src/docker/services.js';
+import { listServiceImages } from '../../src/engine/services.js';
 
 function engine(swarm: unknown, services: () => Promise<unknown>): { docker: Docker; calls: string[] } {
   const calls: string[] = [];

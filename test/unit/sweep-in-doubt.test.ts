@@ -3,12 +3,12 @@
 // while it shuts down). The cycle fails; the next one counts, from its snapshot, those the
 // engine really carried out, with the bytes they freed, and forgets the others.
 import { describe, expect, it } from 'vitest';
-import { runCycle, type CycleReport } from '../../src/daemon/sweep.js';
-import { createMetrics } from '../../src/daemon/metrics.js';
-import { cycleResult, failureReason, recordCycle } from '../../src/daemon/record.js';
-import type { InDoubt } from '../../src/daemon/in-doubt.js';
-import type { RemovalOutcome } from '../../src/docker/engine.js';
-import { EngineError } from '../../src/docker/errors.js';
+import { runCycle, type CycleReport } from '../../src/runtime/cycle/sweep.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { cycleResult, failureReason, recordCycle } from '../../src/runtime/cycle/record.js';
+import type { InDoubt } from '../../src/runtime/cycle/in-doubt.js';
+import type { RemovalOutcome } from '../../src/engine/engine.js';
+import { EngineError } from '../../src/engine/errors.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, container, image, NOW, volume } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';

@@ -3,13 +3,13 @@
 // the prune is one request with the planned parameters, and its bytes are the engine's figure.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/daemon/logger.js';
-import { runCycle } from '../../src/daemon/sweep.js';
-import type { Policy } from '../../src/policy/schema.js';
-import type { BuildCacheRecord, NetworkObj } from '../../src/policy/snapshot.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import type { Policy } from '../../src/core/config/schema.js';
+import type { BuildCacheRecord, NetworkObj } from '../../src/core/model/snapshot.js';
 import { FakeEngine } from '../support/fake-engine.js';
-import { createMetrics } from '../../src/daemon/metrics.js';
-import { recordCycle } from '../../src/daemon/record.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { recordCycle } from '../../src/runtime/cycle/record.js';
 import { ago, config, container, NOW } from '../support/builders.js';
 
 const log = createLogger('info', new Writable({ write: (_c, _e, done) => done() }));

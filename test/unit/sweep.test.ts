@@ -2,8 +2,8 @@
 // are checked against the real engine by the contract suite. Each test lists the exact engine
 // calls it expects, and races are staged in the fake's hook just before a removal runs.
 import { describe, expect, it } from 'vitest';
-import { runCycle } from '../../src/daemon/sweep.js';
-import type { Mode } from '../../src/policy/config.js';
+import { runCycle } from '../../src/runtime/cycle/sweep.js';
+import type { Mode } from '../../src/core/config/config.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, container, image, NOW, volume } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';

@@ -1,7 +1,7 @@
 // Durations decide how old is "old enough to delete", so parsing is strict and exact; the
 // formatters appear in reasons and logs, so their output is pinned too.
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, parseDuration, parseSize } from '../../src/policy/units.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from '../../src/lib/units.js';
 
 describe('parseDuration', () => {
   it.each([

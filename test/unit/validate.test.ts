@@ -2,8 +2,8 @@
 // reported, each at the right line and column, with a message a person can act on.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, parsePolicyText } from '../../src/policy/validate.js';
-import { formatProblem, type Problem, type Result } from '../../src/policy/problems.js';
+import { parseConfigText, parsePolicyText } from '../../src/core/config/validate.js';
+import { formatProblem, type Problem, type Result } from '../../src/core/config/problems.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 

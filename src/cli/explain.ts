@@ -1,0 +1,34 @@
+/**
+ * `reclaimd explain`: one snapshot of the engine, then the pure explanation (src/core/explain/explain.ts)
+ * of the object asked about. Never removes anything.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { Config, Mode } from '../core/config/config.js';
+import { explain, findObject } from '../core/explain/explain.js';
+import { explainJson, explainText } from './render-explain.js';
+import { withRegistryAnswers } from '../runtime/cycle/sweep.js';
+
+export interface ExplainOutput {
+  /** 0 explained, 3 no such object (or more than one matched). */
+  readonly code: 0 | 3;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Exit code when the object is not found or the query names several objects. */
+export const EXIT_NOT_FOUND = 3;
+
+/** Explains `query` against what the engine holds now; engine errors are thrown to the caller. */
+export async function runExplain(engine: Engine, config: Config, query: string, options: { json: boolean; mode: Mode; now: number }): Promise<ExplainOutput> {
+  // The same inspection a cycle does, so container policies see real finish times.
+  const listed = await engine.snapshot({ containerDetails: config.policies.some((p) => p.resource === 'container') });
+  const snapshot = await withRegistryAnswers(engine, config, listed, options.now);
+  const found = findObject(snapshot, query);
+  if (!found.ok) {
+    const detail = found.reason === 'ambiguous' ? `"${query}" names more than one object:\n${found.candidates.map((c) => `  ${c}`).join('\n')}\nuse a full ID or name` : `no image, container or volume "${query}" on the engine`;
+    return { code: EXIT_NOT_FOUND, stdout: '', stderr: `reclaimd: explain: ${detail}\n` };
+  }
+  const e = explain(config, snapshot, options.now, found.target);
+  const text = options.json ? JSON.stringify(explainJson(e, options.mode, options.now), null, 2) : explainText(e, options.mode, options.now);
+  return { code: 0, stdout: `${text}\n`, stderr: '' };
+}

@@ -1,0 +1,182 @@
+/**
+ * `reclaimd explain`: for one object, what every policy of its resource thinks of it and why,
+ * which policy decides, and what the whole plan finally does with it. Pure, like the planner,
+ * and built on it rather than beside it: each policy's view is the planner's own decision
+ * with the configuration narrowed to that one policy (plus the container policies, which the
+ * planner runs first, so "in use" means what it means in the real plan), and the verdict is
+ * the full plan's. So explain never disagrees with `plan`, and needs no change when a planner
+ * learns a new rule.
+ */
+import type { Config, LoadedPolicy } from '../config/config.js';
+import type { ArchivePlan, Plan, ResourceKind } from '../model/plan.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { plan } from '../planner/plan.js';
+import { whyNoMatch, type Target } from './match.js';
+import { anyGlob } from '../../lib/glob.js';
+import { firstLabel } from '../../lib/labels.js';
+import { imageName } from '../planner/resources/images.js';
+import { isAnonymousVolume, repositoriesOf } from '../model/snapshot.js';
+import { formatBytes, formatDuration } from '../../lib/units.js';
+
+export type { Target } from './match.js';
+export { findObject, describeTarget, type FindResult } from './find.js';
+
+/** One policy's decision about the object, had it been the only policy of its resource. */
+export interface PolicyView {
+  readonly policy: string;
+  readonly file: string;
+  readonly line: number;
+  /** The policy's own resource: a container policy can remove anonymous volumes too. */
+  readonly resource: ResourceKind;
+  readonly decision: 'select' | 'report' | 'keep' | 'no-match';
+  readonly reason: string;
+  /** This is the policy whose decision stands (the first that matches). */
+  readonly decides: boolean;
+}
+
+export interface UsedBy {
+  readonly container: string;
+  readonly id: string;
+  readonly state: string;
+  /** The plan removes this container (then it no longer holds the object). */
+  readonly removedByPlan: boolean;
+}
+
+export interface Explanation {
+  readonly resource: ResourceKind;
+  readonly id: string;
+  readonly name: string;
+  /** What the policies look at, in a line: tags and digests, age, size, state. */
+  readonly summary: string;
+  /** Global protection that holds for it (protect.labels, protect.repositories), if any. */
+  readonly protectedBy: string | undefined;
+  /** Containers using the image or mounting the volume (any state). */
+  readonly usedBy: readonly UsedBy[];
+  /** Last use as the last-use store saw it (epoch ms); null when no last-use data exists. */
+  readonly lastUsed: number | null | undefined;
+  readonly policies: readonly PolicyView[];
+  readonly decidedBy: string | undefined;
+  readonly verdict: {
+    readonly outcome: 'remove' | 'report' | 'keep' | 'none';
+    readonly policy: string | undefined;
+    readonly reason: string;
+    readonly archive?: ArchivePlan;
+  };
+  /** Set when a safety limit blocks the whole plan: then nothing is removed. */
+  readonly blocked: string | undefined;
+}
+
+/** Explains what `config` does with `target`, given the engine `snapshot` at `now`. */
+export function explain(config: Config, snapshot: Snapshot, now: number, target: Target): Explanation {
+  const { resource, id, name } = identify(target);
+  const full = plan(config, snapshot, now);
+  const verdict = verdictOf(full, resource, id);
+  const views = relevantPolicies(config, resource).map((p): Omit<PolicyView, 'decides'> => {
+    const narrowed = plan(narrow(config, resource, p), snapshot, now);
+    const seen = decisionIn(narrowed, resource, id, p.name);
+    return { policy: p.name, file: p.source.file, line: p.source.line, resource: p.resource, ...(seen ?? { decision: 'no-match', reason: whyNoMatch(p, target, snapshot, now) }) };
+  });
+  // The full plan names the deciding policy; were it silent, the first that matched would decide.
+  const decidedBy = verdict.policy ?? views.find((v) => v.decision !== 'no-match')?.policy;
+  return {
+    resource,
+    id,
+    name,
+    summary: summarize(target, now),
+    protectedBy: protection(config, target),
+    usedBy: usersOf(snapshot, full, target),
+    lastUsed: lastUse(snapshot, target),
+    policies: views.map((v) => ({ ...v, decides: v.policy === decidedBy })),
+    decidedBy,
+    verdict,
+    blocked: full.blocked,
+  };
+}
+
+function identify(t: Target): { resource: ResourceKind; id: string; name: string } {
+  if (t.resource === 'image') return { resource: 'image', id: t.image.id, name: imageName(t.image) };
+  if (t.resource === 'container') return { resource: 'container', id: t.container.id, name: t.container.name };
+  return { resource: 'volume', id: t.volume.name, name: t.volume.name };
+}
+
+/** The policies that look at objects of this resource, in evaluation order. */
+function relevantPolicies(config: Config, resource: ResourceKind): LoadedPolicy[] {
+  return config.policies.filter((p) => p.resource === resource || (resource === 'volume' && p.resource === 'container' && p.removeAnonymousVolumes === true));
+}
+
+/**
+ * The configuration with `only` as the one policy that can decide about objects of `resource`.
+ * Container policies stay (containers are planned first: an image or volume used only by a
+ * container the plan removes is free), but none of them removes anonymous volumes unless it is
+ * `only`. Limits are lifted: they block whole plans, never single decisions.
+ */
+function narrow(config: Config, resource: ResourceKind, only: LoadedPolicy): Config {
+  const policies = config.policies.flatMap((p): LoadedPolicy[] => {
+    if (p === only) return [p];
+    if (p.resource !== 'container' || resource === 'container') return [];
+    return [p.removeAnonymousVolumes === true ? { ...p, removeAnonymousVolumes: false } : p];
+  });
+  return { ...config, policies, limits: { ...config.limits, maxRemovalsPerRun: Number.MAX_SAFE_INTEGER, maxRemovalFraction: undefined } };
+}
+
+function decisionIn(p: Plan, resource: ResourceKind, id: string, policy: string): { decision: PolicyView['decision']; reason: string } | undefined {
+  const is = (e: { resource: ResourceKind; id: string; policy: string }) => e.resource === resource && e.id === id && e.policy === policy;
+  const selected = p.actions.find(is);
+  if (selected) return { decision: 'select', reason: selected.reason };
+  const reported = p.reported.find(is);
+  if (reported) return { decision: 'report', reason: reported.reason };
+  const kept = p.kept.find(is);
+  if (kept) return { decision: 'keep', reason: kept.reason };
+  return undefined;
+}
+
+function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['verdict'] {
+  const is = (e: { resource: ResourceKind; id: string }) => e.resource === resource && e.id === id;
+  const action = p.actions.find(is);
+  if (action) return { outcome: 'remove', policy: action.policy, reason: action.reason, ...(action.archive ? { archive: action.archive } : {}) };
+  const reported = p.reported.find(is);
+  if (reported) return { outcome: 'report', policy: reported.policy, reason: reported.reason };
+  const kept = p.kept.find(is);
+  if (kept) return { outcome: 'keep', policy: kept.policy, reason: kept.reason };
+  return { outcome: 'none', policy: undefined, reason: 'no policy matches it, so it stays' };
+}
+
+function summarize(t: Target, now: number): string {
+  const ago = (ms: number | undefined) => (ms === undefined ? 'unknown' : `${formatDuration(Math.max(0, now - ms))} ago`);
+  if (t.resource === 'image') {
+    const i = t.image;
+    const tags = i.tags.length > 0 ? `tags ${i.tags.join(', ')}` : 'untagged';
+    const digests = i.digests.length > 0 ? `digests ${i.digests.join(', ')}` : 'no repository digest';
+    return `${tags}; ${digests}; created ${ago(i.created)}; ${formatBytes(i.size)}`;
+  }
+  if (t.resource === 'container') {
+    const c = t.container;
+    const finished = c.state === 'exited' || c.state === 'dead' ? `; finished ${ago(c.finishedAt)}, exit code ${c.exitCode ?? 'unknown'}` : '';
+    return `${c.state}; image ${c.image}; created ${ago(c.created)}${finished}`;
+  }
+  const v = t.volume;
+  return `${isAnonymousVolume(v) ? 'anonymous' : 'named'}; driver ${v.driver}; created ${ago(v.created)}`;
+}
+
+function protection(config: Config, t: Target): string | undefined {
+  const labels = t.resource === 'image' ? t.image.labels : t.resource === 'container' ? t.container.labels : t.volume.labels;
+  const label = firstLabel(config.protect.labels)(labels);
+  if (label !== undefined) return `protect.labels "${label}"`;
+  if (t.resource !== 'image') return undefined;
+  const repo = repositoriesOf(t.image).find(anyGlob(config.protect.repositories));
+  return repo === undefined ? undefined : `protect.repositories (${repo})`;
+}
+
+function usersOf(snapshot: Snapshot, full: Plan, t: Target): UsedBy[] {
+  if (t.resource === 'container') return [];
+  const removed = new Set(full.actions.filter((a) => a.resource === 'container').map((a) => a.id));
+  const users = snapshot.containers.filter((c) => (t.resource === 'image' ? c.imageId === t.image.id : c.volumes.includes(t.volume.name)));
+  return users.map((c) => ({ container: c.name, id: c.id, state: c.state, removedByPlan: removed.has(c.id) }));
+}
+
+function lastUse(snapshot: Snapshot, t: Target): number | null | undefined {
+  if (snapshot.usage === undefined) return null;
+  if (t.resource === 'image') return snapshot.usage.images.get(t.image.id);
+  if (t.resource === 'volume') return snapshot.usage.volumes.get(t.volume.name);
+  return undefined;
+}

@@ -1,0 +1,341 @@
+/** Which images the image policies select, and which the engine's own rules force us to keep. */
+import type { Config } from '../../config/config.js';
+import type { ImagePolicy } from '../../config/schema.js';
+import type { ContainerObj, ImageObj, Usage } from '../../model/snapshot.js';
+import { referencesOf, repositoriesOf, shortId } from '../../model/snapshot.js';
+import { anyGlob } from '../../../lib/glob.js';
+import { allLabels, firstLabel } from '../../../lib/labels.js';
+import { formatDuration, parseDuration } from '../../../lib/units.js';
+import type { Decision, Ledger } from '../ledger.js';
+import { unusedForMatch } from '../../last-use/rule.js';
+import { prunableParent } from '../bytes/image-bytes.js';
+import type { PressureCandidate, PressurePlanner } from '../pressure/pressure.js';
+
+export interface ImageIndex {
+  readonly byId: ReadonlyMap<string, ImageObj>;
+  readonly children: ReadonlyMap<string, readonly string[]>;
+  /** Image ID → the first remaining container that uses it. */
+  readonly usedBy: ReadonlyMap<string, ContainerObj>;
+  /** Image ID → why something deployed (a swarm service, a Compose project) uses it; see plan-deployed.ts. */
+  readonly deployed?: ReadonlyMap<string, string>;
+}
+
+/** Indexes images by ID and parent, and records which images remaining containers use. */
+export function indexImages(images: readonly ImageObj[], remaining: readonly ContainerObj[]): ImageIndex {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  const children = new Map<string, string[]>();
+  for (const i of images) {
+    if (i.parentId === undefined || !byId.has(i.parentId)) continue;
+    const list = children.get(i.parentId) ?? [];
+    list.push(i.id);
+    children.set(i.parentId, list);
+  }
+  return { byId, children, usedBy: firstUsers(remaining, (c) => [c.imageId]) };
+}
+
+/**
+ * Each key to the first container, by name then ID, that has it, so a reason names the same
+ * container whatever the listing order. One pass keeping the least, not a sort of them all.
+ */
+export function firstUsers(containers: readonly ContainerObj[], keysOf: (c: ContainerObj) => readonly string[]): Map<string, ContainerObj> {
+  const users = new Map<string, ContainerObj>();
+  for (const c of containers) {
+    for (const key of keysOf(c)) {
+      const had = users.get(key);
+      if (had === undefined || byNameThenId(c, had) < 0) users.set(key, c);
+    }
+  }
+  return users;
+}
+
+/** Orders containers by name, then ID. */
+export function byNameThenId(a: ContainerObj, b: ContainerObj): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * @param isHeld an untagged parent that stays even when its last child goes (orphanHold)
+ * @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
+ * @param pressure plans policies with `when`; without it such policies do nothing, since no
+ *   pressure figure is known.
+ */
+export function planImages(
+  config: Config,
+  images: readonly ImageObj[],
+  index: ImageIndex,
+  now: number,
+  ledger: Ledger,
+  isHeld: (image: ImageObj) => boolean,
+  usage?: Usage,
+  pressure?: PressurePlanner,
+): void {
+  const protectLabel = firstLabel(config.protect.labels);
+  const protectRepo = anyGlob(config.protect.repositories);
+  for (const policy of config.policies) {
+    if (policy.resource !== 'image') continue;
+    // A pressure policy whose condition does not hold (or cannot be known) does nothing at all.
+    const session = policy.when === undefined ? undefined : pressure?.start(policy);
+    if (policy.when !== undefined && session === undefined) continue;
+    const underPressure: PressureCandidate[] = [];
+    const f = filters(policy);
+    // The repository, tag and label filters, applied once: both keep.newest and the
+    // selection look only at the images that pass them.
+    const candidates = images.filter((image) => namesAndLabelsMatch(image, f));
+    const newest = newestKept(policy, candidates, ledger);
+    const keep = keepRules(policy, newest);
+    const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
+    const unused = unusedRule(policy, usage, now);
+    for (const image of candidates) {
+      if (!matchesRest(policy, image, index.children.has(image.id), minAge, now) || ledger.taken('image', image.id)) continue;
+      const unusedReason = unused?.(image.id);
+      if (unusedReason === null) continue;
+      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now, unusedReason) };
+      if (session && decision.kind === 'select') underPressure.push({ image, reason: decision.reason });
+      else ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
+    }
+    for (const { image, reason } of session?.choose(underPressure) ?? []) {
+      ledger.record('image', policy, image.id, { kind: 'select', reason }, () => ({ id: image.id, name: imageName(image) }));
+    }
+  }
+  dropImagesWithStayingChildren(index, ledger, isHeld);
+}
+
+/**
+ * Whether an untagged parent that a plan leaves without children must stay rather than go with
+ * its last child. Once that child is gone the parent is dangling, and the next cycle would
+ * decide on it as such; so the policies decide now as they would then: the first one that
+ * matches it as a dangling image keeps it (a keep rule, or `action: report`) or lets it go.
+ * Deciding on the parent as it is now, with its child, would miss a `dangling: true` policy,
+ * and the next cycle would remove what this one kept. With no policy matching, it goes, as
+ * `docker rmi` would prune it. Protected, deployed and in-use images always stay.
+ */
+export function orphanHold(config: Config, index: ImageIndex, now: number, usage?: Usage): (image: ImageObj) => boolean {
+  const protectLabel = firstLabel(config.protect.labels);
+  const protectRepo = anyGlob(config.protect.repositories);
+  const noNewest: ReadonlySet<string> = new Set();
+  // Protection, use and deployment, which hold whether or not any policy matches.
+  const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
+  const rules = config.policies.flatMap((policy) =>
+    policy.resource === 'image'
+      ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan), unused: unusedRule(policy, usage, now) }]
+      : [],
+  );
+  return (image) => {
+    if (exemption(image, index, noKeep, protectLabel, protectRepo) !== undefined) return true;
+    for (const { policy, f, keep, minAge, unused } of rules) {
+      if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, minAge, now)) continue;
+      if (unused?.(image.id) === null) continue;
+      const kept = exemption(image, index, keep, protectLabel, protectRepo) !== undefined;
+      // A pressure policy decides only while its condition holds; its keep rules are honoured
+      // whenever it might, and otherwise the next policy decides, as it would without pressure.
+      if (policy.when !== undefined && !kept) continue;
+      return kept || policy.action === 'report';
+    }
+    return false;
+  };
+}
+
+export function imageName(image: ImageObj): string {
+  return image.tags[0] ?? `<none>@${shortId(image.id)}`;
+}
+
+interface Filters {
+  repo?: (name: string) => boolean;
+  tag?: (name: string) => boolean;
+  labels?: (l: ImageObj['labels']) => boolean;
+}
+
+function filters(policy: ImagePolicy): Filters {
+  const f: Filters = {};
+  if (policy.match.repositories) f.repo = remembered(anyGlob(policy.match.repositories));
+  if (policy.match.tags) f.tag = anyGlob(policy.match.tags);
+  if (policy.match.labels) f.labels = allLabels(policy.match.labels);
+  return f;
+}
+
+/**
+ * A glob's answers remembered per name, for one policy: a host has far fewer repositories than
+ * images (every build of an app shares its repository), so each is matched once.
+ */
+function remembered(match: (name: string) => boolean): (name: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (name) => {
+    let answer = answers.get(name);
+    if (answer === undefined) {
+      answer = match(name);
+      answers.set(name, answer);
+    }
+    return answer;
+  };
+}
+
+/**
+ * The repository, tag and label filters. Every tag of the image must match: removing an image
+ * removes all its names, so a policy about `ci/**` must not take an image also tagged `prod/app`.
+ * Labels are looked at first: one property lookup, and often the filter that rejects most.
+ */
+function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
+  if (f.labels && !f.labels(image.labels)) return false;
+  if (f.repo || f.tag) {
+    if (image.tags.length === 0) return false;
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i] as (typeof refs)[number];
+      if (f.repo && !f.repo(r.repository)) return false;
+      if (f.tag && !f.tag(r.tag)) return false;
+    }
+  }
+  return true;
+}
+
+/** The rest of `match`, for an image that already passed the repository, tag and label filters. */
+function matchesRest(policy: ImagePolicy, image: ImageObj, hasChildren: boolean, minAge: number | undefined, now: number): boolean {
+  const m = policy.match;
+  if (m.dangling !== undefined) {
+    // Untagged parents (classic builder) are neither: not dangling, because they have children,
+    // and not tagged. They go with their last child, or when a policy without `dangling` takes them.
+    const tagged = image.tags.length > 0;
+    const dangling = !tagged && !hasChildren;
+    if (m.dangling ? !dangling : !tagged) return false;
+  }
+  // An unknown build time is no age: no olderThan holds for it.
+  return minAge === undefined || (image.created !== undefined && now - image.created >= minAge);
+}
+
+/** Why a matching image was selected; built only for the images that are. */
+function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number, unusedReason: string | undefined): string {
+  const m = policy.match;
+  const reasons: string[] = [];
+  if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
+  if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
+  if (m.olderThan !== undefined && image.created !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
+  if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+  if (unusedReason !== undefined) reasons.push(unusedReason);
+  return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
+}
+
+/**
+ * `match.unusedFor`, compiled once per policy: undefined when the policy has none; otherwise a
+ * function giving the reason when the image was unused long enough, or null when it was not
+ * (or its last use is unknown).
+ */
+function unusedRule(policy: ImagePolicy, usage: Usage | undefined, now: number): ((id: string) => string | null) | undefined {
+  const d = policy.match.unusedFor;
+  if (d === undefined) return undefined;
+  const ms = parseDuration(d) as number;
+  return (id) => unusedForMatch(usage, 'images', id, d, ms, now) ?? null;
+}
+
+interface KeepRules {
+  readonly tag: ((tag: string) => boolean) | undefined;
+  readonly label: (l: ImageObj['labels']) => string | undefined;
+  readonly newest: ReadonlySet<string>;
+  readonly n: number | undefined;
+}
+
+/** A policy's keep rules, compiled once per policy rather than once per image. */
+function keepRules(policy: ImagePolicy, newest: ReadonlySet<string>): KeepRules {
+  return { tag: policy.keep?.tags ? anyGlob(policy.keep.tags) : undefined, label: firstLabel(policy.keep?.labels ?? []), newest, n: policy.keep?.newest };
+}
+
+function exemption(
+  image: ImageObj,
+  index: ImageIndex,
+  keep: KeepRules,
+  protectLabel: (l: ImageObj['labels']) => string | undefined,
+  protectRepo: (r: string) => boolean,
+): Decision | undefined {
+  const pl = protectLabel(image.labels);
+  if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
+  // Digests count too: a pulled-by-digest image of a protected repository has no tag.
+  const pr = repositoriesOf(image).find(protectRepo);
+  if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
+  const user = index.usedBy.get(image.id);
+  if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
+  const deployed = index.deployed?.get(image.id);
+  if (deployed !== undefined) return { kind: 'keep', reason: deployed };
+  if (keep.tag) {
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) if (keep.tag((refs[i] as (typeof refs)[number]).tag)) return { kind: 'keep', reason: `keep.tags matches ${image.tags[i]}` };
+  }
+  const kl = keep.label(image.labels);
+  if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
+  if (keep.newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
+  return undefined;
+}
+
+/**
+ * keep.newest: per repository, the N newest images that the policy's repository, tag and label
+ * filters match, whatever their age, so that at least N always remain. Newer first; equal
+ * creation times are ordered by ID so the choice never depends on listing order.
+ */
+function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger: Ledger): ReadonlySet<string> {
+  const n = policy.keep?.newest;
+  const kept = new Set<string>();
+  if (n === undefined || n === 0) return kept;
+  const byRepo = new Map<string, ImageObj[]>();
+  for (const image of candidates) {
+    // An image an earlier policy removes will not remain, so it cannot count towards N.
+    if (ledger.isSelected('image', image.id)) continue;
+    const refs = referencesOf(image);
+    for (let i = 0; i < refs.length; i++) {
+      const repo = (refs[i] as (typeof refs)[number]).repository;
+      // Once per repository, however many of its tags the image has.
+      if (refs.findIndex((r) => r.repository === repo) < i) continue;
+      const list = byRepo.get(repo);
+      if (list) list.push(image);
+      else byRepo.set(repo, [image]);
+    }
+  }
+  for (const list of byRepo.values()) {
+    // An image of unknown build time counts as the newest: keeping it is the safe side.
+    list.sort((a, b) => (b.created ?? Infinity) - (a.created ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const image of list.slice(0, n)) kept.add(image.id);
+  }
+  return kept;
+}
+
+/**
+ * The engine refuses to delete an image that still has a child (409, even with force), so a
+ * selected image whose children do not all go stays. A child goes when it is selected, or when
+ * it is an untagged parent that the plan removes with its own children (see image-bytes.ts):
+ * a tagged image above an untagged one above a selected image can go with them. Keeping one
+ * image can keep its parent too, so the set that stays is found first, to a fixed point; only
+ * then is each one given its reason, so the child a reason names never depends on the order
+ * images were listed.
+ */
+function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger, isHeld: (image: ImageObj) => boolean): void {
+  const dropped = new Set<string>();
+  const childrenOf = (id: string): string[] => [...(index.children.get(id) ?? [])].sort();
+  // What goes, given what has been dropped so far; recomputed after each round of drops.
+  const goesNow = (): ((id: string) => boolean) => {
+    const memo = new Map<string, boolean>();
+    const goes = (id: string): boolean => {
+      let answer = memo.get(id);
+      if (answer !== undefined) return answer;
+      const image = index.byId.get(id);
+      const kids = index.children.get(id) ?? [];
+      // An unselected child goes as a prunable parent once all its own children go.
+      answer = ledger.isSelected('image', id) ? !dropped.has(id) : image !== undefined && kids.length > 0 && prunableParent(image, index.usedBy, isHeld) && kids.every(goes);
+      memo.set(id, answer);
+      return answer;
+    };
+    return goes;
+  };
+  const selected = ledger.selectedOf('image').map((draft) => draft.id);
+  for (let changed = true; changed; ) {
+    changed = false;
+    const goes = goesNow();
+    for (const id of selected) {
+      if (dropped.has(id) || childrenOf(id).every(goes)) continue;
+      dropped.add(id);
+      changed = true;
+    }
+  }
+  const goes = goesNow();
+  for (const id of [...dropped].sort()) {
+    const staying = childrenOf(id).find((c) => !goes(c)) as string;
+    const child = index.byId.get(staying);
+    ledger.unselect('image', id, `has a dependent child image ${child ? imageName(child) : staying} that stays`);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Which networks the network policies select. Networks hold no data and free no disk, but a
+ * container created on a network that is gone can no longer start, and the engine does not
+ * stop that: it refuses to delete a network with *running* endpoints (403) yet deletes one
+ * that only stopped or created containers refer to (observed on 20.10). So "in use" here is
+ * any container in any state, which the planner checks itself.
+ */
+import type { Config } from '../../config/config.js';
+import type { NetworkPolicy } from '../../config/schema.js';
+import type { ContainerObj, NetworkObj } from '../../model/snapshot.js';
+import { anyGlob } from '../../../lib/glob.js';
+import { allLabels, firstLabel } from '../../../lib/labels.js';
+import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { noMatch, type Decision, type Ledger } from '../ledger.js';
+import { firstUsers } from './images.js';
+import { nameLabelKeep } from '../../match/name-label-keep.js';
+
+/**
+ * Networks the engine creates and manages itself. The engine refuses to delete the first
+ * three; `ingress` and `docker_gwbridge` belong to swarm mode, which recreates or needs them.
+ */
+export const PREDEFINED_NETWORKS: ReadonlySet<string> = new Set(['bridge', 'host', 'none', 'default', 'ingress', 'docker_gwbridge']);
+
+/** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
+export function predefinedReason(n: NetworkObj): string | undefined {
+  if (PREDEFINED_NETWORKS.has(n.name)) return `"${n.name}" is a predefined network`;
+  if (n.ingress) return 'the swarm ingress network';
+  if (n.scope === 'swarm') return 'swarm-scoped (managed by the swarm manager)';
+  // Swarm networks are made from a config-only network; deleting it would break their next start.
+  if (n.configOnly) return 'a config-only network (a template for swarm networks)';
+  // A multi-host ('global') network may have containers on other hosts that this engine cannot
+  // see, so only networks this host alone owns are ever removed.
+  if (n.scope !== 'local') return `${n.scope}-scoped (may be in use on other hosts)`;
+  return undefined;
+}
+
+/**
+ * @param remaining containers that stay after the plan; a network any of them refers to is in use
+ */
+export function planNetworks(config: Config, networks: readonly NetworkObj[], remaining: readonly ContainerObj[], now: number, ledger: Ledger): void {
+  // Networks are listed only when a network policy needs them.
+  if (networks.length === 0) return;
+  const users = networkUsers(remaining);
+  const protectedBy = firstLabel(config.protect.labels);
+  const safety = (n: NetworkObj): Decision | undefined => {
+    const predefined = predefinedReason(n);
+    if (predefined) return { kind: 'keep', reason: predefined };
+    const user = userOf(users, n);
+    if (user) return { kind: 'keep', reason: `container ${user.name} (${user.state}) is attached` };
+    const pl = protectedBy(n.labels);
+    if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
+    return undefined;
+  };
+  for (const policy of config.policies) {
+    if (policy.resource !== 'network') continue;
+    const decide = networkDecider(policy, now, safety);
+    for (const n of networks) {
+      if (!ledger.taken('network', n.id)) ledger.record('network', policy, n.id, decide(n), () => ({ id: n.id, name: n.name }));
+    }
+  }
+}
+
+/** Each network reference (name, ID or ID prefix) to the first container, by name, that makes it. */
+function networkUsers(containers: readonly ContainerObj[]): Map<string, ContainerObj> {
+  return firstUsers(containers, (c) => (c.networks ?? []).filter((ref) => ref !== ''));
+}
+
+/**
+ * The engine accepts a network by name, full ID or ID prefix when a container is created and
+ * keeps what it was given in NetworkMode, so a prefix of the ID counts as a reference too. A
+ * name that happens to look like a prefix only keeps a network that could have gone: safe.
+ */
+function userOf(users: ReadonlyMap<string, ContainerObj>, n: NetworkObj): ContainerObj | undefined {
+  const direct = users.get(n.name) ?? users.get(n.id);
+  if (direct) return direct;
+  for (const [ref, c] of users) if (refersToNetwork(ref, n)) return c;
+  return undefined;
+}
+
+/**
+ * Whether one container network reference (see containerNetworks) names this network: its
+ * name, its ID, or a prefix of its ID. The check just before deleting uses this too, so it
+ * sees exactly the users the plan saw.
+ */
+export function refersToNetwork(ref: string, n: { readonly id: string; readonly name: string }): boolean {
+  return ref !== '' && (ref === n.name || n.id.startsWith(ref));
+}
+
+function networkDecider(policy: NetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {
+  const m = policy.match;
+  const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
+  const nameOk = m.names ? anyGlob(m.names) : undefined;
+  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  const keep = nameLabelKeep(policy.keep);
+  return (n: NetworkObj): Decision => {
+    const reasons: string[] = [];
+    if (minAge !== undefined) {
+      if (n.created === undefined || now - n.created < minAge) return noMatch;
+      reasons.push(`created ${formatDuration(now - n.created)} ago (olderThan ${m.olderThan})`);
+    }
+    if (nameOk && !nameOk(n.name)) return noMatch;
+    if (labelsOk && !labelsOk(n.labels)) return noMatch;
+    if (m.drivers && !m.drivers.includes(n.driver)) return noMatch;
+    const s = safety(n);
+    if (s) return s;
+    const kept = keep(n.name, n.labels);
+    if (kept) return kept;
+    if (m.names) reasons.push('name matches');
+    if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    if (m.drivers) reasons.push(`driver ${n.driver}`);
+    return { kind: 'select', reason: reasons.length > 0 ? `${reasons.join(', ')}, no container attached` : 'no container attached' };
+  };
+}

@@ -1,0 +1,92 @@
+/** Which volumes the volume policies select, and the anonymous volumes of removed containers. */
+import type { Config } from '../../config/config.js';
+import type { VolumePolicy } from '../../config/schema.js';
+import type { ContainerObj, Usage, VolumeObj } from '../../model/snapshot.js';
+import { isAnonymousVolume } from '../../model/snapshot.js';
+import { anyGlob } from '../../../lib/glob.js';
+import { allLabels, firstLabel } from '../../../lib/labels.js';
+import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { noMatch, type Decision, type Ledger } from '../ledger.js';
+import { byNameThenId, firstUsers } from './images.js';
+import { nameLabelKeep } from '../../match/name-label-keep.js';
+import { unusedForMatch } from '../../last-use/rule.js';
+
+/**
+ * @param remaining containers that stay after the plan; any volume they mount is in use
+ * @param removed containers the plan removes, by ID
+ * @param usage last use by volume name (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
+ */
+export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger, usage?: Usage): void {
+  const mountedBy = firstUsers(remaining, (c) => c.volumes);
+  const byName = new Map(volumes.map((v) => [v.name, v]));
+  const protectedBy = firstLabel(config.protect.labels);
+  const safety = (v: VolumeObj): Decision | undefined => {
+    const user = mountedBy.get(v.name);
+    if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
+    // Other drivers may keep data elsewhere (NFS, cloud disks); the engine's own prune skips them too.
+    if (v.driver !== 'local') return { kind: 'keep', reason: `driver "${v.driver}" is not local` };
+    // A local volume with options mounts something else (NFS, a bind, a device): its data is
+    // not the volume's to lose, and the engine's own prune skips it too.
+    if (v.driverOptions === true) return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
+    const pl = protectedBy(v.labels);
+    if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
+    return undefined;
+  };
+
+  // Removed containers that mount something: the only ones with anonymous volumes to take.
+  const removedWithVolumes = [...removed.values()].filter((c) => c.volumes.length > 0).sort(byNameThenId);
+  // Policies run in file order so that the first one to select a volume is credited with it,
+  // whether it is a volume policy or a container policy that removes anonymous volumes.
+  for (const policy of config.policies) {
+    if (policy.resource === 'volume') {
+      const decide = volumeDecider(policy, now, safety, usage);
+      for (const v of volumes) {
+        if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
+      }
+    } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
+      // In name order: when two removed containers share an anonymous volume, the reason names
+      // the same one whatever order the engine listed them in.
+      for (const c of removedWithVolumes) {
+        if (ledger.selectedBy('container', c.id) !== policy.name) continue;
+        for (const name of c.volumes) {
+          const v = byName.get(name);
+          if (!v || !isAnonymousVolume(v)) continue;
+          const decision = safety(v) ?? { kind: 'select', reason: `anonymous volume of removed container ${c.name}` };
+          ledger.record('volume', policy, v.name, decision, () => ({ id: v.name, name: v.name }));
+        }
+      }
+    }
+  }
+}
+
+function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj) => Decision | undefined, usage: Usage | undefined) {
+  const m = policy.match;
+  const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
+  const minUnused = m.unusedFor === undefined ? undefined : (parseDuration(m.unusedFor) as number);
+  const nameOk = m.names ? anyGlob(m.names) : undefined;
+  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  const keep = nameLabelKeep(policy.keep);
+  return (v: VolumeObj): Decision => {
+    if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return noMatch;
+    if (minAge !== undefined && (v.created === undefined || now - v.created < minAge)) return noMatch;
+    if (nameOk && !nameOk(v.name)) return noMatch;
+    if (labelsOk && !labelsOk(v.labels)) return noMatch;
+    let unusedReason: string | undefined;
+    if (m.unusedFor !== undefined && minUnused !== undefined) {
+      unusedReason = unusedForMatch(usage, 'volumes', v.name, m.unusedFor, minUnused, now);
+      if (unusedReason === undefined) return noMatch;
+    }
+    const s = safety(v);
+    if (s) return s;
+    const kept = keep(v.name, v.labels);
+    if (kept) return kept;
+    // The reason is built last, only for a volume that is selected.
+    const reasons: string[] = [];
+    if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
+    if (minAge !== undefined && v.created !== undefined) reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
+    if (m.names) reasons.push('name matches');
+    if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    if (unusedReason !== undefined) reasons.push(unusedReason);
+    return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };
+  };
+}
