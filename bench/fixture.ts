@@ -41,7 +41,12 @@ export async function buildFixture(docker: Docker, scale: number, seed: number, 
   const now = Date.parse('2026-11-01T00:00:00Z');
 
   // One runnable image for the containers that run or exit.
-  const runner: ImageSpec = { tags: [`bench${run}/runner:1`], created: new Date(now - DAY), labels, layers: [busyboxLayer()] };
+  const runner: ImageSpec = {
+    tags: [`bench${run}/runner:1`],
+    created: new Date(now - DAY),
+    labels,
+    layers: [busyboxLayer()],
+  };
   const specs: ImageSpec[] = [runner];
   let dangling = 0;
   for (let i = 0; i < scale; i++) {
@@ -54,7 +59,11 @@ export async function buildFixture(docker: Docker, scale: number, seed: number, 
       tags,
       created: new Date(now - Math.floor(rand() * 730) * DAY),
       labels: { ...labels, 'bench.index': String(i) },
-      layers: [pick(bases), pick(runtimes), { files: [{ path: `app/${i}`, size: 2000 + Math.floor(rand() * 14_000) }] }],
+      layers: [
+        pick(bases),
+        pick(runtimes),
+        { files: [{ path: `app/${i}`, size: 2000 + Math.floor(rand() * 14_000) }] },
+      ],
     });
   }
   const ids: string[] = [];
@@ -63,38 +72,65 @@ export async function buildFixture(docker: Docker, scale: number, seed: number, 
   const tagged = ids.slice(1).filter((_, i) => (specs[i + 1]?.tags?.length ?? 0) > 0);
 
   // Volumes: half named, half anonymous (the engine names those).
-  const volumeNames = await mapLimit(Array.from({ length: scale }, (_, i) => i), 8, async (i) => {
-    const named = i % 2 === 0;
-    const v = await docker.createVolume({ ...(named ? { Name: `bench${run}-vol-${i}` } : {}), Labels: labels });
-    return v.name;
-  });
+  const volumeNames = await mapLimit(
+    Array.from({ length: scale }, (_, i) => i),
+    8,
+    async (i) => {
+      const named = i % 2 === 0;
+      const v = await docker.createVolume({ ...(named ? { Name: `bench${run}-vol-${i}` } : {}), Labels: labels });
+      return v.name;
+    },
+  );
 
   const running = Math.min(100, Math.max(2, Math.floor(scale * 0.02)));
   const exited = Math.floor(scale * 0.2);
   const created = scale - running - exited;
   const mounted = new Set<string>();
   const withData = new Set<string>();
-  const plan = Array.from({ length: scale }, (_, i) => (i < running ? 'running' : i < running + exited ? 'exited' : 'created'));
-  await mapLimit(plan.map((kind, i) => [kind, i] as const), 8, async ([kind, i]) => {
-    // Every tenth container mounts a volume; the exited ones write 10 kB into it.
-    const volume = i % 10 === 0 ? volumeNames[i] : undefined;
-    if (volume) mounted.add(volume);
-    const image = kind === 'created' ? (tagged[i % tagged.length] as string) : runnerId;
-    const cmd = kind === 'running' ? ['sleep', '3600'] : ['sh', '-c', `dd if=/dev/zero of=/data bs=1000 count=10 2>/dev/null${volume ? ' && dd if=/dev/zero of=/v/data bs=1000 count=10 2>/dev/null' : ''}`];
-    const c = await docker.createContainer({ Image: image, Cmd: cmd, Labels: labels, HostConfig: { NetworkMode: 'none', ...(volume ? { Binds: [`${volume}:/v`] } : {}) } });
-    if (kind !== 'created') await c.start();
-    if (kind === 'exited') {
-      await c.wait();
-      if (volume) withData.add(volume);
-    }
-  });
+  const plan = Array.from({ length: scale }, (_, i) =>
+    i < running ? 'running' : i < running + exited ? 'exited' : 'created',
+  );
+  await mapLimit(
+    plan.map((kind, i) => [kind, i] as const),
+    8,
+    async ([kind, i]) => {
+      // Every tenth container mounts a volume; the exited ones write 10 kB into it.
+      const volume = i % 10 === 0 ? volumeNames[i] : undefined;
+      if (volume) mounted.add(volume);
+      const image = kind === 'created' ? (tagged[i % tagged.length] as string) : runnerId;
+      const cmd =
+        kind === 'running'
+          ? ['sleep', '3600']
+          : [
+              'sh',
+              '-c',
+              `dd if=/dev/zero of=/data bs=1000 count=10 2>/dev/null${volume ? ' && dd if=/dev/zero of=/v/data bs=1000 count=10 2>/dev/null' : ''}`,
+            ];
+      const c = await docker.createContainer({
+        Image: image,
+        Cmd: cmd,
+        Labels: labels,
+        HostConfig: { NetworkMode: 'none', ...(volume ? { Binds: [`${volume}:/v`] } : {}) },
+      });
+      if (kind !== 'created') await c.start();
+      if (kind === 'exited') {
+        await c.wait();
+        if (volume) withData.add(volume);
+      }
+    },
+  );
   // Volumes that only exited containers mounted keep their data and become unused once
   // those containers go; the ones created containers mount stay in use.
   return {
     images: specs.length,
     dangling,
     containers: { running, exited, created },
-    volumes: { named: Math.ceil(scale / 2), anonymous: Math.floor(scale / 2), mounted: mounted.size, withData: withData.size },
+    volumes: {
+      named: Math.ceil(scale / 2),
+      anonymous: Math.floor(scale / 2),
+      mounted: mounted.size,
+      withData: withData.size,
+    },
     seconds: (Date.now() - started) / 1000,
   };
 }
@@ -103,9 +139,24 @@ export async function buildFixture(docker: Docker, scale: number, seed: number, 
 export async function removeFixture(docker: Docker, run: string): Promise<void> {
   const filters = { label: [`${BENCH_LABEL}=${run}`] };
   const containers = await docker.listContainers({ all: true, filters });
-  await mapLimit(containers, 8, (c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined));
+  await mapLimit(containers, 8, (c) =>
+    docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined),
+  );
   const images = await docker.listImages({ all: true, filters });
-  await mapLimit(images, 8, (i) => docker.getImage(i.Id).remove({ force: true }).catch(() => undefined));
+  await mapLimit(images, 8, (i) =>
+    docker
+      .getImage(i.Id)
+      .remove({ force: true })
+      .catch(() => undefined),
+  );
   const { Volumes } = await docker.listVolumes({ filters });
-  await mapLimit(Volumes ?? [], 8, (v) => docker.getVolume(v.Name).remove().catch(() => undefined));
+  await mapLimit(Volumes ?? [], 8, (v) =>
+    docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined),
+  );
 }

@@ -40,7 +40,9 @@ export const PRUNE_EQUIVALENT: Policy[] = [
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const half = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
 }
 
 /** One steady-state cycle and the raw list calls timed beside it. */
@@ -165,7 +167,10 @@ export async function reclaimdRemoval(host: string, concurrentRemovals: number):
     removed[r.resource] = (removed[r.resource] ?? 0) + 1;
     bytes[r.resource] = (bytes[r.resource] ?? 0) + (r.bytes ?? 0);
   }
-  if (report.skipped.length > 0) throw new Error(`reclaimd skipped ${report.skipped.length} removals: ${JSON.stringify(report.skipped.slice(0, 3))}`);
+  if (report.skipped.length > 0)
+    throw new Error(
+      `reclaimd skipped ${report.skipped.length} removals: ${JSON.stringify(report.skipped.slice(0, 3))}`,
+    );
   return { seconds, removed, bytes, perSecond: report.removed.length / seconds, timings: report.timings };
 }
 
@@ -190,11 +195,23 @@ export function summarize(runs: readonly Throughput[]): Repeated {
   const mid = median(seconds);
   const count = Object.values(first.removed).reduce((a, b) => a + b, 0);
   const phases = runs.flatMap((r) => (r.timings ? [r.timings] : []));
-  const timings = phases.length === runs.length
-    ? { snapshotSeconds: median(phases.map((t) => t.snapshotSeconds)), planSeconds: median(phases.map((t) => t.planSeconds)), executeSeconds: median(phases.map((t) => t.executeSeconds)) }
-    : undefined;
+  const timings =
+    phases.length === runs.length
+      ? {
+          snapshotSeconds: median(phases.map((t) => t.snapshotSeconds)),
+          planSeconds: median(phases.map((t) => t.planSeconds)),
+          executeSeconds: median(phases.map((t) => t.executeSeconds)),
+        }
+      : undefined;
   return {
-    summary: { seconds: mid, removed: first.removed, bytes: first.bytes, ...(first.engineDrop === undefined ? {} : { engineDrop: first.engineDrop }), perSecond: count / mid, ...(timings ? { timings } : {}) },
+    summary: {
+      seconds: mid,
+      removed: first.removed,
+      bytes: first.bytes,
+      ...(first.engineDrop === undefined ? {} : { engineDrop: first.engineDrop }),
+      perSecond: count / mid,
+      ...(timings ? { timings } : {}),
+    },
     seconds,
     min: Math.min(...seconds),
     max: Math.max(...seconds),
@@ -208,8 +225,18 @@ export function summarize(runs: readonly Throughput[]): Repeated {
  * snapshots it frees with them, so there only the engine's own figure is compared.)
  */
 export function sameAs(a: Throughput, b: Throughput, ownBytes = true): boolean {
-  const keys = new Set([...Object.keys(a.removed), ...Object.keys(b.removed), ...Object.keys(a.bytes), ...Object.keys(b.bytes)]);
-  return a.engineDrop === b.engineDrop && [...keys].every((k) => (a.removed[k] ?? 0) === (b.removed[k] ?? 0) && (!ownBytes || (a.bytes[k] ?? 0) === (b.bytes[k] ?? 0)));
+  const keys = new Set([
+    ...Object.keys(a.removed),
+    ...Object.keys(b.removed),
+    ...Object.keys(a.bytes),
+    ...Object.keys(b.bytes),
+  ]);
+  return (
+    a.engineDrop === b.engineDrop &&
+    [...keys].every(
+      (k) => (a.removed[k] ?? 0) === (b.removed[k] ?? 0) && (!ownBytes || (a.bytes[k] ?? 0) === (b.bytes[k] ?? 0)),
+    )
+  );
 }
 
 /** The engine's LayersSize, outside any timing: the benchmark's measure of what the disk got back. */
@@ -222,7 +249,10 @@ export async function engineRemoval(docker: Docker, apiVersion: string): Promise
   const knownImages = new Set((await docker.listImages({ all: true })).map((i) => i.Id));
   const t = performance.now();
   const c = (await docker.pruneContainers()) as { ContainersDeleted?: string[] | null; SpaceReclaimed?: number };
-  const i = (await docker.pruneImages({ filters: { dangling: ['true'] } })) as { ImagesDeleted?: Array<{ Deleted?: string }> | null; SpaceReclaimed?: number };
+  const i = (await docker.pruneImages({ filters: { dangling: ['true'] } })) as {
+    ImagesDeleted?: Array<{ Deleted?: string }> | null;
+    SpaceReclaimed?: number;
+  };
   // From API 1.42 the engine prunes only anonymous volumes unless asked for all; 1.41 rejects `all`.
   const volumeFilters = compareVersions(apiVersion, '1.42') >= 0 ? { filters: { all: ['true'] } } : {};
   const v = (await docker.pruneVolumes(volumeFilters)) as { VolumesDeleted?: string[] | null; SpaceReclaimed?: number };
@@ -230,9 +260,20 @@ export async function engineRemoval(docker: Docker, apiVersion: string): Promise
   // `Deleted` lists images and layer chain IDs alike; images are what `Untagged`/config IDs name,
   // so count the entries that were images: every dangling image here has exactly one entry
   // whose ID is an image ID, and layer IDs are never image IDs.
-  const imageIds = new Set((i.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : [])).filter((id) => knownImages.has(id)));
-  const removed = { container: c.ContainersDeleted?.length ?? 0, image: [...imageIds].length, volume: v.VolumesDeleted?.length ?? 0 };
-  return { seconds, removed, bytes: { container: c.SpaceReclaimed ?? 0, image: i.SpaceReclaimed ?? 0, volume: v.SpaceReclaimed ?? 0 }, perSecond: (removed.container + removed.image + removed.volume) / seconds };
+  const imageIds = new Set(
+    (i.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : [])).filter((id) => knownImages.has(id)),
+  );
+  const removed = {
+    container: c.ContainersDeleted?.length ?? 0,
+    image: [...imageIds].length,
+    volume: v.VolumesDeleted?.length ?? 0,
+  };
+  return {
+    seconds,
+    removed,
+    bytes: { container: c.SpaceReclaimed ?? 0, image: i.SpaceReclaimed ?? 0, volume: v.SpaceReclaimed ?? 0 },
+    perSecond: (removed.container + removed.image + removed.volume) / seconds,
+  };
 }
 
 export interface Memory {
@@ -259,12 +300,31 @@ export const NODE_DEFAULTS: NodeRun = { flags: [], env: {} };
  * finished cycle's log line and the daemon's pid, one at a time, until it answers true; then
  * kills the daemon.
  */
-async function withDaemon(host: string, policies: readonly Policy[], schedule: string, node: NodeRun, onCycle: (line: { seconds: number }, pid: number) => Promise<boolean> | boolean): Promise<void> {
+async function withDaemon(
+  host: string,
+  policies: readonly Policy[],
+  schedule: string,
+  node: NodeRun,
+  onCycle: (line: { seconds: number }, pid: number) => Promise<boolean> | boolean,
+): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-bench-'));
   writeFileSync(path.join(dir, 'p.yaml'), stringify({ policies }));
-  writeFileSync(path.join(dir, 'config.yaml'), stringify({ mode: 'dry-run', schedule, docker: { host }, policies: ['p.yaml'], limits: { maxRemovalsPerRun: 1_000_000 } }));
+  writeFileSync(
+    path.join(dir, 'config.yaml'),
+    stringify({
+      mode: 'dry-run',
+      schedule,
+      docker: { host },
+      policies: ['p.yaml'],
+      limits: { maxRemovalsPerRun: 1_000_000 },
+    }),
+  );
   const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } });
+  const child = spawn(
+    process.execPath,
+    [...node.flags, cli, 'daemon', '--config', path.join(dir, 'config.yaml'), '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...node.env } },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -277,9 +337,11 @@ async function withDaemon(host: string, policies: readonly Policy[], schedule: s
           if (line.includes('"msg":"cycle failed"')) reject(new Error(line));
           if (!line.includes('"msg":"cycle finished"')) continue;
           const parsed = JSON.parse(line) as { seconds: number };
-          busy = busy.then(async () => {
-            if (await onCycle(parsed, child.pid as number)) resolve();
-          }).catch(reject);
+          busy = busy
+            .then(async () => {
+              if (await onCycle(parsed, child.pid as number)) resolve();
+            })
+            .catch(reject);
         }
       });
       child.on('exit', () => reject(new Error('daemon exited')));
@@ -296,7 +358,8 @@ async function withDaemon(host: string, policies: readonly Policy[], schedule: s
 export async function daemonMemory(host: string, node: NodeRun = NODE_DEFAULTS): Promise<Memory> {
   let memory: Memory | undefined;
   await withDaemon(host, PRUNE_EQUIVALENT, '0 0 1 1 *', node, async (_cycle, pid) => {
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    const kb = (field: string) =>
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     await new Promise((r) => setTimeout(r, 3000));
     const afterCycle = kb('VmRSS');
     await new Promise((r) => setTimeout(r, IDLE_AFTER_MS - 3000));
@@ -324,7 +387,8 @@ export function cpuTicks(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
+  if (!Number.isInteger(utime) || !Number.isInteger(stime))
+    throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
   return utime + stime;
 }
 

@@ -10,9 +10,11 @@ const ratio = (p: Paired) => `${n(p.ratio)}× (${n(p.low)}–${n(p.high)})`;
 export function renderMarkdown(r: BenchResult): string {
   const { steady, memory, planner, fixture } = r;
   const { reclaimd, prune, concurrency, repeat, runs, identical } = r.removal;
-  const spread = (x: { min: number; max: number; seconds: readonly number[] }) => (x.seconds.length > 1 ? `; ${n(x.min)}–${n(x.max)} s over ${x.seconds.length} runs` : '');
+  const spread = (x: { min: number; max: number; seconds: readonly number[] }) =>
+    x.seconds.length > 1 ? `; ${n(x.min)}–${n(x.max)} s over ${x.seconds.length} runs` : '';
   const median = repeat > 1 ? 'median ' : '';
-  const count = (t: { removed: Record<string, number> }) => (t.removed['container'] ?? 0) + (t.removed['image'] ?? 0) + (t.removed['volume'] ?? 0);
+  const count = (t: { removed: Record<string, number> }) =>
+    (t.removed['container'] ?? 0) + (t.removed['image'] ?? 0) + (t.removed['volume'] ?? 0);
   const bytes = (t: { bytes: Record<string, number> }, k: string) => mb(t.bytes[k] ?? 0);
   return `## Benchmark (scale ${r.scale})
 

@@ -12,14 +12,38 @@ import { dockerFor } from '../test/support/fixtures.js';
 import { shippedNode, type ShippedNode } from '../test/support/shipped-node.js';
 import { connect } from '../src/engine/client.js';
 import { buildFixture, removeFixture, type Fixture } from './fixture.js';
-import { NODE_DEFAULTS, daemonMemory, daemonSteady, engineRemoval, layersSize, reclaimdRemoval, sameAs, steadyState, summarize, type DaemonSteady, type Memory, type Repeated, type SteadyState, type Throughput } from './measure.js';
+import {
+  NODE_DEFAULTS,
+  daemonMemory,
+  daemonSteady,
+  engineRemoval,
+  layersSize,
+  reclaimdRemoval,
+  sameAs,
+  steadyState,
+  summarize,
+  type DaemonSteady,
+  type Memory,
+  type Repeated,
+  type SteadyState,
+  type Throughput,
+} from './measure.js';
 import { DEFAULTS } from '../src/core/config/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
 
 export interface BenchResult {
   readonly when: string;
-  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; engine: string; api: string; store: string; variant: string };
+  readonly machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    engine: string;
+    api: string;
+    store: string;
+    variant: string;
+  };
   readonly scale: number;
   readonly fixture: Fixture;
   readonly steady: SteadyState;
@@ -78,9 +102,12 @@ async function main(): Promise<void> {
     const fixture = await buildFixture(docker, scale, seed, 'a');
     say(`built in ${fixture.seconds.toFixed(1)} s; steady-state cycles`);
     const steady = await steadyState(engine.host, docker);
-    say('the daemon\'s own steady-state cycles, node defaults and as shipped');
+    say("the daemon's own steady-state cycles, node defaults and as shipped");
     const shipped = shippedNode();
-    const steadyDaemon = { defaults: await daemonSteady(engine.host, docker, NODE_DEFAULTS), shipped: await daemonSteady(engine.host, docker, shipped) };
+    const steadyDaemon = {
+      defaults: await daemonSteady(engine.host, docker, NODE_DEFAULTS),
+      shipped: await daemonSteady(engine.host, docker, shipped),
+    };
     say('daemon memory');
     const memory = await daemonMemory(engine.host);
     const memoryShipped = await daemonMemory(engine.host, shipped);
@@ -101,9 +128,14 @@ async function main(): Promise<void> {
         say(`building the same fixture again (${side}, run ${i + 1} of ${repeat})`);
         await buildFixture(docker, scale, seed, 'a');
         await settle();
-        say(`removal by ${side === 'reclaimd' ? 'reclaimd (enforce)' : 'docker container/image/volume prune'}, run ${i + 1} of ${repeat}`);
+        say(
+          `removal by ${side === 'reclaimd' ? 'reclaimd (enforce)' : 'docker container/image/volume prune'}, run ${i + 1} of ${repeat}`,
+        );
         const before = await layersSize(docker);
-        const timed = side === 'reclaimd' ? await reclaimdRemoval(engine.host, concurrency) : await engineRemoval(docker, apiVersion);
+        const timed =
+          side === 'reclaimd'
+            ? await reclaimdRemoval(engine.host, concurrency)
+            : await engineRemoval(docker, apiVersion);
         const run = { ...timed, engineDrop: before - (await layersSize(docker)) };
         runs[side].push(run);
         order.push(side);
@@ -118,7 +150,16 @@ async function main(): Promise<void> {
 
     const result: BenchResult = {
       when: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, engine: engineVersion, api: apiVersion, store: variant.containerdStore ? 'containerd image store' : 'overlay2', variant: variant.name },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        engine: engineVersion,
+        api: apiVersion,
+        store: variant.containerdStore ? 'containerd image store' : 'overlay2',
+        variant: variant.name,
+      },
       scale,
       fixture,
       steady,
@@ -126,7 +167,14 @@ async function main(): Promise<void> {
       memory,
       memoryShipped,
       shipped,
-      removal: { reclaimd: reclaimd.summary, prune: prune.summary, concurrency, repeat, runs: { reclaimd, prune, order }, identical },
+      removal: {
+        reclaimd: reclaimd.summary,
+        prune: prune.summary,
+        concurrency,
+        repeat,
+        runs: { reclaimd, prune, order },
+        identical,
+      },
       planner,
     };
     mkdirSync(values.out, { recursive: true });

@@ -12,4 +12,7 @@ const dir = fileURLToPath(new URL('../schema/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 for (const [name, text] of Object.entries(renderSchemas())) writeFileSync(`${dir}${name}`, text);
 writeFileSync(fileURLToPath(new URL('../src/generated/schema-validators.ts', import.meta.url)), renderValidators());
-writeFileSync(fileURLToPath(new URL('../src/generated/answer-validators.ts', import.meta.url)), renderAnswerValidators());
+writeFileSync(
+  fileURLToPath(new URL('../src/generated/answer-validators.ts', import.meta.url)),
+  renderAnswerValidators(),
+);

@@ -19,16 +19,26 @@ export interface ExplainOutput {
 export const EXIT_NOT_FOUND = 3;
 
 /** Explains `query` against what the engine holds now; engine errors are thrown to the caller. */
-export async function runExplain(engine: Engine, config: Config, query: string, options: { json: boolean; mode: Mode; now: number }): Promise<ExplainOutput> {
+export async function runExplain(
+  engine: Engine,
+  config: Config,
+  query: string,
+  options: { json: boolean; mode: Mode; now: number },
+): Promise<ExplainOutput> {
   // The same inspection a cycle does, so container policies see real finish times.
   const listed = await engine.snapshot({ containerDetails: config.policies.some((p) => p.resource === 'container') });
   const snapshot = await withRegistryAnswers(engine, config, listed, options.now);
   const found = findObject(snapshot, query);
   if (!found.ok) {
-    const detail = found.reason === 'ambiguous' ? `"${query}" names more than one object:\n${found.candidates.map((c) => `  ${c}`).join('\n')}\nuse a full ID or name` : `no image, container or volume "${query}" on the engine`;
+    const detail =
+      found.reason === 'ambiguous'
+        ? `"${query}" names more than one object:\n${found.candidates.map((c) => `  ${c}`).join('\n')}\nuse a full ID or name`
+        : `no image, container or volume "${query}" on the engine`;
     return { code: EXIT_NOT_FOUND, stdout: '', stderr: `reclaimd: explain: ${detail}\n` };
   }
   const e = explain(config, snapshot, options.now, found.target);
-  const text = options.json ? JSON.stringify(explainJson(e, options.mode, options.now), null, 2) : explainText(e, options.mode, options.now);
+  const text = options.json
+    ? JSON.stringify(explainJson(e, options.mode, options.now), null, 2)
+    : explainText(e, options.mode, options.now);
   return { code: 0, stdout: `${text}\n`, stderr: '' };
 }

@@ -21,7 +21,13 @@ import { unusableArchiveDirs } from '../runtime/cycle/archive.js';
 import type { Plan } from '../core/model/plan.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { failureReason } from '../runtime/cycle/record.js';
-import { acquireProcessLock, EXIT_LOCKED, LockHeldError, lockPaths, type ProcessLock } from '../runtime/process-lock.js';
+import {
+  acquireProcessLock,
+  EXIT_LOCKED,
+  LockHeldError,
+  lockPaths,
+  type ProcessLock,
+} from '../runtime/process-lock.js';
 
 const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
 
@@ -74,7 +80,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;
   }
-  if (!['validate', 'plan', 'once', 'daemon', 'explain'].includes(command) || positionals.length > (command === 'explain' ? 2 : 1)) {
+  if (
+    !['validate', 'plan', 'once', 'daemon', 'explain'].includes(command) ||
+    positionals.length > (command === 'explain' ? 2 : 1)
+  ) {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
@@ -101,17 +110,28 @@ async function main(argv: string[]): Promise<number> {
   }
   // Logs go to stderr for one-shot commands so that stdout carries only the plan or report.
   // `plan` logs only warnings: its output is the plan. `once` keeps the line per removal.
-  const level = (command === 'plan' || command === 'explain') && config.log.level === 'info' ? 'warn' : config.log.level;
+  const level =
+    (command === 'plan' || command === 'explain') && config.log.level === 'info' ? 'warn' : config.log.level;
   const log = createLogger(level, command === 'daemon' ? process.stdout : process.stderr);
   if (command === 'daemon') return daemon(configPath, config, modeOverride, log, values.listen);
-  if (command === 'explain') return explainCommand(config, positionals[1] as string, modeOverride ?? config.mode, log, values.json === true);
-  return oneShot(command === 'plan' ? 'dry-run' : (modeOverride ?? config.mode), config, log, values.json === true, command);
+  if (command === 'explain')
+    return explainCommand(config, positionals[1] as string, modeOverride ?? config.mode, log, values.json === true);
+  return oneShot(
+    command === 'plan' ? 'dry-run' : (modeOverride ?? config.mode),
+    config,
+    log,
+    values.json === true,
+    command,
+  );
 }
 
 async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, command: string): Promise<number> {
   // `once` removes things: one reclaimd at a time. A lost lock stops the removals like a shutdown.
   const stop = new AbortController();
-  const lock = command === 'once' ? await takeProcessLock(command, config, log, () => stop.abort('the process lock was lost')) : undefined;
+  const lock =
+    command === 'once'
+      ? await takeProcessLock(command, config, log, () => stop.abort('the process lock was lost'))
+      : undefined;
   if (typeof lock === 'number') return lock;
   const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
@@ -119,17 +139,26 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
     // Last use as remembered by the daemon's state file; `plan` only reads it. Neither follows
     // events, so neither marks the file as watched: a file no daemon watched recently counts
     // everything as used now (see WATCH_GAP_MS), and `once` from cron alone selects nothing by unusedFor.
-    const store = new LastUseStore({ dir: config.stateDir, log, readOnly: command === 'plan', needed: usesLastUse(config) });
+    const store = new LastUseStore({
+      dir: config.stateDir,
+      log,
+      readOnly: command === 'plan',
+      needed: usesLastUse(config),
+    });
     await store.open(engine.cache.engineId);
     const now = Date.now();
     const usage = (snapshot: Snapshot) => store.observe(snapshot, now);
     const report = await runCycle(engine, config, { mode, now, signal: stop.signal, usage }, log);
     await store.flush();
-    if (command === 'plan') print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
+    if (command === 'plan')
+      print(json ? JSON.stringify(planJson(report.plan, mode), null, 2) : planText(report.plan, mode));
     else print(json ? JSON.stringify(reportJson(report), null, 2) : reportText(report));
     if (mode === 'dry-run') await warnUnusableArchiveDirs(report.plan);
     // A removal in doubt cannot be settled by a later process: `once` keeps nothing over.
-    if (report.inDoubt.length > 0) process.stderr.write(`reclaimd: ${report.inDoubt.length} removal(s) in doubt: the engine may have carried them out; they are not counted, and a later run plans again those still there\n`);
+    if (report.inDoubt.length > 0)
+      process.stderr.write(
+        `reclaimd: ${report.inDoubt.length} removal(s) in doubt: the engine may have carried them out; they are not counted, and a later run plans again those still there\n`,
+      );
     return failureReason(report) === undefined ? EXIT.ok : EXIT.failed;
   } catch (err) {
     const e = err instanceof EngineError ? err : undefined;
@@ -139,8 +168,8 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
       : /HTTP request to an HTTPS server/.test(message)
         ? ' (the engine requires TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)'
         : e?.kind === 'unreachable'
-        ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)'
-        : '';
+          ? ' (is the engine running, and is DOCKER_HOST or docker.host right?)'
+          : '';
     process.stderr.write(`reclaimd: ${command} failed: ${(err as Error).message}${hint}; nothing was removed\n`);
     return EXIT.failed;
   } finally {
@@ -152,13 +181,21 @@ async function oneShot(mode: Mode, config: Config, log: Logger, json: boolean, c
  * Takes the process lock of `once` and `daemon` (see src/runtime/process-lock.ts), or says on stderr
  * who holds it and returns EXIT.locked. `onLost` runs if the lock is taken away later.
  */
-async function takeProcessLock(command: string, config: Config, log: Logger, onLost: () => void): Promise<ProcessLock | number> {
+async function takeProcessLock(
+  command: string,
+  config: Config,
+  log: Logger,
+  onLost: () => void,
+): Promise<ProcessLock | number> {
   try {
     return await acquireProcessLock({
       paths: await lockPaths(config),
       log,
       onLost: (lockPath, err) => {
-        log.error({ lock: lockPath, err: err.message }, 'lost the process lock: another reclaimd may run now; no further removal starts');
+        log.error(
+          { lock: lockPath, err: err.message },
+          'lost the process lock: another reclaimd may run now; no further removal starts',
+        );
         onLost();
       },
     });
@@ -172,7 +209,9 @@ async function takeProcessLock(command: string, config: Config, log: Logger, onL
 /** A dry-run predicts the real run: an archive directory it could not write to means skips, not removals. */
 async function warnUnusableArchiveDirs(plan: Plan): Promise<void> {
   for (const { dir, problem } of await unusableArchiveDirs(plan)) {
-    process.stderr.write(`reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`);
+    process.stderr.write(
+      `reclaimd: warning: archive directory ${dir} is not usable (${problem}); a real run would skip the images to archive there (archive-failed) instead of removing them\n`,
+    );
   }
 }
 
@@ -189,12 +228,25 @@ async function explainCommand(config: Config, query: string, mode: Mode, log: Lo
   }
 }
 
-async function daemon(configPath: string, config: Config, modeOverride: Mode | undefined, log: Logger, listen: string | undefined): Promise<number> {
+async function daemon(
+  configPath: string,
+  config: Config,
+  modeOverride: Mode | undefined,
+  log: Logger,
+  listen: string | undefined,
+): Promise<number> {
   // Held for the daemon's whole life, from the initial configuration (a reload does not move it).
   let lockLost = () => {};
   const lock = await takeProcessLock('daemon', config, log, () => lockLost());
   if (typeof lock === 'number') return lock;
-  const d = new Daemon({ configPath, initialConfig: config, modeOverride, log, metrics: createMetrics(), ...(listen ? { listen } : {}) });
+  const d = new Daemon({
+    configPath,
+    initialConfig: config,
+    modeOverride,
+    log,
+    metrics: createMetrics(),
+    ...(listen ? { listen } : {}),
+  });
   try {
     await d.start();
   } catch (err) {
@@ -206,12 +258,15 @@ async function daemon(configPath: string, config: Config, modeOverride: Mode | u
     let stopping = false;
     const shutdown = (code: number) => {
       stopping = true;
-      void d.stop().then(() => lock.release()).then(() => {
-        resolve(code);
-        // Everything is flushed and closed by now; a connection some library still holds open
-        // must not keep a stopped daemon from exiting (its supervisor would wait, then kill it).
-        setTimeout(() => process.exit(code), 2000).unref();
-      });
+      void d
+        .stop()
+        .then(() => lock.release())
+        .then(() => {
+          resolve(code);
+          // Everything is flushed and closed by now; a connection some library still holds open
+          // must not keep a stopped daemon from exiting (its supervisor would wait, then kill it).
+          setTimeout(() => process.exit(code), 2000).unref();
+        });
     };
     const onSignal = (signal: NodeJS.Signals) => {
       // A second signal means "now": exit at once, without waiting for the removal in flight.
@@ -229,7 +284,9 @@ async function daemon(configPath: string, config: Config, modeOverride: Mode | u
     // SIGHUP is what `systemctl reload` and most supervisors send: re-read the configuration.
     process.on('SIGHUP', () => void d.reloadNow());
     // The outer loop never dies: a stray rejection is logged, not fatal.
-    process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'unhandled rejection'));
+    process.on('unhandledRejection', (err) =>
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'unhandled rejection'),
+    );
   });
 }
 

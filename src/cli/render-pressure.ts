@@ -7,7 +7,12 @@ export function pressureLines(summaries: readonly PressureSummary[]): string[] {
   return summaries.map((s) => {
     const head = `  ${s.policy} (when ${s.measure === 'diskUsage' ? 'diskUsageAbove' : 'totalSizeAbove'} ${s.when}, until ${s.until}):`;
     if (s.state === 'unknown') return `${head} disk usage unknown; skipped, nothing removed`;
-    const show = (bytes: number | null) => (bytes === null ? 'unknown' : s.capacity ? `${formatBytes(bytes)} (${((bytes / s.capacity) * 100).toFixed(1)}%)` : formatBytes(bytes));
+    const show = (bytes: number | null) =>
+      bytes === null
+        ? 'unknown'
+        : s.capacity
+          ? `${formatBytes(bytes)} (${((bytes / s.capacity) * 100).toFixed(1)}%)`
+          : formatBytes(bytes);
     if (s.state === 'idle') return `${head} ${show(s.before)}, not above the trigger; nothing to do`;
     const earlier = s.freedEarlier > 0 ? `, ${formatBytes(s.freedEarlier)} by earlier policies` : '';
     const verdict = s.reached ? 'target reached' : 'target NOT reached: nothing more this policy may remove';

@@ -29,14 +29,25 @@ export function reportJson(report: CycleReport): unknown {
     removed: report.removed,
     skipped: report.skipped,
     inDoubt: report.inDoubt.map(({ resource, id, name, policy, message }) => ({ resource, id, name, policy, message })),
-    reclaimed: { count: report.removed.length, bytes: report.reclaimedBytes, ...(report.unknownBytes > 0 ? { unknown: report.unknownBytes } : {}) },
+    reclaimed: {
+      count: report.removed.length,
+      bytes: report.reclaimedBytes,
+      ...(report.unknownBytes > 0 ? { unknown: report.unknownBytes } : {}),
+    },
     ...(report.imageMeasurement ? { imageMeasurement: report.imageMeasurement } : {}),
     interrupted: report.interrupted ?? null,
   };
 }
 
 function actionJson(a: Action): Record<string, unknown> {
-  const out: Record<string, unknown> = { resource: a.resource, id: a.id, name: a.name, policy: a.policy, reason: a.reason, bytes: a.bytes };
+  const out: Record<string, unknown> = {
+    resource: a.resource,
+    id: a.id,
+    name: a.name,
+    policy: a.policy,
+    reason: a.reason,
+    bytes: a.bytes,
+  };
   if (a.bytesRange) out['bytesRange'] = a.bytesRange;
   if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
   if (a.dependsOn) out['dependsOn'] = a.dependsOn;
@@ -72,8 +83,19 @@ export function planText(plan: Plan, mode: string): string {
   const archived = plan.actions.filter((a) => a.archive !== undefined);
   if (archived.length > 0) {
     const about = archived.reduce((sum, a) => sum + (a.archive?.estimatedBytes ?? 0), 0);
-    lines.push(`${mode === 'enforce' ? 'Will archive' : 'Would archive'} ${archived.length} image(s) first (docker save), about ${formatBytes(about)} (estimate: image sizes):`);
-    lines.push(...table(archived.map((a) => [a.policy, a.name, `~${formatBytes(a.archive?.estimatedBytes ?? 0)}`, `to ${a.archive?.dir ?? ''}`])));
+    lines.push(
+      `${mode === 'enforce' ? 'Will archive' : 'Would archive'} ${archived.length} image(s) first (docker save), about ${formatBytes(about)} (estimate: image sizes):`,
+    );
+    lines.push(
+      ...table(
+        archived.map((a) => [
+          a.policy,
+          a.name,
+          `~${formatBytes(a.archive?.estimatedBytes ?? 0)}`,
+          `to ${a.archive?.dir ?? ''}`,
+        ]),
+      ),
+    );
   }
   if (plan.reported.length > 0) {
     lines.push(`Reported only (action: report), ${plan.reported.length}:`);
@@ -90,11 +112,26 @@ export function planText(plan: Plan, mode: string): string {
 export function reportText(report: CycleReport): string {
   if (report.mode === 'dry-run') return planText(report.plan, report.mode);
   const unknown = report.unknownBytes > 0 ? ` and ${report.unknownBytes} of unknown size` : '';
-  const lines = [`Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)}${unknown} (predicted ${totalText(report.plan.totals)})`];
+  const lines = [
+    `Removed ${report.removed.length} object(s), freed ${formatBytes(report.reclaimedBytes)}${unknown} (predicted ${totalText(report.plan.totals)})`,
+  ];
   const m = report.imageMeasurement;
-  if (m) lines.push(`The engine's image disk usage fell by ${formatBytes(m.before - m.after)}${m.settled ? ', which settled the estimated image bytes' : `, outside what the image removals can free (${formatBytes(m.range.low)}-${formatBytes(m.range.high)}): their bytes are unknown`}`);
+  if (m)
+    lines.push(
+      `The engine's image disk usage fell by ${formatBytes(m.before - m.after)}${m.settled ? ', which settled the estimated image bytes' : `, outside what the image removals can free (${formatBytes(m.range.low)}-${formatBytes(m.range.high)}): their bytes are unknown`}`,
+    );
   if (report.plan.blocked) lines.push(`BLOCKED: ${report.plan.blocked}`);
-  lines.push(...table(report.removed.map((r) => [r.resource, r.policy, r.name, bytes(r.bytes), ...(r.archived ? [`archived to ${r.archived.path} (${formatBytes(r.archived.bytes)})`] : [])])));
+  lines.push(
+    ...table(
+      report.removed.map((r) => [
+        r.resource,
+        r.policy,
+        r.name,
+        bytes(r.bytes),
+        ...(r.archived ? [`archived to ${r.archived.path} (${formatBytes(r.archived.bytes)})`] : []),
+      ]),
+    ),
+  );
   if (report.skipped.length > 0) {
     lines.push(`Skipped ${report.skipped.length}:`);
     lines.push(...table(report.skipped.map((s) => [s.resource, s.policy, s.name, s.reason, s.message])));

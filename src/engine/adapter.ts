@@ -23,7 +23,13 @@ import type { BuildCachePrune } from '../core/model/plan.js';
 import { saveImageTo } from './save-image.js';
 import { registryHas } from './registry.js';
 import { inPath } from './request-path.js';
-import { listsManifests, storedImage, unpackedSize, withOwnDigests, type ContainerdImageInfo } from './image-content.js';
+import {
+  listsManifests,
+  storedImage,
+  unpackedSize,
+  withOwnDigests,
+  type ContainerdImageInfo,
+} from './image-content.js';
 import { containerdParts, type StoredImage } from '../core/model/image-parts.js';
 
 export { EngineCache };
@@ -69,16 +75,19 @@ export class EngineAdapter implements Engine {
     // so containers and volumes are done while the engine is still answering it. Inspects of
     // objects not seen before share one bound, whichever list they come from.
     const inspect = limiter(this.options.concurrency);
-    const [[rawImages, images], [rawContainers, containers], volumes, serviceImages, rawNetworks, df] = await Promise.all([
-      this.call(() => this.listImages()).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
-      this.call(() => this.docker.listContainers({ all: true })).then(async (raw) => [raw, await this.mapContainers(raw, needs.containerDetails === true, inspect)] as const),
-      this.call(() => this.docker.listVolumes()).then((raw) => (raw.Volumes ?? []).map(mapVolume)),
-      needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
-      // Networks and the build cache are listed only when a policy needs them: the cache
-      // records come from the engine's disk-usage walk, which is far too costly for every cycle.
-      needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
-      needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
-    ]);
+    const [[rawImages, images], [rawContainers, containers], volumes, serviceImages, rawNetworks, df] =
+      await Promise.all([
+        this.call(() => this.listImages()).then(async (raw) => [raw, await this.mapImages(raw, inspect)] as const),
+        this.call(() => this.docker.listContainers({ all: true })).then(
+          async (raw) => [raw, await this.mapContainers(raw, needs.containerDetails === true, inspect)] as const,
+        ),
+        this.call(() => this.docker.listVolumes()).then((raw) => (raw.Volumes ?? []).map(mapVolume)),
+        needs.swarmServices === false ? [] : this.call(() => listServiceImages(this.docker)),
+        // Networks and the build cache are listed only when a policy needs them: the cache
+        // records come from the engine's disk-usage walk, which is far too costly for every cycle.
+        needs.networks === true ? this.call(() => this.docker.listNetworks()) : undefined,
+        needs.buildCache === true ? this.call(() => diskUsage(this.docker, this.apiVersion, 'build-cache')) : undefined,
+      ]);
     this.forgetGone(rawContainers);
     const listed = new Set(rawImages.map((i) => i.Id));
     // Containers whose image was deleted by force still hold its layers; if we saw that image
@@ -103,7 +112,9 @@ export class EngineAdapter implements Engine {
 
   async ping(signal?: AbortSignal): Promise<void> {
     // @types/dockerode types ping() without options; dockerode passes abortSignal through.
-    const ping = this.docker.ping.bind(this.docker) as unknown as (opts: { abortSignal?: AbortSignal }) => Promise<unknown>;
+    const ping = this.docker.ping.bind(this.docker) as unknown as (opts: {
+      abortSignal?: AbortSignal;
+    }) => Promise<unknown>;
     await this.call(() => ping(signal ? { abortSignal: signal } : {}));
   }
 
@@ -113,11 +124,25 @@ export class EngineAdapter implements Engine {
 
   async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
     // Those that never ran: one list call for all of them (see created-sizes.ts).
-    const list = () => this.call(() => this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<SizedContainerInfo[]>);
-    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, list, (raw) => this.writableBytes(raw, raw.ImageID));
+    const list = () =>
+      this.call(
+        () =>
+          this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<
+            SizedContainerInfo[]
+          >,
+      );
+    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, list, (raw) =>
+      this.writableBytes(raw, raw.ImageID),
+    );
     await mapLimit(rest, this.options.concurrency, async (id) => {
       // @types/dockerode knows neither the `size` option nor the `SizeRw` it adds.
-      type Info = { SizeRw?: number; SizeRootFs?: number; Image?: string; State?: { Status?: string; FinishedAt?: string; ExitCode?: number }; Config?: { Image?: string } };
+      type Info = {
+        SizeRw?: number;
+        SizeRootFs?: number;
+        Image?: string;
+        State?: { Status?: string; FinishedAt?: string; ExitCode?: number };
+        Config?: { Image?: string };
+      };
       const container = this.docker.getContainer(inPath(id));
       const inspect = container.inspect as unknown as (o: { size: boolean }) => Promise<Info>;
       const info = await this.tolerant(() => inspect.call(container, { size: true }));
@@ -130,7 +155,11 @@ export class EngineAdapter implements Engine {
       if (!info) return;
       const details = mapDetails(info.State, info.Config);
       this.cache.details.set(id, { state: info.State?.Status ?? '', details });
-      sizes.set(id, { sizeRw: this.writableBytes(info, info.Image ?? ''), state: info.State?.Status ?? 'unknown', ...details });
+      sizes.set(id, {
+        sizeRw: this.writableBytes(info, info.Image ?? ''),
+        state: info.State?.Status ?? 'unknown',
+        ...details,
+      });
     });
     return sizes;
   }
@@ -161,12 +190,15 @@ export class EngineAdapter implements Engine {
 
   async imageDiskUsage(): Promise<number> {
     const size = (await this.call(() => diskUsage(this.docker, this.apiVersion, 'image'))).LayersSize;
-    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw new EngineError('failed', `/system/df gave no LayersSize (got ${JSON.stringify(size)})`, undefined);
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0)
+      throw new EngineError('failed', `/system/df gave no LayersSize (got ${JSON.stringify(size)})`, undefined);
     return size;
   }
 
   async imageInUse(id: string): Promise<boolean> {
-    const users = await this.call(() => this.docker.listContainers({ all: true, limit: 1, filters: { ancestor: [id] } }));
+    const users = await this.call(() =>
+      this.docker.listContainers({ all: true, limit: 1, filters: { ancestor: [id] } }),
+    );
     return users.length > 0;
   }
 
@@ -180,7 +212,9 @@ export class EngineAdapter implements Engine {
   }
 
   untagImage(reference: string): Promise<RemovalOutcome> {
-    return this.removal(async () => deletedIds(await this.docker.getImage(inPath(reference)).remove({ force: false, noprune: true })));
+    return this.removal(async () =>
+      deletedIds(await this.docker.getImage(inPath(reference)).remove({ force: false, noprune: true })),
+    );
   }
 
   deleteImage(id: string): Promise<RemovalOutcome> {
@@ -188,7 +222,9 @@ export class EngineAdapter implements Engine {
     // its layers stay on disk as a ghost, or only untags it if the container runs. Always
     // noprune: the engine would otherwise decide which parents to delete at deletion time,
     // after our checks; the planner plans those parents as deletions of their own.
-    return this.removal(async () => deletedIds(await this.docker.getImage(inPath(id)).remove({ force: false, noprune: true })));
+    return this.removal(async () =>
+      deletedIds(await this.docker.getImage(inPath(id)).remove({ force: false, noprune: true })),
+    );
   }
 
   async imageRefs(id: string): Promise<{ tags: string[]; digests: string[] } | undefined> {
@@ -232,7 +268,14 @@ export class EngineAdapter implements Engine {
   }
 
   saveImage(id: string, tags: readonly string[], path: string): Promise<number> {
-    return saveImageTo(this.docker, id, tags, path, (fn) => this.call(fn), async () => (await this.imageRefs(id)) === undefined);
+    return saveImageTo(
+      this.docker,
+      id,
+      tags,
+      path,
+      (fn) => this.call(fn),
+      async () => (await this.imageRefs(id)) === undefined,
+    );
   }
 
   /** `GET /images/json?all=1`, on the containerd image store with each image's manifests (API 1.47+). */
@@ -267,7 +310,8 @@ export class EngineAdapter implements Engine {
     const stored: Array<[Docker.ImageInfo, StoredImage]> = [];
     for (const raw of rawImages) {
       const meta = this.cache.metaOf(raw.Id);
-      if (meta !== undefined) stored.push([raw, storedImage(raw as unknown as ContainerdImageInfo, meta.platform, meta.layers)]);
+      if (meta !== undefined)
+        stored.push([raw, storedImage(raw as unknown as ContainerdImageInfo, meta.platform, meta.layers)]);
     }
     const parts = containerdParts(stored.map(([, s]) => s));
     return stored.map(([raw, s]) => {
@@ -286,7 +330,11 @@ export class EngineAdapter implements Engine {
   }
 
   /** Only stopped containers can be removed, so only they need their finish time. */
-  private async mapContainers(rawContainers: readonly Docker.ContainerInfo[], withDetails: boolean, bound: Bound): Promise<ContainerObj[]> {
+  private async mapContainers(
+    rawContainers: readonly Docker.ContainerInfo[],
+    withDetails: boolean,
+    bound: Bound,
+  ): Promise<ContainerObj[]> {
     const now = Date.now();
     const statuses = new Map<string, ParsedStatus>();
     const mapped: Array<ContainerObj | undefined> = [];
@@ -305,7 +353,12 @@ export class EngineAdapter implements Engine {
         bound(async () => {
           const raw = rawContainers[i] as Docker.ContainerInfo;
           const details = await this.containerDetails(raw.Id, raw.State);
-          mapped[i] = details === 'failed' ? { ...mapContainer(raw, undefined), state: 'unknown' } : details === undefined ? undefined : mapContainer(raw, details);
+          mapped[i] =
+            details === 'failed'
+              ? { ...mapContainer(raw, undefined), state: 'unknown' }
+              : details === undefined
+                ? undefined
+                : mapContainer(raw, details);
         }),
       ),
     );
@@ -334,7 +387,11 @@ export class EngineAdapter implements Engine {
       return;
     }
     // History gives each snapshot's own usage; how those add up is image-parts.ts's to say.
-    const platform = { architecture: info.Architecture, os: info.Os, ...(info.Variant ? { variant: info.Variant } : {}) };
+    const platform = {
+      architecture: info.Architecture,
+      os: info.Os,
+      ...(info.Variant ? { variant: info.Variant } : {}),
+    };
     const own = history.reduce((sum, h) => sum + h.Size, 0);
     const { layers } = layerSizes(diffIds, history, own, () => undefined);
     this.cache.learnStored(raw.Id, {
@@ -370,14 +427,19 @@ export class EngineAdapter implements Engine {
    * is inspected again before removal anyway (measureContainers), so removal decisions never
    * rest on the cache.
    */
-  private cachedDetails(raw: Docker.ContainerInfo, now: number, statuses: Map<string, ParsedStatus>): ContainerDetails | undefined {
+  private cachedDetails(
+    raw: Docker.ContainerInfo,
+    now: number,
+    statuses: Map<string, ParsedStatus>,
+  ): ContainerDetails | undefined {
     const cached = this.cache.details.get(raw.Id);
     if (!cached || cached.state !== raw.State) return undefined;
     const { finishedAt, exitCode } = cached.details;
     if (raw.State === 'created') return cached.details;
     // Many containers share a status text ("Exited (0) 3 weeks ago"): parse each text once.
     let status = statuses.get(raw.Status);
-    if (status === undefined) statuses.set(raw.Status, (status = { exitCode: statusExitCode(raw.Status), age: statusAge(raw.Status) }));
+    if (status === undefined)
+      statuses.set(raw.Status, (status = { exitCode: statusExitCode(raw.Status), age: statusAge(raw.Status) }));
     const { age } = status;
     if (status.exitCode !== exitCode || finishedAt === undefined) return undefined;
     if (!age || now - finishedAt < age.min || now - finishedAt > age.max) return undefined;

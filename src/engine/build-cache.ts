@@ -63,8 +63,14 @@ export async function pruneBuildCache(docker: Docker, prune: BuildCachePrune): P
   try {
     const out = await new Promise<{ CachesDeleted?: string[] | null; SpaceReclaimed?: number }>((resolve, reject) => {
       docker.modem.dial(
-        { path: '/build/prune?', method: 'POST', options, statusCodes: { 200: true, 400: 'bad request', 409: 'conflict', 500: 'server error' } },
-        (err: unknown, data: unknown) => (err ? reject(err) : resolve((data ?? {}) as { CachesDeleted?: string[] | null; SpaceReclaimed?: number })),
+        {
+          path: '/build/prune?',
+          method: 'POST',
+          options,
+          statusCodes: { 200: true, 400: 'bad request', 409: 'conflict', 500: 'server error' },
+        },
+        (err: unknown, data: unknown) =>
+          err ? reject(err) : resolve((data ?? {}) as { CachesDeleted?: string[] | null; SpaceReclaimed?: number }),
       );
     });
     return { ok: true, deleted: out.CachesDeleted ?? [], bytes: out.SpaceReclaimed ?? 0 };

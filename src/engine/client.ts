@@ -44,17 +44,28 @@ export function dockerOptions(address: string | undefined, timeoutMs: number): D
   // never follows event streams, where an idle timeout would be wrong.
   const timeout = { timeout: timeoutMs };
   if (address === undefined) return timeout;
-  if (address.startsWith('unix://')) return { ...timeout, socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
+  if (address.startsWith('unix://'))
+    return { ...timeout, socketPath: address.slice('unix://'.length), host: undefined } as Docker.DockerOptions;
   const url = new URL(address);
   const port = url.port === '' ? 2375 : Number(url.port);
   // TLS as the docker CLI decides it: DOCKER_TLS_VERIFY=1 or the TLS port, with ca.pem,
   // cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker). Key material is read here
   // and handed to the client; it is never logged.
   const tls = process.env['DOCKER_TLS_VERIFY'] === '1' || port === 2376;
-  if (!tls) return { ...timeout, host: url.hostname, port, protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
+  if (!tls)
+    return { ...timeout, host: url.hostname, port, protocol: 'http', socketPath: undefined } as Docker.DockerOptions;
   const dir = process.env['DOCKER_CERT_PATH'] ?? path.join(os.homedir(), '.docker');
   const read = (name: string) => readFileSync(path.join(dir, name));
-  return { ...timeout, host: url.hostname, port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), socketPath: undefined } as Docker.DockerOptions;
+  return {
+    ...timeout,
+    host: url.hostname,
+    port,
+    protocol: 'https',
+    ca: read('ca.pem'),
+    cert: read('cert.pem'),
+    key: read('key.pem'),
+    socketPath: undefined,
+  } as Docker.DockerOptions;
 }
 
 /**
@@ -76,9 +87,24 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
   const apiVersion = pinnedVersion(v.ApiVersion, v.MinAPIVersion);
   try {
     const docker = engineClient({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
-    const info = (await docker.info()) as { ID: string; DriverStatus: Array<[string, string]> | null; DockerRootDir?: string };
-    const imageStore: ImageStore = (info.DriverStatus ?? []).some(([k, val]) => k === 'driver-type' && val === 'io.containerd.snapshotter.v1') ? 'containerd' : 'classic';
-    return { docker, apiVersion, engineVersion: v.Version, imageStore, engineId: info.ID, ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}) };
+    const info = (await docker.info()) as {
+      ID: string;
+      DriverStatus: Array<[string, string]> | null;
+      DockerRootDir?: string;
+    };
+    const imageStore: ImageStore = (info.DriverStatus ?? []).some(
+      ([k, val]) => k === 'driver-type' && val === 'io.containerd.snapshotter.v1',
+    )
+      ? 'containerd'
+      : 'classic';
+    return {
+      docker,
+      apiVersion,
+      engineVersion: v.Version,
+      imageStore,
+      engineId: info.ID,
+      ...(info.DockerRootDir ? { dataRoot: info.DockerRootDir } : {}),
+    };
   } catch (err) {
     throw classify(err);
   }
@@ -101,7 +127,11 @@ export function engineClient(options: Docker.DockerOptions): Docker {
 export function pinnedVersion(engineApi: string, engineMin: string | undefined): string {
   const version = compareVersions(engineApi, MAX_API_VERSION) < 0 ? engineApi : MAX_API_VERSION;
   if (engineMin !== undefined && compareVersions(engineMin, version) > 0) {
-    throw new EngineError('failed', `the engine accepts Engine API ${engineMin} to ${engineApi}, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd`, undefined);
+    throw new EngineError(
+      'failed',
+      `the engine accepts Engine API ${engineMin} to ${engineApi}, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd`,
+      undefined,
+    );
   }
   return version;
 }

@@ -16,14 +16,24 @@ export interface DiskUsage {
  * From API 1.42 the walk can be limited to one kind; 20.10 answers 500 while another df runs,
  * so that is retried a few times.
  */
-export async function diskUsage(docker: Docker, apiVersion: string, type: 'image' | 'volume' | 'build-cache'): Promise<DiskUsage> {
+export async function diskUsage(
+  docker: Docker,
+  apiVersion: string,
+  type: 'image' | 'volume' | 'build-cache',
+): Promise<DiskUsage> {
   const options = compareVersions(apiVersion, '1.42') >= 0 ? { type: [type] } : {};
   for (let attempt = 1; ; attempt++) {
     try {
       return await new Promise<DiskUsage>((resolve, reject) => {
         // dockerode's df() drops every option, so dial the endpoint directly.
-        docker.modem.dial({ path: '/system/df?', method: 'GET', options, statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } }, (err: unknown, data: unknown) =>
-          err ? reject(err) : resolve(data as DiskUsage),
+        docker.modem.dial(
+          {
+            path: '/system/df?',
+            method: 'GET',
+            options,
+            statusCodes: { 200: true, 400: 'bad request', 500: 'server error' },
+          },
+          (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as DiskUsage)),
         );
       });
     } catch (err) {

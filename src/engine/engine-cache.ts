@@ -64,12 +64,18 @@ export class EngineCache {
       // every learned image has a size for each of its layers.)
       if (had) this.lists.clear();
     }
-    this.chains.set(imageId, layers.map((l) => l.chain));
+    this.chains.set(
+      imageId,
+      layers.map((l) => l.chain),
+    );
   }
 
   /** containerd image store: records what inspect and history said of the image. */
   learnStored(imageId: string, meta: ContainerdImageMeta): void {
-    this.chains.set(imageId, meta.layers.map((l) => l.chain));
+    this.chains.set(
+      imageId,
+      meta.layers.map((l) => l.chain),
+    );
     this.meta.set(imageId, meta);
   }
 

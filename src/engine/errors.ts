@@ -22,7 +22,17 @@ export class EngineError extends Error {
   }
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EACCES', 'ECONNABORTED']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EACCES',
+  'ECONNABORTED',
+]);
 
 /**
  * 404 means someone else removed it first; 409 means the engine refused because the object is
@@ -35,7 +45,9 @@ export function classify(err: unknown): EngineError {
   const detail = (e.json?.message ?? e.message ?? String(err)).trim();
   if (e.statusCode === 404) return new EngineError('gone', detail, 404);
   if (e.statusCode === 409) return new EngineError('conflict', detail, 409);
-  if (e.code !== undefined && UNREACHABLE.has(e.code)) return new EngineError('unreachable', `${e.code}: ${detail}`, undefined);
-  if (e.statusCode === undefined && /socket hang up|connect|timeout/i.test(detail)) return new EngineError('unreachable', detail, undefined);
+  if (e.code !== undefined && UNREACHABLE.has(e.code))
+    return new EngineError('unreachable', `${e.code}: ${detail}`, undefined);
+  if (e.statusCode === undefined && /socket hang up|connect|timeout/i.test(detail))
+    return new EngineError('unreachable', detail, undefined);
   return new EngineError('failed', detail, e.statusCode);
 }

@@ -47,7 +47,13 @@ export class EventFollower {
   private readonly streamDocker: Docker;
   private readonly docker: Docker;
 
-  constructor(address: string | undefined, apiVersion: string, timeoutMs: number, private readonly handlers: EventHandlers, timing: FollowerTiming = {}) {
+  constructor(
+    address: string | undefined,
+    apiVersion: string,
+    timeoutMs: number,
+    private readonly handlers: EventHandlers,
+    timing: FollowerTiming = {},
+  ) {
     this.headersTimeoutMs = timing.headersTimeoutMs ?? timeoutMs;
     this.steadyMs = timing.steadyMs ?? STEADY_MS;
     const version = `v${apiVersion}`;
@@ -83,9 +89,17 @@ export class EventFollower {
     const headersTimer = setTimeout(() => abort.abort(), this.headersTimeoutMs);
     let stream: IncomingMessage;
     try {
-      stream = (await this.streamDocker.getEvents({ filters, ...(this.since !== undefined ? { since: this.since } : {}), abortSignal: abort.signal })) as unknown as IncomingMessage;
+      stream = (await this.streamDocker.getEvents({
+        filters,
+        ...(this.since !== undefined ? { since: this.since } : {}),
+        abortSignal: abort.signal,
+      })) as unknown as IncomingMessage;
     } catch (err) {
-      this.retry(abort.signal.aborted ? `no answer to the event request within ${this.headersTimeoutMs} ms` : (err as Error).message);
+      this.retry(
+        abort.signal.aborted
+          ? `no answer to the event request within ${this.headersTimeoutMs} ms`
+          : (err as Error).message,
+      );
       return;
     } finally {
       clearTimeout(headersTimer);
@@ -118,7 +132,8 @@ export class EventFollower {
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
       // An event is a few hundred bytes: a line that never ends is no event stream.
-      if (buffer.length > MAX_EVENT_BYTES) return end(`the event stream sent a line longer than ${MAX_EVENT_BYTES} bytes`);
+      if (buffer.length > MAX_EVENT_BYTES)
+        return end(`the event stream sent a line longer than ${MAX_EVENT_BYTES} bytes`);
       for (const line of lines) {
         let event: EngineEvent | undefined;
         try {
@@ -173,12 +188,18 @@ export class EventFollower {
 
   /** What a full listing shows, for the resync after each (re)connection. */
   async listing(): Promise<Listing> {
-    const [images, containers, volumes] = await Promise.all([this.docker.listImages({ all: true }), this.docker.listContainers({ all: true }), this.docker.listVolumes()]);
+    const [images, containers, volumes] = await Promise.all([
+      this.docker.listImages({ all: true }),
+      this.docker.listContainers({ all: true }),
+      this.docker.listVolumes(),
+    ]);
     return {
       images: images.map((i) => i.Id),
       containerImages: containers.map((c) => c.ImageID),
       volumes: (volumes.Volumes ?? []).map((v) => v.Name),
-      mountedVolumes: containers.flatMap((c) => (c.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))),
+      mountedVolumes: containers.flatMap((c) =>
+        (c.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : [])),
+      ),
     };
   }
 
@@ -209,7 +230,19 @@ const EVENT_ROUTE = routeOf('GET', '/events');
  */
 export function parseEvent(line: string): EngineEvent | undefined {
   if (line.trim() === '') return undefined;
-  const raw = decodeJson(EVENT_ROUTE, 'event', line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> | null }; time: number; timeNano?: number };
+  const raw = decodeJson(EVENT_ROUTE, 'event', line) as {
+    Type: string;
+    Action: string;
+    Actor: { ID: string; Attributes?: Record<string, string> | null };
+    time: number;
+    timeNano?: number;
+  };
   const time = raw.timeNano !== undefined ? Math.floor(raw.timeNano / 1e6) : raw.time * 1000;
-  return { type: raw.Type, action: raw.Action, actorId: raw.Actor.ID, attributes: { ...(raw.Actor.Attributes ?? {}) }, time };
+  return {
+    type: raw.Type,
+    action: raw.Action,
+    actorId: raw.Actor.ID,
+    attributes: { ...(raw.Actor.Attributes ?? {}) },
+    time,
+  };
 }

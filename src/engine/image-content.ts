@@ -20,7 +20,10 @@ export interface ContainerdImageInfo {
     readonly Available?: boolean;
     readonly Size?: { readonly Content?: number; readonly Total?: number } | null;
     readonly Kind?: string;
-    readonly ImageData?: { readonly Platform?: Platform | null; readonly Size?: { readonly Unpacked?: number } | null } | null;
+    readonly ImageData?: {
+      readonly Platform?: Platform | null;
+      readonly Size?: { readonly Unpacked?: number } | null;
+    } | null;
   }> | null;
 }
 
@@ -53,7 +56,13 @@ export function storedImage(raw: ContainerdImageInfo, platform: Platform, layers
   if (!manifests || manifests.length === 0) {
     // Before API 1.47: the listing's Size is content and unpacked snapshots together.
     const own = layers.reduce((sum, l) => sum + l.own, 0);
-    return { id: raw.Id, layers, unpacked: undefined, indexBytes: 0, manifests: [{ digest: raw.Id, bytes: Math.max(0, raw.Size - own), manifestBytes: 0, layers: 'host' }] };
+    return {
+      id: raw.Id,
+      layers,
+      unpacked: undefined,
+      indexBytes: 0,
+      manifests: [{ digest: raw.Id, bytes: Math.max(0, raw.Size - own), manifestBytes: 0, layers: 'host' }],
+    };
   }
   const host = hostManifest(raw, platform);
   const hostUnpacked = host?.ImageData?.Size?.Unpacked ?? 0;
@@ -65,21 +74,38 @@ export function storedImage(raw: ContainerdImageInfo, platform: Platform, layers
     // platform's layers the API does not name; but one the engine finds unpacked here, as
     // large as the platform run here, has that platform's layers (the engine unpacks only
     // the platform it runs; a FROM scratch + COPY build gives every platform the same layer).
-    layers: m === host || (m.Kind === 'image' && hostUnpacked > 0 && m.ImageData?.Size?.Unpacked === hostUnpacked) ? 'host' : m.Kind === 'image' ? 'unknown' : 'none',
+    layers:
+      m === host || (m.Kind === 'image' && hostUnpacked > 0 && m.ImageData?.Size?.Unpacked === hostUnpacked)
+        ? 'host'
+        : m.Kind === 'image'
+          ? 'unknown'
+          : 'none',
   }));
   // An index is a blob of its own; a single-platform image is its one manifest.
   const isIndex = manifests.length > 1 || manifests[0]?.ID !== raw.Id;
-  return { id: raw.Id, layers, unpacked: host?.ImageData?.Size?.Unpacked ?? undefined, indexBytes: isIndex ? (raw.Descriptor?.size ?? 0) : 0, manifests: out };
+  return {
+    id: raw.Id,
+    layers,
+    unpacked: host?.ImageData?.Size?.Unpacked ?? undefined,
+    indexBytes: isIndex ? (raw.Descriptor?.size ?? 0) : 0,
+    manifests: out,
+  };
 }
 
 type Manifest = NonNullable<ContainerdImageInfo['Manifests']>[number];
 
 function hostManifest(raw: ContainerdImageInfo, platform: Platform): Manifest | undefined {
-  return raw.Manifests?.find((m) => m.Kind === 'image' && m.Available !== false && samePlatform(m.ImageData?.Platform ?? {}, platform));
+  return raw.Manifests?.find(
+    (m) => m.Kind === 'image' && m.Available !== false && samePlatform(m.ImageData?.Platform ?? {}, platform),
+  );
 }
 
 function samePlatform(a: Platform, b: Platform): boolean {
-  return a.architecture === b.architecture && a.os === b.os && (a.variant === undefined || b.variant === undefined || a.variant === b.variant);
+  return (
+    a.architecture === b.architecture &&
+    a.os === b.os &&
+    (a.variant === undefined || b.variant === undefined || a.variant === b.variant)
+  );
 }
 
 /**

@@ -24,7 +24,8 @@ export interface HistoryEntry {
 
 // Dockerfile steps that only change the config. The classic builder marks them "#(nop)";
 // BuildKit writes the bare instruction. ADD and COPY are "#(nop)" too but do make layers.
-const METADATA = /^(\/bin\/sh -c #\(nop\) +(?!(ADD|COPY)\b))|^(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|ARG|HEALTHCHECK|STOPSIGNAL|SHELL|VOLUME|ONBUILD|MAINTAINER)\b/;
+const METADATA =
+  /^(\/bin\/sh -c #\(nop\) +(?!(ADD|COPY)\b))|^(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|ARG|HEALTHCHECK|STOPSIGNAL|SHELL|VOLUME|ONBUILD|MAINTAINER)\b/;
 // WORKDIR makes a layer when it creates the directory and none when it exists, so a
 // zero-size WORKDIR entry may be either; so may any other zero-size step, since the classic
 // builder keeps an empty layer for a RUN that changed nothing and BuildKit drops it.
@@ -44,16 +45,24 @@ export interface LayerSizes {
  * sizes come back consistent with the image's total: layers already sized exactly keep that
  * size, and the rest of the total goes to the top layer, marked inexact.
  */
-export function layerSizes(diffIds: readonly string[], history: readonly HistoryEntry[], totalSize: number, known: (chain: string) => number | undefined): LayerSizes {
+export function layerSizes(
+  diffIds: readonly string[],
+  history: readonly HistoryEntry[],
+  totalSize: number,
+  known: (chain: string) => number | undefined,
+): LayerSizes {
   const chains = chainIds(diffIds);
   const entries = [...history].reverse();
   const definite = entries.filter((h) => h.Size > 0);
-  const maybe = entries.filter((h) => h.Size === 0 && (!METADATA.test(h.CreatedBy ?? '') || MAYBE_LAYER.test(h.CreatedBy ?? '')));
+  const maybe = entries.filter(
+    (h) => h.Size === 0 && (!METADATA.test(h.CreatedBy ?? '') || MAYBE_LAYER.test(h.CreatedBy ?? '')),
+  );
   const spare = chains.length - definite.length;
   if (spare >= 0 && spare <= maybe.length) {
     // Which zero-size WORKDIR steps are the layers only matters when a sized step lies between
     // them; taking the first ones and taking the last ones give the same sizes when it does not.
-    const pick = (chosen: ReadonlySet<HistoryEntry>) => entries.filter((h) => definite.includes(h) || chosen.has(h)).map((h) => h.Size);
+    const pick = (chosen: ReadonlySet<HistoryEntry>) =>
+      entries.filter((h) => definite.includes(h) || chosen.has(h)).map((h) => h.Size);
     const first = pick(new Set(maybe.slice(0, spare)));
     const last = pick(new Set(maybe.slice(maybe.length - spare)));
     const sum = first.reduce((a, b) => a + b, 0);

@@ -80,7 +80,10 @@ function hasKeys(o: Record<string, string> | null | undefined): boolean {
 }
 
 /** Inspect's `State`: a container that never ran has FinishedAt 0001-01-01. */
-export function mapDetails(state: { FinishedAt?: string; ExitCode?: number } | undefined, config?: { Image?: string } | null): ContainerDetails {
+export function mapDetails(
+  state: { FinishedAt?: string; ExitCode?: number } | undefined,
+  config?: { Image?: string } | null,
+): ContainerDetails {
   const finished = state?.FinishedAt ? Date.parse(state.FinishedAt) : NaN;
   return {
     finishedAt: Number.isFinite(finished) && finished > 0 ? finished : undefined,

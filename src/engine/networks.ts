@@ -49,7 +49,8 @@ export async function removeNetwork(docker: Docker, id: string): Promise<Removal
     return { ok: true, deleted: [id] };
   } catch (err) {
     const e = classify(err);
-    if (e.statusCode === 403 && /active endpoints/.test(e.message)) return { ok: false, kind: 'conflict', message: e.message };
+    if (e.statusCode === 403 && /active endpoints/.test(e.message))
+      return { ok: false, kind: 'conflict', message: e.message };
     return { ok: false, kind: e.kind, message: e.message };
   }
 }

@@ -11,7 +11,12 @@
  * A reference made of reference characters only thus goes out unchanged.
  */
 export function inPath(value: string): string {
-  if (value === '' || value === '.' || value === '..' || value.split('/').some((part) => part === '.' || part === '..')) {
+  if (
+    value === '' ||
+    value === '.' ||
+    value === '..' ||
+    value.split('/').some((part) => part === '.' || part === '..')
+  ) {
     throw new Error(`not a name reclaimd puts into a request path: ${JSON.stringify(value)}`);
   }
   return encodeURIComponent(value).replace(/%2F/g, '/').replace(/%3A/g, ':').replace(/%40/g, '@');

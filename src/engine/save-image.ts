@@ -78,7 +78,8 @@ export async function saveImageTo(
     stream = await call(() => d.getImages({ names: [id, ...tags] }));
   } catch (err) {
     // Engine 20.10 answers 500 "reference does not exist" for a missing image: ask, to tell gone apart.
-    if (err instanceof EngineError && err.kind === 'failed' && (await isGone())) throw new EngineError('gone', err.message, 404);
+    if (err instanceof EngineError && err.kind === 'failed' && (await isGone()))
+      throw new EngineError('gone', err.message, 404);
     throw err;
   }
   try {

@@ -60,7 +60,12 @@ const require = createRequire(import.meta.url);
 // Typed as its fields alone: @types/docker-modem declares buildRequest private.
 export class StrictModem extends (Modem as unknown as new (options: Record<string, unknown>) => ModemFields) {
   /** Replaces docker-modem's buildRequest (same arguments: the request as dial built it). */
-  buildRequest(options: RequestOptions, context: Context, data: string | Buffer | NodeJS.ReadableStream | undefined, callback?: Callback): void {
+  buildRequest(
+    options: RequestOptions,
+    context: Context,
+    data: string | Buffer | NodeJS.ReadableStream | undefined,
+    callback?: Callback,
+  ): void {
     let settled = false;
     const method = options.method ?? 'GET';
     const route = routeOf(method, options.path ?? '/');
@@ -98,8 +103,15 @@ export class StrictModem extends (Modem as unknown as new (options: Record<strin
       if (status >= 300 && status < 400) {
         res.destroy();
         req.destroy();
-        const location = typeof res.headers.location === 'string' ? ` to ${JSON.stringify(res.headers.location.slice(0, 200))}` : '';
-        done(new EngineError('malformed', `the engine answered ${status}, a redirect${location}; reclaimd follows no redirect`, status));
+        const location =
+          typeof res.headers.location === 'string' ? ` to ${JSON.stringify(res.headers.location.slice(0, 200))}` : '';
+        done(
+          new EngineError(
+            'malformed',
+            `the engine answered ${status}, a redirect${location}; reclaimd follows no redirect`,
+            status,
+          ),
+        );
         return;
       }
       const success = context.statusCodes?.[status] === true;
@@ -138,7 +150,13 @@ export class StrictModem extends (Modem as unknown as new (options: Record<strin
   /** docker-modem's SSH tunnel for `ssh://` engine addresses, loaded only when one is used. */
   private sshAgent(): http.Agent {
     const ssh = require('docker-modem/lib/ssh.js') as (options: Record<string, unknown>) => http.Agent;
-    return ssh({ ...this.sshOptions, host: this.host, port: this.port, username: this.username, password: this.password });
+    return ssh({
+      ...this.sshOptions,
+      host: this.host,
+      port: this.port,
+      username: this.username,
+      password: this.password,
+    });
   }
 }
 
@@ -146,13 +164,19 @@ export class StrictModem extends (Modem as unknown as new (options: Record<strin
  * Reads a body of at most `limit` bytes. A body that passes the bound, or ends before its
  * declared length (the connection closed, a proxy cut it), is an error, never a shorter body.
  */
-function readBody(res: IncomingMessage, limit: number, callback: (err: Error | undefined, body?: Buffer) => void): void {
+function readBody(
+  res: IncomingMessage,
+  limit: number,
+  callback: (err: Error | undefined, body?: Buffer) => void,
+): void {
   // Each chunk is copied into one buffer that doubles as it fills. Chunks kept as they come
   // hold on to the socket's larger read buffers: an endless answer then cost three times the
   // bound in resident memory (measured: 190 MB for a 32 MiB bound, 250 MB for 64 MiB).
   // A declared length is allocated at once, and one past the bound refused before any of it is read.
   const declared = Number(res.headers['content-length'] ?? NaN);
-  let body = Buffer.allocUnsafe(Number.isInteger(declared) && declared >= 0 ? Math.min(declared, limit) : Math.min(limit, 64 * 1024));
+  let body = Buffer.allocUnsafe(
+    Number.isInteger(declared) && declared >= 0 ? Math.min(declared, limit) : Math.min(limit, 64 * 1024),
+  );
   let length = 0;
   let finished = false;
   const finish = (err: Error | undefined, whole?: Buffer) => {
@@ -162,7 +186,9 @@ function readBody(res: IncomingMessage, limit: number, callback: (err: Error | u
   };
   const tooLong = () => {
     res.destroy();
-    finish(new EngineError('malformed', `the answer is longer than ${limit} bytes; reclaimd reads no more`, res.statusCode));
+    finish(
+      new EngineError('malformed', `the answer is longer than ${limit} bytes; reclaimd reads no more`, res.statusCode),
+    );
   };
   if (declared > limit) return tooLong();
   res.on('data', (chunk: Buffer) => {
@@ -187,7 +213,10 @@ function readBody(res: IncomingMessage, limit: number, callback: (err: Error | u
 }
 
 function cutShort(): Error {
-  return Object.assign(new Error('the answer broke off before its end (the connection closed, or docker.timeout passed)'), { code: 'ECONNRESET' });
+  return Object.assign(
+    new Error('the answer broke off before its end (the connection closed, or docker.timeout passed)'),
+    { code: 'ECONNRESET' },
+  );
 }
 
 /**
@@ -213,5 +242,8 @@ function answerError(status: number, known: string | boolean | undefined, body: 
     // Not JSON (a proxy's page): its text, cut short, is the message.
   }
   // The shape classify() reads (errors.ts), as docker-modem gave it.
-  return Object.assign(new Error(`(HTTP code ${status}) ${typeof known === 'string' ? known : 'unexpected'} - ${message}`), { statusCode: status, json: { message } });
+  return Object.assign(
+    new Error(`(HTTP code ${status}) ${typeof known === 'string' ? known : 'unexpected'} - ${message}`),
+    { statusCode: status, json: { message } },
+  );
 }

@@ -20,7 +20,8 @@ export interface CronSchedule {
   readonly eitherDay: boolean;
 }
 
-export type CronResult = { readonly ok: true; readonly schedule: CronSchedule } | { readonly ok: false; readonly message: string };
+export type CronResult =
+  { readonly ok: true; readonly schedule: CronSchedule } | { readonly ok: false; readonly message: string };
 
 interface Field {
   readonly name: string;
@@ -57,7 +58,10 @@ export function parseCron(expression: string): CronResult {
   const expanded = NICKNAMES[text.toLowerCase()] ?? text;
   const parts = expanded.split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) {
-    return { ok: false, message: `it has ${text === '' ? 0 : parts.length} fields; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)` };
+    return {
+      ok: false,
+      message: `it has ${text === '' ? 0 : parts.length} fields; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
+    };
   }
   const texts = parts.length === 5 ? ['0', ...parts] : parts;
   const sets: boolean[][] = [];
@@ -66,12 +70,28 @@ export function parseCron(expression: string): CronResult {
     if (typeof set === 'string') return { ok: false, message: set };
     sets.push(set);
   }
-  const [second, minute, hour, day, month, weekday] = sets as [boolean[], boolean[], boolean[], boolean[], boolean[], boolean[]];
+  const [second, minute, hour, day, month, weekday] = sets as [
+    boolean[],
+    boolean[],
+    boolean[],
+    boolean[],
+    boolean[],
+    boolean[],
+  ];
   if (weekday[7]) weekday[0] = true;
   weekday.length = 7;
-  const schedule: CronSchedule = { second, minute, hour, day, month, weekday, eitherDay: texts[3] !== '*' && texts[5] !== '*' };
+  const schedule: CronSchedule = {
+    second,
+    minute,
+    hour,
+    day,
+    month,
+    weekday,
+    eitherDay: texts[3] !== '*' && texts[5] !== '*',
+  };
   // "0 0 30 2 *" parses but never fires; say so now rather than wait for ever.
-  if (nextRun(schedule, Date.UTC(2000, 0, 1)) === undefined) return { ok: false, message: 'it never fires (no such day)' };
+  if (nextRun(schedule, Date.UTC(2000, 0, 1)) === undefined)
+    return { ok: false, message: 'it never fires (no such day)' };
   return { ok: true, schedule };
 }
 
@@ -82,7 +102,8 @@ function parseField(text: string, field: Field): boolean[] | string {
     const m = /^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:\/(\d+))?$/i.exec(item);
     if (!m) return `${field.name} "${item}" is not a value, a range like 1-5, or a step like */15`;
     const step = m[2] === undefined ? 1 : Number(m[2]);
-    if (step < 1 || step > field.max) return `${field.name} step "/${m[2] as string}" must be between 1 and ${field.max}`;
+    if (step < 1 || step > field.max)
+      return `${field.name} step "/${m[2] as string}" must be between 1 and ${field.max}`;
     let from = field.min;
     let to = field.max;
     if (m[1] !== '*') {
@@ -103,7 +124,8 @@ function parseField(text: string, field: Field): boolean[] | string {
 function value(text: string, field: Field): number | string {
   const named = field.names?.indexOf(text.toLowerCase()) ?? -1;
   if (named >= 0) return named + (field.name === 'month' ? 1 : 0);
-  if (!/^\d+$/.test(text)) return `${field.name} "${text}" is not a number${field.names ? ` or a name like ${field.names[1] as string}` : ''}`;
+  if (!/^\d+$/.test(text))
+    return `${field.name} "${text}" is not a number${field.names ? ` or a name like ${field.names[1] as string}` : ''}`;
   const n = Number(text);
   if (n < field.min || n > field.max) return `${field.name} ${n} is out of range ${field.min}–${field.max}`;
   return n;

@@ -83,7 +83,10 @@ function esc(c: string): string {
   return c.replace(/[\\\]^-]/g, '\\$&');
 }
 
-function parseClass(pattern: string, start: number): { ok: true; token: Token; end: number } | { ok: false; reason: string } {
+function parseClass(
+  pattern: string,
+  start: number,
+): { ok: true; token: Token; end: number } | { ok: false; reason: string } {
   let i = start + 1;
   const negated = pattern[i] === '!' || pattern[i] === '^';
   if (negated) i++;

@@ -12,8 +12,16 @@ export function parseDuration(text: string): number | undefined {
 
 const SIZE = /^([0-9]+(?:\.[0-9]+)?)\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
 const BYTES: Record<string, number> = {
-  B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12,
-  KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4,
+  B: 1,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
 };
 
 /** Parses sizes such as `500MB` or `2GiB` into bytes, or undefined when it is not a size. */
@@ -33,7 +41,8 @@ export function formatBytes(bytes: number): string {
   for (;;) {
     value = bytes / 1000 ** unit;
     const shown = Number(value.toFixed(Math.abs(value) < 10 ? 2 : 1));
-    if (Math.abs(shown) < 1000 || unit === units.length - 1) return `${Math.abs(shown) < 10 ? shown.toFixed(2) : shown.toFixed(1)} ${units[unit]}`;
+    if (Math.abs(shown) < 1000 || unit === units.length - 1)
+      return `${Math.abs(shown) < 10 ? shown.toFixed(2) : shown.toFixed(1)} ${units[unit]}`;
     unit++;
   }
 }

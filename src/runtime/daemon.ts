@@ -60,7 +60,11 @@ export class Daemon {
 
   constructor(private readonly options: DaemonOptions) {
     this.config = options.initialConfig;
-    this.provider = new EngineProvider(options.initialConfig.dockerHost, options.log, options.initialConfig.requestTimeoutMs);
+    this.provider = new EngineProvider(
+      options.initialConfig.dockerHost,
+      options.log,
+      options.initialConfig.requestTimeoutMs,
+    );
     this.lastUse = new LastUseTracker(options.log, options.metrics, { onEngineChanged: () => this.provider.reset() });
     this.pressure = new PressureWatch({
       log: options.log,
@@ -88,7 +92,16 @@ export class Daemon {
     this.schedule();
     this.startTicker();
     this.pressure.start(this.config.pressure.intervalMs);
-    log.info({ mode: this.mode, schedule: this.config.schedule, policies: this.config.policies.length, port: this.http.port, version: VERSION }, 'reclaimd started');
+    log.info(
+      {
+        mode: this.mode,
+        schedule: this.config.schedule,
+        policies: this.config.policies.length,
+        port: this.http.port,
+        version: VERSION,
+      },
+      'reclaimd started',
+    );
     void this.cycle('startup');
     return { port: this.http.port };
   }
@@ -139,7 +152,16 @@ export class Daemon {
       const engine = await this.provider.get();
       this.setDockerUp(true);
       const config = this.config;
-      await this.lastUse.attach({ address: config.dockerHost, engineId: engine.cache.engineId, apiVersion: engine.apiVersion, timeoutMs: config.requestTimeoutMs }, config.stateDir, usesLastUse(config));
+      await this.lastUse.attach(
+        {
+          address: config.dockerHost,
+          engineId: engine.cache.engineId,
+          apiVersion: engine.apiVersion,
+          timeoutMs: config.requestTimeoutMs,
+        },
+        config.stateDir,
+        usesLastUse(config),
+      );
       const usage = (snapshot: Snapshot) => this.lastUse.observe(snapshot, started);
       // Stopped by shutdown, or by a reload that turns the mode to dry-run: either way the
       // removal in flight finishes and no other starts.
@@ -147,12 +169,18 @@ export class Daemon {
       this.current = { stop, mode: this.mode };
       const signal = AbortSignal.any([this.shutdown.signal, stop.signal]);
       const inDoubt = this.carriedTo(engine.cache.engineId, log);
-      const report = await runCycle(engine, config, { mode: this.mode, now: started, signal, usage, inDoubt }, log).finally(() => {
+      const report = await runCycle(
+        engine,
+        config,
+        { mode: this.mode, now: started, signal, usage, inDoubt },
+        log,
+      ).finally(() => {
         this.current = undefined;
       });
       // Settled by this cycle's snapshot; what this cycle left in doubt goes to the next. A
       // cycle that threw before reporting settled nothing, so the old ones stay.
-      this.inDoubt = report.inDoubt.length > 0 ? { engineId: engine.cache.engineId, entries: report.inDoubt } : undefined;
+      this.inDoubt =
+        report.inDoubt.length > 0 ? { engineId: engine.cache.engineId, entries: report.inDoubt } : undefined;
       await this.lastUse.flush();
       const seconds = (Date.now() - started) / 1000;
       const result = recordCycle(metrics, report, seconds);
@@ -170,7 +198,12 @@ export class Daemon {
           reclaimedBytes: report.reclaimedBytes,
           skipped: report.skipped.length,
           ...(report.inDoubt.length > 0 ? { inDoubt: report.inDoubt.length } : {}),
-          ...(report.earlier.length > 0 ? { removedEarlier: report.earlier.length, reclaimedEarlierBytes: report.earlier.reduce((s, r) => s + (r.bytes ?? 0), 0) } : {}),
+          ...(report.earlier.length > 0
+            ? {
+                removedEarlier: report.earlier.length,
+                reclaimedEarlierBytes: report.earlier.reduce((s, r) => s + (r.bytes ?? 0), 0),
+              }
+            : {}),
           kept: report.plan.kept.length,
           blocked: report.plan.blocked,
           ...(report.interrupted ? { interrupted: report.interrupted } : {}),
@@ -186,7 +219,10 @@ export class Daemon {
       finish('failure');
       if (err instanceof EngineError && err.kind === 'unreachable') {
         this.lostEngine();
-        log.error({ err: err.message, seconds }, 'cycle failed: the Docker engine is unreachable; nothing was removed, will retry');
+        log.error(
+          { err: err.message, seconds },
+          'cycle failed: the Docker engine is unreachable; nothing was removed, will retry',
+        );
       } else {
         log.error({ err: (err as Error).message, code: (err as EngineError).code, seconds }, 'cycle failed');
       }
@@ -202,7 +238,10 @@ export class Daemon {
     const carried = this.inDoubt;
     if (carried === undefined) return [];
     if (engineId !== '' && carried.engineId === engineId) return carried.entries;
-    log.warn({ removals: carried.entries.length }, 'the engine is not the one the removals in doubt were sent to; they are not counted');
+    log.warn(
+      { removals: carried.entries.length },
+      'the engine is not the one the removals in doubt were sent to; they are not counted',
+    );
     this.inDoubt = undefined;
     return [];
   }
@@ -220,7 +259,10 @@ export class Daemon {
   private pressureCycle(holding: Holding): Promise<CycleReport | undefined> {
     if (this.running || this.shutdown.signal.aborted) return Promise.resolve(undefined);
     this.options.metrics.pressureTriggers.inc({ policy: holding.policy });
-    this.options.log.info({ policy: holding.policy, figure: holding.figure }, 'pressure condition holds; starting a cycle');
+    this.options.log.info(
+      { policy: holding.policy, figure: holding.figure },
+      'pressure condition holds; starting a cycle',
+    );
     return this.cycle('pressure');
   }
 
@@ -290,7 +332,8 @@ export class Daemon {
         this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);
       }
       if (before.pingIntervalMs !== result.value.pingIntervalMs) this.startTicker();
-      if (before.pressure.intervalMs !== result.value.pressure.intervalMs) this.pressure.start(result.value.pressure.intervalMs);
+      if (before.pressure.intervalMs !== result.value.pressure.intervalMs)
+        this.pressure.start(result.value.pressure.intervalMs);
       if (before.log.level !== result.value.log.level) this.options.log.level = result.value.log.level;
       if (before.metrics.listen !== result.value.metrics.listen && this.options.listen === undefined) {
         log.warn({ listen: result.value.metrics.listen }, 'metrics.listen changed; restart reclaimd to apply it');

@@ -22,7 +22,15 @@ export class EngineProvider {
   async get(): Promise<EngineAdapter> {
     if (this.adapter) return this.adapter;
     const connection = await connect(this.address, this.timeoutMs);
-    this.log.info({ engine: describeAddress(this.address), engineVersion: connection.engineVersion, apiVersion: connection.apiVersion, imageStore: connection.imageStore }, 'connected to the Docker engine');
+    this.log.info(
+      {
+        engine: describeAddress(this.address),
+        engineVersion: connection.engineVersion,
+        apiVersion: connection.apiVersion,
+        imageStore: connection.imageStore,
+      },
+      'connected to the Docker engine',
+    );
     // The same engine again (a restart, a lost connection): keep what we learned about it.
     const cache = this.cache?.engineId === connection.engineId ? this.cache : new EngineCache(connection.engineId);
     this.cache = cache;

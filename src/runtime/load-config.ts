@@ -37,7 +37,9 @@ export async function loadConfig(configPath: string): Promise<Result<Config>> {
       else if (isGlob(pattern)) problems.push(...text.problems);
       else {
         const message = text.problems[0]?.message ?? 'cannot be read';
-        const hint = /is a directory/.test(message) ? ` (to load the files in it, write "${pattern.replace(/\/+$/, '')}/*.yaml")` : '';
+        const hint = /is a directory/.test(message)
+          ? ` (to load the files in it, write "${pattern.replace(/\/+$/, '')}/*.yaml")`
+          : '';
         problems.push(entry(i, `"${pattern}": ${message}${hint}`));
       }
     }
@@ -128,7 +130,8 @@ async function expand(base: string, pattern: string): Promise<string[]> {
       const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
       // Whatever the glob names is taken, whatever it is: a directory, a FIFO or a dangling
       // link where a policy file was expected must be reported, not left out.
-      if (entry.isDirectory() && (allBelow || !glob.match(relPath))) await walk(path.join(dir, entry.name), relPath, depth + 1);
+      if (entry.isDirectory() && (allBelow || !glob.match(relPath)))
+        await walk(path.join(dir, entry.name), relPath, depth + 1);
       else if (glob.match(relPath)) found.push(path.join(dir, entry.name));
     }
   };

@@ -70,11 +70,14 @@ export class LockHeldError extends Error {
     readonly path: string,
     readonly holder: Holder | undefined,
   ) {
-    const who = holder === undefined
-      ? 'holder unknown'
-      : `pid ${holder.pid} on host ${holder.host}, \`${holder.command}\`, since ${holder.since}`;
-    super(`another reclaimd holds the lock ${path} (${who}); nothing was removed. Wait for it to finish or stop it, `
-      + `then run again (a lock whose holder died is taken over after ${STALE_MS / 1000} s, on the same host at once)`);
+    const who =
+      holder === undefined
+        ? 'holder unknown'
+        : `pid ${holder.pid} on host ${holder.host}, \`${holder.command}\`, since ${holder.since}`;
+    super(
+      `another reclaimd holds the lock ${path} (${who}); nothing was removed. Wait for it to finish or stop it, ` +
+        `then run again (a lock whose holder died is taken over after ${STALE_MS / 1000} s, on the same host at once)`,
+    );
     this.name = 'LockHeldError';
   }
 }
@@ -103,7 +106,10 @@ export interface AcquireOptions {
 export async function lockPaths(config: Pick<Config, 'stateDir' | 'dockerHost'>): Promise<string[]> {
   const paths: string[] = [];
   if (config.stateDir !== undefined) paths.push(path.join(config.stateDir, 'reclaimd.lock'));
-  const engine = createHash('sha256').update(await engineKey(config.dockerHost)).digest('hex').slice(0, 16);
+  const engine = createHash('sha256')
+    .update(await engineKey(config.dockerHost))
+    .digest('hex')
+    .slice(0, 16);
   paths.push(path.join(machineDirectory(), `engine-${engine}.lock`));
   return paths;
 }
@@ -135,13 +141,23 @@ export async function acquireProcessLock(options: AcquireOptions): Promise<Proce
     }
   }
   for (const { path: lockPath, err } of unusable) {
-    if (held.length > 0) log.info({ lock: lockPath, err }, 'cannot write this process lock; the other one still keeps processes apart');
-    else log.warn({ lock: lockPath, err }, 'cannot write the process lock: reclaimd processes on this engine are not kept apart');
+    if (held.length > 0)
+      log.info({ lock: lockPath, err }, 'cannot write this process lock; the other one still keeps processes apart');
+    else
+      log.warn(
+        { lock: lockPath, err },
+        'cannot write the process lock: reclaimd processes on this engine are not kept apart',
+      );
   }
   return { paths: held.map((h) => h.path), release: () => releaseAll(held, log) };
 }
 
-async function take(lockPath: string, holder: Holder, onLost: (err: Error) => void, mayTakeOver = true): Promise<() => Promise<void>> {
+async function take(
+  lockPath: string,
+  holder: Holder,
+  onLost: (err: Error) => void,
+  mayTakeOver = true,
+): Promise<() => Promise<void>> {
   await prepareDirectory(path.dirname(lockPath));
   try {
     const options = { lockfilePath: lockPath, realpath: false, stale: STALE_MS, update: UPDATE_MS };
@@ -158,14 +174,20 @@ async function take(lockPath: string, holder: Holder, onLost: (err: Error) => vo
   }
 }
 
-async function releaseAll(held: ReadonlyArray<{ path: string; release: () => Promise<void> }>, log: Logger): Promise<void> {
+async function releaseAll(
+  held: ReadonlyArray<{ path: string; release: () => Promise<void> }>,
+  log: Logger,
+): Promise<void> {
   for (const { path: lockPath, release } of [...held].reverse()) {
     try {
       await release();
     } catch (err) {
       // ERELEASED: it was lost earlier, which onLost already reported.
       if (errorCode(err) === 'ERELEASED') continue;
-      log.warn({ lock: lockPath, err: (err as Error).message }, 'could not release the process lock; it goes stale by itself');
+      log.warn(
+        { lock: lockPath, err: (err as Error).message },
+        'could not release the process lock; it goes stale by itself',
+      );
     }
   }
 }
@@ -218,7 +240,9 @@ async function claim(lockPath: string, holder: Holder): Promise<void> {
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     const code = errorCode(err);
-    throw code === 'ENOTEMPTY' || code === 'EEXIST' ? Object.assign(new Error(`${lockPath} exists`), { code: 'EEXIST' }) : err;
+    throw code === 'ENOTEMPTY' || code === 'EEXIST'
+      ? Object.assign(new Error(`${lockPath} exists`), { code: 'EEXIST' })
+      : err;
   }
 }
 
@@ -270,7 +294,8 @@ async function readHolder(lockDir: string): Promise<Holder | undefined> {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const { pid, host, command, since, nonce, space } = r;
   if (typeof pid !== 'number' || !Number.isInteger(pid)) return undefined;
-  if (typeof host !== 'string' || typeof command !== 'string' || typeof since !== 'string' || typeof nonce !== 'string') return undefined;
+  if (typeof host !== 'string' || typeof command !== 'string' || typeof since !== 'string' || typeof nonce !== 'string')
+    return undefined;
   return { pid, host, command, since, nonce, ...(typeof space === 'string' ? { space } : {}) };
 }
 

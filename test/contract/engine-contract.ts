@@ -139,15 +139,25 @@ export function engineContract(makeWorld: () => Promise<ContractWorld>): void {
       expect(readdirSync(dir)).toEqual(['out.tar']);
       expect(readFileSync(file).length).toBe(bytes);
       const entries = await tarEntries(readFileSync(file));
-      const manifest = JSON.parse(entries.get('manifest.json') ?? 'null') as Array<{ Config: string; RepoTags: string[] | null }>;
+      const manifest = JSON.parse(entries.get('manifest.json') ?? 'null') as Array<{
+        Config: string;
+        RepoTags: string[] | null;
+      }>;
       expect(manifest).toHaveLength(1);
       expect([...(manifest[0]?.RepoTags ?? [])].sort()).toEqual(['contract/save:1', 'contract/save:2']);
       // Under its ID: the classic store's is the config's digest; the containerd image store's
       // is the manifest's, which the OCI layout's index names.
       if (w.engine.imageStore === 'classic') expect(manifest[0]?.Config).toContain(id.replace(/^sha256:/, ''));
-      else expect((JSON.parse(entries.get('index.json') ?? '{}') as { manifests?: Array<{ digest: string }> }).manifests?.map((m) => m.digest)).toContain(id);
+      else
+        expect(
+          (JSON.parse(entries.get('index.json') ?? '{}') as { manifests?: Array<{ digest: string }> }).manifests?.map(
+            (m) => m.digest,
+          ),
+        ).toContain(id);
 
-      await expect(w.engine.saveImage(id, [], path.join(dir, 'missing', 'out.tar'))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(w.engine.saveImage(id, [], path.join(dir, 'missing', 'out.tar'))).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
       expect(kind(await w.engine.untagImage('contract/save:1'))).toBe('ok');
       expect(kind(await w.engine.deleteImage(id))).toBe('ok');
       const gone = await w.engine.saveImage(id, [], path.join(dir, 'gone.tar')).catch((err: unknown) => err);

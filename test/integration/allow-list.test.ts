@@ -10,7 +10,16 @@ import type Docker from 'dockerode';
 import { AllowListProxy, allowListFromReadme } from '../support/allow-list-proxy.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { cleanupRun, createContainer, createNetwork, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import {
+  cleanupRun,
+  createContainer,
+  createNetwork,
+  createVolume,
+  dockerFor,
+  listRunObjects,
+  newRunId,
+  TEST_LABEL,
+} from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { REPO_ROOT } from '../support/image-build.js';
 
@@ -24,7 +33,11 @@ let daemon: DaemonProcess | undefined;
 beforeEach(async () => {
   docker = dockerFor(host);
   run = newRunId();
-  proxy = new AllowListProxy(path.join(mkdtempSync(path.join(tmpdir(), 'ra-')), 'proxy.sock'), host.slice('unix://'.length), allowList);
+  proxy = new AllowListProxy(
+    path.join(mkdtempSync(path.join(tmpdir(), 'ra-')), 'proxy.sock'),
+    host.slice('unix://'.length),
+    allowList,
+  );
   await proxy.start();
 });
 afterEach(async () => {
@@ -45,7 +58,12 @@ describe('the published allow-list', () => {
   });
 
   it('is all reclaimd needs: dry-run, daemon and enforce cycles through a proxy allowing only it', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/old:1`],
+      created: new Date('2023-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [busyboxLayer()],
+    });
     await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
     await createVolume(docker, { runId: run, name: `rt${run}-vol` });
     await createNetwork(docker, { runId: run });
@@ -54,7 +72,12 @@ describe('the published allow-list', () => {
     // networks, the build-cache listing, and an image save (archive: the image has no digest).
     const work = mkdtempSync(path.join(tmpdir(), 'ra-state-'));
     const configPath = writeConfig(
-      { mode: 'dry-run', schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' }, state: { dir: work } },
+      {
+        mode: 'dry-run',
+        schedule: '* * * * * *',
+        docker: { host: `unix://${proxy.path}`, pingInterval: '1s' },
+        state: { dir: work },
+      },
       {
         'p.yaml': {
           policies: [
@@ -70,7 +93,9 @@ describe('the published allow-list', () => {
 
     const dry = await runCli(['once', '--config', configPath, '--json']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect((JSON.parse(dry.stdout) as { actions: Array<{ resource: string }> }).actions.map((a) => a.resource).sort()).toEqual(['container', 'image', 'network', 'volume']);
+    expect(
+      (JSON.parse(dry.stdout) as { actions: Array<{ resource: string }> }).actions.map((a) => a.resource).sort(),
+    ).toEqual(['container', 'image', 'network', 'volume']);
 
     daemon = new DaemonProcess(['--config', configPath]);
     await daemon.started();

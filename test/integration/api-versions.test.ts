@@ -29,40 +29,69 @@ afterEach(async () => {
 });
 
 async function behind(versions: Versions): Promise<VersionProxy> {
-  proxy = new VersionProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rv-')), 'engine.sock'), host.slice('unix://'.length), versions);
+  proxy = new VersionProxy(
+    path.join(mkdtempSync(path.join(tmpdir(), 'rv-')), 'engine.sock'),
+    host.slice('unix://'.length),
+    versions,
+  );
   await proxy.start();
   return proxy;
 }
 
 describe('API versions', () => {
   // The machine's Docker 20.10 speaks only up to 1.41, so an engine refusing that cannot stand in front of it.
-  it.skipIf(inject('engineVariant') === 'docker-20.10')('works with an engine that accepts only 1.44 and up, as Docker 29 does', async () => {
-    const image = await loadImage(docker, { tags: [`rv${run}/app:1`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
-    await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
-    const p = await behind({ api: '1.52', min: '1.44' });
-    const config = writeConfig(
-      { docker: { host: `unix://${p.path}` } },
-      { 'p.yaml': { policies: [{ name: 'c', resource: 'container', match: { labels: [`${TEST_LABEL}=${run}`] } }, { name: 'i', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
-    );
-    const planned = await runCli(['plan', '--config', config, '--json']);
-    expect(planned.code, planned.stderr).toBe(0);
-    expect((JSON.parse(planned.stdout) as { actions: unknown[] }).actions).toHaveLength(2);
-    const done = await runCli(['once', '--config', config, '--mode', 'enforce', '--json']);
-    expect(done.code, done.stderr).toBe(0);
-    expect(await listRunObjects(docker, run)).toEqual({ images: [], containers: [], volumes: [] });
-    // Every request but the version probe spoke the newest version both know.
-    const versioned = p.paths.filter((x) => x !== '/version' && x !== '/_ping');
-    expect(versioned.length).toBeGreaterThan(0);
-    expect(versioned.filter((x) => !x.startsWith(`/v${MAX_API_VERSION}/`))).toEqual([]);
-  });
+  it.skipIf(inject('engineVariant') === 'docker-20.10')(
+    'works with an engine that accepts only 1.44 and up, as Docker 29 does',
+    async () => {
+      const image = await loadImage(docker, {
+        tags: [`rv${run}/app:1`],
+        created: new Date('2024-01-01'),
+        labels: { [TEST_LABEL]: run },
+        layers: [busyboxLayer()],
+      });
+      await createContainer(docker, { image, runId: run, cmd: ['true'], waitExit: true });
+      const p = await behind({ api: '1.52', min: '1.44' });
+      const config = writeConfig(
+        { docker: { host: `unix://${p.path}` } },
+        {
+          'p.yaml': {
+            policies: [
+              { name: 'c', resource: 'container', match: { labels: [`${TEST_LABEL}=${run}`] } },
+              { name: 'i', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } },
+            ],
+          },
+        },
+      );
+      const planned = await runCli(['plan', '--config', config, '--json']);
+      expect(planned.code, planned.stderr).toBe(0);
+      expect((JSON.parse(planned.stdout) as { actions: unknown[] }).actions).toHaveLength(2);
+      const done = await runCli(['once', '--config', config, '--mode', 'enforce', '--json']);
+      expect(done.code, done.stderr).toBe(0);
+      expect(await listRunObjects(docker, run)).toEqual({ images: [], containers: [], volumes: [] });
+      // Every request but the version probe spoke the newest version both know.
+      const versioned = p.paths.filter((x) => x !== '/version' && x !== '/_ping');
+      expect(versioned.length).toBeGreaterThan(0);
+      expect(versioned.filter((x) => !x.startsWith(`/v${MAX_API_VERSION}/`))).toEqual([]);
+    },
+  );
 
   it('refuses an engine whose oldest version is newer than any it knows, and removes nothing', async () => {
-    await loadImage(docker, { tags: [`rv${run}/app:2`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    await loadImage(docker, {
+      tags: [`rv${run}/app:2`],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [busyboxLayer()],
+    });
     const p = await behind({ api: '1.60', min: '1.55' });
-    const config = writeConfig({ docker: { host: `unix://${p.path}` } }, { 'p.yaml': { policies: [{ name: 'i', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } });
+    const config = writeConfig(
+      { docker: { host: `unix://${p.path}` } },
+      { 'p.yaml': { policies: [{ name: 'i', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } },
+    );
     const r = await runCli(['once', '--config', config, '--mode', 'enforce']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`reclaimd: once failed: the engine accepts Engine API 1.55 to 1.60, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd; nothing was removed`);
+    expect(r.stderr).toContain(
+      `reclaimd: once failed: the engine accepts Engine API 1.55 to 1.60, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd; nothing was removed`,
+    );
     expect((await listRunObjects(docker, run)).images).toHaveLength(1);
     expect(p.paths.filter((x) => /^\/v[\d.]+\/images/.test(x))).toEqual([]);
   });

@@ -40,7 +40,9 @@ async function build(tag: string, count: number): Promise<void> {
   pack.entry({ name: 'busybox', mode: 0o755 }, readFileSync('/bin/busybox'));
   pack.finalize();
   const stream = await docker.buildImage(Readable.from(pack), { t: tag, networkmode: 'none' });
-  const output = await new Promise<unknown[]>((resolve, reject) => docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+  const output = await new Promise<unknown[]>((resolve, reject) =>
+    docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))),
+  );
   const failure = output.find((o) => (o as { error?: string }).error);
   if (failure) throw new Error(`build failed: ${JSON.stringify(failure)}`);
 }
@@ -52,11 +54,22 @@ it('deletes classic-builder images with their intermediates and predicts the byt
   // Two tagged images and shared untagged parents from the build cache.
   expect(images.filter((i) => i.ParentId !== '').length).toBeGreaterThanOrEqual(3);
 
-  const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'built', resource: 'image', match: { repositories: [`rt${run}/built`] } }] } });
+  const config = writeConfig(
+    { mode: 'enforce' },
+    { 'p.yaml': { policies: [{ name: 'built', resource: 'image', match: { repositories: [`rt${run}/built`] } }] } },
+  );
   const planned = await runCli(['plan', '--config', config, '--json'], host);
   expect(planned.code).toBe(0);
-  const plan = JSON.parse(planned.stdout) as { actions: Array<{ name: string; bytes: number }>; totals: { bytes: number; range?: { low: number; high: number } } };
-  expect(plan.actions.filter((a) => !a.name.startsWith('<none>')).map((a) => a.name).sort()).toEqual([`rt${run}/built:a`, `rt${run}/built:b`]);
+  const plan = JSON.parse(planned.stdout) as {
+    actions: Array<{ name: string; bytes: number }>;
+    totals: { bytes: number; range?: { low: number; high: number } };
+  };
+  expect(
+    plan.actions
+      .filter((a) => !a.name.startsWith('<none>'))
+      .map((a) => a.name)
+      .sort(),
+  ).toEqual([`rt${run}/built:a`, `rt${run}/built:b`]);
   // The untagged intermediates are planned too, after the images built on them.
   expect(plan.actions.length).toBeGreaterThan(2);
 
@@ -69,7 +82,16 @@ it('deletes classic-builder images with their intermediates and predicts the byt
   // On the classic store the RUN layers are exactly 70,000 and 90,000 bytes and the shared COPY
   // layer is busybox; the containerd image store adds each step's -init snapshot and the content.
   const busybox = readFileSync('/bin/busybox').length;
-  expectAccounting('classic-builder parents', { predicted: plan.totals.bytes, range: plan.totals.range, reported: report.reclaimed.bytes, engine: before - after }, 70_000 + 90_000 + busybox);
+  expectAccounting(
+    'classic-builder parents',
+    {
+      predicted: plan.totals.bytes,
+      range: plan.totals.range,
+      reported: report.reclaimed.bytes,
+      engine: before - after,
+    },
+    70_000 + 90_000 + busybox,
+  );
   // The intermediates were planned and deleted after their children: nothing of the run is left.
   expect((await listRunObjects(docker, run)).images).toEqual([]);
 });

@@ -30,13 +30,20 @@ afterEach(async () => {
 
 describe('a policy file that is no longer a file', () => {
   it('keeps the last good policies while it is a directory, a FIFO or a link to a device', async () => {
-    const image = await loadImage(docker, { tags: [`rc${run}/kept:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run, keep: 'yes' }, layers: [{ files: [{ path: 'k', size: 1000 }] }] });
+    const image = await loadImage(docker, {
+      tags: [`rc${run}/kept:1`],
+      created: new Date('2023-01-01'),
+      labels: { [TEST_LABEL]: run, keep: 'yes' },
+      layers: [{ files: [{ path: 'k', size: 1000 }] }],
+    });
     const selector = `${TEST_LABEL}=${run}`;
     // 00-keep.yaml decides first and keeps the image; 10-remove.yaml would remove it.
     const configPath = writeConfig(
       { mode: 'enforce', schedule: '* * * * * *', docker: { host, pingInterval: '1s' } },
       {
-        '00-keep.yaml': { policies: [{ name: 'keep', resource: 'image', match: { labels: [selector, 'keep=yes'] }, action: 'report' }] },
+        '00-keep.yaml': {
+          policies: [{ name: 'keep', resource: 'image', match: { labels: [selector, 'keep=yes'] }, action: 'report' }],
+        },
         '10-remove.yaml': { policies: [{ name: 'remove', resource: 'image', match: { labels: [selector] } }] },
       },
     );
@@ -57,14 +64,24 @@ describe('a policy file that is no longer a file', () => {
       // A few more cycles on the last good policies: the image is still reported, never removed.
       const successes = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) as number;
       await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => (v ?? 0) >= successes + 2);
-      expect((await listRunObjects(docker, run)).images.map((i) => i.id), what).toEqual([image]);
+      expect(
+        (await listRunObjects(docker, run)).images.map((i) => i.id),
+        what,
+      ).toEqual([image]);
       // Put the good file back, so the next case starts from a good configuration.
       rmSync(keepFile, { recursive: true, force: true });
-      writeFileSync(keepFile, JSON.stringify({ policies: [{ name: 'keep', resource: 'image', match: { labels: [selector, 'keep=yes'] }, action: 'report' }] }));
+      writeFileSync(
+        keepFile,
+        JSON.stringify({
+          policies: [{ name: 'keep', resource: 'image', match: { labels: [selector, 'keep=yes'] }, action: 'report' }],
+        }),
+      );
       daemon.kill('SIGHUP');
       await daemon.waitForMetric('reclaimd_config_last_reload_successful', {}, (v) => v === 1);
     }
-    expect(daemon.logs.filter((l) => l.msg === 'configuration is invalid; keeping the last good one').length).toBeGreaterThanOrEqual(3);
+    expect(
+      daemon.logs.filter((l) => l.msg === 'configuration is invalid; keeping the last good one').length,
+    ).toBeGreaterThanOrEqual(3);
     expect((await listRunObjects(docker, run)).images.map((i) => i.id)).toEqual([image]);
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);

@@ -4,7 +4,15 @@
 // predicted bytes equal reported bytes.
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
-import { cleanupRun, createContainer, createVolume, dockerFor, listRunObjects, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import {
+  cleanupRun,
+  createContainer,
+  createVolume,
+  dockerFor,
+  listRunObjects,
+  newRunId,
+  TEST_LABEL,
+} from '../support/fixtures.js';
 import { buildLayerTar, busyboxLayer, loadImage } from '../support/image-archive.js';
 import { runCli, writeConfig } from '../support/cli.js';
 import { containerBytes, expectAccounting, layersSize, writableLayerBytes } from '../support/accounting.js';
@@ -53,7 +61,12 @@ async function anonymousVolumeOf(id: string): Promise<string> {
 beforeEach(async () => {
   docker = dockerFor(host);
   run = newRunId();
-  image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+  image = await loadImage(docker, {
+    tags: [`rt${run}/busybox:1`],
+    created: new Date('2024-05-01'),
+    labels: { [TEST_LABEL]: run },
+    layers: [busyboxLayer()],
+  });
 });
 afterEach(async () => {
   await cleanupRun(docker, run);
@@ -64,15 +77,48 @@ describe('containers and volumes', () => {
     const inUse = await createVolume(docker, { runId: run, name: `rt${run}-in-use` });
     const free = await createVolume(docker, { runId: run, name: `rt${run}-free` });
     // Put 50,000 bytes into the free volume with a container that is then removed by the test.
-    const writer = await createContainer(docker, { image, runId: run, binds: [`${free}:/v`], cmd: ['dd', 'if=/dev/zero', 'of=/v/data', 'bs=1000', 'count=50'], waitExit: true });
+    const writer = await createContainer(docker, {
+      image,
+      runId: run,
+      binds: [`${free}:/v`],
+      cmd: ['dd', 'if=/dev/zero', 'of=/v/data', 'bs=1000', 'count=50'],
+      waitExit: true,
+    });
     await docker.getContainer(writer).remove();
 
-    const ok = await createContainer(docker, { image, runId: run, name: `rt${run}-ok`, cmd: ['dd', 'if=/dev/zero', 'of=/out', 'bs=1000', 'count=100'], waitExit: true });
-    const failed = await createContainer(docker, { image, runId: run, name: `rt${run}-failed`, anonymousVolume: '/keep', cmd: ['sh', '-c', 'exit 3'], waitExit: true });
+    const ok = await createContainer(docker, {
+      image,
+      runId: run,
+      name: `rt${run}-ok`,
+      cmd: ['dd', 'if=/dev/zero', 'of=/out', 'bs=1000', 'count=100'],
+      waitExit: true,
+    });
+    const failed = await createContainer(docker, {
+      image,
+      runId: run,
+      name: `rt${run}-failed`,
+      anonymousVolume: '/keep',
+      cmd: ['sh', '-c', 'exit 3'],
+      waitExit: true,
+    });
     const anonKept = await anonymousVolumeOf(failed);
     const created = await createContainer(docker, { image, runId: run, name: `rt${run}-created`, cmd: ['true'] });
-    const running = await createContainer(docker, { image, runId: run, name: `rt${run}-running`, cmd: ['sleep', '300'], binds: [`${inUse}:/v`], start: true });
-    const withAnon = await createContainer(docker, { image, runId: run, name: `rt${run}-anon`, anonymousVolume: '/anon', cmd: ['dd', 'if=/dev/zero', 'of=/anon/data', 'bs=1000', 'count=30'], waitExit: true });
+    const running = await createContainer(docker, {
+      image,
+      runId: run,
+      name: `rt${run}-running`,
+      cmd: ['sleep', '300'],
+      binds: [`${inUse}:/v`],
+      start: true,
+    });
+    const withAnon = await createContainer(docker, {
+      image,
+      runId: run,
+      name: `rt${run}-anon`,
+      anonymousVolume: '/anon',
+      cmd: ['dd', 'if=/dev/zero', 'of=/anon/data', 'bs=1000', 'count=30'],
+      waitExit: true,
+    });
     const anon = await anonymousVolumeOf(withAnon);
     await sleep(1500); // stoppedFor: 1s needs the containers to have been stopped that long
 
@@ -81,7 +127,17 @@ describe('containers and volumes', () => {
       {
         'p.yaml': {
           policies: [
-            { name: 'exited', resource: 'container', match: { status: ['exited', 'created'], stoppedFor: '1s', exitCode: [0], labels: [`${TEST_LABEL}=${run}`] }, removeAnonymousVolumes: true },
+            {
+              name: 'exited',
+              resource: 'container',
+              match: {
+                status: ['exited', 'created'],
+                stoppedFor: '1s',
+                exitCode: [0],
+                labels: [`${TEST_LABEL}=${run}`],
+              },
+              removeAnonymousVolumes: true,
+            },
             { name: 'run-volumes', resource: 'volume', match: { names: [`rt${run}-*`] } },
             // Every test cleans up after itself and files run one at a time, so the only
             // anonymous volumes on the engine now are this test's.
@@ -96,8 +152,15 @@ describe('containers and volumes', () => {
     const plan = await cli(['plan', '--config', config]);
     const planned = plan.actions.map((a) => [a.resource, a.id, a.policy]);
     expect(planned).toEqual([
-      ...[['container', ok, 'exited'], ['container', created, 'exited'], ['container', withAnon, 'exited']].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
-      ...[['volume', anon, 'exited'], ['volume', free, 'run-volumes']].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
+      ...[
+        ['container', ok, 'exited'],
+        ['container', created, 'exited'],
+        ['container', withAnon, 'exited'],
+      ].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
+      ...[
+        ['volume', anon, 'exited'],
+        ['volume', free, 'run-volumes'],
+      ].sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1)),
     ]);
     const bytes = Object.fromEntries(plan.actions.map((a) => [a.id, a.bytes]));
     expect(bytes[ok]).toBe(expected.ok);
@@ -144,11 +207,22 @@ describe('containers and volumes', () => {
     const planned = await cli(['plan', '--config', config]);
     const before = await layersSize(docker);
     const report = await cli(['once', '--config', config]);
-    expect(report.removed.map((r) => [r.resource, r.id])).toEqual([['container', user], ['image', image]]);
+    expect(report.removed.map((r) => [r.resource, r.id])).toEqual([
+      ['container', user],
+      ['image', image],
+    ]);
     expect(report.removed[1]?.bytes).toBeGreaterThan(1_000_000);
     // LayersSize counts the image; on the containerd image store the container's snapshots too.
-    const counted = (rows: ReadonlyArray<{ resource: string; bytes: number | null }>) => rows.filter((r) => r.resource === 'image' || inject('containerdStore')).reduce((sum, r) => sum + (r.bytes ?? 0), 0);
-    expectAccounting('an image freed by removing its container', { predicted: counted(planned.actions), range: planned.totals.range, reported: counted(report.removed), engine: before - (await layersSize(docker)) });
+    const counted = (rows: ReadonlyArray<{ resource: string; bytes: number | null }>) =>
+      rows
+        .filter((r) => r.resource === 'image' || inject('containerdStore'))
+        .reduce((sum, r) => sum + (r.bytes ?? 0), 0);
+    expectAccounting('an image freed by removing its container', {
+      predicted: counted(planned.actions),
+      range: planned.totals.range,
+      reported: counted(report.removed),
+      engine: before - (await layersSize(docker)),
+    });
     expect(await listRunObjects(docker, run)).toEqual({ images: [], containers: [], volumes: [] });
   });
 
@@ -157,7 +231,9 @@ describe('containers and volumes', () => {
     const copied = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'] });
     const late = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'] });
     // `docker cp` is the one way a container that never ran holds data in its writable layer.
-    await docker.getContainer(copied).putArchive(await buildLayerTar({ files: [{ path: 'blob', size: 30_000 }] }), { path: '/' });
+    await docker
+      .getContainer(copied)
+      .putArchive(await buildLayerTar({ files: [{ path: 'blob', size: 30_000 }] }), { path: '/' });
     /** The real adapter; the third container starts after the listing, just before measuring. */
     class StartingAdapter extends EngineAdapter {
       measureCalls = 0;
@@ -172,7 +248,20 @@ describe('containers and volumes', () => {
     const expected = { plain: await containerBytes(docker, plain), copied: await containerBytes(docker, copied) };
     expect(expected.copied - expected.plain).toBeGreaterThanOrEqual(writableLayerBytes(30_000) - writableLayerBytes(0));
     const adapter = new StartingAdapter(await connect(host));
-    const r = resolveConfig('c.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 4 } }, [{ file: 'p.yaml', text: JSON.stringify({ policies: [{ name: 'created', resource: 'container', match: { status: ['created'], labels: [`${TEST_LABEL}=${run}`] } }] }) }]);
+    const r = resolveConfig('c.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 4 } }, [
+      {
+        file: 'p.yaml',
+        text: JSON.stringify({
+          policies: [
+            {
+              name: 'created',
+              resource: 'container',
+              match: { status: ['created'], labels: [`${TEST_LABEL}=${run}`] },
+            },
+          ],
+        }),
+      },
+    ]);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     const report = await runCycle(adapter, r.value, { mode: 'enforce', now: Date.now() }, createLogger('silent'));
     expect(report.removed.map((x) => [x.id, x.bytes, x.predictedBytes]).sort()).toEqual(
@@ -189,10 +278,19 @@ describe('containers and volumes', () => {
 
   it('never removes a running container, whatever the policy says', async () => {
     const running = await createContainer(docker, { image, runId: run, cmd: ['sleep', '300'], start: true });
-    const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'all', resource: 'container', match: {} }, { name: 'imgs', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] } });
+    const config = writeConfig(
+      { mode: 'enforce' },
+      {
+        'p.yaml': {
+          policies: [
+            { name: 'all', resource: 'container', match: {} },
+            { name: 'imgs', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } },
+          ],
+        },
+      },
+    );
     const report = await cli(['once', '--config', config]);
     expect(report.removed.filter((r) => r.id === running || r.id === image)).toEqual([]);
     expect((await listRunObjects(docker, run)).containers).toEqual([{ id: running, state: 'running' }]);
   });
 });
-

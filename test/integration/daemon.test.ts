@@ -23,7 +23,10 @@ let daemon: DaemonProcess | undefined;
 beforeEach(() => {
   docker = dockerFor(host);
   run = newRunId();
-  proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), host.slice('unix://'.length));
+  proxy = new SocketProxy(
+    path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'),
+    host.slice('unix://'.length),
+  );
 });
 afterEach(async () => {
   daemon?.kill('SIGKILL');
@@ -50,11 +53,22 @@ async function daemonBehindProxy(timeout: string): Promise<{ daemon: DaemonProce
 
 describe('reclaimd daemon', () => {
   it('survives an engine outage, a bad edit, and removes what it planned once enforced', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'x', size: 250_000 }] }] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/old:1`],
+      created: new Date('2023-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [{ files: [{ path: 'x', size: 250_000 }] }],
+    });
     // 250,000 bytes on the classic store; with content and block-rounded snapshot on the containerd image store.
     const bytes = await unsharedImageBytes(docker, image);
-    const policy = { policies: [{ name: 'old', resource: 'image', match: { olderThan: '30d', labels: [`${TEST_LABEL}=${run}`] } }] };
-    const settings = { mode: 'dry-run', schedule: '* * * * * *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' } };
+    const policy = {
+      policies: [{ name: 'old', resource: 'image', match: { olderThan: '30d', labels: [`${TEST_LABEL}=${run}`] } }],
+    };
+    const settings = {
+      mode: 'dry-run',
+      schedule: '* * * * * *',
+      docker: { host: `unix://${proxy.path}`, pingInterval: '1s' },
+    };
     const configPath = writeConfig(settings, { 'p.yaml': policy });
     const policyPath = path.join(path.dirname(configPath), 'policies', 'p.yaml');
 
@@ -73,7 +87,9 @@ describe('reclaimd daemon', () => {
     await daemon.waitForMetric('reclaimd_docker_up', {}, (v) => v === 1);
     await daemon.waitForMetric('reclaimd_reclaimable_bytes', { resource: 'image', policy: 'old' }, (v) => v === bytes);
     expect(await daemon.metric('reclaimd_reclaimable_objects', { resource: 'image', policy: 'old' })).toBe(1);
-    expect(await daemon.metric('reclaimd_engine_disk_usage_bytes', { resource: 'image' })).toBeGreaterThanOrEqual(bytes);
+    expect(await daemon.metric('reclaimd_engine_disk_usage_bytes', { resource: 'image' })).toBeGreaterThanOrEqual(
+      bytes,
+    );
     expect(await daemon.metric('reclaimd_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(await daemon.metric('reclaimd_config_last_reload_successful')).toBe(1);
 
@@ -81,7 +97,11 @@ describe('reclaimd daemon', () => {
     writeFileSync(policyPath, 'policies:\n  - name: old\n    resource: image\n    match: { olderThan: 30 days }\n');
     await daemon.waitForMetric('reclaimd_config_last_reload_successful', {}, (v) => v === 0);
     const problems = await daemon.waitForLog((l) => l.msg === 'configuration is invalid; keeping the last good one');
-    expect(problems['problems']).toEqual([expect.stringMatching(/\/policies\/p\.yaml:4:25: policy "old" \/match\/olderThan: expected a duration like .*, got "30 days"$/)]);
+    expect(problems['problems']).toEqual([
+      expect.stringMatching(
+        /\/policies\/p\.yaml:4:25: policy "old" \/match\/olderThan: expected a duration like .*, got "30 days"$/,
+      ),
+    ]);
     const successes = (await daemon.metric('reclaimd_cycles_total', { result: 'success' })) as number;
     await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => (v ?? 0) > successes);
     expect((await listRunObjects(docker, run)).images).toHaveLength(1);
@@ -95,7 +115,11 @@ describe('reclaimd daemon', () => {
     // Fixing the file and switching to enforce removes the image and counts the bytes.
     writeFileSync(policyPath, stringify(policy));
     writeFileSync(configPath, stringify({ policies: ['policies/*.yaml'], ...settings, mode: 'enforce' }));
-    await daemon.waitForMetric('reclaimd_reclaimed_bytes_total', { resource: 'image', policy: 'old' }, (v) => v === bytes);
+    await daemon.waitForMetric(
+      'reclaimd_reclaimed_bytes_total',
+      { resource: 'image', policy: 'old' },
+      (v) => v === bytes,
+    );
     expect(await daemon.metric('reclaimd_removed_total', { resource: 'image', policy: 'old' })).toBe(1);
     expect(await daemon.metric('reclaimd_config_last_reload_successful')).toBe(1);
     const removal = await daemon.waitForLog((l) => l.msg === 'removed');
@@ -110,13 +134,21 @@ describe('reclaimd daemon', () => {
   });
 
   it('serves only read-only endpoints', async () => {
-    const configPath = writeConfig({ schedule: '0 0 1 1 *', docker: { host } }, { 'p.yaml': { policies: [{ name: 'n', resource: 'network-free-test', match: {} }] } });
+    const configPath = writeConfig(
+      { schedule: '0 0 1 1 *', docker: { host } },
+      { 'p.yaml': { policies: [{ name: 'n', resource: 'network-free-test', match: {} }] } },
+    );
     // An invalid configuration at start exits with status 2 and lists the problem.
     const bad = new DaemonProcess(['--config', configPath]);
     expect(await bad.exitCode()).toBe(2);
-    expect(bad.logs.map((l) => l.msg).join('')).toMatch(/p\.yaml:\d+:\d+: policy "n" \/resource: expected resource to be one of image, container, volume/);
+    expect(bad.logs.map((l) => l.msg).join('')).toMatch(
+      /p\.yaml:\d+:\d+: policy "n" \/resource: expected resource to be one of image, container, volume/,
+    );
 
-    const goodPath = writeConfig({ schedule: '0 0 1 1 *', docker: { host, pingInterval: '1d' } }, { 'p.yaml': { policies: [] } });
+    const goodPath = writeConfig(
+      { schedule: '0 0 1 1 *', docker: { host, pingInterval: '1d' } },
+      { 'p.yaml': { policies: [] } },
+    );
     daemon = new DaemonProcess(['--config', goodPath]);
     await daemon.started();
     expect((await daemon.get('/metrics')).status).toBe(200);
@@ -176,4 +208,3 @@ describe('reclaimd daemon', () => {
     daemon = undefined;
   });
 });
-

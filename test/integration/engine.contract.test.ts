@@ -3,7 +3,15 @@ import { describe, inject } from 'vitest';
 import { connect } from '../../src/engine/client.js';
 import { EngineAdapter } from '../../src/engine/adapter.js';
 import { engineContract, LAYER_SIZES, type ContractWorld } from '../contract/engine-contract.js';
-import { cleanupRun, createContainer, createNetwork, createVolume, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import {
+  cleanupRun,
+  createContainer,
+  createNetwork,
+  createVolume,
+  dockerFor,
+  newRunId,
+  TEST_LABEL,
+} from '../support/fixtures.js';
 import { busyboxLayer, loadImage, type LayerSpec } from '../support/image-archive.js';
 
 const host = inject('dockerHost');
@@ -21,10 +29,22 @@ async function realWorld(): Promise<ContractWorld> {
     engine,
     async image({ tags, layers, runnable }) {
       const specs = [...(runnable ? [busyboxLayer()] : []), ...layers.map(layer)];
-      return loadImage(docker, { tags, created: new Date(Date.UTC(2024, 0, 1, 0, 0, ++n)), labels: { [TEST_LABEL]: run }, layers: specs });
+      return loadImage(docker, {
+        tags,
+        created: new Date(Date.UTC(2024, 0, 1, 0, 0, ++n)),
+        labels: { [TEST_LABEL]: run },
+        layers: specs,
+      });
     },
     async container({ image, running, volume, network }) {
-      return createContainer(docker, { image, runId: run, cmd: running ? ['sleep', '300'] : ['true'], ...(running ? { start: true } : { waitExit: true }), ...(volume ? { binds: [`${volume}:/v`] } : {}), ...(network ? { network } : {}) });
+      return createContainer(docker, {
+        image,
+        runId: run,
+        cmd: running ? ['sleep', '300'] : ['true'],
+        ...(running ? { start: true } : { waitExit: true }),
+        ...(volume ? { binds: [`${volume}:/v`] } : {}),
+        ...(network ? { network } : {}),
+      });
     },
     network: () => createNetwork(docker, { runId: run }),
     async networkExists(id) {

@@ -27,7 +27,10 @@ let engineId: string;
 beforeEach(async () => {
   docker = dockerFor(host);
   run = newRunId();
-  proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), host.slice('unix://'.length));
+  proxy = new SocketProxy(
+    path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'),
+    host.slice('unix://'.length),
+  );
   stateDir = path.join(mkdtempSync(path.join(tmpdir(), 'reclaimd-state-')), 'state');
   engineId = ((await docker.info()) as { ID: string }).ID;
 });
@@ -58,7 +61,9 @@ function seedState(imageId: string, days: number, volume?: string): void {
   writeFileSync(stateFile(stateDir, engineId), encodeState(engineId, record, Date.now()));
 }
 
-const idlePolicy = (unusedFor: string) => ({ policies: [{ name: 'idle', resource: 'image', match: { unusedFor, labels: [`${TEST_LABEL}=${run}`] } }] });
+const idlePolicy = (unusedFor: string) => ({
+  policies: [{ name: 'idle', resource: 'image', match: { unusedFor, labels: [`${TEST_LABEL}=${run}`] } }],
+});
 
 async function plan(configPath: string): Promise<{ actions: Array<{ id: string; reason: string }> }> {
   const r = await runCli(['plan', '--config', configPath, '--json'], host);
@@ -71,11 +76,21 @@ describe('last use', () => {
     const id = await oldImage('used', true);
     const vol = await createVolume(docker, { runId: run, name: `lu${run}-data` });
     seedState(id, 30, vol);
-    const policies = { policies: [...idlePolicy('7d').policies, { name: 'idle-vols', resource: 'volume', match: { unusedFor: '7d', labels: [`${TEST_LABEL}=${run}`] } }] };
+    const policies = {
+      policies: [
+        ...idlePolicy('7d').policies,
+        { name: 'idle-vols', resource: 'volume', match: { unusedFor: '7d', labels: [`${TEST_LABEL}=${run}`] } },
+      ],
+    };
     await proxy.start();
     const configPath = writeConfig(
       // Once a year: the only cycles are the ones at start, so only events can see the use.
-      { schedule: '0 0 1 1 *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' }, state: { dir: stateDir }, log: { level: 'debug' } },
+      {
+        schedule: '0 0 1 1 *',
+        docker: { host: `unix://${proxy.path}`, pingInterval: '1s' },
+        state: { dir: stateDir },
+        log: { level: 'debug' },
+      },
       { 'p.yaml': policies },
     );
 
@@ -94,16 +109,30 @@ describe('last use', () => {
     await daemon.waitForMetric('reclaimd_events_connected', {}, (v) => v === 1);
 
     // A container runs from the image and is gone before any cycle could list it.
-    const c = await createContainer(docker, { image: id, runId: run, cmd: ['true'], binds: [`${vol}:/data`], waitExit: true });
+    const c = await createContainer(docker, {
+      image: id,
+      runId: run,
+      cmd: ['true'],
+      binds: [`${vol}:/data`],
+      waitExit: true,
+    });
     await docker.getContainer(c).remove();
-    await daemon.waitForLog((l) => l.msg === 'last use recorded' && l['image'] === id && l['event'] === 'container destroy');
-    await daemon.waitForLog((l) => l.msg === 'last use recorded' && l['volume'] === vol && l['event'] === 'volume unmount');
+    await daemon.waitForLog(
+      (l) => l.msg === 'last use recorded' && l['image'] === id && l['event'] === 'container destroy',
+    );
+    await daemon.waitForLog(
+      (l) => l.msg === 'last use recorded' && l['volume'] === vol && l['event'] === 'volume unmount',
+    );
 
     // SIGTERM writes what the events showed.
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);
     type Entry = { at: number; used: boolean };
-    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as { engineId: string; images: Record<string, Entry>; volumes: Record<string, Entry> };
+    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as {
+      engineId: string;
+      images: Record<string, Entry>;
+      volumes: Record<string, Entry>;
+    };
     expect(saved.engineId).toBe(engineId);
     expect(saved.images[id]?.used).toBe(true);
     expect(saved.images[id]?.at).toBeGreaterThan(Date.now() - DAY);
@@ -116,7 +145,9 @@ describe('last use', () => {
     await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => v !== undefined && v > 0);
     // (A policy that selects nothing has no reclaimable sample at all.)
     expect((await daemon.metric('reclaimd_reclaimable_objects', { resource: 'image', policy: 'idle' })) ?? 0).toBe(0);
-    expect((await daemon.metric('reclaimd_reclaimable_objects', { resource: 'volume', policy: 'idle-vols' })) ?? 0).toBe(0);
+    expect(
+      (await daemon.metric('reclaimd_reclaimable_objects', { resource: 'volume', policy: 'idle-vols' })) ?? 0,
+    ).toBe(0);
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);
     expect((await plan(configPath)).actions).toEqual([]);
@@ -130,12 +161,21 @@ describe('last use', () => {
     expect(once.code, once.stderr).toBe(0);
     expect((JSON.parse(once.stdout) as { actions: unknown[] }).actions).toEqual([]);
     expect((await plan(configPath)).actions).toEqual([]);
-    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as { images: Record<string, { at: number; used: boolean }> };
+    const saved = JSON.parse(readFileSync(stateFile(stateDir, engineId), 'utf8')) as {
+      images: Record<string, { at: number; used: boolean }>;
+    };
     expect(saved.images[id]).toMatchObject({ used: false });
     expect(saved.images[id]?.at).toBeGreaterThan(Date.now() - DAY);
 
     // The control: by build date the same image is two years old.
-    const byAge = writeConfig({ docker: { host } }, { 'p.yaml': { policies: [{ name: 'old', resource: 'image', match: { olderThan: '1d', labels: [`${TEST_LABEL}=${run}`] } }] } });
+    const byAge = writeConfig(
+      { docker: { host } },
+      {
+        'p.yaml': {
+          policies: [{ name: 'old', resource: 'image', match: { olderThan: '1d', labels: [`${TEST_LABEL}=${run}`] } }],
+        },
+      },
+    );
     expect((await plan(byAge)).actions.map((a) => a.id)).toEqual([id]);
     // And a remembered first sighting long ago does select it, with that reason.
     const record = emptyRecord();
@@ -143,7 +183,11 @@ describe('last use', () => {
     writeFileSync(stateFile(stateDir, engineId), encodeState(engineId, record, Date.now()));
     const reasons = (await plan(configPath)).actions.map((a) => a.reason);
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(new RegExp(`^labels ${TEST_LABEL}=${run} hold, never seen in use; first seen 20d( [0-9]+s)? ago \\(unusedFor 1d\\)$`));
+    expect(reasons[0]).toMatch(
+      new RegExp(
+        `^labels ${TEST_LABEL}=${run} hold, never seen in use; first seen 20d( [0-9]+s)? ago \\(unusedFor 1d\\)$`,
+      ),
+    );
   });
 
   // The cron scenario: `reclaimd once` nightly and no daemon following events in between (or a
@@ -156,7 +200,10 @@ describe('last use', () => {
     mkdirSync(stateDir, { recursive: true });
     const file = stateFile(stateDir, engineId);
     writeFileSync(file, encodeState(engineId, record, Date.now() - 21 * DAY));
-    const configPath = writeConfig({ docker: { host, pingInterval: '1s' }, schedule: '0 0 1 1 *', state: { dir: stateDir } }, { 'p.yaml': idlePolicy('1s') });
+    const configPath = writeConfig(
+      { docker: { host, pingInterval: '1s' }, schedule: '0 0 1 1 *', state: { dir: stateDir } },
+      { 'p.yaml': idlePolicy('1s') },
+    );
 
     expect((await plan(configPath)).actions).toEqual([]);
     const once = await runCli(['once', '--config', configPath, '--mode', 'enforce', '--json'], host);
@@ -184,7 +231,10 @@ describe('last use', () => {
     mkdirSync(stateDir, { recursive: true });
     const file = stateFile(stateDir, engineId);
     writeFileSync(file, '{"format":1,"engineId":"' + engineId.slice(0, 5));
-    const configPath = writeConfig({ mode: 'enforce', schedule: '0 0 1 1 *', docker: { host, pingInterval: '1s' }, state: { dir: stateDir } }, { 'p.yaml': idlePolicy('1d') });
+    const configPath = writeConfig(
+      { mode: 'enforce', schedule: '0 0 1 1 *', docker: { host, pingInterval: '1s' }, state: { dir: stateDir } },
+      { 'p.yaml': idlePolicy('1d') },
+    );
     daemon = new DaemonProcess(['--config', configPath]);
     await daemon.started();
     await daemon.waitForMetric('reclaimd_cycles_total', { result: 'success' }, (v) => v !== undefined && v > 0);

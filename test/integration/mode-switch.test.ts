@@ -36,13 +36,26 @@ describe('the mode switched to dry-run mid-cycle', () => {
     const count = 30;
     await loadImages(
       docker,
-      Array.from({ length: count }, (_, i) => ({ tags: [`rm${run}/img:${i}`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: `f${i}`, size: 100 + i }] }] })),
+      Array.from({ length: count }, (_, i) => ({
+        tags: [`rm${run}/img:${i}`],
+        created: new Date('2023-01-01'),
+        labels: { [TEST_LABEL]: run },
+        layers: [{ files: [{ path: `f${i}`, size: 100 + i }] }],
+      })),
     );
-    proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), host.slice('unix://'.length));
+    proxy = new SocketProxy(
+      path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'),
+      host.slice('unix://'.length),
+    );
     await proxy.start();
     // Every request 300 ms late: each removal (a fresh look, then the delete) takes 0.6 s.
     proxy.delay(300);
-    const settings = { mode: 'enforce', schedule: '0 0 1 1 *', docker: { host: `unix://${proxy.path}`, pingInterval: '1s' }, limits: { concurrentRemovals: 1 } };
+    const settings = {
+      mode: 'enforce',
+      schedule: '0 0 1 1 *',
+      docker: { host: `unix://${proxy.path}`, pingInterval: '1s' },
+      limits: { concurrentRemovals: 1 },
+    };
     const policies = { policies: [{ name: 'all', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }] };
     const configPath = writeConfig(settings, { 'p.yaml': policies });
     daemon = new DaemonProcess(['--config', configPath]);
@@ -50,7 +63,9 @@ describe('the mode switched to dry-run mid-cycle', () => {
     await daemon.waitForLog((l) => l.msg === 'removed');
     writeFileSync(configPath, stringify({ policies: ['policies/*.yaml'], ...settings, mode: 'dry-run' }));
     daemon.kill('SIGHUP');
-    const switched = await daemon.waitForLog((l) => l.msg === 'the mode changed to dry-run: the running cycle starts no further removal');
+    const switched = await daemon.waitForLog(
+      (l) => l.msg === 'the mode changed to dry-run: the running cycle starts no further removal',
+    );
     const finished = await daemon.waitForLog((l) => l.msg === 'cycle finished', 60_000);
     expect(finished['interrupted']).toBe('the mode changed to dry-run');
     const at = daemon.logs.indexOf(switched);

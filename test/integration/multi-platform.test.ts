@@ -53,7 +53,18 @@ async function buildBoth(tag: string, bytes: number): Promise<string> {
   const dir = mkdtempSync(path.join(context, 'b-'));
   writeFileSync(path.join(dir, 'data'), randomBytes(bytes));
   writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY data /data\n');
-  await dockerCli(host, ['buildx', 'build', '--quiet', '--platform', `${HOST},${OTHER}`, '--label', `${TEST_LABEL}=${run}`, '-t', tag, dir]);
+  await dockerCli(host, [
+    'buildx',
+    'build',
+    '--quiet',
+    '--platform',
+    `${HOST},${OTHER}`,
+    '--label',
+    `${TEST_LABEL}=${run}`,
+    '-t',
+    tag,
+    dir,
+  ]);
   return (await docker.getImage(tag).inspect()).Id;
 }
 
@@ -69,7 +80,14 @@ describe.skipIf(!inject('containerdStore'))('multi-platform images', () => {
     expect(index.Descriptor?.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     // Created, never started: FROM scratch has nothing to run, and it uses the image all the same.
     await createContainer(docker, { image: `${repo}:used`, runId: run, cmd: ['/data'] });
-    const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'mp', resource: 'image', match: { repositories: [repo] }, keep: { tags: ['keep'] } }] } });
+    const config = writeConfig(
+      { mode: 'enforce' },
+      {
+        'p.yaml': {
+          policies: [{ name: 'mp', resource: 'image', match: { repositories: [repo] }, keep: { tags: ['keep'] } }],
+        },
+      },
+    );
 
     const plan = await cli(['plan', '--config', config]);
     expect(plan.actions.map((a) => a.id)).toEqual([old]);
@@ -79,7 +97,12 @@ describe.skipIf(!inject('containerdStore'))('multi-platform images', () => {
 
     const before = await layersSize(docker);
     const report = await cli(['once', '--config', config]);
-    expectAccounting('multi-platform, every platform present', { predicted: plan.totals.bytes, range: plan.totals.range, reported: report.reclaimed?.bytes ?? -1, engine: before - (await layersSize(docker)) });
+    expectAccounting('multi-platform, every platform present', {
+      predicted: plan.totals.bytes,
+      range: plan.totals.range,
+      reported: report.reclaimed?.bytes ?? -1,
+      engine: before - (await layersSize(docker)),
+    });
     expect((await listRunObjects(docker, run)).images.map((i) => i.id).sort()).toEqual([kept, used].sort());
   });
 
@@ -91,16 +114,40 @@ describe.skipIf(!inject('containerdStore'))('multi-platform images', () => {
       await dockerCli(host, ['push', '-q', tag]);
       await docker.getImage(tag).remove();
       await dockerCli(host, ['pull', '-q', '--platform', HOST, tag]);
-      const listed = (await docker.listImages({ manifests: true, filters: { reference: [tag] } } as Docker.ListImagesOptions)) as unknown as Array<{ Id: string; Manifests: Array<{ Kind: string; Available: boolean }> }>;
+      const listed = (await docker.listImages({
+        manifests: true,
+        filters: { reference: [tag] },
+      } as Docker.ListImagesOptions)) as unknown as Array<{
+        Id: string;
+        Manifests: Array<{ Kind: string; Available: boolean }>;
+      }>;
       const pulled = listed[0] as (typeof listed)[number];
       // The index names every platform; only this one's content came.
-      expect(pulled.Manifests.filter((m) => m.Kind === 'image').map((m) => m.Available).sort()).toEqual([false, true]);
-      const config = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'one', resource: 'image', match: { repositories: [`${registry.address}/rm${run}/one`] } }] } });
+      expect(
+        pulled.Manifests.filter((m) => m.Kind === 'image')
+          .map((m) => m.Available)
+          .sort(),
+      ).toEqual([false, true]);
+      const config = writeConfig(
+        { mode: 'enforce' },
+        {
+          'p.yaml': {
+            policies: [
+              { name: 'one', resource: 'image', match: { repositories: [`${registry.address}/rm${run}/one`] } },
+            ],
+          },
+        },
+      );
       const plan = await cli(['plan', '--config', config]);
       expect(plan.actions.map((a) => a.id)).toEqual([pulled.Id]);
       const before = await layersSize(docker);
       const report = await cli(['once', '--config', config]);
-      expectAccounting('multi-platform, one platform present', { predicted: plan.totals.bytes, range: plan.totals.range, reported: report.reclaimed?.bytes ?? -1, engine: before - (await layersSize(docker)) });
+      expectAccounting('multi-platform, one platform present', {
+        predicted: plan.totals.bytes,
+        range: plan.totals.range,
+        reported: report.reclaimed?.bytes ?? -1,
+        engine: before - (await layersSize(docker)),
+      });
       expect((await listRunObjects(docker, run)).images).toEqual([]);
     } finally {
       await registry.stop();

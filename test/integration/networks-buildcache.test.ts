@@ -21,7 +21,16 @@ const host = inject('dockerHost');
 let docker: Docker;
 let run: string;
 
-type Row = { resource: string; id: string; name: string; policy: string; reason: string; bytes: number | null; bytesRange?: { low: number; high: number }; prune?: { records: string[] } };
+type Row = {
+  resource: string;
+  id: string;
+  name: string;
+  policy: string;
+  reason: string;
+  bytes: number | null;
+  bytesRange?: { low: number; high: number };
+  prune?: { records: string[] };
+};
 interface Report {
   actions: Row[];
   kept: Row[];
@@ -51,9 +60,15 @@ async function networkNames(): Promise<string[]> {
 
 describe('networks', () => {
   it('removes only the unused labelled network; keeps attached (any state), kept and predefined ones', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/busybox:1`],
+      created: new Date('2024-05-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [busyboxLayer()],
+    });
     const name = (s: string) => `rt${run}-${s}`;
-    for (const s of ['free', 'stopped', 'created', 'running']) await createNetwork(docker, { runId: run, name: name(s) });
+    for (const s of ['free', 'stopped', 'created', 'running'])
+      await createNetwork(docker, { runId: run, name: name(s) });
     await createNetwork(docker, { runId: run, name: name('pinned'), labels: { pinned: '' } });
     await createContainer(docker, { image, runId: run, network: name('stopped'), cmd: ['true'], waitExit: true });
     await createContainer(docker, { image, runId: run, network: name('created'), cmd: ['true'] });
@@ -65,7 +80,12 @@ describe('networks', () => {
         'p.yaml': {
           policies: [
             { name: 'predefined', resource: 'network', match: { names: ['host', 'none', 'bridge'] } },
-            { name: 'run-nets', resource: 'network', match: { labels: [`${TEST_LABEL}=${run}`], drivers: ['bridge'] }, keep: { labels: ['pinned'] } },
+            {
+              name: 'run-nets',
+              resource: 'network',
+              match: { labels: [`${TEST_LABEL}=${run}`], drivers: ['bridge'] },
+              keep: { labels: ['pinned'] },
+            },
           ],
         },
       },
@@ -96,7 +116,12 @@ describe('networks', () => {
 
 describe('networkInUse: the check just before deleting a network', () => {
   it('sees a created, never started container whose --network was an ID prefix, as the planner does', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/busybox:1`], created: new Date('2024-05-01'), labels: { [TEST_LABEL]: run }, layers: [busyboxLayer()] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/busybox:1`],
+      created: new Date('2024-05-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [busyboxLayer()],
+    });
     const name = `rt${run}-byprefix`;
     const id = await createNetwork(docker, { runId: run, name });
     const other = await createNetwork(docker, { runId: run, name: `rt${run}-other` });
@@ -105,7 +130,9 @@ describe('networkInUse: the check just before deleting a network', () => {
     // are keyed by the network's name, resolved at create, with no NetworkID until it has run.
     const [listed] = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${run}`] } });
     expect(listed?.HostConfig.NetworkMode).toBe(id.slice(0, 12));
-    expect(Object.entries(listed?.NetworkSettings.Networks ?? {}).map(([key, n]) => [key, n.NetworkID])).toEqual([[name, '']]);
+    expect(Object.entries(listed?.NetworkSettings.Networks ?? {}).map(([key, n]) => [key, n.NetworkID])).toEqual([
+      [name, ''],
+    ]);
     const adapter = new EngineAdapter(await connect(host));
     expect(await adapter.networkInUse(id, name)).toBe(true);
     expect(await adapter.networkInUse(other, `rt${run}-other`)).toBe(false);
@@ -115,13 +142,28 @@ describe('networkInUse: the check just before deleting a network', () => {
 /** A BuildKit build of a small image from scratch; each call with new `data` makes new cache records. */
 async function buildKit(tag: string, data: Buffer): Promise<void> {
   const pack = tar.pack();
-  pack.entry({ name: 'Dockerfile' }, ['FROM scratch', `LABEL ${TEST_LABEL}=${run}`, 'COPY busybox /bin/busybox', 'COPY data /data', 'CMD ["/bin/busybox", "true"]'].join('\n'));
+  pack.entry(
+    { name: 'Dockerfile' },
+    [
+      'FROM scratch',
+      `LABEL ${TEST_LABEL}=${run}`,
+      'COPY busybox /bin/busybox',
+      'COPY data /data',
+      'CMD ["/bin/busybox", "true"]',
+    ].join('\n'),
+  );
   pack.entry({ name: 'busybox', mode: 0o755 }, readFileSync('/bin/busybox'));
   pack.entry({ name: 'data' }, data);
   pack.finalize();
   // version=2 selects BuildKit; the engine serves the uploaded context to it itself.
-  const stream = await docker.buildImage(Readable.from(pack), { t: tag, version: '2', networkmode: 'none' } as Docker.ImageBuildOptions);
-  const output = await new Promise<unknown[]>((resolve, reject) => docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+  const stream = await docker.buildImage(Readable.from(pack), {
+    t: tag,
+    version: '2',
+    networkmode: 'none',
+  } as Docker.ImageBuildOptions);
+  const output = await new Promise<unknown[]>((resolve, reject) =>
+    docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))),
+  );
   const failure = output.find((o) => (o as { error?: string }).error);
   if (failure) throw new Error(`build failed: ${JSON.stringify(failure)}`);
 }
@@ -135,13 +177,21 @@ interface Record_ {
 
 async function cacheRecords(): Promise<Record_[]> {
   const df = await new Promise<{ BuildCache?: Record_[] | null }>((resolve, reject) =>
-    docker.modem.dial({ path: '/system/df?', method: 'GET', options: {}, statusCodes: { 200: true, 500: 'server error' } }, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as { BuildCache?: Record_[] | null }))),
+    docker.modem.dial(
+      { path: '/system/df?', method: 'GET', options: {}, statusCodes: { 200: true, 500: 'server error' } },
+      (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as { BuildCache?: Record_[] | null })),
+    ),
   );
   return df.BuildCache ?? [];
 }
 
 async function pruneAll(): Promise<void> {
-  await new Promise((resolve, reject) => docker.modem.dial({ path: '/build/prune?', method: 'POST', options: { all: true }, statusCodes: { 200: true } }, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data))));
+  await new Promise((resolve, reject) =>
+    docker.modem.dial(
+      { path: '/build/prune?', method: 'POST', options: { all: true }, statusCodes: { 200: true } },
+      (err: unknown, data: unknown) => (err ? reject(err) : resolve(data)),
+    ),
+  );
 }
 
 describe('build cache', () => {
@@ -149,7 +199,7 @@ describe('build cache', () => {
   beforeEach(pruneAll);
   afterEach(pruneAll);
 
-  it('predicts the records and bytes of an engine-side prune, and reports the engine\'s SpaceReclaimed, which matches', async () => {
+  it("predicts the records and bytes of an engine-side prune, and reports the engine's SpaceReclaimed, which matches", async () => {
     await buildKit(`rt${run}/bk:1`, randomBytes(300_000));
     await buildKit(`rt${run}/bk:2`, randomBytes(200_000));
     const before = await cacheRecords();
@@ -158,7 +208,8 @@ describe('build cache', () => {
     const free = before.filter((r) => !r.Shared && !r.InUse);
     expect(free.length).toBeGreaterThan(0);
 
-    const config = (match: Record<string, unknown>) => writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match }] } });
+    const config = (match: Record<string, unknown>) =>
+      writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match }] } });
     // Nothing is a year unused, and 100GB of cache is far more than there is: no prune at all.
     expect((await cli(['plan', '--config', config({ unusedFor: '52w' })])).actions).toEqual([]);
     const none = await cli(['once', '--config', config({ keepStorage: '100GB' })]);
@@ -182,7 +233,12 @@ describe('build cache', () => {
     expect(removed.bytes).toBe(predicted.bytes);
     expect(removed.predictedBytes).toBe(predicted.bytes);
     const after = await cacheRecords();
-    expect(after.map((r) => r.ID).sort()).toEqual(before.filter((r) => !free.includes(r)).map((r) => r.ID).sort());
+    expect(after.map((r) => r.ID).sort()).toEqual(
+      before
+        .filter((r) => !free.includes(r))
+        .map((r) => r.ID)
+        .sort(),
+    );
   });
 
   it('all: records shared with the images go too; on the classic store their bytes count neither in the prediction nor in the report, on the containerd image store what they freed is measured', async () => {
@@ -191,7 +247,10 @@ describe('build cache', () => {
     const shared = before.filter((r) => r.Shared && !r.InUse && r.Size > 0);
     expect(shared.length).toBeGreaterThan(0);
     const free = before.filter((r) => !r.Shared && !r.InUse);
-    const cfg = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { all: true } }] } });
+    const cfg = writeConfig(
+      { mode: 'enforce' },
+      { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { all: true } }] } },
+    );
     const plan = await cli(['plan', '--config', cfg]);
     const predicted = plan.actions[0] as Row;
     expect(predicted.prune?.records).toEqual(expect.arrayContaining(shared.map((r) => r.ID)));
@@ -211,7 +270,9 @@ describe('build cache', () => {
     // much as the engine's disk usage fell, within the range the plan gave.
     const sharedSize = shared.reduce((s, r) => s + r.Size, 0);
     expect(predicted.bytesRange).toEqual({ low: predicted.bytes, high: (predicted.bytes as number) + sharedSize });
-    process.stdout.write(`accounting ${inject('engineVariant')} build cache, all: predicted ${predicted.bytes} (range ${predicted.bytesRange?.low}-${predicted.bytesRange?.high}), reported ${report.removed[0]?.bytes}, engine ${drop}\n`);
+    process.stdout.write(
+      `accounting ${inject('engineVariant')} build cache, all: predicted ${predicted.bytes} (range ${predicted.bytesRange?.low}-${predicted.bytesRange?.high}), reported ${report.removed[0]?.bytes}, engine ${drop}\n`,
+    );
     expect(report.removed[0]?.bytes).toBe(drop);
     expect(drop).toBeGreaterThan(predicted.bytes as number);
     expect(drop).toBeLessThanOrEqual((predicted.bytes as number) + sharedSize);
@@ -225,7 +286,14 @@ describe('build cache', () => {
     const total = before.filter((r) => !r.Shared).reduce((s, r) => s + r.Size, 0);
     const smallest = Math.min(...before.filter((r) => !r.Shared && !r.InUse).map((r) => r.Size));
     // Just under the total: at least one record must go, and the ranking decides which.
-    const cfg = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [{ name: 'cache', resource: 'buildCache', match: { keepStorage: `${total - smallest + 1}B` } }] } });
+    const cfg = writeConfig(
+      { mode: 'enforce' },
+      {
+        'p.yaml': {
+          policies: [{ name: 'cache', resource: 'buildCache', match: { keepStorage: `${total - smallest + 1}B` } }],
+        },
+      },
+    );
     const plan = await cli(['plan', '--config', cfg]);
     const records = (plan.actions[0] as Row).prune?.records ?? [];
     expect(records.length).toBeGreaterThan(0);

@@ -59,7 +59,13 @@ const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter(
  * then "All" (the allValue regex) for multi-value variables and the default of the others.
  */
 function variableValues(): Map<string, string> {
-  const values = new Map([['__rate_interval', '1m'], ['__interval', '15s'], ['__range', '1h'], ['__range_s', '3600'], ['__range_ms', '3600000']]);
+  const values = new Map([
+    ['__rate_interval', '1m'],
+    ['__interval', '15s'],
+    ['__range', '1h'],
+    ['__range_s', '3600'],
+    ['__range_ms', '3600000'],
+  ]);
   for (const v of dashboard.templating.list) {
     if (v.type === 'datasource') continue;
     if (v.includeAll === true && v.allValue !== undefined) values.set(v.name, v.allValue);
@@ -92,10 +98,14 @@ describe('prometheus rules under promtool', () => {
   });
 
   it('promtool test rules passes, and its tests cover every alert', async () => {
-    const files = readdirSync(RULE_TESTS).filter((f) => f.endsWith('.yml')).map((f) => path.join(RULE_TESTS, f));
+    const files = readdirSync(RULE_TESTS)
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => path.join(RULE_TESTS, f));
     const result = await runTool('promtool', ['test', 'rules', ...files]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const tested = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/alertname: (\w+)/g)].map((m) => m[1])));
+    const tested = new Set(
+      files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/alertname: (\w+)/g)].map((m) => m[1])),
+    );
     expect([...tested].sort()).toEqual(rules.map((r) => r.alert).sort());
   });
 
@@ -104,7 +114,10 @@ describe('prometheus rules under promtool', () => {
     const broken = readFileSync(RULES, 'utf8').replace('reclaimd_docker_up == 0', 'reclaimd_docker_up == 2');
     expect(broken).not.toBe(readFileSync(RULES, 'utf8'));
     writeFileSync(path.join(dir, 'broken.rules.yml'), broken);
-    const test = readFileSync(path.join(RULE_TESTS, 'reclaimd.rules.test.yml'), 'utf8').replace('../rules/reclaimd.rules.yml', 'broken.rules.yml');
+    const test = readFileSync(path.join(RULE_TESTS, 'reclaimd.rules.test.yml'), 'utf8').replace(
+      '../rules/reclaimd.rules.yml',
+      'broken.rules.yml',
+    );
     writeFileSync(path.join(dir, 'test.yml'), test);
     const result = await runTool('promtool', ['test', 'rules', path.join(dir, 'test.yml')]);
     expect(result.code).not.toBe(0);
@@ -112,7 +125,8 @@ describe('prometheus rules under promtool', () => {
   });
 
   it('every alert has a summary, a description and a runbook hint', () => {
-    for (const rule of rules) expect(Object.keys(rule.annotations ?? {}).sort(), rule.alert).toEqual(['description', 'runbook', 'summary']);
+    for (const rule of rules)
+      expect(Object.keys(rule.annotations ?? {}).sort(), rule.alert).toEqual(['description', 'runbook', 'summary']);
   });
 });
 
@@ -128,8 +142,18 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     // One image a dry-run policy would remove, one a report-only policy sees, one volume:
     // enough for the reclaimable, report-only and per-resource series to exist.
     const layer = { files: [{ path: 'x', size: 120_000 }] };
-    await loadImage(docker, { tags: [`rt${run}/old:1`], created: new Date('2023-01-01'), labels: { [TEST_LABEL]: run, obs: 'remove' }, layers: [layer] });
-    await loadImage(docker, { tags: [`rt${run}/seen:1`], created: new Date('2023-01-02'), labels: { [TEST_LABEL]: run, obs: 'report' }, layers: [{ files: [{ path: 'y', size: 80_000 }] }] });
+    await loadImage(docker, {
+      tags: [`rt${run}/old:1`],
+      created: new Date('2023-01-01'),
+      labels: { [TEST_LABEL]: run, obs: 'remove' },
+      layers: [layer],
+    });
+    await loadImage(docker, {
+      tags: [`rt${run}/seen:1`],
+      created: new Date('2023-01-02'),
+      labels: { [TEST_LABEL]: run, obs: 'report' },
+      layers: [{ files: [{ path: 'y', size: 80_000 }] }],
+    });
     await createVolume(docker, { runId: run });
     const mine = `${TEST_LABEL}=${run}`;
     const configPath = writeConfig(
@@ -148,11 +172,17 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     await daemon.started();
     const server = await PrometheusServer.start(`127.0.0.1:${daemon.port}`, [RULES]);
     prometheus = server;
-    await waitFor(() => server.ready(), 60_000, () => `prometheus to be ready:\n${server.log()}`);
+    await waitFor(
+      () => server.ready(),
+      60_000,
+      () => `prometheus to be ready:\n${server.log()}`,
+    );
     // Enough scrapes for increase(), rate() and histogram_quantile() to have two samples or more.
     await waitFor(
       async () => {
-        const answer = await server.query('min(count_over_time(reclaimd_reclaimable_bytes{policy="obs-remove"}[1h])) >= 3');
+        const answer = await server.query(
+          'min(count_over_time(reclaimd_reclaimable_bytes{policy="obs-remove"}[1h])) >= 3',
+        );
         return (answer.data?.result.length ?? 0) > 0 ? true : undefined;
       },
       60_000,
@@ -176,19 +206,36 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
     const values = variableValues();
     // In dry-run nothing is removed or skipped, so these counters have no series yet.
-    const emptyInDryRun = new Set(['Reclaimed bytes by policy', 'Removed objects by policy', 'Skipped removals by reason']);
+    const emptyInDryRun = new Set([
+      'Reclaimed bytes by policy',
+      'Removed objects by policy',
+      'Skipped removals by reason',
+    ]);
     // Series that exist only with policies this configuration does not have (when.diskUsageAbove,
     // pressure policies, archive): "panel refId".
-    const emptyWithoutSuchPolicies = new Set(['Data-root disk usage A', 'Pressure policies A', 'Pressure policies B', 'Pressure policies C', 'Last use and archives C']);
+    const emptyWithoutSuchPolicies = new Set([
+      'Data-root disk usage A',
+      'Pressure policies A',
+      'Pressure policies B',
+      'Pressure policies C',
+      'Last use and archives C',
+    ]);
     const series = new Map<string, number>();
     for (const panel of panels) {
       for (const target of panel.targets ?? []) {
         const data = await evaluate(substitute(target.expr, values));
-        if (!emptyInDryRun.has(panel.title) && !emptyWithoutSuchPolicies.has(`${panel.title} ${target.refId}`)) series.set(`${panel.title} ${target.refId}`, data.result.length);
+        if (!emptyInDryRun.has(panel.title) && !emptyWithoutSuchPolicies.has(`${panel.title} ${target.refId}`))
+          series.set(`${panel.title} ${target.refId}`, data.result.length);
       }
     }
     expect([...series].filter(([, n]) => n === 0)).toEqual([]);
-    for (const core of ['Reclaimable now A', 'Reclaimable bytes A', 'Engine up A', 'Cycles by result A', 'Report-only bytes A']) {
+    for (const core of [
+      'Reclaimable now A',
+      'Reclaimable bytes A',
+      'Engine up A',
+      'Cycles by result A',
+      'Report-only bytes A',
+    ]) {
       expect(series.get(core), core).toBeGreaterThan(0);
     }
   });
@@ -221,8 +268,14 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
 
   it('every metric the dashboard and the rules name is one reclaimd exports', async () => {
     const { body } = await daemon!.get('/metrics');
-    const exported = new Set([...body.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m[1]! + s) : [m[1]!])));
-    const named = [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...rules.map((r) => r.expr)].flatMap(metricNames);
+    const exported = new Set(
+      [...body.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) =>
+        m[2] === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m[1]! + s) : [m[1]!],
+      ),
+    );
+    const named = [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...rules.map((r) => r.expr)].flatMap(
+      metricNames,
+    );
     expect(named.filter((n) => !exported.has(n))).toEqual([]);
   });
 
@@ -232,9 +285,17 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     // prom-client's default process metrics include three gauges named *_total
     // (nodejs_active_handles_total and friends); they are not ours to rename.
     const problems = (result.stdout + result.stderr).split('\n').filter((l) => l.trim() !== '');
-    expect(problems.filter((l) => !/^reclaimd_nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(l))).toEqual([]);
+    expect(
+      problems.filter(
+        (l) => !/^reclaimd_nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(l),
+      ),
+    ).toEqual([]);
     // The check does find problems: a counter without _total is reported.
-    const bad = await runTool('promtool', ['check', 'metrics'], '# HELP reclaimd_bad_bytes x\n# TYPE reclaimd_bad_bytes counter\nreclaimd_bad_bytes 1\n');
+    const bad = await runTool(
+      'promtool',
+      ['check', 'metrics'],
+      '# HELP reclaimd_bad_bytes x\n# TYPE reclaimd_bad_bytes counter\nreclaimd_bad_bytes 1\n',
+    );
     expect(bad.stdout + bad.stderr).toMatch(/reclaimd_bad_bytes counter metrics should have "_total" suffix/);
   });
 

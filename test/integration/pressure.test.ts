@@ -44,7 +44,9 @@ async function cli(command: 'plan' | 'once', configPath: string): Promise<Output
 }
 
 const layersSize = () => engineLayersSize(docker);
-const layer = (name: string, size: number, fill: number): LayerSpec => ({ files: [{ path: `data/${name}`, size, fill }] });
+const layer = (name: string, size: number, fill: number): LayerSpec => ({
+  files: [{ path: `data/${name}`, size, fill }],
+});
 
 beforeEach(() => {
   docker = dockerFor(host);
@@ -69,7 +71,12 @@ async function loadFive(): Promise<Record<string, string>> {
   ];
   const ids: Record<string, string> = {};
   for (const [i, [name, layers]] of specs.entries()) {
-    ids[name] = await loadImage(docker, { tags: [`rt${run}/p:${name}`], created: new Date(Date.UTC(2024, 0, 1 + i)), labels: { [TEST_LABEL]: run }, layers });
+    ids[name] = await loadImage(docker, {
+      tags: [`rt${run}/p:${name}`],
+      created: new Date(Date.UTC(2024, 0, 1 + i)),
+      labels: { [TEST_LABEL]: run },
+      layers,
+    });
   }
   return ids;
 }
@@ -80,14 +87,28 @@ async function loadFive(): Promise<Record<string, string>> {
  * image store each layer's unpacked snapshot and its content.
  */
 async function ownBytes(): Promise<Record<string, number>> {
-  const configPath = writeConfig({}, { 'p.yaml': { policies: [{ name: 'all', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`], tags: ['a', 'b', 'c', 'd'] } }] } });
+  const configPath = writeConfig(
+    {},
+    {
+      'p.yaml': {
+        policies: [
+          { name: 'all', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`], tags: ['a', 'b', 'c', 'd'] } },
+        ],
+      },
+    },
+  );
   const planned = await cli('plan', configPath);
   return Object.fromEntries(planned.actions.map((a) => [a.name.split(':').pop() as string, a.bytes as number]));
 }
 
 /** reclaimd's own figure for the images' total, which a budget compares: an idle budget reports it. */
 async function imagesTotal(): Promise<number> {
-  const idle = { name: 'budget', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { totalSizeAbove: '1000GB' } };
+  const idle = {
+    name: 'budget',
+    resource: 'image',
+    match: { labels: [`${TEST_LABEL}=${run}`] },
+    when: { totalSizeAbove: '1000GB' },
+  };
   return (await cli('plan', writeConfig({}, { 'p.yaml': { policies: [idle] } }))).pressure?.[0]?.before as number;
 }
 
@@ -105,7 +126,9 @@ function oldestReaching(need: number, own: Record<string, number>): string[] {
 
 async function present(ids: Record<string, string>): Promise<string[]> {
   const listed = new Set((await docker.listImages({ all: true })).map((i) => i.Id));
-  return Object.entries(ids).filter(([, id]) => listed.has(id)).map(([name]) => name);
+  return Object.entries(ids)
+    .filter(([, id]) => listed.has(id))
+    .map(([name]) => name);
 }
 
 describe('a budget (totalSizeAbove / totalSizeBelow)', () => {
@@ -118,25 +141,57 @@ describe('a budget (totalSizeAbove / totalSizeBelow)', () => {
     // (e keeps the base), so a, b and c are needed and d and e stay. Counting a's base too would
     // wrongly stop after a.
     const need = (own['a'] as number) + (own['b'] as number) + 1;
-    const policy = { name: 'budget', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { totalSizeAbove: `${total - 1}B` }, until: { totalSizeBelow: `${total - need}B` } };
+    const policy = {
+      name: 'budget',
+      resource: 'image',
+      match: { labels: [`${TEST_LABEL}=${run}`] },
+      when: { totalSizeAbove: `${total - 1}B` },
+      until: { totalSizeBelow: `${total - need}B` },
+    };
     const configPath = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [policy] } });
 
     const planned = await cli('plan', configPath);
     expect(planned.actions.map((a) => a.name).sort()).toEqual([`rt${run}/p:a`, `rt${run}/p:b`, `rt${run}/p:c`]);
-    expect(planned.actions.find((a) => a.name.endsWith(':a'))?.reason).toMatch(/no last-use record, so ordered by creation/);
-    expect(planned.pressure).toEqual([expect.objectContaining({ policy: 'budget', state: 'active', before: total, target: total - need, selected: 3, spared: 2, reached: true })]);
+    expect(planned.actions.find((a) => a.name.endsWith(':a'))?.reason).toMatch(
+      /no last-use record, so ordered by creation/,
+    );
+    expect(planned.pressure).toEqual([
+      expect.objectContaining({
+        policy: 'budget',
+        state: 'active',
+        before: total,
+        target: total - need,
+        selected: 3,
+        spared: 2,
+        reached: true,
+      }),
+    ]);
     expect(planned.totals.bytes).toBeGreaterThanOrEqual(need);
 
     const done = await cli('once', configPath);
     expect(done.reclaimed?.count).toBe(3);
     expect(await present(ids)).toEqual(['d', 'e']);
     // What the plan predicted is what the engine freed.
-    expectAccounting('pressure budget', { predicted: planned.totals.bytes, range: planned.totals.range, reported: done.reclaimed?.bytes ?? -1, engine: loaded - (await layersSize()) }, 600_000);
+    expectAccounting(
+      'pressure budget',
+      {
+        predicted: planned.totals.bytes,
+        range: planned.totals.range,
+        reported: done.reclaimed?.bytes ?? -1,
+        engine: loaded - (await layersSize()),
+      },
+      600_000,
+    );
   });
 
   it('does nothing while the total is within the budget', async () => {
     const ids = await loadFive();
-    const policy = { name: 'budget', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { totalSizeAbove: `${await imagesTotal()}B` } };
+    const policy = {
+      name: 'budget',
+      resource: 'image',
+      match: { labels: [`${TEST_LABEL}=${run}`] },
+      when: { totalSizeAbove: `${await imagesTotal()}B` },
+    };
     const configPath = writeConfig({ mode: 'enforce' }, { 'p.yaml': { policies: [policy] } });
     const done = await cli('once', configPath);
     expect(done.actions).toEqual([]);
@@ -154,8 +209,17 @@ describe('disk usage (diskUsageAbove / diskUsageBelow)', () => {
     try {
       const fs = statfsSync(mnt);
       writeFileSync(path.join(mnt, 'fill'), Buffer.alloc(Math.round(fs.blocks * fs.bsize * 0.9), 1));
-      const policy = { name: 'disk', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { diskUsageAbove: '89%' }, until: { diskUsageBelow: '88%' } };
-      const configPath = writeConfig({ mode: 'enforce', pressure: { path: mnt } }, { 'p.yaml': { policies: [policy] } });
+      const policy = {
+        name: 'disk',
+        resource: 'image',
+        match: { labels: [`${TEST_LABEL}=${run}`] },
+        when: { diskUsageAbove: '89%' },
+        until: { diskUsageBelow: '88%' },
+      };
+      const configPath = writeConfig(
+        { mode: 'enforce', pressure: { path: mnt } },
+        { 'p.yaml': { policies: [policy] } },
+      );
       const planned = await cli('plan', configPath);
       const s = planned.pressure?.[0] as Summary;
       expect(s).toMatchObject({ policy: 'disk', state: 'active', reached: true });
@@ -178,20 +242,35 @@ describe('disk usage (diskUsageAbove / diskUsageBelow)', () => {
 
   it('removes nothing when the file system cannot be read, and says what to mount', async () => {
     const ids = await loadFive();
-    const policy = { name: 'disk', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { diskUsageAbove: '0%' } };
-    const configPath = writeConfig({ mode: 'enforce', pressure: { path: '/nonexistent/docker-data-root' } }, { 'p.yaml': { policies: [policy] } });
+    const policy = {
+      name: 'disk',
+      resource: 'image',
+      match: { labels: [`${TEST_LABEL}=${run}`] },
+      when: { diskUsageAbove: '0%' },
+    };
+    const configPath = writeConfig(
+      { mode: 'enforce', pressure: { path: '/nonexistent/docker-data-root' } },
+      { 'p.yaml': { policies: [policy] } },
+    );
     const r = await runCli(['once', '--config', configPath, '--json'], host);
     expect(r.code).toBe(0);
     const done = JSON.parse(r.stdout) as Output;
     expect(done.actions).toEqual([]);
     expect(done.pressure?.[0]).toMatchObject({ state: 'unknown' });
-    expect(r.stderr).toMatch(/cannot read disk usage at \/nonexistent\/docker-data-root: ENOENT.*-v \/var\/lib\/docker:\/var\/lib\/docker:ro/);
+    expect(r.stderr).toMatch(
+      /cannot read disk usage at \/nonexistent\/docker-data-root: ENOENT.*-v \/var\/lib\/docker:\/var\/lib\/docker:ro/,
+    );
     expect(await present(ids)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('by default measures the data root the engine reports', async () => {
     await loadFive();
-    const policy = { name: 'disk', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] }, when: { diskUsageAbove: '100%' } };
+    const policy = {
+      name: 'disk',
+      resource: 'image',
+      match: { labels: [`${TEST_LABEL}=${run}`] },
+      when: { diskUsageAbove: '100%' },
+    };
     const configPath = writeConfig({}, { 'p.yaml': { policies: [policy] } });
     const planned = await cli('plan', configPath);
     // Never above 100%, so idle; but known, which proves the engine's DockerRootDir was read.

@@ -23,7 +23,10 @@ let daemon: DaemonProcess | undefined;
 beforeEach(async () => {
   docker = dockerFor(host);
   run = newRunId();
-  proxy = new SocketProxy(path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'), host.slice('unix://'.length));
+  proxy = new SocketProxy(
+    path.join(mkdtempSync(path.join(tmpdir(), 'rp-')), 'engine.sock'),
+    host.slice('unix://'.length),
+  );
   await proxy.start();
 });
 afterEach(async () => {
@@ -61,7 +64,9 @@ function expectRefused(r: CliResult, lock: string, holder: RegExp): void {
   expect(lines).toHaveLength(1);
   const named = `pid \\d+ on host [^,]+, \`${holder.source}\`, since [^)]+`;
   const advice = 'nothing was removed\\. Wait for it to finish or stop it, then run again';
-  expect(lines[0]).toMatch(new RegExp(`^reclaimd: once refused: another reclaimd holds the lock ${lock} \\(${named}\\); ${advice}`));
+  expect(lines[0]).toMatch(
+    new RegExp(`^reclaimd: once refused: another reclaimd holds the lock ${lock} \\(${named}\\); ${advice}`),
+  );
 }
 
 interface Report {
@@ -80,7 +85,7 @@ describe('one reclaimd at a time', () => {
     const [ran, refused] = a.code === EXIT_LOCKED ? [b, a] : [a, b];
     expectRefused(refused, path.join(stateDir, 'reclaimd.lock'), /reclaimd once --config \S+ --mode enforce --json/);
     expect(ran.code, ran.stderr).toBe(0);
-    expect(((JSON.parse(ran.stdout) as Report).removed.map((r) => r.id)).sort()).toEqual([...ids].sort());
+    expect((JSON.parse(ran.stdout) as Report).removed.map((r) => r.id).sort()).toEqual([...ids].sort());
     expect(await present(ids)).toEqual([]);
     // Released on exit: the next run takes the lock and runs as usual.
     expect(existsSync(path.join(stateDir, 'reclaimd.lock'))).toBe(false);
@@ -95,20 +100,28 @@ describe('one reclaimd at a time', () => {
     const stateDir = path.join(mkdtempSync(path.join(tmpdir(), 'reclaimd-state-')), 'state');
     // The daemon in dry-run through the proxy; `once` straight at the engine: only state.dir is shared,
     // as with a sidecar and a cron job in two containers mounting the same volume.
-    const daemonConfig = config({ mode: 'dry-run', docker: { host: `unix://${proxy.path}` }, state: { dir: stateDir } });
+    const daemonConfig = config({
+      mode: 'dry-run',
+      docker: { host: `unix://${proxy.path}` },
+      state: { dir: stateDir },
+    });
     daemon = new DaemonProcess(['--config', daemonConfig]);
     await daemon.started();
     await daemon.waitForLog((l) => l.msg === 'cycle finished');
     const onceConfig = config({ docker: { host }, state: { dir: stateDir } });
     const refused = await runCli(['once', '--config', onceConfig, '--mode', 'enforce', '--json']);
-    expectRefused(refused, path.join(stateDir, 'reclaimd.lock'), /reclaimd daemon --listen 127\.0\.0\.1:0 --config \S+/);
+    expectRefused(
+      refused,
+      path.join(stateDir, 'reclaimd.lock'),
+      /reclaimd daemon --listen 127\.0\.0\.1:0 --config \S+/,
+    );
     expect(await present(ids)).toEqual(ids);
 
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);
     const after = await runCli(['once', '--config', onceConfig, '--mode', 'enforce', '--json']);
     expect(after.code, after.stderr).toBe(0);
-    expect(((JSON.parse(after.stdout) as Report).removed.map((r) => r.id)).sort()).toEqual([...ids].sort());
+    expect((JSON.parse(after.stdout) as Report).removed.map((r) => r.id).sort()).toEqual([...ids].sort());
     expect(await present(ids)).toEqual([]);
   });
 
@@ -119,7 +132,11 @@ describe('one reclaimd at a time', () => {
     await daemon.started();
     await daemon.waitForLog((l) => l.msg === 'cycle finished');
     const refused = await runCli(['once', '--config', configPath, '--mode', 'enforce', '--json']);
-    expectRefused(refused, `${tmpdir()}/reclaimd-[^/]+/engine-[0-9a-f]{16}\\.lock`, /reclaimd daemon --listen 127\.0\.0\.1:0 --config \S+/);
+    expectRefused(
+      refused,
+      `${tmpdir()}/reclaimd-[^/]+/engine-[0-9a-f]{16}\\.lock`,
+      /reclaimd daemon --listen 127\.0\.0\.1:0 --config \S+/,
+    );
     expect(await present(ids)).toEqual(ids);
     daemon.kill('SIGTERM');
     expect(await daemon.exitCode()).toBe(0);

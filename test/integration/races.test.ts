@@ -35,13 +35,24 @@ class RacingAdapter extends EngineAdapter {
   }
 }
 
-function configFor(policy: Record<string, unknown>, more: Array<Record<string, unknown>> = [], concurrentRemovals = 1): Config {
-  const r = resolveConfig('races.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals } }, [{ file: 'p.yaml', text: JSON.stringify({ policies: [policy, ...more] }) }]);
+function configFor(
+  policy: Record<string, unknown>,
+  more: Array<Record<string, unknown>> = [],
+  concurrentRemovals = 1,
+): Config {
+  const r = resolveConfig('races.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals } }, [
+    { file: 'p.yaml', text: JSON.stringify({ policies: [policy, ...more] }) },
+  ]);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.value;
 }
 
-async function race(adapter: RacingAdapter, config: Config, times: number, check: (skipped: string[]) => Promise<void>): Promise<void> {
+async function race(
+  adapter: RacingAdapter,
+  config: Config,
+  times: number,
+  check: (skipped: string[]) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < times; i++) {
     const report = await runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent);
     expect(report.interrupted).toBeUndefined();
@@ -59,46 +70,85 @@ afterAll(async () => {
 
 describe(`races between plan and removal, ${RUNS} times each`, () => {
   it('a container created from the image just before its deletion: skip, image kept', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/race:1`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run, race: 'image' }, layers: [{ files: [{ path: 'x', size: 1000 }] }] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/race:1`],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run, race: 'image' },
+      layers: [{ files: [{ path: 'x', size: 1000 }] }],
+    });
     const adapter = new RacingAdapter(await connect(host));
     let user = '';
     adapter.before = async (call) => {
       if (call === 'deleteImage') user = await createContainer(docker, { image, runId: run, cmd: ['true'] });
     };
-    await race(adapter, configFor({ name: 'img', resource: 'image', match: { labels: ['race=image'] } }), RUNS, async (skipped) => {
-      expect(skipped).toEqual(['image:conflict']);
-      expect((await docker.getImage(image).inspect()).Id).toBe(image);
-      await docker.getContainer(user).remove();
-    });
+    await race(
+      adapter,
+      configFor({ name: 'img', resource: 'image', match: { labels: ['race=image'] } }),
+      RUNS,
+      async (skipped) => {
+        expect(skipped).toEqual(['image:conflict']);
+        expect((await docker.getImage(image).inspect()).Id).toBe(image);
+        await docker.getContainer(user).remove();
+      },
+    );
   });
 
   it('a volume mounted just before its removal: skip, volume kept', async () => {
     const volume = await createVolume(docker, { runId: run, name: `rt${run}-race`, labels: { race: 'volume' } });
-    const image = await loadImage(docker, { tags: [`rt${run}/race:2`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'y', size: 10 }] }] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/race:2`],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [{ files: [{ path: 'y', size: 10 }] }],
+    });
     const adapter = new RacingAdapter(await connect(host));
     let user = '';
     adapter.before = async (call) => {
-      if (call === 'removeVolume') user = await createContainer(docker, { image, runId: run, cmd: ['true'], binds: [`${volume}:/v`] });
+      if (call === 'removeVolume')
+        user = await createContainer(docker, { image, runId: run, cmd: ['true'], binds: [`${volume}:/v`] });
     };
-    await race(adapter, configFor({ name: 'vol', resource: 'volume', match: { labels: ['race=volume'] } }), RUNS, async (skipped) => {
-      expect(skipped).toEqual(['volume:conflict']);
-      expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
-      await docker.getContainer(user).remove();
-    });
+    await race(
+      adapter,
+      configFor({ name: 'vol', resource: 'volume', match: { labels: ['race=volume'] } }),
+      RUNS,
+      async (skipped) => {
+        expect(skipped).toEqual(['volume:conflict']);
+        expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
+        await docker.getContainer(user).remove();
+      },
+    );
   });
 
   it('a volume mounted just before its removal alongside the containers (concurrency 4): skip, volume kept', async () => {
-    const volume = await createVolume(docker, { runId: run, name: `rt${run}-race-early`, labels: { race: 'early-volume' } });
-    const image = await loadImage(docker, { tags: [`rt${run}/race:5`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'early', size: 10 }] }] });
+    const volume = await createVolume(docker, {
+      runId: run,
+      name: `rt${run}-race-early`,
+      labels: { race: 'early-volume' },
+    });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/race:5`],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [{ files: [{ path: 'early', size: 10 }] }],
+    });
     const adapter = new RacingAdapter(await connect(host));
     let user = '';
     adapter.before = async (call) => {
-      if (call === 'removeVolume') user = await createContainer(docker, { image, runId: run, cmd: ['true'], binds: [`${volume}:/v`] });
+      if (call === 'removeVolume')
+        user = await createContainer(docker, { image, runId: run, cmd: ['true'], binds: [`${volume}:/v`] });
     };
     // The volume is held by no container when planned, so it goes while the containers go.
-    const config = configFor({ name: 'ctr', resource: 'container', match: { labels: ['race=early-container'] } }, [{ name: 'vol', resource: 'volume', match: { labels: ['race=early-volume'] } }], 4);
+    const config = configFor(
+      { name: 'ctr', resource: 'container', match: { labels: ['race=early-container'] } },
+      [{ name: 'vol', resource: 'volume', match: { labels: ['race=early-volume'] } }],
+      4,
+    );
     for (let i = 0; i < Math.ceil(RUNS / 4); i++) {
-      const stopped = await Promise.all([1, 2, 3].map(() => createContainer(docker, { image, runId: run, cmd: ['true'], labels: { race: 'early-container' } })));
+      const stopped = await Promise.all(
+        [1, 2, 3].map(() =>
+          createContainer(docker, { image, runId: run, cmd: ['true'], labels: { race: 'early-container' } }),
+        ),
+      );
       const report = await runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, silent);
       expect(report.interrupted).toBeUndefined();
       expect(report.skipped.map((x) => `${x.resource}:${x.reason}`)).toEqual(['volume:conflict']);
@@ -110,20 +160,35 @@ describe(`races between plan and removal, ${RUNS} times each`, () => {
 
   it('a new tag pushed onto the image just before its deletion: skip, image and both tags kept', async () => {
     const tag = `rt${run}/race:3`;
-    const image = await loadImage(docker, { tags: [tag], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run, race: 'tag' }, layers: [{ files: [{ path: 'z', size: 1000 }] }] });
+    const image = await loadImage(docker, {
+      tags: [tag],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run, race: 'tag' },
+      layers: [{ files: [{ path: 'z', size: 1000 }] }],
+    });
     const adapter = new RacingAdapter(await connect(host));
     adapter.before = async (call) => {
       if (call === 'deleteImage') await docker.getImage(image).tag({ repo: `rt${run}/race`, tag: 'pushed' });
     };
-    await race(adapter, configFor({ name: 'tagged', resource: 'image', match: { labels: ['race=tag'] } }), RUNS, async (skipped) => {
-      expect(skipped).toEqual(['image:conflict']);
-      expect((await docker.getImage(image).inspect()).RepoTags.sort()).toEqual([`rt${run}/race:pushed`, tag].sort());
-      await docker.getImage(`rt${run}/race:pushed`).remove();
-    });
+    await race(
+      adapter,
+      configFor({ name: 'tagged', resource: 'image', match: { labels: ['race=tag'] } }),
+      RUNS,
+      async (skipped) => {
+        expect(skipped).toEqual(['image:conflict']);
+        expect((await docker.getImage(image).inspect()).RepoTags.sort()).toEqual([`rt${run}/race:pushed`, tag].sort());
+        await docker.getImage(`rt${run}/race:pushed`).remove();
+      },
+    );
   });
 
   it('someone else removes the container first: skip as gone, no error', async () => {
-    const image = await loadImage(docker, { tags: [`rt${run}/race:4`], created: new Date('2024-01-01'), labels: { [TEST_LABEL]: run }, layers: [{ files: [{ path: 'w', size: 10 }] }] });
+    const image = await loadImage(docker, {
+      tags: [`rt${run}/race:4`],
+      created: new Date('2024-01-01'),
+      labels: { [TEST_LABEL]: run },
+      layers: [{ files: [{ path: 'w', size: 10 }] }],
+    });
     const adapter = new RacingAdapter(await connect(host));
     adapter.before = async (call, id) => {
       if (call === 'removeContainer') await docker.getContainer(id).remove();

@@ -61,7 +61,8 @@ describe('test support helpers', () => {
     const sizes = async (id: string): Promise<number[]> =>
       ((await docker.getImage(id).history()) as { Size: number }[]).map((h) => h.Size);
     const block = statfsSync(inject('dataRoot')).bsize;
-    const onDisk = (bytes: number) => (inject('containerdStore') ? Math.ceil(bytes / block) * block + 2 * block : bytes);
+    const onDisk = (bytes: number) =>
+      inject('containerdStore') ? Math.ceil(bytes / block) * block + 2 * block : bytes;
     expect(await sizes(idA)).toEqual([onDisk(200_000), onDisk(100_000)]);
     expect(await sizes(idB)).toEqual([onDisk(300_000), onDisk(100_000)]);
   });

@@ -20,10 +20,29 @@ function makeCertificates(dir: string): void {
   ssl('req', '-new', '-x509', '-days', '1', '-key', 'ca-key.pem', '-subj', '/CN=reclaimd-test-ca', '-out', 'ca.pem');
   writeFileSync(path.join(dir, 'server.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   writeFileSync(path.join(dir, 'client.cnf'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, ext] of [['server', 'server.cnf'], ['client', 'client.cnf']] as const) {
+  for (const [name, ext] of [
+    ['server', 'server.cnf'],
+    ['client', 'client.cnf'],
+  ] as const) {
     ssl('genrsa', '-out', `${name}-key.pem`, '2048');
     ssl('req', '-new', '-key', `${name}-key.pem`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-    ssl('x509', '-req', '-days', '1', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}-cert.pem`, '-extfile', ext);
+    ssl(
+      'x509',
+      '-req',
+      '-days',
+      '1',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      `${name}-cert.pem`,
+      '-extfile',
+      ext,
+    );
   }
   // The names the docker CLI (and reclaimd) look for in DOCKER_CERT_PATH.
   execFileSync('cp', ['client-cert.pem', 'cert.pem'], { cwd: dir });
@@ -43,7 +62,13 @@ beforeAll(async () => {
   makeCertificates(certs);
   const port = await freePort();
   address = `tcp://127.0.0.1:${port}`;
-  engine = await startThrowawayEngine(['--tlsverify', `--tlscacert=${certs}/ca.pem`, `--tlscert=${certs}/server-cert.pem`, `--tlskey=${certs}/server-key.pem`, `--host=${address}`]);
+  engine = await startThrowawayEngine([
+    '--tlsverify',
+    `--tlscacert=${certs}/ca.pem`,
+    `--tlscert=${certs}/server-cert.pem`,
+    `--tlskey=${certs}/server-key.pem`,
+    `--host=${address}`,
+  ]);
 });
 
 afterAll(async () => {
@@ -51,18 +76,27 @@ afterAll(async () => {
 });
 
 describe('an engine that requires TLS', () => {
-  const config = () => writeConfig({}, { 'p.yaml': { policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] } });
+  const config = () =>
+    writeConfig({}, { 'p.yaml': { policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] } });
 
   it('is reached with DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH', async () => {
-    const r = await runNode([CLI, 'plan', '--config', config(), '--json'], { dockerHost: address, env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs } });
+    const r = await runNode([CLI, 'plan', '--config', config(), '--json'], {
+      dockerHost: address,
+      env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs },
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'dry-run', totals: { count: 0, bytes: 0 } });
   });
 
   it('is reached with docker.host in the configuration and the certificates from DOCKER_CERT_PATH', async () => {
-    const withHost = writeConfig({ docker: { host: address } }, { 'p.yaml': { policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] } });
-    const r = await runNode([CLI, 'once', '--config', withHost, '--json'], { env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs } });
+    const withHost = writeConfig(
+      { docker: { host: address } },
+      { 'p.yaml': { policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] } },
+    );
+    const r = await runNode([CLI, 'once', '--config', withHost, '--json'], {
+      env: { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs },
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ reclaimed: { count: 0, bytes: 0 } });
     // Key material never reaches the output or the logs.
@@ -72,7 +106,9 @@ describe('an engine that requires TLS', () => {
   it('refuses to talk without TLS, with a clear message and nothing removed', async () => {
     const r = await runNode([CLI, 'plan', '--config', config()], { dockerHost: address });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^reclaimd: plan failed: .*HTTP request to an HTTPS server.* \(the engine requires TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH\); nothing was removed\n$/);
+    expect(r.stderr).toMatch(
+      /^reclaimd: plan failed: .*HTTP request to an HTTPS server.* \(the engine requires TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH\); nothing was removed\n$/,
+    );
     expect(r.stderr).not.toMatch(/PRIVATE KEY/);
   });
 });

@@ -34,7 +34,9 @@ export function expectAccounting(name: string, f: Figures, classic?: number): vo
   const engine = inject('engineVariant');
   const store = inject('containerdStore') ? 'containerd' : 'classic';
   const range = f.range ? ` (range ${f.range.low}-${f.range.high})` : '';
-  process.stdout.write(`accounting ${engine} ${name}: predicted ${f.predicted}${range}, reported ${f.reported}, engine ${f.engine}\n`);
+  process.stdout.write(
+    `accounting ${engine} ${name}: predicted ${f.predicted}${range}, reported ${f.reported}, engine ${f.engine}\n`,
+  );
   expect(f.reported, `${name}: reported == engine`).toBe(f.engine);
   if (store === 'classic') {
     expect(f.range, `${name}: no estimate on the classic store`).toBeUndefined();
@@ -46,7 +48,10 @@ export function expectAccounting(name: string, f: Figures, classic?: number): vo
   }
   expect(f.engine).toBeGreaterThanOrEqual(f.range.low);
   expect(f.engine).toBeLessThanOrEqual(f.range.high);
-  expect(Math.abs(f.predicted - f.engine), `${name}: the estimate within ${ESTIMATE_TOLERANCE * 100}% of the engine's figure`).toBeLessThanOrEqual(f.engine * ESTIMATE_TOLERANCE);
+  expect(
+    Math.abs(f.predicted - f.engine),
+    `${name}: the estimate within ${ESTIMATE_TOLERANCE * 100}% of the engine's figure`,
+  ).toBeLessThanOrEqual(f.engine * ESTIMATE_TOLERANCE);
 }
 
 /**
@@ -66,11 +71,21 @@ export function writableLayerBytes(bytes: number): number {
  * beyond the writable layer and the image's unpacked snapshots.
  */
 export async function containerBytes(docker: Docker, id: string): Promise<number> {
-  const info = (await docker.getContainer(id).inspect({ size: true } as Docker.ContainerInspectOptions)) as Docker.ContainerInspectInfo & { SizeRw?: number; SizeRootFs?: number };
+  const info = (await docker
+    .getContainer(id)
+    .inspect({ size: true } as Docker.ContainerInspectOptions)) as Docker.ContainerInspectInfo & {
+    SizeRw?: number;
+    SizeRootFs?: number;
+  };
   const rw = info.SizeRw ?? 0;
   if (!inject('containerdStore')) return rw;
-  const listed = (await docker.listImages({ manifests: true } as Docker.ListImagesOptions)) as Array<{ Id: string; Manifests?: Array<{ ImageData?: { Size?: { Unpacked?: number } } }> }>;
-  const unpacked = listed.find((i) => i.Id === info.Image)?.Manifests?.reduce((s, m) => s + (m.ImageData?.Size?.Unpacked ?? 0), 0) ?? 0;
+  const listed = (await docker.listImages({ manifests: true } as Docker.ListImagesOptions)) as Array<{
+    Id: string;
+    Manifests?: Array<{ ImageData?: { Size?: { Unpacked?: number } } }>;
+  }>;
+  const unpacked =
+    listed.find((i) => i.Id === info.Image)?.Manifests?.reduce((s, m) => s + (m.ImageData?.Size?.Unpacked ?? 0), 0) ??
+    0;
   return (info.SizeRootFs ?? rw) - unpacked;
 }
 

@@ -15,7 +15,10 @@ export interface AllowedRequest {
 /** The allow-list rows of the README's "Socket proxy" table: "| `GET /_ping` | … |". */
 export function allowListFromReadme(readme: string): AllowedRequest[] {
   const section = readme.split('\n## Socket proxy')[1]?.split('\n## ')[0] ?? '';
-  return [...section.matchAll(/^\| `(GET|HEAD|POST|PUT|DELETE) (\/[^`\s]*)` \|/gm)].map((m) => ({ method: m[1]!, path: m[2]! }));
+  return [...section.matchAll(/^\| `(GET|HEAD|POST|PUT|DELETE) (\/[^`\s]*)` \|/gm)].map((m) => ({
+    method: m[1]!,
+    path: m[2]!,
+  }));
 }
 
 function pattern(path: string): RegExp {

@@ -138,7 +138,9 @@ export function config(spec: ConfigSpec): Config {
     ...(spec.limits !== undefined && { limits: spec.limits }),
     ...(spec.inUse !== undefined && { inUse: spec.inUse }),
   };
-  const r = resolveConfig('/etc/reclaimd/config.yaml', raw, [{ file: 'policies.yaml', text: JSON.stringify({ policies: spec.policies }) }]);
+  const r = resolveConfig('/etc/reclaimd/config.yaml', raw, [
+    { file: 'policies.yaml', text: JSON.stringify({ policies: spec.policies }) },
+  ]);
   if (!r.ok) throw new Error(`test config rejected:\n${r.problems.map(formatProblem).join('\n')}`);
   return r.value;
 }

@@ -24,13 +24,20 @@ export function runCli(args: string[], dockerHost?: string): Promise<CliResult> 
  * Runs node with `args`, in `cwd` if given, with DOCKER_HOST set only to `dockerHost` and the
  * docker TLS variables only as `env` gives them.
  */
-export function runNode(args: string[], options: { dockerHost?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runNode(
+  args: string[],
+  options: { dockerHost?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH']) delete env[key];
   if (options.dockerHost !== undefined) env['DOCKER_HOST'] = options.dockerHost;
   Object.assign(env, options.env ?? {});
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
+    const child = spawn(process.execPath, args, {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

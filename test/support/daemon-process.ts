@@ -18,7 +18,10 @@ export class DaemonProcess {
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     const base: NodeJS.ProcessEnv = { ...process.env, ...env };
     if (env['DOCKER_HOST'] === undefined) delete base['DOCKER_HOST'];
-    this.child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', ...args], { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [CLI, 'daemon', '--listen', '127.0.0.1:0', ...args], {
+      env: base,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buffer = '';
     this.child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
@@ -36,7 +39,11 @@ export class DaemonProcess {
   }
 
   async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
-    return waitFor(() => this.logs.find(pred), timeoutMs, () => `log line; have:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+    return waitFor(
+      () => this.logs.find(pred),
+      timeoutMs,
+      () => `log line; have:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`,
+    );
   }
 
   async get(path: string): Promise<{ status: number; body: string }> {
@@ -57,7 +64,12 @@ export class DaemonProcess {
   }
 
   /** Polls /metrics until the sample satisfies `pred`. */
-  async waitForMetric(name: string, labels: Record<string, string>, pred: (v: number | undefined) => boolean, timeoutMs = 30_000): Promise<number | undefined> {
+  async waitForMetric(
+    name: string,
+    labels: Record<string, string>,
+    pred: (v: number | undefined) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<number | undefined> {
     let last: number | undefined;
     await waitFor(
       async () => {
@@ -84,7 +96,11 @@ export class DaemonProcess {
   }
 }
 
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: () => string): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -28,7 +28,8 @@ export function engineVariant(name: string = process.env['RECLAIMD_TEST_ENGINE']
     throw new Error(`RECLAIMD_TEST_ENGINE: expected one of ${ENGINE_VARIANTS.join(', ')}, got ${JSON.stringify(name)}`);
   }
   const variant = name as EngineVariantName;
-  if (variant === 'docker-20.10') return { name: variant, binDir: undefined, pluginDir: undefined, daemonConfig: {}, containerdStore: false };
+  if (variant === 'docker-20.10')
+    return { name: variant, binDir: undefined, pluginDir: undefined, daemonConfig: {}, containerdStore: false };
   const dir = join(process.env['RECLAIMD_ENGINES_DIR'] ?? '/var/cache/reclaimd/engines', 'docker-28.5');
   try {
     accessSync(join(dir, 'bin', 'dockerd'), constants.X_OK);

@@ -8,7 +8,15 @@ import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from '..
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { EngineError } from '../../src/engine/errors.js';
-import type { BuildCacheRecord, ContainerObj, ImageObj, NetworkObj, RegistryAnswer, Snapshot, VolumeObj } from '../../src/core/model/snapshot.js';
+import type {
+  BuildCacheRecord,
+  ContainerObj,
+  ImageObj,
+  NetworkObj,
+  RegistryAnswer,
+  Snapshot,
+  VolumeObj,
+} from '../../src/core/model/snapshot.js';
 import type { BuildCachePrune } from '../../src/core/model/plan.js';
 import { simulatePrune } from '../../src/core/planner/resources/build-cache.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/core/planner/resources/networks.js';
@@ -110,7 +118,8 @@ export class FakeEngine implements Engine {
     return this.removal(`removeContainer ${id}`, () => {
       const c = this.containers.get(id);
       if (!c) return gone(`No such container: ${id}`);
-      if (['running', 'paused', 'restarting'].includes(c.state)) return conflict('You cannot remove a running container');
+      if (['running', 'paused', 'restarting'].includes(c.state))
+        return conflict('You cannot remove a running container');
       this.containers.delete(id);
       return { ok: true, deleted: [id] };
     });
@@ -127,7 +136,9 @@ export class FakeEngine implements Engine {
       if (this.usedBy(image.id)) return conflict(`unable to remove repository reference "${reference}" (must force)`);
       image.tags = [];
       // The last reference: the engine then deletes the image too, quietly keeping it if it has children.
-      return this.hasChildren(image.id) ? { ok: true, deleted: [] } : { ok: true, deleted: this.deleteNow(image.id, false) };
+      return this.hasChildren(image.id)
+        ? { ok: true, deleted: [] }
+        : { ok: true, deleted: this.deleteNow(image.id, false) };
     });
   }
 
@@ -154,7 +165,10 @@ export class FakeEngine implements Engine {
       if (!image) return gone(`No such image: ${id}`);
       if (this.hasChildren(id)) return conflict('image has dependent child images (cannot be forced)');
       const user = this.usedBy(id);
-      if (user) return conflict(`image is being used by ${user.state === 'running' ? 'running' : 'stopped'} container ${user.id}`);
+      if (user)
+        return conflict(
+          `image is being used by ${user.state === 'running' ? 'running' : 'stopped'} container ${user.id}`,
+        );
       if (image.tags.length > 1) return conflict('image is referenced in multiple repositories (must be forced)');
       return { ok: true, deleted: this.deleteNow(id, false) };
     });
@@ -180,8 +194,11 @@ export class FakeEngine implements Engine {
     return this.removal(`removeNetwork ${id}`, () => {
       const n = this.networks.get(id);
       if (!n) return gone(`network ${id} not found`);
-      if (PREDEFINED_NETWORKS.has(n.name)) return { ok: false, kind: 'failed', message: `${n.name} is a pre-defined network and cannot be removed` };
-      const running = [...this.containers.values()].find((c) => c.state === 'running' && (c.networks ?? []).some((r) => r === n.name || r === n.id));
+      if (PREDEFINED_NETWORKS.has(n.name))
+        return { ok: false, kind: 'failed', message: `${n.name} is a pre-defined network and cannot be removed` };
+      const running = [...this.containers.values()].find(
+        (c) => c.state === 'running' && (c.networks ?? []).some((r) => r === n.name || r === n.id),
+      );
       if (running) return conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
       this.networks.delete(id);
       return { ok: true, deleted: [id] };
@@ -189,13 +206,20 @@ export class FakeEngine implements Engine {
   }
 
   async pruneBuildCache(prune: BuildCachePrune): Promise<RemovalOutcome> {
-    return this.removal(`pruneBuildCache${prune.until ? ` until=${prune.until}` : ''}${prune.keepStorage !== undefined ? ` keep=${prune.keepStorage}` : ''}${prune.all ? ' all' : ''}`, () => {
-      const until = prune.until === undefined ? undefined : Number(prune.until.replace(/s$/, '')) * 1000;
-      const removed = simulatePrune(this.buildCache, { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all }, this.now());
-      const gone = new Set(removed.map((r) => r.id));
-      this.buildCache = this.buildCache.filter((r) => !gone.has(r.id));
-      return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
-    });
+    return this.removal(
+      `pruneBuildCache${prune.until ? ` until=${prune.until}` : ''}${prune.keepStorage !== undefined ? ` keep=${prune.keepStorage}` : ''}${prune.all ? ' all' : ''}`,
+      () => {
+        const until = prune.until === undefined ? undefined : Number(prune.until.replace(/s$/, '')) * 1000;
+        const removed = simulatePrune(
+          this.buildCache,
+          { unusedFor: until, keepStorage: prune.keepStorage, all: prune.all },
+          this.now(),
+        );
+        const gone = new Set(removed.map((r) => r.id));
+        this.buildCache = this.buildCache.filter((r) => !gone.has(r.id));
+        return { ok: true, deleted: removed.map((r) => r.id), bytes: removed.reduce((s, r) => s + r.size, 0) };
+      },
+    );
   }
 
   /**
@@ -213,10 +237,17 @@ export class FakeEngine implements Engine {
     const drained = (async () => {
       for await (const chunk of pack) chunks.push(chunk as Buffer);
     })();
-    pack.entry({ name: `${hex}.json` }, JSON.stringify({ created: new Date(image.created ?? 0).toISOString(), config: { Labels: image.labels } }));
-    pack.entry({ name: 'manifest.json' }, JSON.stringify([{ Config: `${hex}.json`, RepoTags: tags.length > 0 ? [...tags] : null, Layers: [] }]));
+    pack.entry(
+      { name: `${hex}.json` },
+      JSON.stringify({ created: new Date(image.created ?? 0).toISOString(), config: { Labels: image.labels } }),
+    );
+    pack.entry(
+      { name: 'manifest.json' },
+      JSON.stringify([{ Config: `${hex}.json`, RepoTags: tags.length > 0 ? [...tags] : null, Layers: [] }]),
+    );
     // The containerd image store writes an OCI layout, whose index names the image (its manifest) by ID.
-    if (this.imageStore === 'containerd') pack.entry({ name: 'index.json' }, JSON.stringify({ schemaVersion: 2, manifests: [{ digest: id }] }));
+    if (this.imageStore === 'containerd')
+      pack.entry({ name: 'index.json' }, JSON.stringify({ schemaVersion: 2, manifests: [{ digest: id }] }));
     pack.finalize();
     await drained;
     if (this.breakSaveStream) {
@@ -243,9 +274,17 @@ export class FakeEngine implements Engine {
       this.images.delete(current);
       deleted.push(current);
       // The containerd image store names only the image it deleted.
-      if (this.imageStore === 'classic') for (const l of image.layers) if (![...this.images.values()].some((i) => i.layers.some((x) => x.chain === l.chain))) deleted.push(l.chain);
+      if (this.imageStore === 'classic')
+        for (const l of image.layers)
+          if (![...this.images.values()].some((i) => i.layers.some((x) => x.chain === l.chain))) deleted.push(l.chain);
       const parent = image.parentId === undefined ? undefined : this.images.get(image.parentId);
-      const prunable = prune && parent && parent.tags.length === 0 && parent.digests.length === 0 && !this.usedBy(parent.id) && !this.hasChildren(parent.id);
+      const prunable =
+        prune &&
+        parent &&
+        parent.tags.length === 0 &&
+        parent.digests.length === 0 &&
+        !this.usedBy(parent.id) &&
+        !this.hasChildren(parent.id);
       current = prunable ? parent.id : undefined;
     }
     return [...new Set(deleted)];
@@ -261,7 +300,8 @@ export class FakeEngine implements Engine {
 
   private enter(call: string): void {
     this.calls.push(call);
-    if (this.unreachable) throw new EngineError('unreachable', 'ECONNREFUSED: connect ECONNREFUSED /fake.sock', undefined);
+    if (this.unreachable)
+      throw new EngineError('unreachable', 'ECONNREFUSED: connect ECONNREFUSED /fake.sock', undefined);
   }
 
   private removal(call: string, act: () => RemovalOutcome): RemovalOutcome {

@@ -22,8 +22,22 @@ const CREATED_2020 = 1_580_000_000;
 
 /** What the fake engine holds: the few fields each answer is made from. Times in Unix seconds. */
 export interface World {
-  readonly images: ReadonlyArray<{ id: string; tags: string[]; created: number; size: number; labels: Record<string, string> }>;
-  readonly containers: ReadonlyArray<{ id: string; imageId: string; state: 'running' | 'exited' | 'created'; created: number; finished: number; labels: Record<string, string>; volumes: string[] }>;
+  readonly images: ReadonlyArray<{
+    id: string;
+    tags: string[];
+    created: number;
+    size: number;
+    labels: Record<string, string>;
+  }>;
+  readonly containers: ReadonlyArray<{
+    id: string;
+    imageId: string;
+    state: 'running' | 'exited' | 'created';
+    created: number;
+    finished: number;
+    labels: Record<string, string>;
+    volumes: string[];
+  }>;
   readonly volumes: ReadonlyArray<{ name: string; created: number; labels: Record<string, string>; size: number }>;
   readonly networks: ReadonlyArray<{ id: string; name: string; created: number }>;
 }
@@ -35,8 +49,24 @@ export const CORPUS_WORLD: World = {
     { id: IDS.usedImage, tags: ['corpus/used:1'], created: CREATED_2020, size: 1000, labels: {} },
   ],
   containers: [
-    { id: IDS.runningContainer, imageId: IDS.usedImage, state: 'running', created: CREATED_2020, finished: 0, labels: {}, volumes: [] },
-    { id: IDS.exitedContainer, imageId: IDS.usedImage, state: 'exited', created: CREATED_2020, finished: CREATED_2020 + 86_400, labels: {}, volumes: [] },
+    {
+      id: IDS.runningContainer,
+      imageId: IDS.usedImage,
+      state: 'running',
+      created: CREATED_2020,
+      finished: 0,
+      labels: {},
+      volumes: [],
+    },
+    {
+      id: IDS.exitedContainer,
+      imageId: IDS.usedImage,
+      state: 'exited',
+      created: CREATED_2020,
+      finished: CREATED_2020 + 86_400,
+      labels: {},
+      volumes: [],
+    },
   ],
   volumes: [{ name: IDS.volume, created: CREATED_2020, labels: {}, size: 10 }],
   networks: [{ id: IDS.network, name: 'corpus-net', created: CREATED_2020 }],
@@ -58,7 +88,19 @@ export const ROUTES = {
 export type RouteName = keyof typeof ROUTES;
 
 /** Every way an answer can be spoiled. */
-export const FAULTS = ['truncated', 'cut', 'html', 'null', 'wrong-type', 'absent-field', 'negative-field', 'endless', 'redirect', 'server-error', 'stalled'] as const;
+export const FAULTS = [
+  'truncated',
+  'cut',
+  'html',
+  'null',
+  'wrong-type',
+  'absent-field',
+  'negative-field',
+  'endless',
+  'redirect',
+  'server-error',
+  'stalled',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -76,9 +118,25 @@ export function answerOf(world: World, route: RouteName, pathname: string): unkn
     case 'version':
       return { Version: '20.10.24', ApiVersion: '1.41', MinAPIVersion: '1.12', Os: 'linux', Arch: 'amd64' };
     case 'info':
-      return { ID: 'CORPUS:ENGINE', DriverStatus: [['Backing Filesystem', 'extfs']], DockerRootDir: '/var/lib/docker', Swarm: { ControlAvailable: false } };
+      return {
+        ID: 'CORPUS:ENGINE',
+        DriverStatus: [['Backing Filesystem', 'extfs']],
+        DockerRootDir: '/var/lib/docker',
+        Swarm: { ControlAvailable: false },
+      };
     case 'imageList':
-      return world.images.map((i) => ({ Containers: -1, Created: i.created, Id: i.id, Labels: i.labels, ParentId: '', RepoDigests: null, RepoTags: i.tags.length > 0 ? i.tags : null, SharedSize: -1, Size: i.size, VirtualSize: i.size }));
+      return world.images.map((i) => ({
+        Containers: -1,
+        Created: i.created,
+        Id: i.id,
+        Labels: i.labels,
+        ParentId: '',
+        RepoDigests: null,
+        RepoTags: i.tags.length > 0 ? i.tags : null,
+        SharedSize: -1,
+        Size: i.size,
+        VirtualSize: i.size,
+      }));
     case 'containerList':
       return world.containers.map((c) => ({
         Id: c.id,
@@ -93,30 +151,105 @@ export function answerOf(world: World, route: RouteName, pathname: string): unkn
         Status: c.state === 'running' ? 'Up 2 days' : c.state === 'created' ? 'Created' : 'Exited (0) 3 weeks ago',
         HostConfig: { NetworkMode: 'default' },
         NetworkSettings: { Networks: {} },
-        Mounts: c.volumes.map((name) => ({ Type: 'volume', Name: name, Source: `/v/${name}`, Destination: `/${name}`, Driver: 'local', Mode: 'z', RW: true, Propagation: '' })),
+        Mounts: c.volumes.map((name) => ({
+          Type: 'volume',
+          Name: name,
+          Source: `/v/${name}`,
+          Destination: `/${name}`,
+          Driver: 'local',
+          Mode: 'z',
+          RW: true,
+          Propagation: '',
+        })),
       }));
     case 'volumeList':
-      return { Volumes: world.volumes.map((v) => ({ CreatedAt: iso(v.created), Driver: 'local', Labels: v.labels, Mountpoint: `/v/${v.name}`, Name: v.name, Options: null, Scope: 'local' })), Warnings: null };
+      return {
+        Volumes: world.volumes.map((v) => ({
+          CreatedAt: iso(v.created),
+          Driver: 'local',
+          Labels: v.labels,
+          Mountpoint: `/v/${v.name}`,
+          Name: v.name,
+          Options: null,
+          Scope: 'local',
+        })),
+        Warnings: null,
+      };
     case 'networkList':
-      return world.networks.map((n) => ({ Name: n.name, Id: n.id, Created: iso(n.created), Scope: 'local', Driver: 'bridge', EnableIPv6: false, IPAM: {}, Internal: false, Attachable: false, Ingress: false, ConfigOnly: false, Containers: {}, Options: {}, Labels: {} }));
+      return world.networks.map((n) => ({
+        Name: n.name,
+        Id: n.id,
+        Created: iso(n.created),
+        Scope: 'local',
+        Driver: 'bridge',
+        EnableIPv6: false,
+        IPAM: {},
+        Internal: false,
+        Attachable: false,
+        Ingress: false,
+        ConfigOnly: false,
+        Containers: {},
+        Options: {},
+        Labels: {},
+      }));
     case 'imageInspect': {
       const name = idIn('/images/');
       const image = world.images.find((i) => i.id === name || i.tags.includes(name));
-      return image && { Id: image.id, RepoTags: image.tags, RepoDigests: [], Parent: '', Created: iso(image.created), Size: image.size, Architecture: 'amd64', Os: 'linux', RootFS: { Type: 'layers', Layers: [layerOf(image.id)] } };
+      return (
+        image && {
+          Id: image.id,
+          RepoTags: image.tags,
+          RepoDigests: [],
+          Parent: '',
+          Created: iso(image.created),
+          Size: image.size,
+          Architecture: 'amd64',
+          Os: 'linux',
+          RootFS: { Type: 'layers', Layers: [layerOf(image.id)] },
+        }
+      );
     }
     case 'imageHistory': {
       const image = world.images.find((i) => i.id === idIn('/images/'));
-      return image && [{ Id: image.id, Created: image.created, CreatedBy: 'COPY busybox /bin/busybox', Tags: null, Size: image.size, Comment: '' }];
+      return (
+        image && [
+          {
+            Id: image.id,
+            Created: image.created,
+            CreatedBy: 'COPY busybox /bin/busybox',
+            Tags: null,
+            Size: image.size,
+            Comment: '',
+          },
+        ]
+      );
     }
     case 'containerInspect': {
       const c = world.containers.find((x) => x.id === idIn('/containers/'));
       if (!c) return undefined;
       const finished = c.state === 'exited' ? iso(c.finished) : '0001-01-01T00:00:00Z';
-      const state = { Status: c.state, Running: c.state === 'running', ExitCode: 0, StartedAt: iso(c.created), FinishedAt: finished };
-      return { Id: c.id, Image: c.imageId, State: state, Config: { Image: imageName(c.imageId), Labels: c.labels }, SizeRw: 100, SizeRootFs: 1100 };
+      const state = {
+        Status: c.state,
+        Running: c.state === 'running',
+        ExitCode: 0,
+        StartedAt: iso(c.created),
+        FinishedAt: finished,
+      };
+      return {
+        Id: c.id,
+        Image: c.imageId,
+        State: state,
+        Config: { Image: imageName(c.imageId), Labels: c.labels },
+        SizeRw: 100,
+        SizeRootFs: 1100,
+      };
     }
     case 'diskUsage':
-      return { LayersSize: world.images.reduce((s, i) => s + i.size, 0), Volumes: world.volumes.map((v) => ({ Name: v.name, UsageData: { Size: v.size, RefCount: 0 } })), BuildCache: [] };
+      return {
+        LayersSize: world.images.reduce((s, i) => s + i.size, 0),
+        Volumes: world.volumes.map((v) => ({ Name: v.name, UsageData: { Size: v.size, RefCount: 0 } })),
+        BuildCache: [],
+      };
   }
 }
 
@@ -134,7 +267,14 @@ const FIELD: Record<RouteName, string> = {
   containerInspect: 'State',
   diskUsage: 'LayersSize',
 };
-const NUMBER: Record<RouteName, string> = { ...FIELD, version: 'ApiVersion', imageList: 'Size', containerInspect: 'SizeRw', volumeList: 'Volumes', networkList: 'Created' };
+const NUMBER: Record<RouteName, string> = {
+  ...FIELD,
+  version: 'ApiVersion',
+  imageList: 'Size',
+  containerInspect: 'SizeRw',
+  volumeList: 'Volumes',
+  networkList: 'Created',
+};
 
 /** The same answer with one field spoiled, for `wrong-type`, `absent-field` and `negative-field`. */
 function spoil(route: RouteName, answer: unknown, fault: 'wrong-type' | 'absent-field' | 'negative-field'): unknown {
@@ -206,7 +346,11 @@ export class FaultEngine {
 
   /** Whether a request of `route` came since the last `set`. */
   asked(route: RouteName): boolean {
-    return this.requests.some((r) => r.method === ROUTES[route].method && ROUTES[route].pattern.test((r.path.split('?')[0] ?? '').replace(/^\/v[0-9.]+(?=\/)/, '')));
+    return this.requests.some(
+      (r) =>
+        r.method === ROUTES[route].method &&
+        ROUTES[route].pattern.test((r.path.split('?')[0] ?? '').replace(/^\/v[0-9.]+(?=\/)/, '')),
+    );
   }
 
   /** The removals sent since the last `set`: every DELETE, and the build-cache prune. */
@@ -232,11 +376,15 @@ export class FaultEngine {
     if (method === 'DELETE') {
       // A removal the test did not expect still gets a plausible answer, so the client goes on
       // as it would against an engine: the test counts it.
-      if (pathname.startsWith('/images/')) return this.json(res, 200, [{ Untagged: 'corpus/old:1' }, { Deleted: IDS.oldImage }]);
+      if (pathname.startsWith('/images/'))
+        return this.json(res, 200, [{ Untagged: 'corpus/old:1' }, { Deleted: IDS.oldImage }]);
       return void res.writeHead(204).end();
     }
-    if (method === 'POST' && pathname === '/build/prune') return this.json(res, 200, { CachesDeleted: [], SpaceReclaimed: 0 });
-    const route = (Object.keys(ROUTES) as RouteName[]).find((name) => ROUTES[name].method === method && ROUTES[name].pattern.test(pathname));
+    if (method === 'POST' && pathname === '/build/prune')
+      return this.json(res, 200, { CachesDeleted: [], SpaceReclaimed: 0 });
+    const route = (Object.keys(ROUTES) as RouteName[]).find(
+      (name) => ROUTES[name].method === method && ROUTES[name].pattern.test(pathname),
+    );
     if (route === undefined) return this.json(res, 404, { message: `the fault engine has no ${method} ${pathname}` });
     const healthy = answerOf(this.world, route, pathname);
     if (healthy === undefined) return this.json(res, 404, { message: `no such object: ${pathname}` });
@@ -260,7 +408,9 @@ export class FaultEngine {
         return;
       }
       case 'html':
-        return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+        return void res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<html><body><h1>502 Bad Gateway</h1></body></html>');
       case 'null':
         return this.raw(res, 200, 'null');
       case 'wrong-type':

@@ -87,7 +87,10 @@ export async function createVolume(
 }
 
 /** A custom bridge network labelled with the run; returns its ID. */
-export async function createNetwork(docker: Docker, opts: { runId: string; name?: string; labels?: Record<string, string> }): Promise<string> {
+export async function createNetwork(
+  docker: Docker,
+  opts: { runId: string; name?: string; labels?: Record<string, string> },
+): Promise<string> {
   const network = await docker.createNetwork({
     Name: opts.name ?? `rt${opts.runId}-net-${randomBytes(3).toString('hex')}`,
     Driver: 'bridge',

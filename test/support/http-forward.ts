@@ -7,12 +7,20 @@ import { rmSync } from 'node:fs';
  * Forwards `req` to the engine at the unix socket `target` and its answer back; `answer`, when
  * given, writes the answer itself instead (to rewrite it).
  */
-export function forward(req: http.IncomingMessage, res: http.ServerResponse, target: string, answer?: (upstream: http.IncomingMessage, res: http.ServerResponse) => void): void {
-  const upstream = http.request({ socketPath: target, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers }, (a) => {
-    if (answer) return answer(a, res);
-    res.writeHead(a.statusCode ?? 502, a.headers);
-    a.pipe(res);
-  });
+export function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: string,
+  answer?: (upstream: http.IncomingMessage, res: http.ServerResponse) => void,
+): void {
+  const upstream = http.request(
+    { socketPath: target, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers },
+    (a) => {
+      if (answer) return answer(a, res);
+      res.writeHead(a.statusCode ?? 502, a.headers);
+      a.pipe(res);
+    },
+  );
   upstream.on('error', () => res.destroy());
   res.on('close', () => upstream.destroy());
   req.pipe(upstream);

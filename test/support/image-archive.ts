@@ -163,7 +163,15 @@ async function imageParts(spec: ImageSpec, cache: Map<LayerSpec, Buffer> = new M
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configHex = sha256(configBytes);
-  return { configHex, configBytes, tags: spec.tags ?? [], layers, diffIds: config.rootfs.diff_ids, created: spec.created.getTime(), labels: spec.labels ?? {} };
+  return {
+    configHex,
+    configBytes,
+    tags: spec.tags ?? [],
+    layers,
+    diffIds: config.rootfs.diff_ids,
+    created: spec.created.getTime(),
+    labels: spec.labels ?? {},
+  };
 }
 
 /** One `docker load` archive holding every image; each layer directory is written once. */
@@ -172,7 +180,10 @@ async function packArchive(images: readonly ImageParts[]): Promise<Buffer> {
   const written = new Set<string>();
   for (const image of images) {
     if (!written.has(image.configHex)) {
-      entries.push({ header: { name: `${image.configHex}.json`, size: image.configBytes.length, mode: 0o644 }, body: image.configBytes });
+      entries.push({
+        header: { name: `${image.configHex}.json`, size: image.configBytes.length, mode: 0o644 },
+        body: image.configBytes,
+      });
       written.add(image.configHex);
     }
     for (const { hex, tar: layer } of image.layers) {
@@ -240,8 +251,14 @@ async function engineIds(docker: Docker, parts: readonly ImageParts[], loaded: L
   const out: string[] = [];
   for (const p of parts) {
     const tag = p.tags[0];
-    const id = tag !== undefined ? (await docker.getImage(tag).inspect()).Id : byContent.get(contentKey(p.diffIds, p.created, p.labels));
-    if (id === undefined) throw new Error(`the engine reported no ID for the untagged image with layers ${p.diffIds.join(', ')} (it said: ${loaded.text.trim()})`);
+    const id =
+      tag !== undefined
+        ? (await docker.getImage(tag).inspect()).Id
+        : byContent.get(contentKey(p.diffIds, p.created, p.labels));
+    if (id === undefined)
+      throw new Error(
+        `the engine reported no ID for the untagged image with layers ${p.diffIds.join(', ')} (it said: ${loaded.text.trim()})`,
+      );
     out.push(id);
   }
   return out;

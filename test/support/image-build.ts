@@ -21,15 +21,29 @@ if (variant.pluginDir !== undefined) symlinkSync(variant.pluginDir, path.join(do
 const cliPath = [variant.binDir, process.env['PATH'] ?? ''].filter((d) => d !== undefined).join(path.delimiter);
 
 /** Runs the docker CLI against `host` only; rejects with its stderr when it fails. */
-export function dockerCli(host: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+export function dockerCli(
+  host: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONTEXT']) delete env[key];
-  Object.assign(env, { DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0', PATH: cliPath }, options.env ?? {});
+  Object.assign(
+    env,
+    { DOCKER_HOST: host, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0', PATH: cliPath },
+    options.env ?? {},
+  );
   return new Promise((resolve, reject) => {
-    execFile('docker', args, { env, cwd: options.cwd ?? REPO_ROOT, maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 300_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`docker ${args.join(' ')} failed: ${err.message}\n${stdout.slice(-4000)}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      'docker',
+      args,
+      { env, cwd: options.cwd ?? REPO_ROOT, maxBuffer: 64 << 20, timeout: options.timeoutMs ?? 300_000 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`docker ${args.join(' ')} failed: ${err.message}\n${stdout.slice(-4000)}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -52,7 +66,23 @@ export async function buildReclaimdImage(host: string, run: string): Promise<{ b
   const base = await runScript(host, 'scripts/make-local-base.sh', [`reclaimd-test/node-base:${run}`]);
   const image = `reclaimd-test/reclaimd:${run}`;
   // --force-rm: a failed step's container goes too, so it holds no image the test must remove.
-  await dockerCli(host, ['build', '--force-rm', '--network', 'host', '--build-arg', `BASE=${base}`, '--label', `reclaimd-test=${run}`, '-t', image, '.'], { timeoutMs: 600_000 });
+  await dockerCli(
+    host,
+    [
+      'build',
+      '--force-rm',
+      '--network',
+      'host',
+      '--build-arg',
+      `BASE=${base}`,
+      '--label',
+      `reclaimd-test=${run}`,
+      '-t',
+      image,
+      '.',
+    ],
+    { timeoutMs: 600_000 },
+  );
   return { base, image };
 }
 
@@ -67,7 +97,11 @@ export async function allImageIds(docker: Docker): Promise<Set<string>> {
  * parents, so the loop repeats while it makes progress.
  */
 export async function removeImagesSince(docker: Docker, before: Set<string>, tags: string[]): Promise<void> {
-  for (const tag of tags) await docker.getImage(tag).remove().catch(() => undefined);
+  for (const tag of tags)
+    await docker
+      .getImage(tag)
+      .remove()
+      .catch(() => undefined);
   for (let round = 0; round < 20; round += 1) {
     const left = [...(await allImageIds(docker))].filter((id) => !before.has(id));
     if (left.length === 0) return;

@@ -19,7 +19,19 @@ export async function startRegistry(): Promise<Registry> {
   const dir = mkdtempSync(path.join(tmpdir(), 'rdk-registry-'));
   const address = `127.0.0.1:${await freePort()}`;
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, ['version: 0.1', 'log: { level: warn }', 'storage:', `  filesystem: { rootdirectory: ${path.join(dir, 'data')} }`, '  delete: { enabled: true }', 'http:', `  addr: ${address}`, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: warn }',
+      'storage:',
+      `  filesystem: { rootdirectory: ${path.join(dir, 'data')} }`,
+      '  delete: { enabled: true }',
+      'http:',
+      `  addr: ${address}`,
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn(BINARY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -39,7 +51,9 @@ export async function startRegistry(): Promise<Registry> {
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`${BINARY} did not start on ${address} (install docker-registry: scripts/install-test-deps.sh)\n${stderr}`);
+      throw new Error(
+        `${BINARY} did not start on ${address} (install docker-registry: scripts/install-test-deps.sh)\n${stderr}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -17,10 +17,12 @@ export function shippedNode(dockerfile = new URL('../../Dockerfile', import.meta
   if (!entry) throw new Error('the Dockerfile has no ENTRYPOINT in exec form');
   const argv = JSON.parse(entry[1] as string) as string[];
   const script = argv.findIndex((a) => a.endsWith('/cli/main.js'));
-  if (argv[0] !== 'node' || script < 0) throw new Error(`the ENTRYPOINT does not run node on cli.js: ${entry[1] as string}`);
+  if (argv[0] !== 'node' || script < 0)
+    throw new Error(`the ENTRYPOINT does not run node on cli.js: ${entry[1] as string}`);
   const env: Record<string, string> = {};
   for (const line of text.split('\n').filter((l) => l.startsWith('ENV '))) {
-    for (const m of line.matchAll(/(\w+)=(\S+)/g)) if (MEMORY_ENV.includes(m[1] as string)) env[m[1] as string] = m[2] as string;
+    for (const m of line.matchAll(/(\w+)=(\S+)/g))
+      if (MEMORY_ENV.includes(m[1] as string)) env[m[1] as string] = m[2] as string;
   }
   return { flags: argv.slice(1, script), env };
 }

@@ -125,7 +125,10 @@ async function removeEngineDir(dir: string): Promise<void> {
  * `extraArgs` are added to dockerd's command line (e.g. a TLS listener for a test); `variant`
  * is which engine (default: RECLAIMD_TEST_ENGINE, see engine-variant.ts).
  */
-export async function startThrowawayEngine(extraArgs: readonly string[] = [], variant: EngineVariant = engineVariant()): Promise<ThrowawayEngine> {
+export async function startThrowawayEngine(
+  extraArgs: readonly string[] = [],
+  variant: EngineVariant = engineVariant(),
+): Promise<ThrowawayEngine> {
   // The variant's binaries come first: dockerd finds containerd, the shim, docker-init and
   // docker-proxy on its PATH, and runc (the machine's) after them.
   const path = [variant.binDir, process.env['PATH'] ?? ''].filter((d) => d !== undefined).join(delimiter);

@@ -32,7 +32,11 @@ export class VersionProxy {
       const m = VERSIONED.exec(url);
       if (m && (Number(m[1]) < minMajor || (Number(m[1]) === minMajor && Number(m[2]) < minMinor))) {
         res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: `client version ${m[1]}.${m[2]} is too old. Minimum supported API version is ${this.versions.min}, please upgrade your client to a newer version` }));
+        res.end(
+          JSON.stringify({
+            message: `client version ${m[1]}.${m[2]} is too old. Minimum supported API version is ${this.versions.min}, please upgrade your client to a newer version`,
+          }),
+        );
         return;
       }
       if (!/^(\/v[\d.]+)?\/version$/.test(url.split('?')[0] ?? '')) return forward(req, res, this.target);
@@ -42,7 +46,10 @@ export class VersionProxy {
         answer.on('end', () => {
           const v = JSON.parse(body) as Record<string, unknown>;
           const text = JSON.stringify({ ...v, ApiVersion: this.versions.api, MinAPIVersion: this.versions.min });
-          out.writeHead(answer.statusCode ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          out.writeHead(answer.statusCode ?? 200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
           out.end(text);
         });
       });

@@ -13,7 +13,9 @@ describe('pinnedVersion', () => {
 
   it('refuses an engine whose oldest version is newer than ours, saying what to do', () => {
     expect(() => pinnedVersion('1.60', '1.55')).toThrow(EngineError);
-    expect(() => pinnedVersion('1.60', '1.55')).toThrow(`the engine accepts Engine API 1.55 to 1.60, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd`);
+    expect(() => pinnedVersion('1.60', '1.55')).toThrow(
+      `the engine accepts Engine API 1.55 to 1.60, and this reclaimd speaks at most ${MAX_API_VERSION}: upgrade reclaimd`,
+    );
   });
 
   it('compares versions by number, not as text', () => {

@@ -21,9 +21,20 @@ import { ago, config, image, NOW, planAt } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';
 
 const HEX = 'a'.repeat(64);
-const built = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1', 'ci/app:pr-1b'], layers: [['L1', 1000]], created: ago(60) });
+const built = image({
+  id: `sha256:${HEX}`,
+  tags: ['ci/app:pr-1', 'ci/app:pr-1b'],
+  layers: [['L1', 1000]],
+  created: ago(60),
+});
 const PULLED = 'ci/app@sha256:' + 'd'.repeat(64);
-const pulled = image({ id: 'sha256:' + 'b'.repeat(64), tags: ['ci/app:pr-2'], digests: [PULLED], layers: [['L2', 2000]], created: ago(60) });
+const pulled = image({
+  id: 'sha256:' + 'b'.repeat(64),
+  tags: ['ci/app:pr-2'],
+  digests: [PULLED],
+  layers: [['L2', 2000]],
+  created: ago(60),
+});
 /** The registry has the pulled image. */
 const registry = new Map([[PULLED, { found: true }]]);
 /** A fake engine whose registry has the pulled image. */
@@ -41,8 +52,18 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cfg = (archiveDir: string) => config({ policies: [{ name: 'stale-ci', resource: 'image', match: { repositories: ['ci/**'], olderThan: '30d' }, archive: { dir: archiveDir } }], limits: { concurrentRemovals: 1 } });
-
+const cfg = (archiveDir: string) =>
+  config({
+    policies: [
+      {
+        name: 'stale-ci',
+        resource: 'image',
+        match: { repositories: ['ci/**'], olderThan: '30d' },
+        archive: { dir: archiveDir },
+      },
+    ],
+    limits: { concurrentRemovals: 1 },
+  });
 
 async function cycle(engine: FakeEngine, mode: Mode, archiveDir = dir) {
   const { log, lines } = captureLog();
@@ -50,7 +71,8 @@ async function cycle(engine: FakeEngine, mode: Mode, archiveDir = dir) {
   return { report, lines };
 }
 
-const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
+const removals = (engine: FakeEngine) =>
+  engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
 
 describe('archive: planning', () => {
   it('plans an archive for an image without a digest, and says why one its registry has gets none', () => {
@@ -58,7 +80,9 @@ describe('archive: planning', () => {
     const byName = new Map(p.actions.map((a) => [a.name, a]));
     expect(byName.get('ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
     expect(byName.get('ci/app:pr-2')?.archive).toBeUndefined();
-    expect(byName.get('ci/app:pr-2')?.reason).toMatch(/not archived: its registry has ci\/app@sha256:d+, so it can be pulled again$/);
+    expect(byName.get('ci/app:pr-2')?.reason).toMatch(
+      /not archived: its registry has ci\/app@sha256:d+, so it can be pulled again$/,
+    );
     expect(byName.get('ci/app:pr-1')?.reason).not.toMatch(/archived/);
   });
 
@@ -66,7 +90,11 @@ describe('archive: planning', () => {
     for (const answers of [new Map([[PULLED, { found: false, detail: 'manifest unknown' }]]), undefined]) {
       const p = planAt(cfg('/archive'), { images: [pulled], ...(answers ? { registry: answers } : {}) });
       expect(p.actions[0]?.archive).toEqual({ dir: '/archive', estimatedBytes: 2000 });
-      expect(p.actions[0]?.reason).toMatch(new RegExp(`archived first: ci/app@sha256:d+ is not confirmed in its registry \\(${answers ? 'manifest unknown' : 'not asked'}\\)$`));
+      expect(p.actions[0]?.reason).toMatch(
+        new RegExp(
+          `archived first: ci/app@sha256:d+ is not confirmed in its registry \\(${answers ? 'manifest unknown' : 'not asked'}\\)$`,
+        ),
+      );
     }
   });
 
@@ -86,7 +114,9 @@ describe('archive: planning', () => {
   });
 
   it('plans no archive for policies without one', () => {
-    const p = planAt(config({ policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d' } }] }), { images: [built] });
+    const p = planAt(config({ policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d' } }] }), {
+      images: [built],
+    });
     expect(p.actions[0]?.archive).toBeUndefined();
   });
 
@@ -96,18 +126,25 @@ describe('archive: planning', () => {
     expect(text).toMatch(/Would archive 1 image\(s\) first \(docker save\), about .* \(estimate: image sizes\):/);
     expect(text).toMatch(/stale-ci +ci\/app:pr-1 +~.* +to \/archive/);
     const json = planJson(p, 'dry-run') as { actions: Array<{ name: string; archive?: unknown }> };
-    expect(json.actions.find((a) => a.name === 'ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
+    expect(json.actions.find((a) => a.name === 'ci/app:pr-1')?.archive).toEqual({
+      dir: '/archive',
+      estimatedBytes: 1000,
+    });
   });
 
   it('finds the archive directories a real run could not write to, so a dry-run can warn', async () => {
     expect(await unusableArchiveDirs(planAt(cfg(dir), { images: [built] }))).toEqual([]);
     const missing = path.join(dir, 'gone');
-    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [built] }))).toEqual([{ dir: missing, problem: expect.stringContaining('ENOENT') }]);
+    expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [built] }))).toEqual([
+      { dir: missing, problem: expect.stringContaining('ENOENT') },
+    ]);
     expect(await unusableArchiveDirs(planAt(cfg(missing), { images: [pulled], registry }))).toEqual([]);
   });
 
   it('names archive files by first tag (or short ID) and full ID', () => {
-    expect(archiveFileName(`sha256:${HEX}`, ['registry:5000/ci/app:pr-1'])).toBe(`registry_5000_ci_app_pr-1--${HEX}.tar`);
+    expect(archiveFileName(`sha256:${HEX}`, ['registry:5000/ci/app:pr-1'])).toBe(
+      `registry_5000_ci_app_pr-1--${HEX}.tar`,
+    );
     expect(archiveFileName(`sha256:${HEX}`, [])).toBe(`aaaaaaaaaaaa--${HEX}.tar`);
     expect(archiveFileName(`sha256:${HEX}`, [`${'x'.repeat(300)}:1`]).length).toBeLessThanOrEqual(255);
   });
@@ -136,7 +173,10 @@ describe('archive: execution', () => {
       [built.id, { path: file, bytes: size }],
       [pulled.id, undefined],
     ]);
-    expect(lines.find((l) => l['msg'] === 'removed' && l['id'] === built.id)).toMatchObject({ archive: file, archiveBytes: size });
+    expect(lines.find((l) => l['msg'] === 'removed' && l['id'] === built.id)).toMatchObject({
+      archive: file,
+      archiveBytes: size,
+    });
     const metrics = createMetrics();
     recordCycle(metrics, report, 1);
     expect((await metrics.archived.get()).values).toEqual([{ labels: { policy: 'stale-ci' }, value: 1 }]);
@@ -147,15 +187,33 @@ describe('archive: execution', () => {
     const engine = engineWith([built, pulled]);
     const missing = path.join(dir, 'not-mounted');
     const { report, lines } = await cycle(engine, 'enforce', missing);
-    expect(removals(engine)).toEqual([`registryHas ${PULLED}`, `imageRefs ${built.id}`, `saveImage ${built.id}`, `imageRefs ${pulled.id}`, `deleteImage ${pulled.id}`]);
+    expect(removals(engine)).toEqual([
+      `registryHas ${PULLED}`,
+      `imageRefs ${built.id}`,
+      `saveImage ${built.id}`,
+      `imageRefs ${pulled.id}`,
+      `deleteImage ${pulled.id}`,
+    ]);
     expect(engine.images.get(built.id)?.tags).toEqual(['ci/app:pr-1', 'ci/app:pr-1b']);
-    expect(report.skipped).toEqual([expect.objectContaining({ id: built.id, reason: 'archive-failed', message: expect.stringContaining(`could not archive to ${missing}/ci_app_pr-1--${HEX}.tar: ENOENT`) })]);
+    expect(report.skipped).toEqual([
+      expect.objectContaining({
+        id: built.id,
+        reason: 'archive-failed',
+        message: expect.stringContaining(`could not archive to ${missing}/ci_app_pr-1--${HEX}.tar: ENOENT`),
+      }),
+    ]);
     expect(report.removed.map((r) => r.id)).toEqual([pulled.id]);
     const skipLine = lines.find((l) => l['msg'] === 'removal skipped');
-    expect(skipLine).toMatchObject({ level: 50, reason: 'archive-failed', archive: `${missing}/ci_app_pr-1--${HEX}.tar` });
+    expect(skipLine).toMatchObject({
+      level: 50,
+      reason: 'archive-failed',
+      archive: `${missing}/ci_app_pr-1--${HEX}.tar`,
+    });
     const metrics = createMetrics();
     recordCycle(metrics, report, 1);
-    expect((await metrics.skipped.get()).values).toEqual([{ labels: { resource: 'image', reason: 'archive-failed' }, value: 1 }]);
+    expect((await metrics.skipped.get()).values).toEqual([
+      { labels: { resource: 'image', reason: 'archive-failed' }, value: 1 },
+    ]);
     expect((await metrics.archived.get()).values).toEqual([]);
   });
 

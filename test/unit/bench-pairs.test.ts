@@ -4,9 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { cpuTicks, summarizePairs } from '../../bench/measure.js';
 
 describe('summarizePairs', () => {
-  it('takes the median of the pairs\' own ratios, not the ratio of the medians', () => {
+  it("takes the median of the pairs' own ratios, not the ratio of the medians", () => {
     // Ratios 1, 2 and 1.5: their median is 1.5, while the medians of the sides give 4 / 2 = 2.
-    const s = summarizePairs([{ cycle: 1, list: 1 }, { cycle: 4, list: 2 }, { cycle: 6, list: 4 }]);
+    const s = summarizePairs([
+      { cycle: 1, list: 1 },
+      { cycle: 4, list: 2 },
+      { cycle: 6, list: 4 },
+    ]);
     expect(s.ratio).toBe(1.5);
     expect(s.cycleSeconds).toBe(4);
     expect(s.listSeconds).toBe(2);

@@ -22,13 +22,28 @@ describe('reclaimd explain without an engine', () => {
   });
 
   it('exits 2 on an invalid configuration, before reaching the engine', async () => {
-    const r = await runCli(['explain', '--config', writeConfig({}, { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: {}, archive: { dir: 'relative/dir' } }] } }), 'x']);
+    const r = await runCli([
+      'explain',
+      '--config',
+      writeConfig(
+        {},
+        { 'p.yaml': { policies: [{ name: 'p', resource: 'image', match: {}, archive: { dir: 'relative/dir' } }] } },
+      ),
+      'x',
+    ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\/archive\/dir: expected an absolute directory path like \/var\/lib\/reclaimd\/archive, got "relative\/dir"/);
+    expect(r.stderr).toMatch(
+      /\/archive\/dir: expected an absolute directory path like \/var\/lib\/reclaimd\/archive, got "relative\/dir"/,
+    );
   });
 
   it('exits 1 when the engine cannot be reached', async () => {
-    const r = await runCli(['explain', '--config', writeConfig({ docker: { host: 'unix:///nonexistent/reclaimd-test.sock' } }, policies), 'x']);
+    const r = await runCli([
+      'explain',
+      '--config',
+      writeConfig({ docker: { host: 'unix:///nonexistent/reclaimd-test.sock' } }, policies),
+      'x',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^reclaimd: explain failed: ENOENT: .*nonexistent\/reclaimd-test\.sock/);

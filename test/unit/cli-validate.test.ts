@@ -18,7 +18,8 @@ const EXIT = { ok: 0, invalid: 2, usage: 64 } as const;
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds it before running vitest)`);
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds it before running vitest)`);
   // Paths in expected.txt are relative to the repository root, as the CLI prints them from there.
   expect(path.resolve(process.cwd()), 'run vitest from the repository root').toBe(path.resolve(ROOT));
 });
@@ -45,7 +46,8 @@ function problemLines(r: CliResult, configArg: string): string[] {
   return lines;
 }
 
-const validate = (configArg: string, ...more: string[]): Promise<CliResult> => runCli(['validate', '--config', configArg, ...more]);
+const validate = (configArg: string, ...more: string[]): Promise<CliResult> =>
+  runCli(['validate', '--config', configArg, ...more]);
 
 /** How the CLI shows a path: relative to the working directory when below it, otherwise in full. */
 function shown(file: string): string {
@@ -61,9 +63,26 @@ const cases = readdirSync(path.join(ROOT, INVALID), { withFileTypes: true })
 describe('validate: the invalid corpus', () => {
   it('has the cases it is meant to have, each with an expected.txt', () => {
     for (const name of [
-      'yaml-syntax', 'unknown-key', 'wrong-types', 'bad-duration', 'bad-glob', 'bad-label', 'bad-cron', 'bad-mode', 'bad-resource',
-      'missing-match', 'missing-name', 'duplicate-names', 'dangling-with-tags', 'empty-policy-file', 'glob-matches-nothing',
-      'missing-config', 'binary', 'invalid-utf8', 'alias-bomb', 'duplicate-keys',
+      'yaml-syntax',
+      'unknown-key',
+      'wrong-types',
+      'bad-duration',
+      'bad-glob',
+      'bad-label',
+      'bad-cron',
+      'bad-mode',
+      'bad-resource',
+      'missing-match',
+      'missing-name',
+      'duplicate-names',
+      'dangling-with-tags',
+      'empty-policy-file',
+      'glob-matches-nothing',
+      'missing-config',
+      'binary',
+      'invalid-utf8',
+      'alias-bomb',
+      'duplicate-keys',
     ]) {
       expect(cases).toContain(name);
     }
@@ -82,12 +101,18 @@ describe('validate: the invalid corpus', () => {
   });
 
   // Each case is its own process: run a few side by side. The timeout only bounds a hang.
-  it.concurrent.each(cases)('%s: exits 2 and prints exactly the expected problems', { timeout: 30_000 }, async (name) => {
-    const configArg = `${INVALID}/${name}/config.yaml`;
-    const expected = readFileSync(path.join(ROOT, INVALID, name, 'expected.txt'), 'utf8').split('\n').filter((l) => l !== '');
-    const r = await validate(configArg);
-    expect(problemLines(r, configArg)).toEqual(expected);
-  });
+  it.concurrent.each(cases)(
+    '%s: exits 2 and prints exactly the expected problems',
+    { timeout: 30_000 },
+    async (name) => {
+      const configArg = `${INVALID}/${name}/config.yaml`;
+      const expected = readFileSync(path.join(ROOT, INVALID, name, 'expected.txt'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      const r = await validate(configArg);
+      expect(problemLines(r, configArg)).toEqual(expected);
+    },
+  );
 });
 
 describe('validate: generated cases', { timeout: 30_000 }, () => {
@@ -97,7 +122,10 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
   });
 
   /** A fresh directory with config.yaml (`policies/*.yaml` unless given) and the policy files. */
-  function configDir(policyFiles: Record<string, string | Buffer>, configText = 'policies: [ "policies/*.yaml" ]\n'): { config: string; policy: (name: string) => string } {
+  function configDir(
+    policyFiles: Record<string, string | Buffer>,
+    configText = 'policies: [ "policies/*.yaml" ]\n',
+  ): { config: string; policy: (name: string) => string } {
     const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-validate-'));
     dirs.push(dir);
     mkdirSync(path.join(dir, 'policies'));
@@ -111,7 +139,9 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
     expect(Buffer.byteLength(huge)).toBeGreaterThan(1024 * 1024);
     const { config, policy } = configDir({ 'huge.yaml': huge });
     const r = await validate(config);
-    expect(problemLines(r, config)).toEqual([`${policy('huge.yaml')}:1:1: file is larger than 1048576 bytes; refusing to parse it`]);
+    expect(problemLines(r, config)).toEqual([
+      `${policy('huge.yaml')}:1:1: file is larger than 1048576 bytes; refusing to parse it`,
+    ]);
   });
 
   it('refuses a configuration file over 1 MiB', async () => {
@@ -138,7 +168,9 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
     });
     const r = await validate(config);
     const lines = problemLines(r, config);
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['a-open.yaml', 'b-closed.yaml', 'c-maps.yaml', 'd-block.yaml'].map(policy));
+    expect(lines.map((l) => l.split(':')[0])).toEqual(
+      ['a-open.yaml', 'b-closed.yaml', 'c-maps.yaml', 'd-block.yaml'].map(policy),
+    );
     for (const line of lines) expect(line).toMatch(/nest/i);
   });
 
@@ -156,7 +188,10 @@ describe('validate: generated cases', { timeout: 30_000 }, () => {
     // A V8 fatal error aborts the process (code 134 or a signal) after an earlier load printed.
     expect(r.code, `stdout: ${r.stdout.slice(0, 300)}\nstderr: ${r.stderr.split('\n').slice(0, 3).join('\n')}`).toBe(0);
     expectNoCrash(r);
-    const loads = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    const loads = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
     expect(loads).toHaveLength(5);
     for (const messages of loads) expect(messages).toEqual([expect.stringMatching(/nest/i)]);
   });
@@ -179,7 +214,11 @@ describe('validate: valid configurations', { timeout: 30_000 }, () => {
   it('accepts examples/config.yaml, which uses every kind of policy the README shows', async () => {
     const r = await validate('examples/config.yaml');
     expectNoCrash(r);
-    expect(r).toEqual({ code: EXIT.ok, stdout: 'examples/config.yaml: valid (9 policies, mode dry-run)\n', stderr: '' });
+    expect(r).toEqual({
+      code: EXIT.ok,
+      stdout: 'examples/config.yaml: valid (9 policies, mode dry-run)\n',
+      stderr: '',
+    });
   });
 
   it('accepts config.example.yaml', async () => {

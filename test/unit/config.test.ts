@@ -14,7 +14,8 @@ function problems<T>(r: Result<T>): Problem[] {
 }
 
 function value<T>(r: Result<T>): T {
-  if (!r.ok) throw new Error(`expected the configuration to be accepted, got:\n${r.problems.map(formatProblem).join('\n')}`);
+  if (!r.ok)
+    throw new Error(`expected the configuration to be accepted, got:\n${r.problems.map(formatProblem).join('\n')}`);
   return r.value;
 }
 
@@ -60,9 +61,9 @@ describe('checkConfigText', () => {
       ['0 0 31 4 *', 'it never fires (no such day)'],
     ];
     for (const [schedule, why] of bad) {
-      expect(lines(checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', `schedule: "${schedule}"`) }))).toEqual([
-        `c.yaml:2:11: /schedule: expected a cron expression like "*/30 * * * *", got "${schedule}": ${why}`,
-      ]);
+      expect(
+        lines(checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', `schedule: "${schedule}"`) })),
+      ).toEqual([`c.yaml:2:11: /schedule: expected a cron expression like "*/30 * * * *", got "${schedule}": ${why}`]);
     }
   });
 
@@ -76,7 +77,9 @@ describe('checkConfigText', () => {
   });
 
   it('refuses a ping interval of zero, which would ping the engine without pause', () => {
-    const found = problems(checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', 'docker: { pingInterval: 0s }') }));
+    const found = problems(
+      checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', 'docker: { pingInterval: 0s }') }),
+    );
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ file: 'c.yaml', line: 2, col: 25, where: '/docker/pingInterval' });
     expect(found[0]?.message).toContain('"0s"');
@@ -85,8 +88,12 @@ describe('checkConfigText', () => {
   // Node's timers overflow above about 24.8 days and then fire at once: a "4w" interval would
   // ping the engine thousands of times a second.
   it.each(['pingInterval: 4w', 'timeout: 2d'])('refuses %s, longer than a day', (setting) => {
-    const found = problems(checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', `docker: { ${setting} }`) }));
-    expect(found.map((p) => [p.where, p.message])).toEqual([[`/docker/${setting.split(':')[0]}`, `expected a duration of at most 1d, got "${setting.split(': ')[1]}"`]]);
+    const found = problems(
+      checkConfigText({ file: 'c.yaml', text: yaml('policies: [ a.yaml ]', `docker: { ${setting} }`) }),
+    );
+    expect(found.map((p) => [p.where, p.message])).toEqual([
+      [`/docker/${setting.split(':')[0]}`, `expected a duration of at most 1d, got "${setting.split(': ')[1]}"`],
+    ]);
   });
 });
 
@@ -105,7 +112,13 @@ describe('resolveConfig: defaults and overrides', () => {
       metrics: { listen: '0.0.0.0:9476' },
       log: { level: 'info' },
     });
-    expect(DEFAULTS).toMatchObject({ mode: 'dry-run', schedule: '*/30 * * * *', maxRemovalsPerRun: 500, listen: '0.0.0.0:9476', logLevel: 'info' });
+    expect(DEFAULTS).toMatchObject({
+      mode: 'dry-run',
+      schedule: '*/30 * * * *',
+      maxRemovalsPerRun: 500,
+      listen: '0.0.0.0:9476',
+      logLevel: 'info',
+    });
   });
 
   it('uses every value the file sets instead of the default', () => {
@@ -136,7 +149,16 @@ describe('resolveConfig: defaults and overrides', () => {
 
   it('returns a deeply frozen configuration', () => {
     const text = yaml('policies: [ a.yaml ]', 'protect: { labels: [ keep ] }');
-    const images: TextFile = { file: 'i.yaml', text: yaml('policies:', '  - name: i', '    resource: image', '    match: { tags: [ "pr-*" ] }', '    keep: { newest: 1 }') };
+    const images: TextFile = {
+      file: 'i.yaml',
+      text: yaml(
+        'policies:',
+        '  - name: i',
+        '    resource: image',
+        '    match: { tags: [ "pr-*" ] }',
+        '    keep: { newest: 1 }',
+      ),
+    };
     const config = value(resolveConfig('c.yaml', raw(text), [volumes, images]));
     const policy = config.policies[0];
     const image = config.policies[1];
@@ -154,7 +176,9 @@ describe('resolveConfig: defaults and overrides', () => {
       'policies[1].match.tags': image?.resource === 'image' ? image.match.tags : undefined,
       'policies[1].keep': image?.resource === 'image' ? image.keep : undefined,
     };
-    const notFrozen = Object.entries(objects).filter(([, o]) => !(typeof o === 'object' && o !== null && Object.isFrozen(o)));
+    const notFrozen = Object.entries(objects).filter(
+      ([, o]) => !(typeof o === 'object' && o !== null && Object.isFrozen(o)),
+    );
     expect(notFrozen.map(([name]) => name)).toEqual([]);
     // ESM is strict mode: writes to frozen objects throw instead of being silently dropped.
     expect(() => {
@@ -170,18 +194,39 @@ describe('resolveConfig: defaults and overrides', () => {
 });
 
 describe('resolveConfig: policies', () => {
-  const file = (name: string, ...policyLines: string[]): TextFile => ({ file: name, text: yaml('policies:', ...policyLines) });
+  const file = (name: string, ...policyLines: string[]): TextFile => ({
+    file: name,
+    text: yaml('policies:', ...policyLines),
+  });
 
   it('keeps file order, then list order, and records where each policy was written', () => {
-    const a = file('b-first.yaml', '  - name: one', '    resource: volume', '    match: {}', '', '  - { name: two, resource: image, match: { dangling: true } }');
-    const b = file('a-second.yaml', '# comment', '  - name: three', '    resource: container', '    match: { stoppedFor: 1d }');
+    const a = file(
+      'b-first.yaml',
+      '  - name: one',
+      '    resource: volume',
+      '    match: {}',
+      '',
+      '  - { name: two, resource: image, match: { dangling: true } }',
+    );
+    const b = file(
+      'a-second.yaml',
+      '# comment',
+      '  - name: three',
+      '    resource: container',
+      '    match: { stoppedFor: 1d }',
+    );
     const config = value(resolveConfig('c.yaml', MINIMAL, [a, b]));
     expect(config.policies.map((p) => [p.name, p.source])).toEqual([
       ['one', { file: 'b-first.yaml', line: 2 }],
       ['two', { file: 'b-first.yaml', line: 6 }],
       ['three', { file: 'a-second.yaml', line: 3 }],
     ]);
-    expect(config.policies[2]).toEqual({ name: 'three', resource: 'container', match: { stoppedFor: '1d' }, source: { file: 'a-second.yaml', line: 3 } });
+    expect(config.policies[2]).toEqual({
+      name: 'three',
+      resource: 'container',
+      match: { stoppedFor: '1d' },
+      source: { file: 'a-second.yaml', line: 3 },
+    });
   });
 
   it('accepts a file with no policies', () => {
@@ -190,12 +235,27 @@ describe('resolveConfig: policies', () => {
 
   it('reports a duplicate name at the later policy, naming where the first one is', () => {
     const a = file('policies/a.yaml', '  - name: dup', '    resource: volume', '    match: {}');
-    const b = file('policies/b.yaml', '  - name: other', '    resource: volume', '    match: {}', '  - name: dup', '    resource: image', '    match: {}');
-    expect(lines(resolveConfig('c.yaml', MINIMAL, [a, b]))).toEqual(['policies/b.yaml:5:11: policy "dup" /name: duplicate policy name; first defined at policies/a.yaml:2:5']);
+    const b = file(
+      'policies/b.yaml',
+      '  - name: other',
+      '    resource: volume',
+      '    match: {}',
+      '  - name: dup',
+      '    resource: image',
+      '    match: {}',
+    );
+    expect(lines(resolveConfig('c.yaml', MINIMAL, [a, b]))).toEqual([
+      'policies/b.yaml:5:11: policy "dup" /name: duplicate policy name; first defined at policies/a.yaml:2:5',
+    ]);
   });
 
   it('reports every repetition of a name, within one file too', () => {
-    const a = file('p.yaml', '  - { name: dup, resource: volume, match: {} }', '  - { name: dup, resource: volume, match: {} }', '  - { name: dup, resource: volume, match: {} }');
+    const a = file(
+      'p.yaml',
+      '  - { name: dup, resource: volume, match: {} }',
+      '  - { name: dup, resource: volume, match: {} }',
+      '  - { name: dup, resource: volume, match: {} }',
+    );
     expect(lines(resolveConfig('c.yaml', MINIMAL, [a]))).toEqual([
       'p.yaml:3:13: policy "dup" /name: duplicate policy name; first defined at p.yaml:2:5',
       'p.yaml:4:13: policy "dup" /name: duplicate policy name; first defined at p.yaml:2:5',
@@ -221,15 +281,32 @@ describe('resolveConfig: policies', () => {
   });
 
   it('allows tags and keep.newest with dangling: false', () => {
-    const a = file('p.yaml', '  - name: tagged', '    resource: image', '    match: { dangling: false, tags: [ "pr-*" ] }', '    keep: { newest: 2 }');
+    const a = file(
+      'p.yaml',
+      '  - name: tagged',
+      '    resource: image',
+      '    match: { dangling: false, tags: [ "pr-*" ] }',
+      '    keep: { newest: 2 }',
+    );
     expect(value(resolveConfig('c.yaml', MINIMAL, [a])).policies).toHaveLength(1);
   });
 
   it('reports the problems of every file, in file order, not only the first', () => {
-    const broken = file('1.yaml', '  - name: a', '    resource: volume', '    match: { olderThan: 7 days }', '  - name: b', '    resource: volume');
+    const broken = file(
+      '1.yaml',
+      '  - name: a',
+      '    resource: volume',
+      '    match: { olderThan: 7 days }',
+      '  - name: b',
+      '    resource: volume',
+    );
     const empty: TextFile = { file: '2.yaml', text: '' };
     const syntax: TextFile = { file: '3.yaml', text: 'policies: [\n' };
-    const meaning = file('4.yaml', '  - { name: c, resource: image, match: { dangling: true, tags: [ x ] } }', '  - { name: c, resource: volume, match: {} }');
+    const meaning = file(
+      '4.yaml',
+      '  - { name: c, resource: image, match: { dangling: true, tags: [ x ] } }',
+      '  - { name: c, resource: volume, match: {} }',
+    );
     const found = problems(resolveConfig('c.yaml', MINIMAL, [broken, empty, syntax, meaning]));
     expect(found.map((p) => [p.file, p.where])).toEqual([
       ['1.yaml', 'policy "a" /match/olderThan'],

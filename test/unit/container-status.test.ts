@@ -33,9 +33,12 @@ describe('statusAge', () => {
     expect(statusAge('Exited (0) 30 hours ago')!.max).toBeLessThan(2 * D);
   });
 
-  it.each(['Up 3 hours', 'Created', 'Exited (0)', 'Removal In Progress', 'Exited (0) a while ago'])('%s has no age it can vouch for', (status) => {
-    expect(statusAge(status)).toBeUndefined();
-  });
+  it.each(['Up 3 hours', 'Created', 'Exited (0)', 'Removal In Progress', 'Exited (0) a while ago'])(
+    '%s has no age it can vouch for',
+    (status) => {
+      expect(statusAge(status)).toBeUndefined();
+    },
+  );
 });
 
 describe('statusExitCode', () => {

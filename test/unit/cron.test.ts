@@ -70,24 +70,49 @@ describe('nextRun (UTC)', () => {
   afterAll(() => useZone(tz));
 
   it('fires strictly after the given time, on whole seconds', () => {
-    expect(runs('*/30 * * * *', '2026-11-27T10:00:00.000Z')).toEqual(['2026-11-27T10:30:00.000Z', '2026-11-27T11:00:00.000Z', '2026-11-27T11:30:00.000Z']);
+    expect(runs('*/30 * * * *', '2026-11-27T10:00:00.000Z')).toEqual([
+      '2026-11-27T10:30:00.000Z',
+      '2026-11-27T11:00:00.000Z',
+      '2026-11-27T11:30:00.000Z',
+    ]);
     expect(runs('*/30 * * * *', '2026-11-27T09:59:59.999Z', 1)).toEqual(['2026-11-27T10:00:00.000Z']);
-    expect(runs('*/20 * * * * *', '2026-11-27T10:00:05.500Z')).toEqual(['2026-11-27T10:00:20.000Z', '2026-11-27T10:00:40.000Z', '2026-11-27T10:01:00.000Z']);
+    expect(runs('*/20 * * * * *', '2026-11-27T10:00:05.500Z')).toEqual([
+      '2026-11-27T10:00:20.000Z',
+      '2026-11-27T10:00:40.000Z',
+      '2026-11-27T10:01:00.000Z',
+    ]);
   });
 
   it('skips to weekdays, months and years as needed', () => {
     // 2026-11-27 is a Friday.
-    expect(runs('0 3 * * mon-fri', '2026-11-27T04:00:00Z')).toEqual(['2026-11-30T03:00:00.000Z', '2026-12-01T03:00:00.000Z', '2026-12-02T03:00:00.000Z']);
-    expect(runs('0 0 1 jan,jul *', '2026-11-27T00:00:00Z', 2)).toEqual(['2027-01-01T00:00:00.000Z', '2027-07-01T00:00:00.000Z']);
-    expect(runs('0 12 29 2 *', '2026-11-27T00:00:00Z', 2)).toEqual(['2028-02-29T12:00:00.000Z', '2032-02-29T12:00:00.000Z']);
+    expect(runs('0 3 * * mon-fri', '2026-11-27T04:00:00Z')).toEqual([
+      '2026-11-30T03:00:00.000Z',
+      '2026-12-01T03:00:00.000Z',
+      '2026-12-02T03:00:00.000Z',
+    ]);
+    expect(runs('0 0 1 jan,jul *', '2026-11-27T00:00:00Z', 2)).toEqual([
+      '2027-01-01T00:00:00.000Z',
+      '2027-07-01T00:00:00.000Z',
+    ]);
+    expect(runs('0 12 29 2 *', '2026-11-27T00:00:00Z', 2)).toEqual([
+      '2028-02-29T12:00:00.000Z',
+      '2032-02-29T12:00:00.000Z',
+    ]);
     expect(runs('0 0 * * 7', '2026-11-27T00:00:00Z', 1)).toEqual(['2026-11-29T00:00:00.000Z']);
   });
 
   it('fires on either day field when both are restricted, as crontab(5) does', () => {
     // The 1st of the month or any Monday.
-    expect(runs('0 0 1 * mon', '2026-11-27T00:00:00Z')).toEqual(['2026-11-30T00:00:00.000Z', '2026-12-01T00:00:00.000Z', '2026-12-07T00:00:00.000Z']);
+    expect(runs('0 0 1 * mon', '2026-11-27T00:00:00Z')).toEqual([
+      '2026-11-30T00:00:00.000Z',
+      '2026-12-01T00:00:00.000Z',
+      '2026-12-07T00:00:00.000Z',
+    ]);
     // One of them `*`: both must hold (every Monday, whatever the date).
-    expect(runs('0 0 * * mon', '2026-11-27T00:00:00Z', 2)).toEqual(['2026-11-30T00:00:00.000Z', '2026-12-07T00:00:00.000Z']);
+    expect(runs('0 0 * * mon', '2026-11-27T00:00:00Z', 2)).toEqual([
+      '2026-11-30T00:00:00.000Z',
+      '2026-12-07T00:00:00.000Z',
+    ]);
   });
 
   it('agrees with a minute-by-minute reading of the fields, for random schedules and times', () => {
@@ -95,7 +120,9 @@ describe('nextRun (UTC)', () => {
       fc.oneof(
         fc.constant('*'),
         fc.integer({ min, max }).map(String),
-        fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+        fc
+          .tuple(fc.integer({ min, max }), fc.integer({ min, max }))
+          .map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
         fc.integer({ min: 1, max: Math.min(max, 12) }).map((n) => `*/${n}`),
         fc.array(fc.integer({ min, max }), { minLength: 1, maxLength: 3 }).map((xs) => xs.join(',')),
       );
@@ -118,7 +145,18 @@ describe('nextRun (UTC)', () => {
  * from `t` for nine years, and minute by minute within a day whose date holds.
  */
 function reference(expr: string, t: number): number | undefined {
-  const [mi, h, dom, mon, dow] = expr.split(' ').map((f, i) => values(f as string, [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]][i] as [number, number])) as Set<number>[];
+  const [mi, h, dom, mon, dow] = expr.split(' ').map((f, i) =>
+    values(
+      f as string,
+      [
+        [0, 59],
+        [0, 23],
+        [1, 31],
+        [1, 12],
+        [0, 7],
+      ][i] as [number, number],
+    ),
+  ) as Set<number>[];
   const either = expr.split(' ')[2] !== '*' && expr.split(' ')[4] !== '*';
   const start = new Date(t);
   for (let day = 0; day < 9 * 366; day++) {
@@ -153,14 +191,23 @@ describe('nextRun across daylight saving changes (Europe/Berlin)', () => {
 
   it('does not fire at a time the clocks skip', () => {
     // 2026-03-29: 02:00 local becomes 03:00 (01:00 UTC); 02:30 does not exist that day.
-    expect(runs('30 2 * * *', '2026-03-28T02:00:00Z', 2)).toEqual(['2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z']);
+    expect(runs('30 2 * * *', '2026-03-28T02:00:00Z', 2)).toEqual([
+      '2026-03-30T00:30:00.000Z',
+      '2026-03-31T00:30:00.000Z',
+    ]);
   });
 
   it('fires once in an hour the clocks repeat, in its first pass', () => {
     // 2026-10-25: 03:00 local (CEST, 01:00 UTC) goes back to 02:00 (CET); 02:30 happens twice.
-    expect(runs('30 2 * * *', '2026-10-24T12:00:00Z', 2)).toEqual(['2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+    expect(runs('30 2 * * *', '2026-10-24T12:00:00Z', 2)).toEqual([
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
     // Asked from inside the second pass, it goes forward, never back.
-    expect(runs('*/15 * * * *', '2026-10-25T01:05:00Z', 2)).toEqual(['2026-10-25T01:15:00.000Z', '2026-10-25T01:30:00.000Z']);
+    expect(runs('*/15 * * * *', '2026-10-25T01:05:00Z', 2)).toEqual([
+      '2026-10-25T01:15:00.000Z',
+      '2026-10-25T01:30:00.000Z',
+    ]);
   });
 });
 

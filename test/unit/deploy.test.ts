@@ -47,15 +47,22 @@ describe('deploy/compose/docker-compose.yml', () => {
   it('puts Prometheus and Grafana beside it, on the shared Prometheus config and dashboard', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'prometheus', 'reclaimd']);
     expect(compose.services['prometheus']?.volumes).toContain('../prometheus:/etc/prometheus:ro');
-    expect(compose.services['grafana']?.volumes).toContain('../grafana/reclaimd.json:/etc/grafana/dashboards/reclaimd.json:ro');
+    expect(compose.services['grafana']?.volumes).toContain(
+      '../grafana/reclaimd.json:/etc/grafana/dashboards/reclaimd.json:ro',
+    );
     // Only reclaimd may see the socket.
-    for (const name of ['prometheus', 'grafana']) expect(compose.services[name]?.volumes?.join(' ')).not.toContain('docker.sock');
+    for (const name of ['prometheus', 'grafana'])
+      expect(compose.services[name]?.volumes?.join(' ')).not.toContain('docker.sock');
   });
 
   it('provisions a Prometheus data source and a dashboard provider for the mounted path', () => {
-    const ds = parse(read('deploy/compose/grafana/provisioning/datasources/prometheus.yml')) as { datasources: Array<{ type: string; url: string }> };
+    const ds = parse(read('deploy/compose/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: Array<{ type: string; url: string }>;
+    };
     expect(ds.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
-    const dash = parse(read('deploy/compose/grafana/provisioning/dashboards/reclaimd.yml')) as { providers: Array<{ options: { path: string } }> };
+    const dash = parse(read('deploy/compose/grafana/provisioning/dashboards/reclaimd.yml')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     expect(dash.providers[0]?.options.path).toBe('/etc/grafana/dashboards');
   });
 
@@ -68,14 +75,18 @@ describe('deploy/compose/docker-compose.yml', () => {
         expect(existsSync(path.join(ROOT, 'deploy/compose', source)), source).toBe(true);
       }
     }
-    for (const [name, volume] of Object.entries(compose.volumes ?? {})) expect(volume.labels?.['reclaimd.keep'], name).toBe('true');
+    for (const [name, volume] of Object.entries(compose.volumes ?? {}))
+      expect(volume.labels?.['reclaimd.keep'], name).toBe('true');
   });
 
   // docker-compose 1.29 (Debian's package) checks the file against the Compose schema; the
   // file keeps to what both it and Compose v2 accept.
   const composeCli = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
   it.skipIf(composeCli.status !== 0)('passes docker-compose config', () => {
-    const result = spawnSync('docker-compose', ['-f', path.join(ROOT, file), 'config', '-q'], { encoding: 'utf8', env: { ...process.env, DOCKER_GID: '999' } });
+    const result = spawnSync('docker-compose', ['-f', path.join(ROOT, file), 'config', '-q'], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_GID: '999' },
+    });
     expect(result.stderr.trim()).toBe('');
     expect(result.status).toBe(0);
   });
@@ -90,7 +101,10 @@ describe('deploy/swarm/reclaimd.stack.yml', () => {
     expect(reclaimd?.read_only).toBe(true);
     expect(reclaimd?.user).toMatch(/^10001:\$\{DOCKER_GID/);
     expect(stack.networks?.[reclaimd?.networks?.[0] ?? '']).toEqual({ external: true, name: 'host' });
-    expect(reclaimd?.configs?.map((c) => c.target).sort()).toEqual(['/etc/reclaimd/config.yaml', '/etc/reclaimd/policies/policies.yaml']);
+    expect(reclaimd?.configs?.map((c) => c.target).sort()).toEqual([
+      '/etc/reclaimd/config.yaml',
+      '/etc/reclaimd/policies/policies.yaml',
+    ]);
   });
 });
 
@@ -120,14 +134,21 @@ describe('deploy/systemd/reclaimd.service', () => {
     const shipped = shippedNode();
     expect(shipped.flags).toContain('--heap-growing-percent=10');
     const exec = settings.find((l) => l.startsWith('ExecStart='))?.split(' ') ?? [];
-    expect(exec.slice(1, exec.findIndex((a) => a.endsWith('/cli/main.js')))).toEqual(shipped.flags);
+    expect(
+      exec.slice(
+        1,
+        exec.findIndex((a) => a.endsWith('/cli/main.js')),
+      ),
+    ).toEqual(shipped.flags);
     for (const [key, value] of Object.entries(shipped.env)) expect(settings).toContain(`Environment=${key}=${value}`);
     expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']);
   });
 
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
   it.skipIf(analyze.status !== 0)('passes systemd-analyze verify without a warning', () => {
-    const result = spawnSync('systemd-analyze', ['verify', path.join(ROOT, 'deploy/systemd/reclaimd.service')], { encoding: 'utf8' });
+    const result = spawnSync('systemd-analyze', ['verify', path.join(ROOT, 'deploy/systemd/reclaimd.service')], {
+      encoding: 'utf8',
+    });
     expect(result.stderr.trim()).toBe('');
     expect(result.status).toBe(0);
   });

@@ -42,14 +42,20 @@ const LABEL: Record<RouteName, RegExp> = {
   diskUsage: /GET \/system\/df/,
 };
 // What some faults must be called besides: the ones whose cause is not in the answer itself.
-const OWN_WORDS: Partial<Record<Fault, RegExp>> = { cut: /broke off before its end/, stalled: /no answer for 2000 ms \(docker.timeout\)/, 'server-error': /failed on purpose/ };
+const OWN_WORDS: Partial<Record<Fault, RegExp>> = {
+  cut: /broke off before its end/,
+  stalled: /no answer for 2000 ms \(docker.timeout\)/,
+  'server-error': /failed on purpose/,
+};
 
 // An error status on a per-object inspect, or on the volume walk, is the engine's word about
 // one object or one figure, not a channel that cannot be read: the object stays (and what it
 // holds with it), the figure is unknown, and the rest of the cycle goes on. These two are
 // tested on their own below; every other case must fail the cycle.
 const TOLERATED = new Set(['containerInspect/server-error', 'diskUsage/server-error']);
-const cases = (Object.keys(ROUTES) as RouteName[]).flatMap((route) => FAULTS.map((fault) => ({ route, fault }))).filter((c) => !TOLERATED.has(`${c.route}/${c.fault}`));
+const cases = (Object.keys(ROUTES) as RouteName[])
+  .flatMap((route) => FAULTS.map((fault) => ({ route, fault })))
+  .filter((c) => !TOLERATED.has(`${c.route}/${c.fault}`));
 
 let engine: FaultEngine;
 let configPath: string;
@@ -58,7 +64,10 @@ const log = createLogger('silent');
 
 beforeAll(async () => {
   engine = await FaultEngine.start();
-  configPath = writeConfig({ mode: 'enforce', docker: { host: engine.host, timeout: '2s' }, limits: { concurrentRemovals: 1 } }, POLICIES);
+  configPath = writeConfig(
+    { mode: 'enforce', docker: { host: engine.host, timeout: '2s' }, limits: { concurrentRemovals: 1 } },
+    POLICIES,
+  );
   const loaded = await loadConfig(configPath);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   config = loaded.value;
@@ -80,21 +89,34 @@ describe('the fault corpus, in-process', () => {
     engine.set(undefined);
     const result = await cycle();
     expect(result).toEqual({ ok: true, message: '' });
-    expect(engine.removals().map((r) => `${r.method} ${r.path.replace(/^\/v[0-9.]+/, '').split('?')[0]}`).sort()).toEqual(
-      [`DELETE /containers/${IDS.exitedContainer}`, `DELETE /images/${IDS.oldImage}`, `DELETE /networks/${IDS.network}`, `DELETE /volumes/${IDS.volume}`].sort(),
+    expect(
+      engine
+        .removals()
+        .map((r) => `${r.method} ${r.path.replace(/^\/v[0-9.]+/, '').split('?')[0]}`)
+        .sort(),
+    ).toEqual(
+      [
+        `DELETE /containers/${IDS.exitedContainer}`,
+        `DELETE /images/${IDS.oldImage}`,
+        `DELETE /networks/${IDS.network}`,
+        `DELETE /volumes/${IDS.volume}`,
+      ].sort(),
     );
   });
 
-  it.each(cases)('$route answers $fault: the cycle fails, naming it, and nothing is removed', async ({ route, fault }) => {
-    engine.set({ route, fault });
-    const result = await cycle();
-    expect(result.ok).toBe(false);
-    expect(result.message).toMatch(LABEL[route]);
-    expect(result.message).toMatch(OWN_WORDS[fault] ?? /./);
-    expect(engine.removals()).toEqual([]);
-  });
+  it.each(cases)(
+    '$route answers $fault: the cycle fails, naming it, and nothing is removed',
+    async ({ route, fault }) => {
+      engine.set({ route, fault });
+      const result = await cycle();
+      expect(result.ok).toBe(false);
+      expect(result.message).toMatch(LABEL[route]);
+      expect(result.message).toMatch(OWN_WORDS[fault] ?? /./);
+      expect(engine.removals()).toEqual([]);
+    },
+  );
 
-  it('an error status on the exited container\'s inspect keeps that container, and the cycle goes on', async () => {
+  it("an error status on the exited container's inspect keeps that container, and the cycle goes on", async () => {
     engine.set({ route: 'containerInspect', fault: 'server-error' });
     const result = await cycle();
     expect(result.ok).toBe(true);
@@ -103,7 +125,7 @@ describe('the fault corpus, in-process', () => {
     expect(removed.some((p) => p.includes(`/volumes/${IDS.volume}`))).toBe(true);
   });
 
-  it('an error status on the volume walk leaves the volume\'s bytes unknown, and the cycle goes on', async () => {
+  it("an error status on the volume walk leaves the volume's bytes unknown, and the cycle goes on", async () => {
     engine.set({ route: 'diskUsage', fault: 'server-error' });
     const adapter = new EngineAdapter(await connect(engine.host, 2000));
     const report = await runCycle(adapter, config, { mode: 'enforce', now: Date.now() }, log);
@@ -133,19 +155,25 @@ describe('the fault corpus, through plan and once', () => {
     expect(engine.removals().length).toBe(command === 'once' ? 4 : 0);
   });
 
-  it.each(commands)('`%s`: every spoilt answer fails it with the request named, and nothing is removed', async (command) => {
-    const failures: string[] = [];
-    for (const { route, fault } of cases) {
-      engine.set({ route, fault });
-      const result = await runCli([command, '--config', configPath]);
-      const removals = engine.removals();
-      const named = LABEL[route].test(result.stderr) && (OWN_WORDS[fault] ?? /./).test(result.stderr);
-      if (result.code !== 1 || !named || removals.length > 0 || /unhandled|TypeError/i.test(result.stderr)) {
-        failures.push(`${route}/${fault}: exit ${result.code}, ${removals.length} removals, stderr ${result.stderr.slice(-300)}`);
+  it.each(commands)(
+    '`%s`: every spoilt answer fails it with the request named, and nothing is removed',
+    async (command) => {
+      const failures: string[] = [];
+      for (const { route, fault } of cases) {
+        engine.set({ route, fault });
+        const result = await runCli([command, '--config', configPath]);
+        const removals = engine.removals();
+        const named = LABEL[route].test(result.stderr) && (OWN_WORDS[fault] ?? /./).test(result.stderr);
+        if (result.code !== 1 || !named || removals.length > 0 || /unhandled|TypeError/i.test(result.stderr)) {
+          failures.push(
+            `${route}/${fault}: exit ${result.code}, ${removals.length} removals, stderr ${result.stderr.slice(-300)}`,
+          );
+        }
       }
-    }
-    expect(failures).toEqual([]);
-  }, 600_000);
+      expect(failures).toEqual([]);
+    },
+    600_000,
+  );
 });
 
 describe('the fault corpus, through the daemon', () => {
@@ -155,14 +183,28 @@ describe('the fault corpus, through the daemon', () => {
   it('keeps running through a cycle of each fault, removes nothing in them, stays within its memory bound, and then removes', async () => {
     // The answers every cycle reads: a daemon keeps its connection (version, info) and what it
     // learnt of each image (inspect, history) from one cycle to the next.
-    const routes: RouteName[] = ['imageList', 'containerList', 'volumeList', 'networkList', 'containerInspect', 'diskUsage'];
+    const routes: RouteName[] = [
+      'imageList',
+      'containerList',
+      'volumeList',
+      'networkList',
+      'containerInspect',
+      'diskUsage',
+    ];
     // Cycles every second; each fault on another route, so the daemon meets every kind once.
-    const path = writeConfig({ mode: 'enforce', schedule: '* * * * * *', docker: { host: engine.host, timeout: '2s', pingInterval: '1s' } }, POLICIES);
+    const path = writeConfig(
+      { mode: 'enforce', schedule: '* * * * * *', docker: { host: engine.host, timeout: '2s', pingInterval: '1s' } },
+      POLICIES,
+    );
     engine.set({ route: 'imageList', fault: 'html' });
     daemon = new DaemonProcess(['--config', path]);
     await daemon.started();
     const d = daemon;
-    const ended = (from: number) => d.waitForLog((l: LogLine) => d.logs.indexOf(l) >= from && (l.msg === 'cycle finished' || l.msg.startsWith('cycle failed')), 20_000);
+    const ended = (from: number) =>
+      d.waitForLog(
+        (l: LogLine) => d.logs.indexOf(l) >= from && (l.msg === 'cycle finished' || l.msg.startsWith('cycle failed')),
+        20_000,
+      );
     // The first cycle met the HTML answer set before the start.
     await ended(0);
     for (const [i, fault] of FAULTS.entries()) {
@@ -183,7 +225,11 @@ describe('the fault corpus, through the daemon', () => {
     expect(peakKb * 1024).toBeLessThan(256 * 1024 * 1024);
     expect((await d.get('/healthz')).status).toBe(200);
     engine.set(undefined);
-    await d.waitForMetric('reclaimd_removed_total', { resource: 'image', policy: 'old-images' }, (v) => v !== undefined && v >= 1);
+    await d.waitForMetric(
+      'reclaimd_removed_total',
+      { resource: 'image', policy: 'old-images' },
+      (v) => v !== undefined && v >= 1,
+    );
     expect(await d.metric('reclaimd_cycles_total', { result: 'failure' })).toBeGreaterThanOrEqual(FAULTS.length);
   }, 180_000);
 });
@@ -197,7 +243,9 @@ describe('names from the engine in request paths', () => {
       const result = await cycle();
       expect(result.ok).toBe(true);
       const volumes = engine.removals().filter((r) => r.path.includes('/volumes/'));
-      expect(volumes.map((r) => r.path.replace(/^\/v[0-9.]+/, ''))).toEqual(['/volumes/odd%3Fforce%3D1%26x%3D%252e%252e']);
+      expect(volumes.map((r) => r.path.replace(/^\/v[0-9.]+/, ''))).toEqual([
+        '/volumes/odd%3Fforce%3D1%26x%3D%252e%252e',
+      ]);
     } finally {
       engine.world = CORPUS_WORLD;
     }
@@ -205,18 +253,22 @@ describe('names from the engine in request paths', () => {
 });
 
 describe('time and size data', () => {
-  const createdOfOld = (created: unknown) => (list: unknown) => (list as Array<Record<string, unknown>>).map((i) => (i['Id'] === IDS.oldImage ? { ...i, Created: created } : i));
+  const createdOfOld = (created: unknown) => (list: unknown) =>
+    (list as Array<Record<string, unknown>>).map((i) => (i['Id'] === IDS.oldImage ? { ...i, Created: created } : i));
 
-  it.each([-1, 0, 1, -62135596800])('an image whose Created is %d has no known age: olderThan does not select it', async (created) => {
-    engine.set(undefined);
-    engine.patch('imageList', createdOfOld(created));
-    const result = await cycle();
-    expect(result.ok).toBe(true);
-    const removed = engine.removals().map((r) => r.path);
-    expect(removed.some((p) => p.includes('/images/'))).toBe(false);
-    // The rest of the plan still goes: the unknown age is that image's alone.
-    expect(removed.some((p) => p.includes(`/containers/${IDS.exitedContainer}`))).toBe(true);
-  });
+  it.each([-1, 0, 1, -62135596800])(
+    'an image whose Created is %d has no known age: olderThan does not select it',
+    async (created) => {
+      engine.set(undefined);
+      engine.patch('imageList', createdOfOld(created));
+      const result = await cycle();
+      expect(result.ok).toBe(true);
+      const removed = engine.removals().map((r) => r.path);
+      expect(removed.some((p) => p.includes('/images/'))).toBe(false);
+      // The rest of the plan still goes: the unknown age is that image's alone.
+      expect(removed.some((p) => p.includes(`/containers/${IDS.exitedContainer}`))).toBe(true);
+    },
+  );
 
   it('an image whose Created is null fails the cycle, naming the field', async () => {
     engine.set(undefined);

@@ -22,36 +22,66 @@ const hexOf = (prefix: string, i: number) => `${prefix}${String(i)}`.padEnd(64, 
 const worldArb: fc.Arbitrary<World> = fc
   .record({
     images: fc.array(fc.record({ old: fc.boolean(), keep: fc.boolean(), tagged: fc.boolean() }), { maxLength: 4 }),
-    containers: fc.array(fc.record({ image: fc.nat(3), state: fc.constantFrom('running' as const, 'exited' as const, 'created' as const), volume: fc.option(fc.nat(2), { nil: undefined }), keep: fc.boolean() }), { maxLength: 3 }),
+    containers: fc.array(
+      fc.record({
+        image: fc.nat(3),
+        state: fc.constantFrom('running' as const, 'exited' as const, 'created' as const),
+        volume: fc.option(fc.nat(2), { nil: undefined }),
+        keep: fc.boolean(),
+      }),
+      { maxLength: 3 },
+    ),
     volumes: fc.array(fc.record({ keep: fc.boolean() }), { maxLength: 3 }),
   })
   .map(({ images, containers, volumes }) => {
     const imageIds = images.map((_, i) => `sha256:${hexOf('a', i)}`);
     const volumeNames = volumes.map((_, i) => `vol-${i}`);
     return {
-      images: images.map((s, i) => ({ id: imageIds[i] as string, tags: s.tagged ? [`prop/i${i}:1`] : [], created: s.old ? NOW_S - 30 * DAY_S : NOW_S - 3600, size: 1000 + i, labels: s.keep ? { [KEEP]: '1' } : {} })),
-      containers: imageIds.length === 0 ? [] : containers.map((s, i) => ({
-        id: hexOf('c', i),
-        imageId: imageIds[s.image % imageIds.length] as string,
-        state: s.state,
-        created: NOW_S - 30 * DAY_S,
-        finished: NOW_S - 20 * DAY_S,
+      images: images.map((s, i) => ({
+        id: imageIds[i] as string,
+        tags: s.tagged ? [`prop/i${i}:1`] : [],
+        created: s.old ? NOW_S - 30 * DAY_S : NOW_S - 3600,
+        size: 1000 + i,
         labels: s.keep ? { [KEEP]: '1' } : {},
-        volumes: s.volume !== undefined && volumeNames.length > 0 ? [volumeNames[s.volume % volumeNames.length] as string] : [],
       })),
-      volumes: volumes.map((s, i) => ({ name: volumeNames[i] as string, created: NOW_S - 30 * DAY_S, labels: s.keep ? { [KEEP]: '1' } : {}, size: 10 })),
+      containers:
+        imageIds.length === 0
+          ? []
+          : containers.map((s, i) => ({
+              id: hexOf('c', i),
+              imageId: imageIds[s.image % imageIds.length] as string,
+              state: s.state,
+              created: NOW_S - 30 * DAY_S,
+              finished: NOW_S - 20 * DAY_S,
+              labels: s.keep ? { [KEEP]: '1' } : {},
+              volumes:
+                s.volume !== undefined && volumeNames.length > 0
+                  ? [volumeNames[s.volume % volumeNames.length] as string]
+                  : [],
+            })),
+      volumes: volumes.map((s, i) => ({
+        name: volumeNames[i] as string,
+        created: NOW_S - 30 * DAY_S,
+        labels: s.keep ? { [KEEP]: '1' } : {},
+        size: 10,
+      })),
       networks: [],
     };
   });
 
 type Change = 'drop' | 'null' | 'type' | 'negative' | 'cut' | 'page';
-const changeArb = fc.record({ route: fc.constantFrom(...(Object.keys(ROUTES) as RouteName[])), change: fc.constantFrom<Change>('drop', 'null', 'type', 'negative', 'cut', 'page'), at: fc.nat() });
+const changeArb = fc.record({
+  route: fc.constantFrom(...(Object.keys(ROUTES) as RouteName[])),
+  change: fc.constantFrom<Change>('drop', 'null', 'type', 'negative', 'cut', 'page'),
+  at: fc.nat(),
+});
 
 /** Every path to a value inside a JSON value, the root included. */
 function paths(value: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
   const out = [at];
   if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...at, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...at, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...at, k]));
   return out;
 }
 
@@ -63,7 +93,8 @@ function changed(answer: unknown, change: Change, at: number): { json: unknown }
   const copy = JSON.parse(text) as unknown;
   const all = paths(copy);
   const path = all[at % all.length] as Array<string | number>;
-  if (path.length === 0) return { json: change === 'drop' ? {} : change === 'null' ? null : change === 'type' ? 'x' : -1 };
+  if (path.length === 0)
+    return { json: change === 'drop' ? {} : change === 'null' ? null : change === 'type' ? 'x' : -1 };
   let parent = copy as Record<string | number, unknown>;
   for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
   const key = path[path.length - 1] as string | number;
@@ -86,8 +117,10 @@ function allowed(served: (route: RouteName) => unknown): Set<string> | undefined
   const images = served('imageList');
   const containers = served('containerList');
   const volumes = (served('volumeList') as { Volumes?: unknown } | null)?.Volumes;
-  if (!Array.isArray(images) || !Array.isArray(containers) || !(Array.isArray(volumes) || volumes === null)) return undefined;
-  const kept = (o: { Labels?: unknown } | null) => typeof o?.Labels === 'object' && o.Labels !== null && KEEP in o.Labels;
+  if (!Array.isArray(images) || !Array.isArray(containers) || !(Array.isArray(volumes) || volumes === null))
+    return undefined;
+  const kept = (o: { Labels?: unknown } | null) =>
+    typeof o?.Labels === 'object' && o.Labels !== null && KEEP in o.Labels;
   const used = new Set<unknown>();
   const mounted = new Set<unknown>();
   const goes = (c: Record<string, unknown>) => c['State'] !== 'running' && !kept(c);
@@ -95,15 +128,25 @@ function allowed(served: (route: RouteName) => unknown): Set<string> | undefined
     if (typeof c?.['ImageID'] !== 'string') return undefined;
     if (goes(c)) continue;
     used.add(c['ImageID']);
-    for (const m of Array.isArray(c['Mounts']) ? (c['Mounts'] as Array<Record<string, unknown>>) : []) if (m?.['Type'] === 'volume') mounted.add(m['Name']);
+    for (const m of Array.isArray(c['Mounts']) ? (c['Mounts'] as Array<Record<string, unknown>>) : [])
+      if (m?.['Type'] === 'volume') mounted.add(m['Name']);
   }
   const out = new Set<string>();
   for (const i of images as Array<Record<string, unknown>>) {
     const created = i?.['Created'];
-    if (typeof created === 'number' && created >= 1_363_132_800 && created < NOW_S - DAY_S && !used.has(i['Id']) && !kept(i)) out.add(`image:${String(i['Id'])}`);
+    if (
+      typeof created === 'number' &&
+      created >= 1_363_132_800 &&
+      created < NOW_S - DAY_S &&
+      !used.has(i['Id']) &&
+      !kept(i)
+    )
+      out.add(`image:${String(i['Id'])}`);
   }
-  for (const c of containers as Array<Record<string, unknown> | null>) if (c !== null && goes(c)) out.add(`container:${String(c['Id'])}`);
-  for (const v of (volumes ?? []) as Array<Record<string, unknown> | null>) if (v !== null && !mounted.has(v['Name']) && !kept(v)) out.add(`volume:${String(v['Name'])}`);
+  for (const c of containers as Array<Record<string, unknown> | null>)
+    if (c !== null && goes(c)) out.add(`container:${String(c['Id'])}`);
+  for (const v of (volumes ?? []) as Array<Record<string, unknown> | null>)
+    if (v !== null && !mounted.has(v['Name']) && !kept(v)) out.add(`volume:${String(v['Name'])}`);
   return out;
 }
 
@@ -139,7 +182,12 @@ describe('random engine answers', () => {
         engine.world = world;
         engine.change(route, (answer) => changed(answer, change, at));
         try {
-          await runCycle(new EngineAdapter(await connect(engine.host, 2000)), config, { mode: 'enforce', now: Date.now() }, createLogger('silent'));
+          await runCycle(
+            new EngineAdapter(await connect(engine.host, 2000)),
+            config,
+            { mode: 'enforce', now: Date.now() },
+            createLogger('silent'),
+          );
         } catch {
           // A failed cycle is a fine outcome; what it sent is what counts.
         }
@@ -160,7 +208,9 @@ describe('random engine answers', () => {
           const name = decodeURIComponent(id ?? '');
           // An untag names the image by its tag.
           const imageId = resource === 'image' ? (world.images.find((i) => i.tags.includes(name))?.id ?? name) : name;
-          expect(ok?.has(`${resource}:${imageId}`), `${r.method} ${r.path} after ${change} of ${route} at ${at}`).toBe(true);
+          expect(ok?.has(`${resource}:${imageId}`), `${r.method} ${r.path} after ${change} of ${route} at ${at}`).toBe(
+            true,
+          );
         }
       }),
       { numRuns: 300 },

@@ -32,14 +32,21 @@ async function engine(events: Handler, info: Handler): Promise<string> {
   return `unix://${socket}`;
 }
 
-const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const json = (res: ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 const openStream = (res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.flushHeaders();
 };
 
 function follow(address: string, handlers: Partial<EventHandlers>, timing = {}): EventFollower {
-  const f = new EventFollower(address, '1.41', 5000, { onConnected: () => undefined, onEvent: () => undefined, onDisconnected: () => undefined, ...handlers }, timing);
+  const f = new EventFollower(
+    address,
+    '1.41',
+    5000,
+    { onConnected: () => undefined, onEvent: () => undefined, onDisconnected: () => undefined, ...handlers },
+    timing,
+  );
   followers.push(f);
   f.start();
   return f;
@@ -89,7 +96,9 @@ describe('EventFollower', () => {
       () => undefined,
       (_req, res) => json(res, 200, { ID: 'E', DriverStatus: [] }),
     );
-    const reason = await new Promise<string>((resolve) => follow(address, { onDisconnected: resolve }, { headersTimeoutMs: 200 }));
+    const reason = await new Promise<string>((resolve) =>
+      follow(address, { onDisconnected: resolve }, { headersTimeoutMs: 200 }),
+    );
     expect(reason).toContain('no answer');
   });
 

@@ -5,7 +5,17 @@ import { explain, findObject, type Explanation, type Target } from '../../src/co
 import { explainText } from '../../src/cli/render-explain.js';
 import type { Snapshot } from '../../src/core/model/snapshot.js';
 import type { Policy } from '../../src/core/config/schema.js';
-import { ago, anonName, config, container, image, NOW, snapshot, volume, type ConfigSpec } from '../support/builders.js';
+import {
+  ago,
+  anonName,
+  config,
+  container,
+  image,
+  NOW,
+  snapshot,
+  volume,
+  type ConfigSpec,
+} from '../support/builders.js';
 
 const HEX = (c: string) => `sha256:${c.repeat(64)}`;
 const pr1 = image({ id: HEX('a'), tags: ['ci/app:pr-1'], layers: [['L1', 1000]], created: ago(60) });
@@ -27,16 +37,32 @@ const views = (e: Explanation) => e.policies.map((p) => [p.policy, p.decision, p
 describe('explain: images', () => {
   it('selected: the policy selects it, decides, and the plan removes it', () => {
     const e = explainOf({ policies: [stale] }, { images: [pr1, prod] }, 'ci/app:pr-1');
-    expect(e).toMatchObject({ resource: 'image', id: pr1.id, name: 'ci/app:pr-1', decidedBy: 'stale-ci', protectedBy: undefined, usedBy: [], lastUsed: null });
+    expect(e).toMatchObject({
+      resource: 'image',
+      id: pr1.id,
+      name: 'ci/app:pr-1',
+      decidedBy: 'stale-ci',
+      protectedBy: undefined,
+      usedBy: [],
+      lastUsed: null,
+    });
     expect(views(e)).toEqual([['stale-ci', 'select', 'tags ci/app:pr-1 match, created 60d ago (olderThan 30d)', true]]);
-    expect(e.verdict).toEqual({ outcome: 'remove', policy: 'stale-ci', reason: 'tags ci/app:pr-1 match, created 60d ago (olderThan 30d)' });
+    expect(e.verdict).toEqual({
+      outcome: 'remove',
+      policy: 'stale-ci',
+      reason: 'tags ci/app:pr-1 match, created 60d ago (olderThan 30d)',
+    });
     expect(e.policies[0]).toMatchObject({ file: 'policies.yaml', line: expect.any(Number) });
     expect(e.summary).toBe('tags ci/app:pr-1; no repository digest; created 60d ago; 1.00 kB');
   });
 
   it('kept by protection: the policy view and the verdict name the protection', () => {
     const guarded = image({ id: HEX('d'), tags: ['ci/app:pr-2'], labels: { 'reclaimd.keep': '' }, created: ago(60) });
-    const e = explainOf({ policies: [stale], protect: { labels: ['reclaimd.keep'] } }, { images: [guarded] }, 'ci/app:pr-2');
+    const e = explainOf(
+      { policies: [stale], protect: { labels: ['reclaimd.keep'] } },
+      { images: [guarded] },
+      'ci/app:pr-2',
+    );
     expect(e.protectedBy).toBe('protect.labels "reclaimd.keep"');
     expect(views(e)).toEqual([['stale-ci', 'keep', 'protected by label "reclaimd.keep"', true]]);
     expect(e.verdict).toEqual({ outcome: 'keep', policy: 'stale-ci', reason: 'protected by label "reclaimd.keep"' });
@@ -58,7 +84,11 @@ describe('explain: images', () => {
   });
 
   it('no match: says which condition fails, and the verdict is that nothing matches', () => {
-    const e = explainOf({ policies: [stale, { name: 'old-pr', resource: 'image', match: { tags: ['pr-*'], olderThan: '7d' } }] }, { images: [prod, fresh] }, 'prod/app:1');
+    const e = explainOf(
+      { policies: [stale, { name: 'old-pr', resource: 'image', match: { tags: ['pr-*'], olderThan: '7d' } }] },
+      { images: [prod, fresh] },
+      'prod/app:1',
+    );
     expect(views(e)).toEqual([
       ['stale-ci', 'no-match', 'tag prod/app:1 is not in a repository matching match.repositories', false],
       ['old-pr', 'no-match', 'tag prod/app:1 does not match match.tags', false],
@@ -76,7 +106,12 @@ describe('explain: images', () => {
   });
 
   it('decided by the first of two policies that match, whatever the second says', () => {
-    const keeper: Policy = { name: 'keep-ci', resource: 'image', match: { repositories: ['ci/**'] }, keep: { tags: ['pr-1'] } };
+    const keeper: Policy = {
+      name: 'keep-ci',
+      resource: 'image',
+      match: { repositories: ['ci/**'] },
+      keep: { tags: ['pr-1'] },
+    };
     const e = explainOf({ policies: [keeper, stale] }, { images: [pr1] }, 'ci/app:pr-1');
     expect(views(e)).toEqual([
       ['keep-ci', 'keep', 'keep.tags matches ci/app:pr-1', true],
@@ -85,8 +120,20 @@ describe('explain: images', () => {
     expect(e.decidedBy).toBe('keep-ci');
     expect(e.verdict).toMatchObject({ outcome: 'keep', policy: 'keep-ci' });
 
-    const both = explainOf({ policies: [{ ...stale, name: 'first' }, { ...stale, name: 'second' }] }, { images: [pr1] }, 'ci/app:pr-1');
-    expect(both.policies.map((p) => [p.policy, p.decision, p.decides])).toEqual([['first', 'select', true], ['second', 'select', false]]);
+    const both = explainOf(
+      {
+        policies: [
+          { ...stale, name: 'first' },
+          { ...stale, name: 'second' },
+        ],
+      },
+      { images: [pr1] },
+      'ci/app:pr-1',
+    );
+    expect(both.policies.map((p) => [p.policy, p.decision, p.decides])).toEqual([
+      ['first', 'select', true],
+      ['second', 'select', false],
+    ]);
     expect(both.verdict).toMatchObject({ outcome: 'remove', policy: 'first' });
   });
 
@@ -107,17 +154,26 @@ describe('explain: images', () => {
     const text = explainText(e, 'dry-run', NOW);
     expect(text).toMatch(/last used: 3d ago/);
     expect(text).toMatch(/stale-ci +policies\.yaml:\d+ +selects +tags ci\/app:pr-1 match.* <- decides/);
-    expect(text).toMatch(/Verdict: would be removed in enforce mode \(mode: dry-run\) by stale-ci: .*; archived first to \/archive \(about .*, estimate\)$/m);
+    expect(text).toMatch(
+      /Verdict: would be removed in enforce mode \(mode: dry-run\) by stale-ci: .*; archived first to \/archive \(about .*, estimate\)$/m,
+    );
   });
 });
 
 describe('explain: containers and volumes', () => {
-  const ctrPolicy: Policy = { name: 'exited', resource: 'container', match: { stoppedFor: '1d' }, removeAnonymousVolumes: true };
+  const ctrPolicy: Policy = {
+    name: 'exited',
+    resource: 'container',
+    match: { stoppedFor: '1d' },
+    removeAnonymousVolumes: true,
+  };
 
   it('a running container matches no policy, and says why', () => {
     const web = container({ name: 'web', state: 'running' });
     const e = explainOf({ policies: [ctrPolicy] }, { containers: [web] }, 'web');
-    expect(views(e)).toEqual([['exited', 'no-match', 'is running; only exited, dead or created containers are ever removed', false]]);
+    expect(views(e)).toEqual([
+      ['exited', 'no-match', 'is running; only exited, dead or created containers are ever removed', false],
+    ]);
     expect(e.summary).toBe('running; image busybox:latest; created 30d ago');
     expect(e.verdict.outcome).toBe('none');
   });
@@ -138,7 +194,16 @@ describe('explain: containers and volumes', () => {
   it('a mounted volume is kept, and a named one does not match an anonymous-only policy', () => {
     const data = volume({ name: 'data' });
     const web = container({ name: 'web', state: 'running', volumes: ['data'] });
-    const e = explainOf({ policies: [{ name: 'all', resource: 'volume', match: {} }, { name: 'anon', resource: 'volume', match: { anonymous: true } }] }, { containers: [web], volumes: [data] }, 'data');
+    const e = explainOf(
+      {
+        policies: [
+          { name: 'all', resource: 'volume', match: {} },
+          { name: 'anon', resource: 'volume', match: { anonymous: true } },
+        ],
+      },
+      { containers: [web], volumes: [data] },
+      'data',
+    );
     expect(views(e)).toEqual([
       ['all', 'keep', 'mounted by container web (running)', true],
       ['anon', 'no-match', 'is a named volume (match.anonymous: true)', false],
@@ -153,7 +218,11 @@ describe('findObject', () => {
     const r = findObject(s, q);
     if (!r.ok) return r.reason;
     const t: Target = r.target;
-    return t.resource === 'image' ? `image:${t.image.id}` : t.resource === 'container' ? `container:${t.container.id}` : `volume:${t.volume.name}`;
+    return t.resource === 'image'
+      ? `image:${t.image.id}`
+      : t.resource === 'container'
+        ? `container:${t.container.id}`
+        : `volume:${t.volume.name}`;
   };
 
   it('finds images by ID, short ID, reference and name alone (as :latest)', () => {
@@ -172,7 +241,14 @@ describe('findObject', () => {
     expect(found('deadbeef')).toBe(`container:${web.id}`);
     expect(found('data')).toBe('volume:data');
     expect(found('nothing-here')).toBe('not-found');
-    const clash = snapshot({ containers: [container({ name: 'x', id: 'abc1' })], images: [image({ id: 'sha256:abc2' })] });
-    expect(findObject(clash, 'abc')).toEqual({ ok: false, reason: 'ambiguous', candidates: ['image abc2', 'container x (abc1)'] });
+    const clash = snapshot({
+      containers: [container({ name: 'x', id: 'abc1' })],
+      images: [image({ id: 'sha256:abc2' })],
+    });
+    expect(findObject(clash, 'abc')).toEqual({
+      ok: false,
+      reason: 'ambiguous',
+      candidates: ['image abc2', 'container x (abc1)'],
+    });
   });
 });

@@ -16,17 +16,48 @@ function fakeWorld(store: ImageStore): Promise<ContractWorld> {
       // Chain IDs name the whole stack below a layer, as the engine's do.
       const chains = names.map((_, i) => names.slice(0, i + 1).join('>'));
       const id = `sha256:img${++n}`;
-      engine.addImage({ id, parentId: undefined, tags, digests: [], created: 0, labels: {}, size: 0, layers: chains.map((chain, i) => ({ chain, size: LAYER_SIZES[names[i] as string] ?? 1_982_291 })) });
+      engine.addImage({
+        id,
+        parentId: undefined,
+        tags,
+        digests: [],
+        created: 0,
+        labels: {},
+        size: 0,
+        layers: chains.map((chain, i) => ({ chain, size: LAYER_SIZES[names[i] as string] ?? 1_982_291 })),
+      });
       return id;
     },
     async container({ image, running, volume, network }) {
       const id = `c${++n}`;
-      engine.containers.set(id, { id, name: id, image, imageId: image, state: running ? 'running' : 'exited', created: 0, finishedAt: 0, exitCode: 0, labels: {}, sizeRw: 0, volumes: volume ? [volume] : [], ...(network ? { networks: [network] } : {}) });
+      engine.containers.set(id, {
+        id,
+        name: id,
+        image,
+        imageId: image,
+        state: running ? 'running' : 'exited',
+        created: 0,
+        finishedAt: 0,
+        exitCode: 0,
+        labels: {},
+        sizeRw: 0,
+        volumes: volume ? [volume] : [],
+        ...(network ? { networks: [network] } : {}),
+      });
       return id;
     },
     async network() {
       const id = `net${++n}`;
-      engine.networks.set(id, { id, name: id, driver: 'bridge', scope: 'local', created: 0, labels: {}, ingress: false, configOnly: false });
+      engine.networks.set(id, {
+        id,
+        name: id,
+        driver: 'bridge',
+        scope: 'local',
+        created: 0,
+        labels: {},
+        ingress: false,
+        configOnly: false,
+      });
       return id;
     },
     async networkExists(id) {

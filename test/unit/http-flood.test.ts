@@ -111,6 +111,7 @@ describe('the HTTP endpoint', () => {
     expect((await request(port, '/metrics', 'POST')).status).toBe(405);
     expect((await request(port, '/metrics', 'HEAD')).status).toBe(200);
     expect(await request(port, '/nope')).toEqual({ status: 404, body: 'not found; try /metrics or /healthz\n' });
-    for (const target of ['//', '/%', '/metrics?x=%zz']) expect((await request(port, target)).status, target).toBeLessThan(500);
+    for (const target of ['//', '/%', '/metrics?x=%zz'])
+      expect((await request(port, target)).status, target).toBeLessThan(500);
   });
 });

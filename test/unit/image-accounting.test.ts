@@ -10,7 +10,15 @@ import { FakeEngine } from '../support/fake-engine.js';
 import { config, container, image, NOW } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';
 
-const record = (id: string, bytes: number, range?: { low: number; high: number }): RemovalRecord => ({ resource: 'image', id, name: id, policy: 'p', predictedBytes: bytes, bytes, ...(range ? { range } : {}) });
+const record = (id: string, bytes: number, range?: { low: number; high: number }): RemovalRecord => ({
+  resource: 'image',
+  id,
+  name: id,
+  policy: 'p',
+  predictedBytes: bytes,
+  bytes,
+  ...(range ? { range } : {}),
+});
 
 describe('settleImageBytes', () => {
   const exact = record('exact', 1000);
@@ -24,7 +32,10 @@ describe('settleImageBytes', () => {
   });
 
   it('keeps whole bytes that add up to the drop', () => {
-    const { removed } = settleImageBytes([a, record('c', 300, { low: 0, high: 900 }), record('d', 300, { low: 0, high: 900 })], { before: 1000, after: 0 });
+    const { removed } = settleImageBytes(
+      [a, record('c', 300, { low: 0, high: 900 }), record('d', 300, { low: 0, high: 900 })],
+      { before: 1000, after: 0 },
+    );
     expect(removed.map((r) => r.bytes)).toEqual([334, 333, 333]);
   });
 
@@ -37,7 +48,10 @@ describe('settleImageBytes', () => {
   });
 
   it('makes them unknown when the figure could not be read', () => {
-    expect(settleImageBytes([exact, a], { before: undefined, after: 5 }).removed.map((r) => r.bytes)).toEqual([1000, null]);
+    expect(settleImageBytes([exact, a], { before: undefined, after: 5 }).removed.map((r) => r.bytes)).toEqual([
+      1000,
+      null,
+    ]);
     expect(settleImageBytes([exact, a], undefined).removed.map((r) => r.bytes)).toEqual([1000, null]);
   });
 
@@ -49,12 +63,32 @@ describe('settleImageBytes', () => {
 describe('a cycle on the containerd image store', () => {
   // Two images sharing a content blob whose size is estimated; a third shares nothing.
   const shared = { chain: 'blob:base', size: 1000, bounds: { unshared: 0, shared: 0 } };
-  const withShared = (id: string, own: number): ImageObj => ({ ...image({ id, tags: [`app:${id}`], layers: [[`snap-${id}`, 4096]] }), layers: [{ chain: `snap-${id}`, size: 4096 }, { chain: `manifest:${id}`, size: own, bounds: { unshared: own + 1000, shared: 500 } }, shared] });
-  const alone = image({ id: 'solo', tags: ['app:solo'], layers: [['snap-solo', 8192], ['manifest:solo', 2000]] });
-  const cfg = config({ policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }], limits: { concurrentRemovals: 1 } });
+  const withShared = (id: string, own: number): ImageObj => ({
+    ...image({ id, tags: [`app:${id}`], layers: [[`snap-${id}`, 4096]] }),
+    layers: [
+      { chain: `snap-${id}`, size: 4096 },
+      { chain: `manifest:${id}`, size: own, bounds: { unshared: own + 1000, shared: 500 } },
+      shared,
+    ],
+  });
+  const alone = image({
+    id: 'solo',
+    tags: ['app:solo'],
+    layers: [
+      ['snap-solo', 8192],
+      ['manifest:solo', 2000],
+    ],
+  });
+  const cfg = config({
+    policies: [{ name: 'apps', resource: 'image', match: { repositories: ['app'] } }],
+    limits: { concurrentRemovals: 1 },
+  });
 
   function engine(): FakeEngine {
-    const e = new FakeEngine({ images: [withShared('x', 700), withShared('y', 900), alone], containers: [container({ name: 'keep', image: 'app:solo', imageId: 'other' })] });
+    const e = new FakeEngine({
+      images: [withShared('x', 700), withShared('y', 900), alone],
+      containers: [container({ name: 'keep', image: 'app:solo', imageId: 'other' })],
+    });
     e.imageStore = 'containerd';
     return e;
   }
@@ -86,7 +120,11 @@ describe('a cycle on the containerd image store', () => {
     ]);
     expect(report.reclaimedBytes).toBe(10_192);
     expect(report.unknownBytes).toBe(2);
-    expect(lines.some((l) => l['level'] === 40 && /changed by more than the image removals can explain/.test(String(l['msg'])))).toBe(true);
+    expect(
+      lines.some(
+        (l) => l['level'] === 40 && /changed by more than the image removals can explain/.test(String(l['msg'])),
+      ),
+    ).toBe(true);
   });
 
   it('measures nothing when no planned image holds an estimated part', async () => {

@@ -7,7 +7,11 @@ import { indexImages } from '../../src/core/planner/resources/images.js';
 import type { ContainerObj, ImageObj } from '../../src/core/model/snapshot.js';
 import { container, image } from '../support/builders.js';
 
-function simulate(images: ImageObj[], selected: string[], opts: { containers?: ContainerObj[]; protect?: string[]; ghosts?: string[] } = {}) {
+function simulate(
+  images: ImageObj[],
+  selected: string[],
+  opts: { containers?: ContainerObj[]; protect?: string[]; ghosts?: string[] } = {},
+) {
   const containers = opts.containers ?? [];
   const index = indexImages(images, containers);
   const protect = new Set(opts.protect ?? []);
@@ -17,28 +21,65 @@ function simulate(images: ImageObj[], selected: string[], opts: { containers?: C
 const alone = (id: string, bytes: number) => ({ id, bytes, parentOf: undefined, dependsOn: [], inTree: false });
 
 describe('simulateImageDeletions: layer accounting', () => {
-  const a = image({ id: 'a', tags: ['app:1'], layers: [['base', 1000], ['top-a', 10]] });
-  const b = image({ id: 'b', tags: ['app:2'], layers: [['base', 1000], ['top-b', 20]] });
-  const c = image({ id: 'c', tags: ['app:3'], layers: [['base', 1000], ['top-c', 30]] });
+  const a = image({
+    id: 'a',
+    tags: ['app:1'],
+    layers: [
+      ['base', 1000],
+      ['top-a', 10],
+    ],
+  });
+  const b = image({
+    id: 'b',
+    tags: ['app:2'],
+    layers: [
+      ['base', 1000],
+      ['top-b', 20],
+    ],
+  });
+  const c = image({
+    id: 'c',
+    tags: ['app:3'],
+    layers: [
+      ['base', 1000],
+      ['top-c', 30],
+    ],
+  });
 
   it('counts a shared layer once, on the deletion that releases its last holder', () => {
     const sim = simulate([a, b], ['a', 'b']);
-    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([['a', 10], ['b', 1020]]);
+    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([
+      ['a', 10],
+      ['b', 1020],
+    ]);
   });
 
   it('does not count a layer a remaining image still holds', () => {
     const sim = simulate([a, b, c], ['a', 'b']);
-    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([['a', 10], ['b', 20]]);
+    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([
+      ['a', 10],
+      ['b', 20],
+    ]);
   });
 
   it('counts a layer held twice by the same image only when both references go', () => {
-    const twice = image({ id: 'd', tags: ['d:1'], layers: [['x', 7], ['x', 7]] });
+    const twice = image({
+      id: 'd',
+      tags: ['d:1'],
+      layers: [
+        ['x', 7],
+        ['x', 7],
+      ],
+    });
     expect(simulate([twice], ['d']).deletions).toEqual([alone('d', 7)]);
   });
 
   it('does not count a layer a container still holds after its image was deleted by force', () => {
     const sim = simulate([a, b], ['a', 'b'], { ghosts: ['base'] });
-    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([['a', 10], ['b', 20]]);
+    expect(sim.deletions.map((d) => [d.id, d.bytes])).toEqual([
+      ['a', 10],
+      ['b', 20],
+    ]);
   });
 
   it('marginalBytes is what deleting one more image would free after the planned deletions', () => {
@@ -57,21 +98,39 @@ describe('simulateImageDeletions: untagged parents', () => {
   const root = image({ id: 'root', layers: [['l0', 100]] });
   const mid = image({ id: 'mid', parent: root, layers: [['l1', 10]] });
   const leaf = image({ id: 'leaf', parent: mid, tags: ['leaf:1'], layers: [['l2', 1]] });
-  const tree = (id: string, bytes: number, parentOf: string | undefined, dependsOn: string[]) => ({ id, bytes, parentOf, dependsOn, inTree: true });
+  const tree = (id: string, bytes: number, parentOf: string | undefined, dependsOn: string[]) => ({
+    id,
+    bytes,
+    parentOf,
+    dependsOn,
+    inTree: true,
+  });
 
   it('plans an untagged chain left without children as deletions of their own, children first', () => {
     const sim = simulate([root, mid, leaf], ['leaf']);
-    expect(sim.deletions).toEqual([tree('leaf', 1, undefined, []), tree('mid', 10, 'leaf', ['leaf']), tree('root', 100, 'mid', ['mid'])]);
+    expect(sim.deletions).toEqual([
+      tree('leaf', 1, undefined, []),
+      tree('mid', 10, 'leaf', ['leaf']),
+      tree('root', 100, 'mid', ['mid']),
+    ]);
   });
 
   it('a parent selected in its own right is planned once', () => {
     const sim = simulate([root, mid, leaf], ['leaf', 'mid', 'root']);
-    expect(sim.deletions.map((d) => [d.id, d.parentOf])).toEqual([['leaf', undefined], ['mid', undefined], ['root', undefined]]);
+    expect(sim.deletions.map((d) => [d.id, d.parentOf])).toEqual([
+      ['leaf', undefined],
+      ['mid', undefined],
+      ['root', undefined],
+    ]);
   });
 
   it.each([
     ['a tag', image({ id: 'mid', parent: root, tags: ['mid:1'], layers: [['l1', 10]] }), { containers: [] }],
-    ['a digest', image({ id: 'mid', parent: root, digests: ['mid@sha256:1'], layers: [['l1', 10]] }), { containers: [] }],
+    [
+      'a digest',
+      image({ id: 'mid', parent: root, digests: ['mid@sha256:1'], layers: [['l1', 10]] }),
+      { containers: [] },
+    ],
     ['a container using it', mid, { containers: [container({ name: 'user', imageId: 'mid' })] }],
   ])('stops at a parent with %s, and keeps what is above it', (_what, parent, opts) => {
     const sim = simulate([root, parent, leaf], ['leaf'], opts);
@@ -106,7 +165,10 @@ describe('deletion order', () => {
     const b = image({ id: 'b', parent: a, tags: ['b:1'] });
     const x = image({ id: 'x', tags: ['x:1'] });
     const w = image({ id: 'w', tags: ['w:1'] });
-    for (const input of [['a', 'b', 'z', 'm', 'x', 'w'], ['w', 'z', 'x', 'a', 'm', 'b']]) {
+    for (const input of [
+      ['a', 'b', 'z', 'm', 'x', 'w'],
+      ['w', 'z', 'x', 'a', 'm', 'b'],
+    ]) {
       expect(simulate([a, z, m, b, x, w], input).deletions.map((d) => d.id)).toEqual(['w', 'x', 'm', 'b', 'z', 'a']);
     }
   });
@@ -114,6 +176,9 @@ describe('deletion order', () => {
   it('counts depth only through parents that are known', () => {
     const orphan = image({ id: 'o', parent: 'gone', tags: ['o:1'] });
     const x = image({ id: 'x', tags: ['x:1'] });
-    expect(simulate([orphan, x], ['x', 'o']).deletions.map((d) => [d.id, d.inTree])).toEqual([['o', false], ['x', false]]);
+    expect(simulate([orphan, x], ['x', 'o']).deletions.map((d) => [d.id, d.inTree])).toEqual([
+      ['o', false],
+      ['x', false],
+    ]);
   });
 });

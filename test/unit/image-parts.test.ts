@@ -2,15 +2,36 @@
 // where the engine's figures allow, shared content blobs inferred, and bounds that hold
 // whatever the blobs' true sizes. The figures are shaped like those measured on Docker 28.5.
 import { describe, expect, it } from 'vitest';
-import { containerdParts, type ManifestContent, type StoredImage, type StoredLayer } from '../../src/core/model/image-parts.js';
+import {
+  containerdParts,
+  type ManifestContent,
+  type StoredImage,
+  type StoredLayer,
+} from '../../src/core/model/image-parts.js';
 import { FreedTally } from '../../src/core/planner/bytes/image-bytes.js';
 import type { ImageObj } from '../../src/core/model/snapshot.js';
 
-const layer = (name: string, own: number, below = ''): StoredLayer => ({ diffId: `diff-${name}`, chain: `chain-${below}${name}`, own });
-const manifest = (digest: string, bytes: number, layers: ManifestContent['layers'] = 'host', manifestBytes = 500): ManifestContent => ({ digest, bytes, manifestBytes, layers });
+const layer = (name: string, own: number, below = ''): StoredLayer => ({
+  diffId: `diff-${name}`,
+  chain: `chain-${below}${name}`,
+  own,
+});
+const manifest = (
+  digest: string,
+  bytes: number,
+  layers: ManifestContent['layers'] = 'host',
+  manifestBytes = 500,
+): ManifestContent => ({ digest, bytes, manifestBytes, layers });
 
 function image(id: string, layers: StoredLayer[], content: number, extra: Partial<StoredImage> = {}): StoredImage {
-  return { id, layers, unpacked: layers.reduce((s, l) => s + l.own, 0), indexBytes: 0, manifests: [manifest(id, content)], ...extra };
+  return {
+    id,
+    layers,
+    unpacked: layers.reduce((s, l) => s + l.own, 0),
+    indexBytes: 0,
+    manifests: [manifest(id, content)],
+    ...extra,
+  };
 }
 
 function partsOf(images: StoredImage[], id: string) {
@@ -38,8 +59,14 @@ describe('an image that shares nothing', () => {
 
   it('has a hidden part for unpacked bytes no layer names (a classic-builder -init snapshot), between none and all freed', () => {
     const a = image('A', [layer('x', 4096), layer('y', 8192, 'x')], 1000, { unpacked: 4096 + 8192 + 12_288 });
-    expect(partsOf([a], 'A')).toContainEqual({ chain: 'hidden:chain-xy', size: 12_288, bounds: { unshared: 12_288, shared: 0 } });
-    expect(freedBy([a], ['A'])).toEqual([{ bytes: 4096 + 8192 + 12_288 + 1000, range: { low: 4096 + 8192 + 1000, high: 4096 + 8192 + 12_288 + 1000 } }]);
+    expect(partsOf([a], 'A')).toContainEqual({
+      chain: 'hidden:chain-xy',
+      size: 12_288,
+      bounds: { unshared: 12_288, shared: 0 },
+    });
+    expect(freedBy([a], ['A'])).toEqual([
+      { bytes: 4096 + 8192 + 12_288 + 1000, range: { low: 4096 + 8192 + 1000, high: 4096 + 8192 + 12_288 + 1000 } },
+    ]);
   });
 });
 
@@ -48,7 +75,9 @@ describe('snapshots', () => {
     // An intermediate (the classic builder leaves one per step) ends one layer lower: the
     // -init snapshot under the top layer is that layer's, exactly.
     const lower = image('P', [layer('x', 1_990_656)], 1_081_000);
-    const child = image('C', [layer('x', 1_990_656), layer('y', 77_824, 'x')], 1_082_000, { unpacked: 1_990_656 + 77_824 + 12_288 });
+    const child = image('C', [layer('x', 1_990_656), layer('y', 77_824, 'x')], 1_082_000, {
+      unpacked: 1_990_656 + 77_824 + 12_288,
+    });
     expect(partsOf([lower, child], 'C')?.slice(0, 2)).toEqual([
       { chain: 'chain-x', size: 1_990_656 },
       { chain: 'chain-xy', size: 90_112 },
@@ -66,9 +95,17 @@ describe('content blobs shared between images', () => {
     const c = image('C', [base, top(1, 208_896)], 1_206_000);
     const parts = partsOf([b, c], 'C');
     expect(parts).toContainEqual({ chain: 'blob:diff-base', size: 1_002_500, bounds: { unshared: 0, shared: 0 } });
-    expect(parts).toContainEqual({ chain: 'manifest:C', size: 1_206_000 - 1_002_500, bounds: { unshared: 1_206_000, shared: 500 } });
+    expect(parts).toContainEqual({
+      chain: 'manifest:C',
+      size: 1_206_000 - 1_002_500,
+      bounds: { unshared: 1_206_000, shared: 500 },
+    });
     // The base image is then its manifest blob (and config) alone, plus the shared blob.
-    expect(partsOf([b, c], 'B')).toContainEqual({ chain: 'manifest:B', size: 500, bounds: { unshared: 1_003_000, shared: 500 } });
+    expect(partsOf([b, c], 'B')).toContainEqual({
+      chain: 'manifest:B',
+      size: 500,
+      bounds: { unshared: 1_003_000, shared: 500 },
+    });
   });
 
   it('size by share of the unpacked sizes where no image ends with it, from the holder where it weighs most', () => {
@@ -96,7 +133,9 @@ describe('content blobs shared between images', () => {
     // Deleting the last holder frees the shared snapshot and blob too: the blob is counted once.
     const blob = partsOf([one, four], 'I1')?.find((p) => p.chain === 'blob:diff-base')?.size as number;
     const [first, last] = freedBy([one, four], ['I1', 'I4']);
-    expect((first?.bytes as number) + (last?.bytes as number)).toBe(1_011_712 + 208_896 + 512_000 + 1_205_762 + 1_505_794 - blob);
+    expect((first?.bytes as number) + (last?.bytes as number)).toBe(
+      1_011_712 + 208_896 + 512_000 + 1_205_762 + 1_505_794 - blob,
+    );
   });
 });
 

@@ -26,11 +26,19 @@ const DIR = path.join(ROOT, 'deploy/kubernetes');
 // Each kind: the model whose validate() runs the schema, and the module and interface of its exact type.
 const KINDS: Record<string, { model: new (data: never) => { validate(): void }; types: string; iface: string }> = {
   'v1/Namespace': { model: Namespace, types: 'kubernetes-models/v1/Namespace', iface: 'INamespace' },
-  'v1/ServiceAccount': { model: ServiceAccount, types: 'kubernetes-models/v1/ServiceAccount', iface: 'IServiceAccount' },
+  'v1/ServiceAccount': {
+    model: ServiceAccount,
+    types: 'kubernetes-models/v1/ServiceAccount',
+    iface: 'IServiceAccount',
+  },
   'v1/ConfigMap': { model: ConfigMap, types: 'kubernetes-models/v1/ConfigMap', iface: 'IConfigMap' },
   'v1/Service': { model: Service, types: 'kubernetes-models/v1/Service', iface: 'IService' },
   'apps/v1/DaemonSet': { model: DaemonSet, types: 'kubernetes-models/apps/v1/DaemonSet', iface: 'IDaemonSet' },
-  'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor, types: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor', iface: 'IServiceMonitor' },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    model: ServiceMonitor,
+    types: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    iface: 'IServiceMonitor',
+  },
 };
 
 // A loose view of the manifests, enough to read the fields the cross-checks need.
@@ -43,13 +51,18 @@ interface Manifest {
 
 function kindOf(m: Manifest): (typeof KINDS)[string] {
   const kind = KINDS[`${String(m.body.apiVersion)}/${String(m.body.kind)}`];
-  if (kind === undefined) throw new Error(`${m.file}: no schema for ${String(m.body.apiVersion)} ${String(m.body.kind)}`);
+  if (kind === undefined)
+    throw new Error(`${m.file}: no schema for ${String(m.body.apiVersion)} ${String(m.body.kind)}`);
   return kind;
 }
 
 function loadManifests(): Manifest[] {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
-  return files.flatMap((file) => parseAllDocuments(readFileSync(path.join(DIR, file), 'utf8')).map((doc) => ({ file, body: doc.toJS() as Json })));
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort();
+  return files.flatMap((file) =>
+    parseAllDocuments(readFileSync(path.join(DIR, file), 'utf8')).map((doc) => ({ file, body: doc.toJS() as Json })),
+  );
 }
 
 /** Schema problems of one manifest (types, enums, required fields), or undefined. */
@@ -76,10 +89,19 @@ function unknownFieldProblems(manifests: readonly Manifest[]): string[] {
     starts.push(source.length);
     source += `export const m${i}: T${i} = ${JSON.stringify(m.body, null, 2)};\n`;
   });
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, types: [], target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
-  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, source, language) : getSourceFile.call(host, name, language, ...rest));
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, language) : getSourceFile.call(host, name, language, ...rest);
   host.fileExists = (name) => name === file || fileExists.call(host, name);
   host.readFile = (name) => (name === file ? source : readFile.call(host, name));
   const program = ts.createProgram([file], options, host);
@@ -133,11 +155,18 @@ describe('deploy/kubernetes manifests', () => {
     const container = pod.containers[0];
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
     expect(pod.securityContext.supplementalGroups).toHaveLength(1);
-    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container.ports).toEqual([{ name: 'metrics', containerPort: 9476, protocol: 'TCP' }]);
-    for (const probe of [container.livenessProbe, container.readinessProbe]) expect(probe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    for (const probe of [container.livenessProbe, container.readinessProbe])
+      expect(probe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     const socket = pod.volumes.find((v: Json) => v.hostPath?.path === '/var/run/docker.sock');
     expect(socket.hostPath.type).toBe('Socket');
     expect(container.volumeMounts).toContainEqual({ name: socket.name, mountPath: '/var/run/docker.sock' });
@@ -152,7 +181,9 @@ describe('deploy/kubernetes manifests', () => {
     expect(podLabels).toMatchObject(daemonSet.spec.selector.matchLabels);
     expect(podLabels).toMatchObject(service.spec.selector);
     expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
-    expect(service.spec.ports).toContainEqual(expect.objectContaining({ name: monitor.spec.endpoints[0].port, port: 9476, targetPort: 'metrics' }));
+    expect(service.spec.ports).toContainEqual(
+      expect.objectContaining({ name: monitor.spec.endpoints[0].port, port: 9476, targetPort: 'metrics' }),
+    );
     expect(monitor.spec.namespaceSelector.matchNames).toEqual([service.metadata.namespace]);
     // job="reclaimd" is what the alert rules and the dashboard select on.
     expect(service.metadata.name).toBe('reclaimd');

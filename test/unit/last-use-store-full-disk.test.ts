@@ -5,7 +5,20 @@
 // fails. Then a crash at each step of a rewrite, replayed with file operations that stop at
 // that step, must leave a whole state file, and the next writer must rewrite it on the full disk.
 import { execFileSync } from 'node:child_process';
-import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statfsSync, statSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -176,7 +189,13 @@ function scriptedFs(file: string, crashAt: number | undefined) {
   const steps: string[] = [];
   const opened: FileHandle[] = [];
   let dead = false;
-  const short = (p: unknown) => (typeof p === 'string' ? p.replace(path.dirname(file), '').replace(`/${path.basename(file)}`, 'state').replace(String(process.pid), 'PID') || '/' : '');
+  const short = (p: unknown) =>
+    typeof p === 'string'
+      ? p
+          .replace(path.dirname(file), '')
+          .replace(`/${path.basename(file)}`, 'state')
+          .replace(String(process.pid), 'PID') || '/'
+      : '';
   const step = (name: string, ...paths: unknown[]) => {
     if (dead || steps.length === crashAt) {
       dead = true;
@@ -188,7 +207,10 @@ function scriptedFs(file: string, crashAt: number | undefined) {
     const wrapped = {
       stat: async () => (step('fstat', p), h.stat()),
       chmod: async (mode: number) => (step('fchmod', p), h.chmod(mode)),
-      write: async (data: Uint8Array, offset: number, length: number, position: number) => (step('pwrite', p), h.write(data, offset, length, position)),
+      write: async (data: Uint8Array, offset: number, length: number, position: number) => (
+        step('pwrite', p),
+        h.write(data, offset, length, position)
+      ),
       truncate: async (len?: number) => (step('ftruncate', p), h.truncate(len)),
       sync: async () => (step('fsync', p), h.sync()),
       close: async () => (step('close', p), h.close()),
@@ -210,7 +232,12 @@ function scriptedFs(file: string, crashAt: number | undefined) {
       return handle(h, String(p));
     },
   };
-  return { fs, steps, crashed: () => dead, closeAll: () => Promise.all(opened.map((h) => h.close().catch(() => undefined))) };
+  return {
+    fs,
+    steps,
+    crashed: () => dead,
+    closeAll: () => Promise.all(opened.map((h) => h.close().catch(() => undefined))),
+  };
 }
 
 /** The content of a state file of `count` images used at `at`, watched until `savedAt`. */
@@ -244,7 +271,10 @@ describe('a rewrite killed at each step', () => {
   // The steps of one rewrite with a spare, as listed above.
   const STEPS = 12;
   const RENAME_OVER_STATE = 8;
-  for (const restart of ['with the same process ID (a container restarted)', 'with another process ID, a minute later'] as const) {
+  for (const restart of [
+    'with the same process ID (a container restarted)',
+    'with another process ID, a minute later',
+  ] as const) {
     for (let crashAt = 0; crashAt < STEPS; crashAt++) {
       it(`killed before step ${crashAt + 1}, restarted ${restart}: the file is whole and the next rewrite fits on the full disk`, async () => {
         const { dir, file } = await seeded();
@@ -264,7 +294,10 @@ describe('a rewrite killed at each step', () => {
         expect(readFileSync(file, 'utf8')).toBe(crashAt > RENAME_OVER_STATE ? next.toString('utf8') : before);
 
         const tmp = temporaryOf(file);
-        if (restart !== 'with the same process ID (a container restarted)' && readdirSync(dir).includes(path.basename(tmp))) {
+        if (
+          restart !== 'with the same process ID (a container restarted)' &&
+          readdirSync(dir).includes(path.basename(tmp))
+        ) {
           const other = `${file}.tmp-1`;
           renameSync(tmp, other);
           utimesSync(other, new Date(0), new Date(0));

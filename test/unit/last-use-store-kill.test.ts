@@ -76,6 +76,9 @@ describe('the last-use state file under SIGKILL', () => {
       expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     }
     // The kills must have landed inside writes, or the test proves nothing.
-    expect(partial.filter((n) => n > 0).length, `kills inside a write: ${partial.filter((n) => n > 0).length}/${partial.length}`).toBeGreaterThanOrEqual(INSIDE);
+    expect(
+      partial.filter((n) => n > 0).length,
+      `kills inside a write: ${partial.filter((n) => n > 0).length}/${partial.length}`,
+    ).toBeGreaterThanOrEqual(INSIDE);
   }, 300_000);
 });

@@ -55,7 +55,14 @@ describe('LastUseStore', () => {
     const d = dir();
     const first = new LastUseStore({ dir: d, log, metrics: metrics() });
     await first.open('ENGINE-A');
-    first.observe(snapshot({ images: [img], containers: [container({ name: 'c', image: img })], volumes: [volume({ name: 'data' })] }), NOW - 10 * DAY);
+    first.observe(
+      snapshot({
+        images: [img],
+        containers: [container({ name: 'c', image: img })],
+        volumes: [volume({ name: 'data' })],
+      }),
+      NOW - 10 * DAY,
+    );
     // A daemon following events says until when it watched; only then does a later open trust the times.
     first.markWatched(Date.now());
     await first.flush();
@@ -150,7 +157,10 @@ describe('LastUseStore', () => {
       await store.flush();
       // `once` did not watch: the file still says when the last watcher stopped, so the next
       // `once` resets again rather than trusting a night nobody saw.
-      const saved = JSON.parse(readFileSync(stateFile(d, 'E'), 'utf8')) as { savedAt: number; images: Record<string, { at: number }> };
+      const saved = JSON.parse(readFileSync(stateFile(d, 'E'), 'utf8')) as {
+        savedAt: number;
+        images: Record<string, { at: number }>;
+      };
       expect(saved.savedAt).toBeLessThan(before - 20 * DAY);
       expect(saved.images['sha256:i1']?.at).toBeGreaterThanOrEqual(before);
     });

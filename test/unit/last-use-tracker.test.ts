@@ -16,7 +16,12 @@ import { image, snapshot } from '../support/builders.js';
 const lines: string[] = [];
 const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
 const dir = () => mkdtempSync(path.join(tmpdir(), 'reclaimd-tracker-'));
-const identity = (engineId: string) => ({ address: 'unix:///nowhere.sock', engineId, apiVersion: '1.41', timeoutMs: 1000 });
+const identity = (engineId: string) => ({
+  address: 'unix:///nowhere.sock',
+  engineId,
+  apiVersion: '1.41',
+  timeoutMs: 1000,
+});
 const snap = snapshot({ images: [image({ id: 'sha256:i1', tags: ['a:1'] })] });
 const emptyListing: Listing = { images: [], containerImages: [], volumes: [], mountedVolumes: [] };
 
@@ -60,7 +65,13 @@ function tracker(follower: FakeFollower | FakeFollower[], onEngineChanged?: () =
   });
 }
 
-const event = (ref: string): EngineEvent => ({ type: 'image', action: 'tag', actorId: ref, attributes: {}, time: Date.now() });
+const event = (ref: string): EngineEvent => ({
+  type: 'image',
+  action: 'tag',
+  actorId: ref,
+  attributes: {},
+  time: Date.now(),
+});
 
 describe('LastUseTracker', () => {
   it('an engine-ID mismatch makes last use unknown and asks for a reconnection', async () => {
@@ -130,7 +141,10 @@ describe('LastUseTracker', () => {
     const t = tracker(follower);
     await t.attach(identity('E'), d, true);
     await follower.handlers?.onConnected('E');
-    t.observe(snapshot({ images: [image({ id: 'sha256:i1', tags: ['a:1'] }), image({ id: 'sha256:i2', tags: ['b:1'] })] }), Date.now() - 86_400_000);
+    t.observe(
+      snapshot({ images: [image({ id: 'sha256:i1', tags: ['a:1'] }), image({ id: 'sha256:i2', tags: ['b:1'] })] }),
+      Date.now() - 86_400_000,
+    );
     follower.handlers?.onEvent(event('sha256:i1'));
     follower.handlers?.onEvent(event('sha256:i2'));
     const before = Date.now();

@@ -3,13 +3,36 @@
 // recently used.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, useOf, type EngineEvent, type Listing, type UsageRecord } from '../../src/core/last-use/last-use.js';
+import {
+  decodeState,
+  emptyRecord,
+  encodeState,
+  noteUse,
+  resync,
+  toUsage,
+  useOf,
+  type EngineEvent,
+  type Listing,
+  type UsageRecord,
+} from '../../src/core/last-use/last-use.js';
 import { parseEvent } from '../../src/engine/events.js';
 import { DAY, NOW } from '../support/builders.js';
 
-const ev = (type: string, action: string, actorId: string, attributes: Record<string, string> = {}): EngineEvent => ({ type, action, actorId, attributes, time: NOW });
+const ev = (type: string, action: string, actorId: string, attributes: Record<string, string> = {}): EngineEvent => ({
+  type,
+  action,
+  actorId,
+  attributes,
+  time: NOW,
+});
 const IMG = `sha256:${'a'.repeat(64)}`;
-const listing = (l: Partial<Listing>): Listing => ({ images: [], containerImages: [], volumes: [], mountedVolumes: [], ...l });
+const listing = (l: Partial<Listing>): Listing => ({
+  images: [],
+  containerImages: [],
+  volumes: [],
+  mountedVolumes: [],
+  ...l,
+});
 
 describe('useOf: which engine events are uses', () => {
   // The events Engine 20.10 (API 1.41) emitted for load, tag, run and builds (see events.ts).
@@ -19,11 +42,31 @@ describe('useOf: which engine events are uses', () => {
     ['image pull (actor: the reference)', ev('image', 'pull', 'busybox:1'), { kind: 'image', ref: 'busybox:1' }],
     ['image import', ev('image', 'import', IMG), { kind: 'image', ref: IMG }],
     ['image create (builds, API 1.46+)', ev('image', 'create', IMG), { kind: 'image', ref: IMG }],
-    ['container create', ev('container', 'create', 'c1', { image: 'ex/a:1', name: 'x' }), { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' }],
-    ['container start', ev('container', 'start', 'c1', { image: IMG }), { kind: 'container', containerId: 'c1', imageRef: IMG }],
-    ['container die', ev('container', 'die', 'c1', { image: 'ex/a:1', exitCode: '0' }), { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' }],
-    ['container destroy', ev('container', 'destroy', 'c1', { image: 'ex/a:1' }), { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' }],
-    ['volume mount', ev('volume', 'mount', 'vol1', { container: 'c1', destination: '/v' }), { kind: 'volume', name: 'vol1' }],
+    [
+      'container create',
+      ev('container', 'create', 'c1', { image: 'ex/a:1', name: 'x' }),
+      { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' },
+    ],
+    [
+      'container start',
+      ev('container', 'start', 'c1', { image: IMG }),
+      { kind: 'container', containerId: 'c1', imageRef: IMG },
+    ],
+    [
+      'container die',
+      ev('container', 'die', 'c1', { image: 'ex/a:1', exitCode: '0' }),
+      { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' },
+    ],
+    [
+      'container destroy',
+      ev('container', 'destroy', 'c1', { image: 'ex/a:1' }),
+      { kind: 'container', containerId: 'c1', imageRef: 'ex/a:1' },
+    ],
+    [
+      'volume mount',
+      ev('volume', 'mount', 'vol1', { container: 'c1', destination: '/v' }),
+      { kind: 'volume', name: 'vol1' },
+    ],
     ['volume unmount', ev('volume', 'unmount', 'vol1', { container: 'c1' }), { kind: 'volume', name: 'vol1' }],
     ['volume create', ev('volume', 'create', 'vol1', { driver: 'local' }), { kind: 'volume', name: 'vol1' }],
     ['image untag (not a use)', ev('image', 'untag', IMG), undefined],
@@ -41,8 +84,15 @@ describe('useOf: which engine events are uses', () => {
 
 describe('parseEvent', () => {
   it('reads a line of the stream, with the time from timeNano', () => {
-    const line = '{"status":"tag","id":"sha256:ab","Type":"image","Action":"tag","Actor":{"ID":"sha256:ab","Attributes":{"name":"ex/b:2"}},"scope":"local","time":1795735574,"timeNano":1795735574154222300}';
-    expect(parseEvent(line)).toEqual({ type: 'image', action: 'tag', actorId: 'sha256:ab', attributes: { name: 'ex/b:2' }, time: 1795735574154 });
+    const line =
+      '{"status":"tag","id":"sha256:ab","Type":"image","Action":"tag","Actor":{"ID":"sha256:ab","Attributes":{"name":"ex/b:2"}},"scope":"local","time":1795735574,"timeNano":1795735574154222300}';
+    expect(parseEvent(line)).toEqual({
+      type: 'image',
+      action: 'tag',
+      actorId: 'sha256:ab',
+      attributes: { name: 'ex/b:2' },
+      time: 1795735574154,
+    });
   });
 
   it.each(['', '   '])('skips the blank line %j', (line) => {
@@ -51,8 +101,17 @@ describe('parseEvent', () => {
 
   // A line it cannot read may be a use it would miss: the follower then starts the stream again
   // and resyncs from full listings, rather than going on without it.
-  it.each(['{"Type":"image"', '{"Type":"image","Action":"tag"}', '[1,2]', 'null', '<html>', '{"Type":"image","Action":"tag","Actor":{"ID":"x"},"time":-1}'])('refuses %j as malformed', (line) => {
-    expect(() => parseEvent(line)).toThrow(expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('GET /events') }));
+  it.each([
+    '{"Type":"image"',
+    '{"Type":"image","Action":"tag"}',
+    '[1,2]',
+    'null',
+    '<html>',
+    '{"Type":"image","Action":"tag","Actor":{"ID":"x"},"time":-1}',
+  ])('refuses %j as malformed', (line) => {
+    expect(() => parseEvent(line)).toThrow(
+      expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('GET /events') }),
+    );
   });
 });
 
@@ -101,7 +160,10 @@ describe('noteUse and resync', () => {
     r.images.set('a', { at: 1, used: true });
     r.images.set('b', { at: 2, used: false });
     const u = toUsage(r);
-    expect([...u.images]).toEqual([['a', 1], ['b', 2]]);
+    expect([...u.images]).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
     expect([...(u.firstSeenOnly?.images ?? [])]).toEqual(['b']);
   });
 });
@@ -121,7 +183,10 @@ describe('the state file', () => {
   });
 
   it('never applies to another engine', () => {
-    expect(decodeState(encodeState('ENGINE:1', record(), NOW), 'ENGINE:2')).toMatchObject({ ok: false, problem: 'other-engine' });
+    expect(decodeState(encodeState('ENGINE:1', record(), NOW), 'ENGINE:2')).toMatchObject({
+      ok: false,
+      problem: 'other-engine',
+    });
   });
 
   it.each([
@@ -131,7 +196,10 @@ describe('the state file', () => {
     ['another format', JSON.stringify({ format: 2, engineId: 'E', images: {}, volumes: {} })],
     ['no engine', JSON.stringify({ format: 1, images: {}, volumes: {} })],
     ['no volumes', JSON.stringify({ format: 1, engineId: 'E', images: {} })],
-    ['a time that is not a number', JSON.stringify({ format: 1, engineId: 'E', images: { a: { at: '1', used: true } }, volumes: {} })],
+    [
+      'a time that is not a number',
+      JSON.stringify({ format: 1, engineId: 'E', images: { a: { at: '1', used: true } }, volumes: {} }),
+    ],
     ['a missing flag', JSON.stringify({ format: 1, engineId: 'E', images: { a: { at: 1 } }, volumes: {} })],
   ])('reports a %s file as corrupt', (_why, text) => {
     expect(decodeState(text, 'E')).toMatchObject({ ok: false, problem: 'corrupt' });

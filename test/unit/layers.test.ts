@@ -8,7 +8,12 @@ const run = (size: number): HistoryEntry => ({ CreatedBy: '/bin/sh -c make', Siz
 const diffs = (n: number) => Array.from({ length: n }, (_, i) => `sha256:${String(i).repeat(64).slice(0, 64)}`);
 const none = () => undefined;
 /** History comes newest first from the engine; tests write it oldest first. */
-const sizes = (d: string[], oldestFirst: HistoryEntry[], total: number, known: (c: string) => number | undefined = none) => {
+const sizes = (
+  d: string[],
+  oldestFirst: HistoryEntry[],
+  total: number,
+  known: (c: string) => number | undefined = none,
+) => {
   const r = layerSizes(d, [...oldestFirst].reverse(), total, known);
   return { sizes: r.layers.map((l) => l.size), exact: r.exact };
 };
@@ -25,16 +30,29 @@ describe('chainIds', () => {
 
 describe('layerSizes', () => {
   it('skips metadata steps and keeps ADD/COPY and RUN steps', () => {
-    const history = [nop('ADD file:abc in / ', 100), nop('CMD ["sh"]'), nop('ENV A=1'), run(200), { CreatedBy: 'LABEL x=1 # buildkit', Size: 0 }];
+    const history = [
+      nop('ADD file:abc in / ', 100),
+      nop('CMD ["sh"]'),
+      nop('ENV A=1'),
+      run(200),
+      { CreatedBy: 'LABEL x=1 # buildkit', Size: 0 },
+    ];
     expect(sizes(diffs(2), history, 300)).toEqual({ sizes: [100, 200], exact: true });
   });
 
   it('counts a zero-size RUN as a layer', () => {
-    expect(sizes(diffs(3), [nop('COPY file:x in / ', 100), run(0), run(50)], 150)).toEqual({ sizes: [100, 0, 50], exact: true });
+    expect(sizes(diffs(3), [nop('COPY file:x in / ', 100), run(0), run(50)], 150)).toEqual({
+      sizes: [100, 0, 50],
+      exact: true,
+    });
   });
 
   it('does not count a zero-size RUN that BuildKit kept no layer for', () => {
-    const history = [nop('ADD file:a in / ', 1000), { CreatedBy: 'RUN /bin/sh -c true # buildkit', Size: 0 }, { CreatedBy: 'COPY x / # buildkit', Size: 500 }];
+    const history = [
+      nop('ADD file:a in / ', 1000),
+      { CreatedBy: 'RUN /bin/sh -c true # buildkit', Size: 0 },
+      { CreatedBy: 'COPY x / # buildkit', Size: 500 },
+    ];
     expect(sizes(diffs(2), history, 1500)).toEqual({ sizes: [1000, 500], exact: true });
   });
 

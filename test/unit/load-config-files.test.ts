@@ -12,7 +12,10 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-files-'));
   mkdirSync(path.join(dir, 'policies'));
-  writeFileSync(path.join(dir, 'policies', 'a.yaml'), 'policies:\n  - name: a\n    resource: image\n    match: { dangling: true }\n');
+  writeFileSync(
+    path.join(dir, 'policies', 'a.yaml'),
+    'policies:\n  - name: a\n    resource: image\n    match: { dangling: true }\n',
+  );
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -32,42 +35,61 @@ async function problems(configPath: string): Promise<string[]> {
 describe('policy paths that are not regular files', () => {
   it('a directory that a policy glob matches is a problem, not a policy fewer', async () => {
     mkdirSync(path.join(dir, 'policies', 'b.yaml'));
-    expect(await problems(config(['policies/*.yaml']))).toEqual(['policies/b.yaml: is a directory, expected a YAML file']);
+    expect(await problems(config(['policies/*.yaml']))).toEqual([
+      'policies/b.yaml: is a directory, expected a YAML file',
+    ]);
   });
 
   it('a FIFO is refused at once, named and not read (a read would wait for a writer forever)', async () => {
     execFileSync('mkfifo', [path.join(dir, 'policies', 'fifo.yaml')]);
-    expect(await problems(config(['policies/*.yaml']))).toEqual(['policies/fifo.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file']);
-    expect(await problems(config(['policies/fifo.yaml']))).toEqual(['config.yaml: "policies/fifo.yaml": is not a regular file (a FIFO, socket or device), expected a YAML file']);
+    expect(await problems(config(['policies/*.yaml']))).toEqual([
+      'policies/fifo.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file',
+    ]);
+    expect(await problems(config(['policies/fifo.yaml']))).toEqual([
+      'config.yaml: "policies/fifo.yaml": is not a regular file (a FIFO, socket or device), expected a YAML file',
+    ]);
   });
 
   it('a device is refused, even through a link (/dev/zero would read without end)', async () => {
     symlinkSync('/dev/zero', path.join(dir, 'policies', 'zero.yaml'));
-    expect(await problems(config(['policies/*.yaml']))).toEqual(['policies/zero.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file']);
+    expect(await problems(config(['policies/*.yaml']))).toEqual([
+      'policies/zero.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file',
+    ]);
   });
 
   it('a symlink loop is a problem naming the file', async () => {
     symlinkSync('loop.yaml', path.join(dir, 'policies', 'loop.yaml'));
-    expect(await problems(config(['policies/*.yaml']))).toEqual([expect.stringMatching(/^policies\/loop\.yaml: cannot be read: ELOOP/)]);
+    expect(await problems(config(['policies/*.yaml']))).toEqual([
+      expect.stringMatching(/^policies\/loop\.yaml: cannot be read: ELOOP/),
+    ]);
   });
 
   it('the configuration file itself, when it is a directory or a FIFO', async () => {
     mkdirSync(path.join(dir, 'as-dir.yaml'));
-    expect(await problems(path.join(dir, 'as-dir.yaml'))).toEqual(['as-dir.yaml: is a directory, expected a YAML file']);
+    expect(await problems(path.join(dir, 'as-dir.yaml'))).toEqual([
+      'as-dir.yaml: is a directory, expected a YAML file',
+    ]);
     execFileSync('mkfifo', [path.join(dir, 'as-fifo.yaml')]);
-    expect(await problems(path.join(dir, 'as-fifo.yaml'))).toEqual(['as-fifo.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file']);
+    expect(await problems(path.join(dir, 'as-fifo.yaml'))).toEqual([
+      'as-fifo.yaml: is not a regular file (a FIFO, socket or device), expected a YAML file',
+    ]);
   });
 
   it('a glob ending in ** takes the files below a directory, as before', async () => {
     mkdirSync(path.join(dir, 'policies', 'team'));
-    writeFileSync(path.join(dir, 'policies', 'team', 'b.yaml'), 'policies:\n  - name: b\n    resource: volume\n    match: { anonymous: true }\n');
+    writeFileSync(
+      path.join(dir, 'policies', 'team', 'b.yaml'),
+      'policies:\n  - name: b\n    resource: volume\n    match: { anonymous: true }\n',
+    );
     const r = await loadConfig(config(['policies/**']));
     expect(r.ok && r.value.policies.map((p) => p.name)).toEqual(['a', 'b']);
   });
 
   it('a file over 1 MiB is refused without being parsed', async () => {
     writeFileSync(path.join(dir, 'policies', 'big.yaml'), Buffer.alloc(1024 * 1024 + 1, 'a'));
-    expect(await problems(config(['policies/*.yaml']))).toEqual(['policies/big.yaml: file is larger than 1048576 bytes; refusing to parse it']);
+    expect(await problems(config(['policies/*.yaml']))).toEqual([
+      'policies/big.yaml: file is larger than 1048576 bytes; refusing to parse it',
+    ]);
   });
 
   it('a regular file beside them still loads', async () => {

@@ -43,7 +43,11 @@ describe('the daemon and Intl', () => {
       { schedule: '* * * * * *', docker: { host: 'unix:///nonexistent/reclaimd-test.sock', pingInterval: '1s' } },
       { 'p.yaml': { policies: [{ name: 'old', resource: 'image', match: { olderThan: '30d' } }] } },
     );
-    const child = spawn(process.execPath, ['--import', preload(), CLI, 'daemon', '--config', configPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', preload(), CLI, 'daemon', '--config', configPath, '--listen', '127.0.0.1:0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

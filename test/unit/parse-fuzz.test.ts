@@ -20,9 +20,24 @@ function wellFormed(result: ReturnType<typeof parsePolicyText>, text: string): v
 }
 
 // Values shaped like policy files, so the generator reaches past the YAML layer into the schema.
-const scalar = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('7d', '7 days', 'ci/**', '[abc', 'image', 'volume', 'dangling'));
+const scalar = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('7d', '7 days', 'ci/**', '[abc', 'image', 'volume', 'dangling'),
+);
 const value = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('name', 'resource', 'match', 'keep', 'olderThan', 'tags', 'labels', 'newest', 'x'), tie('node'), { maxKeys: 4 })),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    fc.array(tie('node'), { maxLength: 3 }),
+    fc.dictionary(
+      fc.constantFrom('name', 'resource', 'match', 'keep', 'olderThan', 'tags', 'labels', 'newest', 'x'),
+      tie('node'),
+      { maxKeys: 4 },
+    ),
+  ),
 })).node;
 
 describe('the parser on random input', () => {

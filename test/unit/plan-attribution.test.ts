@@ -16,11 +16,14 @@ describe('attribution', () => {
     { name: `${resource}-b`, resource, match: {} } as Policy,
   ];
 
-  it.each(['image', 'container', 'volume'] as const)('a %s two policies select is removed once, credited to the first', (resource) => {
-    const p = planAt(config({ policies: pair(resource) }), snap);
-    expect(p.actions.map((a) => [a.resource, a.policy])).toEqual([[resource, `${resource}-a`]]);
-    expect(p.totals.count).toBe(1);
-  });
+  it.each(['image', 'container', 'volume'] as const)(
+    'a %s two policies select is removed once, credited to the first',
+    (resource) => {
+      const p = planAt(config({ policies: pair(resource) }), snap);
+      expect(p.actions.map((a) => [a.resource, a.policy])).toEqual([[resource, `${resource}-a`]]);
+      expect(p.totals.count).toBe(1);
+    },
+  );
 
   it('credit follows policy order, not resource order or policy names', () => {
     const policies: Policy[] = [
@@ -67,7 +70,9 @@ describe('attribution', () => {
       { name: 'one', resource: 'volume', match: {}, keep: { names: ['tmp'] } },
       { name: 'two', resource: 'volume', match: {}, keep: { names: ['t*'] } },
     ];
-    expect(planAt(config({ policies }), snap).kept).toEqual([{ resource: 'volume', id: 'tmp', name: 'tmp', policy: 'one', reason: 'keep.names matches its name' }]);
+    expect(planAt(config({ policies }), snap).kept).toEqual([
+      { resource: 'volume', id: 'tmp', name: 'tmp', policy: 'one', reason: 'keep.names matches its name' },
+    ]);
   });
 
   it('a report-only policy first takes the object: a later remove policy does not remove it', () => {
@@ -97,7 +102,9 @@ describe('limits.maxRemovalsPerRun', () => {
 
   it('defaults to 500', () => {
     const many = Array.from({ length: 501 }, (_, i) => volume({ name: `v${String(i).padStart(3, '0')}` }));
-    expect(planAt(config({ policies: [all] }), { volumes: many }).blocked).toMatch(/removes 501 objects, more than limits.maxRemovalsPerRun \(500\)/);
+    expect(planAt(config({ policies: [all] }), { volumes: many }).blocked).toMatch(
+      /removes 501 objects, more than limits.maxRemovalsPerRun \(500\)/,
+    );
     expect(planAt(config({ policies: [all] }), { volumes: many.slice(1) }).blocked).toBeUndefined();
   });
 
@@ -112,9 +119,24 @@ describe('determinism', () => {
   // keep.newest ties, used images, anonymous volumes, kept and reported entries.
   const root = image({ id: 'r', layers: [['l0', 500]], created: ago(200) });
   const base = image({ id: 'b', parent: root, tags: ['base:1'], layers: [['l1', 50]], created: ago(100) });
-  const app = (n: number) => image({ id: `app${n}`, parent: base, tags: [`ci/app:pr-${n}`], layers: [[`a${n}`, n]], created: ago(n === 4 ? 40 : 60) });
+  const app = (n: number) =>
+    image({
+      id: `app${n}`,
+      parent: base,
+      tags: [`ci/app:pr-${n}`],
+      layers: [[`a${n}`, n]],
+      created: ago(n === 4 ? 40 : 60),
+    });
   const apps = [app(1), app(2), app(3), app(4)];
-  const inUse = image({ id: 'u', tags: ['ci/web:1'], layers: [['l0', 500], ['w', 9]], created: ago(90) });
+  const inUse = image({
+    id: 'u',
+    tags: ['ci/web:1'],
+    layers: [
+      ['l0', 500],
+      ['w', 9],
+    ],
+    created: ago(90),
+  });
   const qa = image({ id: 'q', tags: ['qa/x:1'], layers: [['q', 3]], created: ago(90) });
   const snap: Snapshot = {
     images: [root, base, ...apps, inUse, qa, image({ id: 'd', created: ago(50), layers: [['d', 7]] })],
@@ -124,18 +146,33 @@ describe('determinism', () => {
       container({ name: 'job-2', state: 'created', image: inUse, volumes: [anonName('2')] }),
       container({ name: 'keep-me', finishedAt: ago(20) }),
     ],
-    volumes: [volume({ name: anonName('1'), size: 1 }), volume({ name: anonName('2') }), volume({ name: 'shared' }), volume({ name: 'old', created: ago(60), size: 4 })],
+    volumes: [
+      volume({ name: anonName('1'), size: 1 }),
+      volume({ name: anonName('2') }),
+      volume({ name: 'shared' }),
+      volume({ name: 'old', created: ago(60), size: 4 }),
+    ],
   };
   const cfg = config({
     policies: [
-      { name: 'jobs', resource: 'container', match: { stoppedFor: '7d' }, keep: { names: ['keep-*'] }, removeAnonymousVolumes: true },
+      {
+        name: 'jobs',
+        resource: 'container',
+        match: { stoppedFor: '7d' },
+        keep: { names: ['keep-*'] },
+        removeAnonymousVolumes: true,
+      },
       { name: 'ci', resource: 'image', match: { repositories: ['ci/*'], olderThan: '30d' }, keep: { newest: 1 } },
       { name: 'dangling', resource: 'image', match: { dangling: true } },
       { name: 'qa', resource: 'image', action: 'report', match: { repositories: ['qa/*'] } },
       { name: 'vols', resource: 'volume', match: { olderThan: '30d' } },
     ],
   });
-  const reshuffle = (s: Snapshot, seed: number): Snapshot => ({ images: shuffled(s.images, seed), containers: shuffled(s.containers, seed + 1), volumes: shuffled(s.volumes, seed + 2) });
+  const reshuffle = (s: Snapshot, seed: number): Snapshot => ({
+    images: shuffled(s.images, seed),
+    containers: shuffled(s.containers, seed + 1),
+    volumes: shuffled(s.volumes, seed + 2),
+  });
   const seeds = Array.from({ length: 20 }, (_, i) => i + 1);
 
   it('the fixture plan is the one expected (so the shuffles below compare something real)', () => {
@@ -175,34 +212,68 @@ describe('determinism', () => {
   const img = image({ id: 'i', tags: ['app:1'] });
   const parent = image({ id: 'p', tags: ['base:1'] });
   it.each<[string, Policy, Snapshot]>([
-    ['in use by container', { name: 'all', resource: 'image', match: {} }, { images: [img], containers: [container({ name: 'x', image: img }), container({ name: 'y', image: img })], volumes: [] }],
-    ['mounted by container', { name: 'all', resource: 'volume', match: {} }, { images: [], containers: [container({ name: 'x', volumes: ['v'] }), container({ name: 'y', volumes: ['v'] })], volumes: [volume({ name: 'v' })] }],
+    [
+      'in use by container',
+      { name: 'all', resource: 'image', match: {} },
+      {
+        images: [img],
+        containers: [container({ name: 'x', image: img }), container({ name: 'y', image: img })],
+        volumes: [],
+      },
+    ],
+    [
+      'mounted by container',
+      { name: 'all', resource: 'volume', match: {} },
+      {
+        images: [],
+        containers: [container({ name: 'x', volumes: ['v'] }), container({ name: 'y', volumes: ['v'] })],
+        volumes: [volume({ name: 'v' })],
+      },
+    ],
     [
       'dependent child image',
       { name: 'base', resource: 'image', match: { repositories: ['base'] } },
-      { images: [parent, image({ id: 'c1', parent, tags: ['c:1'] }), image({ id: 'c2', parent, tags: ['c:2'] })], containers: [], volumes: [] },
+      {
+        images: [parent, image({ id: 'c1', parent, tags: ['c:1'] }), image({ id: 'c2', parent, tags: ['c:2'] })],
+        containers: [],
+        volumes: [],
+      },
     ],
   ])('the "%s" reason does not depend on listing order', (_why, policy, s) => {
     const cfg1 = config({ policies: [policy] });
-    const reversed: Snapshot = { images: [...s.images].reverse(), containers: [...s.containers].reverse(), volumes: [...s.volumes].reverse() };
+    const reversed: Snapshot = {
+      images: [...s.images].reverse(),
+      containers: [...s.containers].reverse(),
+      volumes: [...s.volumes].reverse(),
+    };
     expect(planAt(cfg1, reversed)).toEqual(planAt(cfg1, s));
   });
 });
 
 describe('limits.maxRemovalFraction', () => {
-  const many = (n: number) => Array.from({ length: n }, (_, i) => image({ id: `m${String(i).padStart(2, '0')}`, tags: [`ci/app:${i}`], created: ago(90) }));
+  const many = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      image({ id: `m${String(i).padStart(2, '0')}`, tags: [`ci/app:${i}`], created: ago(90) }),
+    );
   const policies: Policy[] = [{ name: 'ci', resource: 'image', match: { repositories: ['ci/**'] } }];
 
   it('blocks a plan that would remove more than the fraction of the images', () => {
-    const p = planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), { images: [...many(12), image({ id: 'other', tags: ['prod/app:1'] })] });
+    const p = planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), {
+      images: [...many(12), image({ id: 'other', tags: ['prod/app:1'] })],
+    });
     expect(p.actions).toHaveLength(12);
-    expect(p.blocked).toBe('the plan removes 12 of 13 images, more than limits.maxRemovalFraction (0.5); nothing will be removed');
+    expect(p.blocked).toBe(
+      'the plan removes 12 of 13 images, more than limits.maxRemovalFraction (0.5); nothing will be removed',
+    );
   });
 
   it('lets it through when under the fraction, or below 10 removals of a kind', () => {
     const others = Array.from({ length: 20 }, (_, i) => image({ id: `o${i}`, tags: [`prod/app:${i}`] }));
-    expect(planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), { images: [...many(12), ...others] }).blocked).toBeUndefined();
-    expect(planAt(config({ policies, limits: { maxRemovalFraction: 0.1 } }), { images: many(9) }).blocked).toBeUndefined();
+    expect(
+      planAt(config({ policies, limits: { maxRemovalFraction: 0.5 } }), { images: [...many(12), ...others] }).blocked,
+    ).toBeUndefined();
+    expect(
+      planAt(config({ policies, limits: { maxRemovalFraction: 0.1 } }), { images: many(9) }).blocked,
+    ).toBeUndefined();
   });
 });
-

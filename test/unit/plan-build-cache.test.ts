@@ -6,10 +6,27 @@ import type { BuildCacheRecord } from '../../src/core/model/snapshot.js';
 import { rankForDeletion, simulatePrune } from '../../src/core/planner/resources/build-cache.js';
 import { DAY, HOUR, NOW, ago, config, planAt } from '../support/builders.js';
 
-const policy = (match: BuildCachePolicy['match'], rest: Partial<BuildCachePolicy> = {}): BuildCachePolicy => ({ name: 'cache', resource: 'buildCache', match, ...rest });
+const policy = (match: BuildCachePolicy['match'], rest: Partial<BuildCachePolicy> = {}): BuildCachePolicy => ({
+  name: 'cache',
+  resource: 'buildCache',
+  match,
+  ...rest,
+});
 
 function rec(id: string, spec: Partial<BuildCacheRecord> = {}): BuildCacheRecord {
-  return { id, parent: undefined, type: 'regular', description: id, inUse: false, shared: false, size: 1000, createdAt: ago(30), lastUsedAt: ago(10), usageCount: 1, ...spec };
+  return {
+    id,
+    parent: undefined,
+    type: 'regular',
+    description: id,
+    inUse: false,
+    shared: false,
+    size: 1000,
+    createdAt: ago(30),
+    lastUsedAt: ago(10),
+    usageCount: 1,
+    ...spec,
+  };
 }
 
 const ids = (rs: readonly BuildCacheRecord[]) => rs.map((r) => r.id);
@@ -18,7 +35,14 @@ const prune = (records: BuildCacheRecord[], o: { unusedFor?: number; keepStorage
 
 describe('what a prune may remove', () => {
   it('never a record in use; without all, no internal, frontend or shared record', () => {
-    const records = [rec('free'), rec('busy', { inUse: true }), rec('int', { type: 'internal' }), rec('fe', { type: 'frontend' }), rec('shared', { shared: true }), rec('mount', { type: 'exec.cachemount' })];
+    const records = [
+      rec('free'),
+      rec('busy', { inUse: true }),
+      rec('int', { type: 'internal' }),
+      rec('fe', { type: 'frontend' }),
+      rec('shared', { shared: true }),
+      rec('mount', { type: 'exec.cachemount' }),
+    ];
     expect(prune(records, {})).toEqual(['free', 'mount']);
     expect(prune(records, { all: true })).toEqual(['free', 'int', 'fe', 'shared', 'mount']);
   });
@@ -50,7 +74,11 @@ describe('unusedFor', () => {
 
 describe('keepStorage', () => {
   // Oldest and least used first; stop as soon as the cache is below keepStorage.
-  const records = [rec('old', { lastUsedAt: ago(9), size: 400 }), rec('mid', { lastUsedAt: ago(5), size: 300 }), rec('new', { lastUsedAt: ago(1), size: 300 })];
+  const records = [
+    rec('old', { lastUsedAt: ago(9), size: 400 }),
+    rec('mid', { lastUsedAt: ago(5), size: 300 }),
+    rec('new', { lastUsedAt: ago(1), size: 300 }),
+  ];
 
   it.each<[number, string[]]>([
     [1001, []], // 1000 < 1001: BuildKit does nothing
@@ -63,7 +91,11 @@ describe('keepStorage', () => {
   });
 
   it('counts every record that is not shared, in use or not, but removes only free ones', () => {
-    const withBusy = [...records, rec('busy', { inUse: true, size: 5000, lastUsedAt: ago(20) }), rec('img', { shared: true, size: 9000 })];
+    const withBusy = [
+      ...records,
+      rec('busy', { inUse: true, size: 5000, lastUsedAt: ago(20) }),
+      rec('img', { shared: true, size: 9000 }),
+    ];
     expect(prune(withBusy, { keepStorage: 5500 })).toEqual(['old', 'mid']);
   });
 
@@ -72,14 +104,22 @@ describe('keepStorage', () => {
   });
 
   it('ranks by last use and use count together, like BuildKit', () => {
-    const ranked = rankForDeletion([rec('a', { lastUsedAt: ago(9), usageCount: 50 }), rec('b', { lastUsedAt: ago(5), usageCount: 1 }), rec('c', { lastUsedAt: ago(1), usageCount: 2 })]);
+    const ranked = rankForDeletion([
+      rec('a', { lastUsedAt: ago(9), usageCount: 50 }),
+      rec('b', { lastUsedAt: ago(5), usageCount: 1 }),
+      rec('c', { lastUsedAt: ago(1), usageCount: 2 }),
+    ]);
     // a: 1/3 + 3/3; b: 2/3 + 1/3; c: 3/3 + 2/3.
     expect(ids(ranked)).toEqual(['b', 'a', 'c']);
   });
 });
 
 describe('the plan', () => {
-  const records = [rec('old', { lastUsedAt: ago(9), size: 400 }), rec('mid', { lastUsedAt: ago(5), size: 300 }), rec('new', { lastUsedAt: ago(1), size: 300 })];
+  const records = [
+    rec('old', { lastUsedAt: ago(9), size: 400 }),
+    rec('mid', { lastUsedAt: ago(5), size: 300 }),
+    rec('new', { lastUsedAt: ago(1), size: 300 }),
+  ];
 
   it('one action per policy with the prune parameters and the predicted records and bytes', () => {
     const p = planAt(config({ policies: [policy({ unusedFor: '4d', keepStorage: '100B' })] }), { buildCache: records });
@@ -89,7 +129,8 @@ describe('the plan', () => {
         id: 'cache',
         name: '2 build cache record(s)',
         policy: 'cache',
-        reason: 'not in use, unused for 4d or more, cache of 1.00 kB is over keepStorage 100B, not shared with images, not internal',
+        reason:
+          'not in use, unused for 4d or more, cache of 1.00 kB is over keepStorage 100B, not shared with images, not internal',
         bytes: 700,
         prune: { until: '345600s', keepStorage: 100, all: false, records: ['old', 'mid'] },
       },
@@ -103,7 +144,16 @@ describe('the plan', () => {
   });
 
   it('a later policy is predicted on what the earlier one leaves; report policies remove nothing', () => {
-    const p = planAt(config({ policies: [policy({ unusedFor: '7d' }, { name: 'report', action: 'report' }), policy({ unusedFor: '4d' }, { name: 'a' }), policy({}, { name: 'b' })] }), { buildCache: records });
+    const p = planAt(
+      config({
+        policies: [
+          policy({ unusedFor: '7d' }, { name: 'report', action: 'report' }),
+          policy({ unusedFor: '4d' }, { name: 'a' }),
+          policy({}, { name: 'b' }),
+        ],
+      }),
+      { buildCache: records },
+    );
     expect(p.reported.map((a) => [a.policy, a.prune?.records])).toEqual([['report', ['old']]]);
     expect(p.actions.map((a) => [a.policy, a.prune?.records, a.bytes])).toEqual([
       ['a', ['old', 'mid'], 700],
@@ -112,21 +162,28 @@ describe('the plan', () => {
   });
 
   it('sizes: binary and decimal units', () => {
-    const p = planAt(config({ policies: [policy({ keepStorage: '1KiB' })] }), { buildCache: [rec('x', { size: 1024 })] });
+    const p = planAt(config({ policies: [policy({ keepStorage: '1KiB' })] }), {
+      buildCache: [rec('x', { size: 1024 })],
+    });
     expect(p.actions[0]?.prune?.keepStorage).toBe(1024);
   });
 
   it('maxRemovalFraction counts the records a prune removes', () => {
     const many = Array.from({ length: 12 }, (_, i) => rec(`r${i}`));
     const p = planAt(config({ policies: [policy({})], limits: { maxRemovalFraction: 0.5 } }), { buildCache: many });
-    expect(p.blocked).toBe('the plan removes 12 of 12 build cache records, more than limits.maxRemovalFraction (0.5); nothing will be removed');
+    expect(p.blocked).toBe(
+      'the plan removes 12 of 12 build cache records, more than limits.maxRemovalFraction (0.5); nothing will be removed',
+    );
   });
 
   it('all with shared records: on the classic store they free nothing; on the containerd image store up to their size, a range', () => {
     const withShared = [rec('free', { size: 700 }), rec('img', { shared: true, size: 9000 })];
     const classic = planAt(config({ policies: [policy({ all: true })] }), { buildCache: withShared });
     expect(classic.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, undefined]]);
-    const containerd = planAt(config({ policies: [policy({ all: true })] }), { store: 'containerd', buildCache: withShared });
+    const containerd = planAt(config({ policies: [policy({ all: true })] }), {
+      store: 'containerd',
+      buildCache: withShared,
+    });
     expect(containerd.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, { low: 700, high: 9700 }]]);
     expect(containerd.totals).toEqual({ count: 1, bytes: 700, range: { low: 700, high: 9700 } });
   });

@@ -4,15 +4,26 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerPolicy } from '../../src/core/config/schema.js';
 import { HOUR, SECOND, ago, config, container, image, planAt, type ContainerSpec } from '../support/builders.js';
 
-const policy = (match: ContainerPolicy['match'], rest: Partial<ContainerPolicy> = {}): ContainerPolicy => ({ name: 'ctr', resource: 'container', match, ...rest });
-const selected = (match: ContainerPolicy['match'], spec: ContainerSpec) => planAt(config({ policies: [policy(match)] }), { containers: [container(spec)] }).actions.map((a) => a.name);
+const policy = (match: ContainerPolicy['match'], rest: Partial<ContainerPolicy> = {}): ContainerPolicy => ({
+  name: 'ctr',
+  resource: 'container',
+  match,
+  ...rest,
+});
+const selected = (match: ContainerPolicy['match'], spec: ContainerSpec) =>
+  planAt(config({ policies: [policy(match)] }), { containers: [container(spec)] }).actions.map((a) => a.name);
 
 describe('states', () => {
   // Whatever the policy says, a container that is (or may be) running is never touched.
-  it.each(['running', 'paused', 'restarting', 'removing'])('a %s container is never selected, nor listed as kept', (state) => {
-    const p = planAt(config({ policies: [policy({})] }), { containers: [container({ name: 'c', state, finishedAt: ago(400), exitCode: 0 })] });
-    expect([p.actions, p.kept, p.reported]).toEqual([[], [], []]);
-  });
+  it.each(['running', 'paused', 'restarting', 'removing'])(
+    'a %s container is never selected, nor listed as kept',
+    (state) => {
+      const p = planAt(config({ policies: [policy({})] }), {
+        containers: [container({ name: 'c', state, finishedAt: ago(400), exitCode: 0 })],
+      });
+      expect([p.actions, p.kept, p.reported]).toEqual([[], [], []]);
+    },
+  );
 
   it.each(['exited', 'dead', 'created'])('a %s container is selected by the default status list', (state) => {
     expect(selected({}, { name: 'c', state })).toEqual(['c']);
@@ -48,7 +59,9 @@ describe('stoppedFor', () => {
   });
 
   it('says how long it has been stopped', () => {
-    const p = planAt(config({ policies: [policy({ stoppedFor: '7d' })] }), { containers: [container({ name: 'c', finishedAt: ago(8) - 3 * HOUR })] });
+    const p = planAt(config({ policies: [policy({ stoppedFor: '7d' })] }), {
+      containers: [container({ name: 'c', finishedAt: ago(8) - 3 * HOUR })],
+    });
     expect(p.actions[0]?.reason).toBe('exited, stopped 8d 3h ago (stoppedFor 7d)');
   });
 });
@@ -69,8 +82,13 @@ describe('exitCode', () => {
   });
 
   it('names the exit code in the reason, and not for a created container', () => {
-    const p = planAt(config({ policies: [policy({ exitCode: [2] })] }), { containers: [container({ name: 'a', exitCode: 2 }), container({ name: 'b', state: 'created' })] });
-    expect(p.actions.map((a) => [a.name, a.reason])).toEqual([['a', 'exited, exit code 2'], ['b', 'created']]);
+    const p = planAt(config({ policies: [policy({ exitCode: [2] })] }), {
+      containers: [container({ name: 'a', exitCode: 2 }), container({ name: 'b', state: 'created' })],
+    });
+    expect(p.actions.map((a) => [a.name, a.reason])).toEqual([
+      ['a', 'exited, exit code 2'],
+      ['b', 'created'],
+    ]);
   });
 });
 
@@ -85,7 +103,12 @@ describe('names, images and labels', () => {
     ['image glob is not about the image ID', { images: ['i'] }, { name: 'c', image: app }, false],
     ['labels all hold', { labels: ['job', '!keep'] }, { name: 'c', labels: { job: '1' } }, true],
     ['one label fails', { labels: ['job', '!keep'] }, { name: 'c', labels: { job: '1', keep: '' } }, false],
-    ['all filters together', { names: ['c'], images: ['ci/**'], labels: ['job=1'], status: ['exited'] }, { name: 'c', image: app, labels: { job: '1' } }, true],
+    [
+      'all filters together',
+      { names: ['c'], images: ['ci/**'], labels: ['job=1'], status: ['exited'] },
+      { name: 'c', image: app, labels: { job: '1' } },
+      true,
+    ],
   ])('%s → selected %s', (_why, match, spec, expected) => {
     expect(selected(match, spec)).toEqual(expected ? [spec.name] : []);
   });
@@ -118,7 +141,11 @@ describe('keep rules and protection', () => {
 describe('actions', () => {
   it('carry the writable layer size as bytes (null when unknown), ordered by ID', () => {
     const p = planAt(config({ policies: [policy({})] }), {
-      containers: [container({ name: 'b', id: 'id-2', sizeRw: 0 }), container({ name: 'a', id: 'id-3' }), container({ name: 'c', id: 'id-1', sizeRw: 12_345 })],
+      containers: [
+        container({ name: 'b', id: 'id-2', sizeRw: 0 }),
+        container({ name: 'a', id: 'id-3' }),
+        container({ name: 'c', id: 'id-1', sizeRw: 12_345 }),
+      ],
     });
     expect(p.actions).toEqual([
       { resource: 'container', id: 'id-1', name: 'c', policy: 'ctr', reason: 'exited', bytes: 12_345 },

@@ -60,25 +60,44 @@ describe('swarm services', () => {
     ['by digest alone', `web@${D1}`],
     ['in the long form', 'docker.io/library/web:1'],
   ])('an image a service names %s is kept, even with no task running', (_why, reference) => {
-    const p = planAt(config({ policies: [stale] }), { images: [web, other], serviceImages: [{ service: 'shop_web', reference }] });
+    const p = planAt(config({ policies: [stale] }), {
+      images: [web, other],
+      serviceImages: [{ service: 'shop_web', reference }],
+    });
     expect(p.actions.map((a) => a.id)).toEqual(['other']);
-    expect(p.kept).toEqual([{ resource: 'image', id: 'web', name: 'web:1', policy: 'stale', reason: 'in use by swarm service shop_web' }]);
+    expect(p.kept).toEqual([
+      { resource: 'image', id: 'web', name: 'web:1', policy: 'stale', reason: 'in use by swarm service shop_web' },
+    ]);
   });
 
   it('the first service by name is named, whatever the order they were listed in', () => {
-    const services = [{ service: 'z', reference: 'web:1' }, { service: 'a', reference: 'web:1' }, { service: 'm', reference: `web@${D1}` }];
+    const services = [
+      { service: 'z', reference: 'web:1' },
+      { service: 'a', reference: 'web:1' },
+      { service: 'm', reference: `web@${D1}` },
+    ];
     for (let seed = 1; seed <= 5; seed++) {
-      expect(planAt(config({ policies: [stale] }), { images: [web], serviceImages: shuffled(services, seed) }).kept.map((k) => k.reason)).toEqual(['in use by swarm service a']);
+      expect(
+        planAt(config({ policies: [stale] }), { images: [web], serviceImages: shuffled(services, seed) }).kept.map(
+          (k) => k.reason,
+        ),
+      ).toEqual(['in use by swarm service a']);
     }
   });
 
   it('inUse.swarmServices: false turns it off', () => {
-    const p = planAt(config({ policies: [stale], inUse: { swarmServices: false } }), { images: [web], serviceImages: [{ service: 's', reference: 'web:1' }] });
+    const p = planAt(config({ policies: [stale], inUse: { swarmServices: false } }), {
+      images: [web],
+      serviceImages: [{ service: 's', reference: 'web:1' }],
+    });
     expect(p.actions.map((a) => a.id)).toEqual(['web']);
   });
 
   it('global protection still gives its own reason first', () => {
-    const p = planAt(config({ policies: [stale], protect: { repositories: ['web'] } }), { images: [web], serviceImages: [{ service: 's', reference: 'web:1' }] });
+    const p = planAt(config({ policies: [stale], protect: { repositories: ['web'] } }), {
+      images: [web],
+      serviceImages: [{ service: 's', reference: 'web:1' }],
+    });
     expect(p.kept.map((k) => k.reason)).toEqual(['protected repository (web)']);
   });
 });
@@ -87,12 +106,21 @@ describe('compose projects', () => {
   const web = image({ id: 'web', tags: ['shop/web:1'], created: ago(60) });
   const db = image({ id: 'db', tags: ['postgres:16'], created: ago(60) });
   const loose = image({ id: 'loose', tags: ['tool:1'], created: ago(60) });
-  const inProject = (name: string, img: typeof web, state = 'exited', project = 'shop') => container({ name, image: img, state, labels: { [PROJECT]: project } });
+  const inProject = (name: string, img: typeof web, state = 'exited', project = 'shop') =>
+    container({ name, image: img, state, labels: { [PROJECT]: project } });
 
   it('every image of a project that still has a container stays, even when this plan removes the container that uses it', () => {
-    const containers = [inProject('shop-web-1', web), inProject('shop-db-1', db, 'running'), container({ name: 'adhoc', image: loose })];
+    const containers = [
+      inProject('shop-web-1', web),
+      inProject('shop-db-1', db, 'running'),
+      container({ name: 'adhoc', image: loose }),
+    ];
     const p = planAt(config({ policies: [exited, stale] }), { images: [web, db, loose], containers });
-    expect(p.actions.map((a) => `${a.resource}:${a.name}`)).toEqual(['container:adhoc', 'container:shop-web-1', 'image:tool:1']);
+    expect(p.actions.map((a) => `${a.resource}:${a.name}`)).toEqual([
+      'container:adhoc',
+      'container:shop-web-1',
+      'image:tool:1',
+    ]);
     expect(p.kept.map((k) => [k.id, k.reason])).toEqual([
       ['db', 'in use by container shop-db-1 (running)'],
       ['web', 'in use by compose project shop (container shop-web-1)'],
@@ -100,11 +128,16 @@ describe('compose projects', () => {
   });
 
   it('a project whose only containers are all removed this cycle still holds its images this cycle', () => {
-    const p = planAt(config({ policies: [exited, stale] }), { images: [web], containers: [inProject('shop-web-1', web)] });
+    const p = planAt(config({ policies: [exited, stale] }), {
+      images: [web],
+      containers: [inProject('shop-web-1', web)],
+    });
     expect(p.actions.map((a) => a.name)).toEqual(['shop-web-1']);
     expect(p.kept.map((k) => k.reason)).toEqual(['in use by compose project shop (container shop-web-1)']);
     // Next cycle the project has no container left: its image is free.
-    expect(planAt(config({ policies: [exited, stale] }), { images: [web], containers: [] }).actions.map((a) => a.id)).toEqual(['web']);
+    expect(
+      planAt(config({ policies: [exited, stale] }), { images: [web], containers: [] }).actions.map((a) => a.id),
+    ).toEqual(['web']);
   });
 
   it('an image carrying the reference a project container was created from stays too (a rebuilt tag)', () => {
@@ -112,7 +145,10 @@ describe('compose projects', () => {
     const rebuilt = image({ id: 'new', tags: ['shop/web:1'], created: ago(40) });
     const old = image({ id: 'old', created: ago(60) });
     const c = container({ name: 'shop-web-1', image: 'shop/web:1', imageId: 'old', labels: { [PROJECT]: 'shop' } });
-    const p = planAt(config({ policies: [exited, { name: 'all', resource: 'image', match: {} }] }), { images: [rebuilt, old], containers: [c] });
+    const p = planAt(config({ policies: [exited, { name: 'all', resource: 'image', match: {} }] }), {
+      images: [rebuilt, old],
+      containers: [c],
+    });
     expect(p.actions.map((a) => a.name)).toEqual(['shop-web-1']);
     expect(p.kept.map((k) => [k.id, k.reason])).toEqual([
       ['new', 'in use by compose project shop (container shop-web-1)'],
@@ -122,21 +158,39 @@ describe('compose projects', () => {
 
   it('the reference given at creation counts when the list shows the image ID instead', () => {
     const rebuilt = image({ id: 'new', tags: ['shop/web:1'], created: ago(40) });
-    const c = { ...container({ name: 'shop-web-1', image: 'sha256:old', imageId: 'old', labels: { [PROJECT]: 'shop' } }), createdFrom: 'shop/web:1' };
-    const p = planAt(config({ policies: [{ name: 'all', resource: 'image', match: {} }] }), { images: [rebuilt], containers: [c] });
-    expect(p.kept.map((k) => [k.id, k.reason])).toEqual([['new', 'in use by compose project shop (container shop-web-1)']]);
+    const c = {
+      ...container({ name: 'shop-web-1', image: 'sha256:old', imageId: 'old', labels: { [PROJECT]: 'shop' } }),
+      createdFrom: 'shop/web:1',
+    };
+    const p = planAt(config({ policies: [{ name: 'all', resource: 'image', match: {} }] }), {
+      images: [rebuilt],
+      containers: [c],
+    });
+    expect(p.kept.map((k) => [k.id, k.reason])).toEqual([
+      ['new', 'in use by compose project shop (container shop-web-1)'],
+    ]);
   });
 
   it('names the first container of the project by name, whatever the listing order', () => {
-    const containers = [inProject('shop-web-2', web, 'exited'), inProject('shop-web-1', web, 'exited'), inProject('shop-web-3', web, 'exited')];
+    const containers = [
+      inProject('shop-web-2', web, 'exited'),
+      inProject('shop-web-1', web, 'exited'),
+      inProject('shop-web-3', web, 'exited'),
+    ];
     for (let seed = 1; seed <= 5; seed++) {
-      const p = planAt(config({ policies: [exited, stale] }), { images: [web], containers: shuffled(containers, seed) });
+      const p = planAt(config({ policies: [exited, stale] }), {
+        images: [web],
+        containers: shuffled(containers, seed),
+      });
       expect(p.kept.map((k) => k.reason)).toEqual(['in use by compose project shop (container shop-web-1)']);
     }
   });
 
   it('inUse.composeProjects: false turns it off', () => {
-    const p = planAt(config({ policies: [exited, stale], inUse: { composeProjects: false } }), { images: [web], containers: [inProject('shop-web-1', web)] });
+    const p = planAt(config({ policies: [exited, stale], inUse: { composeProjects: false } }), {
+      images: [web],
+      containers: [inProject('shop-web-1', web)],
+    });
     expect(p.actions.map((a) => a.name)).toEqual(['shop-web-1', 'shop/web:1']);
   });
 

@@ -16,9 +16,16 @@ const digest = (value: unknown) => createHash('sha256').update(JSON.stringify(va
 function withTrees(s: Snapshot): Snapshot {
   const images = s.images.map((i, n): ImageObj => {
     const parent = n % 5 !== 0 && n > 0 ? s.images[n - 1] : undefined;
-    return { ...i, parentId: parent?.id, digests: n % 4 === 0 ? [`team/app@sha256:${n}`] : [], tags: n % 6 === 0 ? [] : i.tags };
+    return {
+      ...i,
+      parentId: parent?.id,
+      digests: n % 4 === 0 ? [`team/app@sha256:${n}`] : [],
+      tags: n % 6 === 0 ? [] : i.tags,
+    };
   });
-  const ghostLayers = Object.fromEntries(s.containers.filter((_, n) => n % 17 === 0).map((c, n) => [c.id, [`sha256:base${n % 7}`, `gone${n}`]]));
+  const ghostLayers = Object.fromEntries(
+    s.containers.filter((_, n) => n % 17 === 0).map((c, n) => [c.id, [`sha256:base${n % 7}`, `gone${n}`]]),
+  );
   return { ...s, images, ghostLayers };
 }
 

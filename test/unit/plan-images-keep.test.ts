@@ -23,7 +23,9 @@ describe('keep.tags and keep.labels', () => {
   });
 
   it('an image no keep rule covers is selected', () => {
-    const p = planAt(cfg, { images: [image({ id: 'i', tags: ['app:pr-1'], labels: { tier: 'silver' }, created: ago(60) })] });
+    const p = planAt(cfg, {
+      images: [image({ id: 'i', tags: ['app:pr-1'], labels: { tier: 'silver' }, created: ago(60) })],
+    });
     expect(p.actions.map((a) => a.id)).toEqual(['i']);
   });
 
@@ -34,31 +36,57 @@ describe('keep.tags and keep.labels', () => {
 });
 
 describe('keep.newest', () => {
-  const ci = (id: string, tag: string, days: number, extra: string[] = []) => image({ id, tags: [`ci/app:${tag}`, ...extra], created: ago(days) });
+  const ci = (id: string, tag: string, days: number, extra: string[] = []) =>
+    image({ id, tags: [`ci/app:${tag}`, ...extra], created: ago(days) });
 
   it('keeps the N newest per repository among images the filters match, whatever their age', () => {
     // The two newest of ci/app are too young to match olderThan, yet they fill keep.newest:
     // so every old image goes, instead of keeping two old ones on top of the young ones.
-    const images = [ci('a', '1', 90), ci('b', '2', 60), ci('c', '3', 5), ci('d', '4', 1), image({ id: 'w', tags: ['ci/web:1'], created: ago(90) })];
-    const cfg = config({ policies: [{ name: 'ci', resource: 'image', match: { repositories: ['ci/*'], olderThan: '30d' }, keep: { newest: 2 } }] });
+    const images = [
+      ci('a', '1', 90),
+      ci('b', '2', 60),
+      ci('c', '3', 5),
+      ci('d', '4', 1),
+      image({ id: 'w', tags: ['ci/web:1'], created: ago(90) }),
+    ];
+    const cfg = config({
+      policies: [
+        { name: 'ci', resource: 'image', match: { repositories: ['ci/*'], olderThan: '30d' }, keep: { newest: 2 } },
+      ],
+    });
     const p = planAt(cfg, { images });
     expect(p.actions.map((a) => a.id)).toEqual(['a', 'b']);
     // ci/web has only one image, and it is its newest.
-    expect(p.kept).toEqual([{ resource: 'image', id: 'w', name: 'ci/web:1', policy: 'ci', reason: 'among the 2 newest of its repository (keep.newest)' }]);
+    expect(p.kept).toEqual([
+      {
+        resource: 'image',
+        id: 'w',
+        name: 'ci/web:1',
+        policy: 'ci',
+        reason: 'among the 2 newest of its repository (keep.newest)',
+      },
+    ]);
   });
 
   it('only images the repository, tag and label filters match count', () => {
     // `main` is newer but not a pr-* tag, so it does not use up the one slot.
     const images = [ci('a', 'pr-1', 90), ci('b', 'pr-2', 60), ci('m', 'main', 1)];
-    const cfg = config({ policies: [{ name: 'ci', resource: 'image', match: { tags: ['pr-*'], olderThan: '30d' }, keep: { newest: 1 } }] });
+    const cfg = config({
+      policies: [{ name: 'ci', resource: 'image', match: { tags: ['pr-*'], olderThan: '30d' }, keep: { newest: 1 } }],
+    });
     const p = planAt(cfg, { images });
     expect(p.actions.map((a) => a.id)).toEqual(['a']);
     expect(p.kept.map((k) => [k.id, k.reason])).toEqual([['b', 'among the 1 newest of its repository (keep.newest)']]);
   });
 
   it('breaks ties on creation time by image ID, whatever the listing order', () => {
-    const cfg = config({ policies: [{ name: 'ci', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 1 } }] });
-    for (const images of [[ci('y', '1', 40), ci('x', '2', 40)], [ci('x', '2', 40), ci('y', '1', 40)]]) {
+    const cfg = config({
+      policies: [{ name: 'ci', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 1 } }],
+    });
+    for (const images of [
+      [ci('y', '1', 40), ci('x', '2', 40)],
+      [ci('x', '2', 40), ci('y', '1', 40)],
+    ]) {
       const p = planAt(cfg, { images });
       expect(p.actions.map((a) => a.id)).toEqual(['y']);
       expect(p.kept.map((k) => k.id)).toEqual(['x']);
@@ -66,8 +94,14 @@ describe('keep.newest', () => {
   });
 
   it('counts per repository: an image tagged in two repositories counts in both', () => {
-    const images = [ci('old', '1', 90), ci('both', '2', 60, ['qa/app:2']), image({ id: 'qa', tags: ['qa/app:1'], created: ago(70) })];
-    const cfg = config({ policies: [{ name: 'all', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 1 } }] });
+    const images = [
+      ci('old', '1', 90),
+      ci('both', '2', 60, ['qa/app:2']),
+      image({ id: 'qa', tags: ['qa/app:1'], created: ago(70) }),
+    ];
+    const cfg = config({
+      policies: [{ name: 'all', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 1 } }],
+    });
     const p = planAt(cfg, { images });
     // `both` is the newest of ci/app and of qa/app, so qa:1 is not among the newest of qa/app.
     expect(p.actions.map((a) => a.id)).toEqual(['old', 'qa']);
@@ -83,12 +117,17 @@ describe('keep.newest', () => {
     });
     const p = planAt(cfg, { images });
     // c goes with `experiments`, so b is the newest that remains and keeps its slot.
-    expect(p.actions.map((a) => [a.id, a.policy])).toEqual([['a', 'ci'], ['c', 'experiments']]);
+    expect(p.actions.map((a) => [a.id, a.policy])).toEqual([
+      ['a', 'ci'],
+      ['c', 'experiments'],
+    ]);
     expect(p.kept.map((k) => k.id)).toEqual(['b']);
   });
 
   it('newest: 0 keeps nothing', () => {
-    const cfg = config({ policies: [{ name: 'ci', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 0 } }] });
+    const cfg = config({
+      policies: [{ name: 'ci', resource: 'image', match: { olderThan: '30d' }, keep: { newest: 0 } }],
+    });
     expect(planAt(cfg, { images: [ci('a', '1', 90)] }).actions.map((a) => a.id)).toEqual(['a']);
   });
 });
@@ -122,11 +161,19 @@ describe('global protection beats every policy', () => {
 describe('images used by containers', () => {
   const img = image({ id: 'i', tags: ['app:1'], created: ago(60) });
 
-  it.each(['running', 'paused', 'exited', 'created', 'dead'])('an image a %s container uses is kept, naming it', (state) => {
-    const p = planAt(config({ policies: [stale] }), { images: [img], containers: [container({ name: 'web', state, image: img })] });
-    expect(p.actions).toEqual([]);
-    expect(p.kept).toEqual([{ resource: 'image', id: 'i', name: 'app:1', policy: 'stale', reason: `in use by container web (${state})` }]);
-  });
+  it.each(['running', 'paused', 'exited', 'created', 'dead'])(
+    'an image a %s container uses is kept, naming it',
+    (state) => {
+      const p = planAt(config({ policies: [stale] }), {
+        images: [img],
+        containers: [container({ name: 'web', state, image: img })],
+      });
+      expect(p.actions).toEqual([]);
+      expect(p.kept).toEqual([
+        { resource: 'image', id: 'i', name: 'app:1', policy: 'stale', reason: `in use by container web (${state})` },
+      ]);
+    },
+  );
 
   it('an image whose only container this plan removes is selected, after the container', () => {
     // The container policy comes after the image policy in the file: containers are planned first anyway.
@@ -138,7 +185,10 @@ describe('images used by containers', () => {
 
   it('one remaining container is enough to keep it', () => {
     const cfg = config({ policies: [{ name: 'ctr', resource: 'container', match: { status: ['exited'] } }, stale] });
-    const p = planAt(cfg, { images: [img], containers: [container({ name: 'old', image: img }), container({ name: 'live', state: 'running', image: img })] });
+    const p = planAt(cfg, {
+      images: [img],
+      containers: [container({ name: 'old', image: img }), container({ name: 'live', state: 'running', image: img })],
+    });
     expect(names(p.actions)).toEqual(['container:old']);
     expect(p.kept.map((k) => k.reason)).toEqual(['in use by container live (running)']);
   });

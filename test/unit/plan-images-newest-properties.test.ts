@@ -18,11 +18,21 @@ const REPOS = ['ci/app', 'ci/web', 'qa/app'];
 /** Unique image IDs; creation times from a handful of days so that ties are common. */
 function imagesArb(multiRepo: boolean): fc.Arbitrary<ImageObj[]> {
   const tagsArb = multiRepo
-    ? fc.uniqueArray(fc.tuple(fc.constantFrom(...REPOS), fc.constantFrom('1', '2', '3')).map(([r, t]) => `${r}:${t}`), { maxLength: 3 })
-    : fc.tuple(fc.constantFrom(...REPOS), fc.uniqueArray(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 2 })).map(([r, ts]) => ts.map((t) => `${r}:${t}`));
+    ? fc.uniqueArray(
+        fc.tuple(fc.constantFrom(...REPOS), fc.constantFrom('1', '2', '3')).map(([r, t]) => `${r}:${t}`),
+        { maxLength: 3 },
+      )
+    : fc
+        .tuple(
+          fc.constantFrom(...REPOS),
+          fc.uniqueArray(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 2 }),
+        )
+        .map(([r, ts]) => ts.map((t) => `${r}:${t}`));
   return fc
     .array(fc.record({ tags: tagsArb, day: fc.integer({ min: 0, max: 3 }) }), { maxLength: 14 })
-    .map((specs) => specs.map((s, i) => image({ id: `sha256:${String(i).padStart(2, '0')}`, tags: s.tags, created: ago(s.day) })));
+    .map((specs) =>
+      specs.map((s, i) => image({ id: `sha256:${String(i).padStart(2, '0')}`, tags: s.tags, created: ago(s.day) })),
+    );
 }
 
 const repositories = (i: ImageObj) => [...new Set(i.tags.map((t) => splitReference(t).repository))];

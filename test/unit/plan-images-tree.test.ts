@@ -13,7 +13,15 @@ describe('a selected image with a child that stays', () => {
     const app = image({ id: 'c', parent: base, tags: ['app:1'], created: ago(1) });
     const p = planAt(config({ policies: [stale] }), { images: [base, app] });
     expect(p.actions).toEqual([]);
-    expect(p.kept).toEqual([{ resource: 'image', id: 'p', name: 'base:1', policy: 'stale', reason: 'has a dependent child image app:1 that stays' }]);
+    expect(p.kept).toEqual([
+      {
+        resource: 'image',
+        id: 'p',
+        name: 'base:1',
+        policy: 'stale',
+        reason: 'has a dependent child image app:1 that stays',
+      },
+    ]);
   });
 
   it('propagates up a chain until nothing changes', () => {
@@ -43,7 +51,12 @@ describe('a selected image with a child that stays', () => {
       ['a', 'has a dependent child image y:1 that stays'],
       ['p', 'has a dependent child image a:1 that stays'],
     ];
-    for (const images of [[p0, a, y, b], [a, y, b, p0], [b, y, a, p0], [y, p0, b, a]]) {
+    for (const images of [
+      [p0, a, y, b],
+      [a, y, b, p0],
+      [b, y, a, p0],
+      [y, p0, b, a],
+    ]) {
       const p = planAt(config({ policies: [stale] }), { images });
       expect(byId(p.kept).map((x) => [x.id, x.reason])).toEqual(expected);
     }
@@ -68,7 +81,10 @@ describe('a selected image with a child that stays', () => {
     const other: Policy = { name: 'apps', resource: 'image', match: { repositories: ['app'] } };
     // The first policy to match decides, so the one that selects the child must come first.
     const freed = planAt(config({ policies: [other, { ...stale, keep: { tags: ['v*'] } }] }), { images: [base, app] });
-    expect(freed.actions.map((a) => [a.id, a.policy])).toEqual([['c', 'apps'], ['p', 'stale']]);
+    expect(freed.actions.map((a) => [a.id, a.policy])).toEqual([
+      ['c', 'apps'],
+      ['p', 'stale'],
+    ]);
     expect(freed.kept).toEqual([]);
   });
 
@@ -104,9 +120,41 @@ describe('untagged parents left without children', () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const p = planAt(config({ policies: [apps] }), { images: [root, mid, app] });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'c', name: 'app:1', policy: 'apps', reason: 'tags app:1 match', bytes: 10, tags: ['app:1'], digests: [], inTree: true },
-      { resource: 'image', id: 'm', name: '<none>@m', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 100, tags: [], digests: [], dependsOn: ['c'], inTree: true },
-      { resource: 'image', id: 'r', name: '<none>@r', policy: 'apps', reason: 'untagged parent of app:1, left with no child and used by no container', bytes: 1000, tags: [], digests: [], dependsOn: ['m'], inTree: true },
+      {
+        resource: 'image',
+        id: 'c',
+        name: 'app:1',
+        policy: 'apps',
+        reason: 'tags app:1 match',
+        bytes: 10,
+        tags: ['app:1'],
+        digests: [],
+        inTree: true,
+      },
+      {
+        resource: 'image',
+        id: 'm',
+        name: '<none>@m',
+        policy: 'apps',
+        reason: 'untagged parent of app:1, left with no child and used by no container',
+        bytes: 100,
+        tags: [],
+        digests: [],
+        dependsOn: ['c'],
+        inTree: true,
+      },
+      {
+        resource: 'image',
+        id: 'r',
+        name: '<none>@r',
+        policy: 'apps',
+        reason: 'untagged parent of app:1, left with no child and used by no container',
+        bytes: 1000,
+        tags: [],
+        digests: [],
+        dependsOn: ['m'],
+        inTree: true,
+      },
     ]);
     // Each parent counts against limits.maxRemovalsPerRun like any removal.
     expect(p.totals).toEqual({ count: 3, bytes: 1110 });
@@ -116,7 +164,11 @@ describe('untagged parents left without children', () => {
     const app = image({ id: 'c', parent: mid, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
     const cfg = config({ policies: [apps, { name: 'all', resource: 'image', match: {} }] });
     const p = planAt(cfg, { images: [root, mid, app] });
-    expect(p.actions.map((a) => [a.id, a.policy, a.bytes])).toEqual([['c', 'apps', 10], ['m', 'all', 100], ['r', 'all', 1000]]);
+    expect(p.actions.map((a) => [a.id, a.policy, a.bytes])).toEqual([
+      ['c', 'apps', 10],
+      ['m', 'all', 100],
+      ['r', 'all', 1000],
+    ]);
   });
 
   it('a protected untagged parent stays, with everything above it', () => {
@@ -136,7 +188,11 @@ describe('untagged parents left without children', () => {
     const look: Policy = { name: 'look', resource: 'image', action: 'report', match: { labels: ['stage=build'] } };
     const first = config({ policies: [dangling, look, apps] });
     const p = planAt(first, { images: [r2, m2, app] });
-    expect(p.actions.map((a) => [a.id, a.policy])).toEqual([['c', 'apps'], ['m', 'apps'], ['r', 'apps']]);
+    expect(p.actions.map((a) => [a.id, a.policy])).toEqual([
+      ['c', 'apps'],
+      ['m', 'apps'],
+      ['r', 'apps'],
+    ]);
     // What the report-only policy said about them while they had a child no longer stands.
     expect(p.reported).toEqual([]);
     // With the report-only policy first it decides, now and in the next cycle: the parents stay.
@@ -153,10 +209,16 @@ describe('untagged parents left without children', () => {
     const leaf = image({ id: 'c', parent: m2, tags: ['ci/app:pr-1'], layers: [['l2', 10]], created: ago(90) });
     const ciPolicy: Policy = { name: 'ci', resource: 'image', match: { repositories: ['ci/**'] } };
     const p = planAt(config({ policies: [ciPolicy] }), { images: [top, m2, leaf] });
-    expect(p.actions.map((a) => [a.id, a.dependsOn ?? []])).toEqual([['c', []], ['m', ['c']], ['a', ['m']]]);
+    expect(p.actions.map((a) => [a.id, a.dependsOn ?? []])).toEqual([
+      ['c', []],
+      ['m', ['c']],
+      ['a', ['m']],
+    ]);
     expect(p.kept).toEqual([]);
     // A protected middle image holds everything above it, and names itself as the reason.
-    const held = planAt(config({ policies: [ciPolicy], protect: { labels: ['keep'] } }), { images: [top, { ...m2, labels: { keep: '1' } }, leaf] });
+    const held = planAt(config({ policies: [ciPolicy], protect: { labels: ['keep'] } }), {
+      images: [top, { ...m2, labels: { keep: '1' } }, leaf],
+    });
     expect(held.actions.map((a) => a.id)).toEqual(['c']);
     expect(held.kept.map((k) => [k.id, k.reason])).toEqual([['a', 'has a dependent child image <none>@m that stays']]);
   });
@@ -164,14 +226,24 @@ describe('untagged parents left without children', () => {
   it('a keep rule of a pressure policy holds a parent even while the pressure condition does not hold', () => {
     const m2 = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { tier: 'mid' }, created: ago(90) });
     const app = image({ id: 'c', parent: m2, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const budget: Policy = { name: 'budget', resource: 'image', match: {}, keep: { labels: ['tier'] }, when: { totalSizeAbove: '1TB' }, until: { totalSizeBelow: '500GB' } };
+    const budget: Policy = {
+      name: 'budget',
+      resource: 'image',
+      match: {},
+      keep: { labels: ['tier'] },
+      when: { totalSizeAbove: '1TB' },
+      until: { totalSizeBelow: '500GB' },
+    };
     const p = planAt(config({ policies: [budget, apps] }), { images: [root, m2, app] });
     expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 10]]);
   });
 
   // A parent that a policy kept (keep.labels here) or only reported stays too.
   it.each<[string, Policy]>([
-    ['kept by a keep rule', { name: 'mids', resource: 'image', match: { labels: ['tier=mid'] }, keep: { labels: ['tier'] } }],
+    [
+      'kept by a keep rule',
+      { name: 'mids', resource: 'image', match: { labels: ['tier=mid'] }, keep: { labels: ['tier'] } },
+    ],
     ['only reported', { name: 'mids', resource: 'image', action: 'report', match: { labels: ['tier=mid'] } }],
   ])('a parent %s is not removed with its child', (_, held) => {
     const m2 = image({ id: 'm', parent: root, layers: [['l1', 100]], labels: { tier: 'mid' }, created: ago(90) });
@@ -185,7 +257,12 @@ describe('dangling: false', () => {
   it('means tagged: an untagged parent with children is neither dangling nor tagged', () => {
     const root = image({ id: 'r', layers: [['l0', 1000]], created: ago(90) });
     const app = image({ id: 'c', parent: root, tags: ['app:1'], layers: [['l2', 10]], created: ago(90) });
-    const p = planAt(config({ policies: [{ name: 'tagged', resource: 'image', match: { dangling: false } }] }), { images: [root, app] });
-    expect(p.actions.map((a) => [a.id, a.reason])).toEqual([['c', 'tagged'], ['r', 'untagged parent of app:1, left with no child and used by no container']]);
+    const p = planAt(config({ policies: [{ name: 'tagged', resource: 'image', match: { dangling: false } }] }), {
+      images: [root, app],
+    });
+    expect(p.actions.map((a) => [a.id, a.reason])).toEqual([
+      ['c', 'tagged'],
+      ['r', 'untagged parent of app:1, left with no child and used by no container'],
+    ]);
   });
 });

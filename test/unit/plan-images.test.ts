@@ -15,7 +15,18 @@ describe('dangling', () => {
 
   it('dangling: true selects only untagged images without children', () => {
     const p = planAt(config({ policies: [policy({ dangling: true })] }), { images: [tagged, dangling, parent, child] });
-    expect(p.actions).toEqual([{ resource: 'image', id: 'd', name: '<none>@d', policy: 'imgs', reason: 'dangling', bytes: 0, tags: [], digests: [] }]);
+    expect(p.actions).toEqual([
+      {
+        resource: 'image',
+        id: 'd',
+        name: '<none>@d',
+        policy: 'imgs',
+        reason: 'dangling',
+        bytes: 0,
+        tags: [],
+        digests: [],
+      },
+    ]);
     expect(p.kept).toEqual([]);
   });
 
@@ -33,12 +44,16 @@ describe('olderThan', () => {
     [ago(400), true],
     [ago(0), false],
   ])('created %d, olderThan 30d → selected %s', (created, selected) => {
-    const p = planAt(config({ policies: [policy({ olderThan: '30d' })] }), { images: [image({ id: 'i', tags: ['app:1'], created })] });
+    const p = planAt(config({ policies: [policy({ olderThan: '30d' })] }), {
+      images: [image({ id: 'i', tags: ['app:1'], created })],
+    });
     expect(p.actions.map((a) => a.id)).toEqual(selected ? ['i'] : []);
   });
 
   it('says how old the image is', () => {
-    const p = planAt(config({ policies: [policy({ olderThan: '30d' })] }), { images: [image({ id: 'i', tags: ['app:1'], created: ago(45.5) })] });
+    const p = planAt(config({ policies: [policy({ olderThan: '30d' })] }), {
+      images: [image({ id: 'i', tags: ['app:1'], created: ago(45.5) })],
+    });
     expect(p.actions[0]?.reason).toBe('created 45d 12h ago (olderThan 30d)');
   });
 });
@@ -55,8 +70,18 @@ describe('repositories and tags: every tag must match', () => {
     ['untagged never matches a tag glob', [], { tags: ['*'] }, false],
     ['tag glob matches', ['app:pr-7'], { tags: ['pr-*'] }, true],
     ['one tag fails the tag glob', ['app:pr-7', 'app:latest'], { tags: ['pr-*'] }, false],
-    ['repository and tag both checked per tag', ['ci/app:pr-1', 'ci/app:main'], { repositories: ['ci/*'], tags: ['pr-*'] }, false],
-    ['registry with a port is part of the repository', ['reg:5000/ci/app:pr-1'], { repositories: ['reg:5000/ci/*'], tags: ['pr-*'] }, true],
+    [
+      'repository and tag both checked per tag',
+      ['ci/app:pr-1', 'ci/app:main'],
+      { repositories: ['ci/*'], tags: ['pr-*'] },
+      false,
+    ],
+    [
+      'registry with a port is part of the repository',
+      ['reg:5000/ci/app:pr-1'],
+      { repositories: ['reg:5000/ci/*'], tags: ['pr-*'] },
+      true,
+    ],
     ['the tag follows the last colon after the last slash', ['reg:5000/ci/app:pr-1'], { repositories: ['reg'] }, false],
     ['a reference without a tag is :latest', ['ci/app'], { tags: ['latest'] }, true],
   ])('%s', (_why, tags, match, selected) => {
@@ -65,9 +90,20 @@ describe('repositories and tags: every tag must match', () => {
   });
 
   it('names the tags in the reason and records every tag, so one added later stops the removal', () => {
-    const p = planAt(config({ policies: [policy({ repositories: ['ci/**'] })] }), { images: [image({ id: 'i', tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] })] });
+    const p = planAt(config({ policies: [policy({ repositories: ['ci/**'] })] }), {
+      images: [image({ id: 'i', tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'] })],
+    });
     expect(p.actions).toEqual([
-      { resource: 'image', id: 'i', name: 'ci/a:1', policy: 'imgs', reason: 'tags ci/a:1, ci/a:2, ci/b:1 match', bytes: 0, tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'], digests: [] },
+      {
+        resource: 'image',
+        id: 'i',
+        name: 'ci/a:1',
+        policy: 'imgs',
+        reason: 'tags ci/a:1, ci/a:2, ci/b:1 match',
+        bytes: 0,
+        tags: ['ci/a:1', 'ci/a:2', 'ci/b:1'],
+        digests: [],
+      },
     ]);
   });
 });
@@ -82,12 +118,16 @@ describe('labels', () => {
     ['!key absent', {}, ['!keep'], true],
     ['!key present', { keep: '' }, ['!keep'], false],
   ])('%s', (_why, labels, selectors, selected) => {
-    const p = planAt(config({ policies: [policy({ labels: selectors })] }), { images: [image({ id: 'i', tags: ['app:1'], labels })] });
+    const p = planAt(config({ policies: [policy({ labels: selectors })] }), {
+      images: [image({ id: 'i', tags: ['app:1'], labels })],
+    });
     expect(p.actions.map((a) => a.id)).toEqual(selected ? ['i'] : []);
   });
 
   it('matches untagged images too, since labels say nothing about names', () => {
-    const p = planAt(config({ policies: [policy({ labels: ['team=ci'] })] }), { images: [image({ id: 'u', labels: { team: 'ci' } })] });
+    const p = planAt(config({ policies: [policy({ labels: ['team=ci'] })] }), {
+      images: [image({ id: 'u', labels: { team: 'ci' } })],
+    });
     expect(p.actions.map((a) => [a.name, a.reason])).toEqual([['<none>@u', 'labels team=ci hold']]);
   });
 });
@@ -95,18 +135,26 @@ describe('labels', () => {
 describe('reasons', () => {
   it('list every condition that held, in a fixed order', () => {
     const match = { dangling: false, repositories: ['ci/*'], olderThan: '7d', labels: ['team=ci', '!keep'] };
-    const p = planAt(config({ policies: [policy(match)] }), { images: [image({ id: 'i', tags: ['ci/app:1'], created: ago(8), labels: { team: 'ci' } })] });
-    expect(p.actions[0]?.reason).toBe('tagged, tags ci/app:1 match, created 8d ago (olderThan 7d), labels team=ci, !keep hold');
+    const p = planAt(config({ policies: [policy(match)] }), {
+      images: [image({ id: 'i', tags: ['ci/app:1'], created: ago(8), labels: { team: 'ci' } })],
+    });
+    expect(p.actions[0]?.reason).toBe(
+      'tagged, tags ci/app:1 match, created 8d ago (olderThan 7d), labels team=ci, !keep hold',
+    );
   });
 
   it('an empty match selects every image, and says so', () => {
-    const p = planAt(config({ policies: [policy({})] }), { images: [image({ id: 'b', tags: ['b:1'] }), image({ id: 'a' })] });
+    const p = planAt(config({ policies: [policy({})] }), {
+      images: [image({ id: 'b', tags: ['b:1'] }), image({ id: 'a' })],
+    });
     expect(names(p.actions)).toEqual(['image:<none>@a', 'image:b:1']);
     expect(p.actions.map((a) => a.reason)).toEqual(['matches every image', 'matches every image']);
   });
 
   it('the short ID of an untagged image drops the sha256: prefix and keeps 12 hex', () => {
-    const p = planAt(config({ policies: [policy({ dangling: true })] }), { images: [image({ id: 'sha256:0123456789abcdef0123' })] });
+    const p = planAt(config({ policies: [policy({ dangling: true })] }), {
+      images: [image({ id: 'sha256:0123456789abcdef0123' })],
+    });
     expect(p.actions[0]?.name).toBe('<none>@0123456789ab');
   });
 });

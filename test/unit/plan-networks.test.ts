@@ -5,18 +5,36 @@ import type { ContainerPolicy, NetworkPolicy } from '../../src/core/config/schem
 import type { ContainerObj, NetworkObj } from '../../src/core/model/snapshot.js';
 import { SECOND, ago, config, container, names, planAt, type ContainerSpec } from '../support/builders.js';
 
-const policy = (match: NetworkPolicy['match'], rest: Partial<NetworkPolicy> = {}): NetworkPolicy => ({ name: 'nets', resource: 'network', match, ...rest });
+const policy = (match: NetworkPolicy['match'], rest: Partial<NetworkPolicy> = {}): NetworkPolicy => ({
+  name: 'nets',
+  resource: 'network',
+  match,
+  ...rest,
+});
 
 function network(spec: Partial<NetworkObj> & { name: string }): NetworkObj {
-  return { id: `${'ab'.repeat(32)}`.slice(0, 40) + spec.name.padEnd(24, '0').slice(0, 24), driver: 'bridge', scope: 'local', created: ago(30), labels: {}, ingress: false, configOnly: false, ...spec };
+  return {
+    id: `${'ab'.repeat(32)}`.slice(0, 40) + spec.name.padEnd(24, '0').slice(0, 24),
+    driver: 'bridge',
+    scope: 'local',
+    created: ago(30),
+    labels: {},
+    ingress: false,
+    configOnly: false,
+    ...spec,
+  };
 }
 
 function attached(spec: ContainerSpec, networks: string[]): ContainerObj {
   return { ...container(spec), networks };
 }
 
-const plan = (policies: NetworkPolicy[], networks: NetworkObj[], containers: ContainerObj[] = [], protect?: { labels: string[] }) =>
-  planAt(config({ policies, ...(protect ? { protect } : {}) }), { networks, containers });
+const plan = (
+  policies: NetworkPolicy[],
+  networks: NetworkObj[],
+  containers: ContainerObj[] = [],
+  protect?: { labels: string[] },
+) => planAt(config({ policies, ...(protect ? { protect } : {}) }), { networks, containers });
 
 describe('never selected', () => {
   it.each<[string, Partial<NetworkObj> & { name: string }, string]>([
@@ -26,9 +44,21 @@ describe('never selected', () => {
     ['ingress by name', { name: 'ingress', driver: 'overlay', scope: 'swarm' }, '"ingress" is a predefined network'],
     ['ingress by flag', { name: 'mesh', driver: 'overlay', ingress: true }, 'the swarm ingress network'],
     ['docker_gwbridge', { name: 'docker_gwbridge' }, '"docker_gwbridge" is a predefined network'],
-    ['swarm scope', { name: 'app_overlay', driver: 'overlay', scope: 'swarm' }, 'swarm-scoped (managed by the swarm manager)'],
-    ['config-only', { name: 'tmpl', driver: 'null', configOnly: true }, 'a config-only network (a template for swarm networks)'],
-    ['global scope (multi-host)', { name: 'multi', driver: 'overlay', scope: 'global' }, 'global-scoped (may be in use on other hosts)'],
+    [
+      'swarm scope',
+      { name: 'app_overlay', driver: 'overlay', scope: 'swarm' },
+      'swarm-scoped (managed by the swarm manager)',
+    ],
+    [
+      'config-only',
+      { name: 'tmpl', driver: 'null', configOnly: true },
+      'a config-only network (a template for swarm networks)',
+    ],
+    [
+      'global scope (multi-host)',
+      { name: 'multi', driver: 'overlay', scope: 'global' },
+      'global-scoped (may be in use on other hosts)',
+    ],
   ])('%s', (_why, spec, reason) => {
     const p = plan([policy({})], [network(spec)]);
     expect(p.actions).toEqual([]);
@@ -61,12 +91,19 @@ describe('in use', () => {
 
   it('a network used only by containers this plan removes is free', () => {
     const containers: ContainerPolicy = { name: 'stopped', resource: 'container', match: {} };
-    const p = planAt(config({ policies: [containers, policy({})] }), { networks: [net], containers: [attached({ name: 'job', state: 'exited' }, ['app'])] });
+    const p = planAt(config({ policies: [containers, policy({})] }), {
+      networks: [net],
+      containers: [attached({ name: 'job', state: 'exited' }, ['app'])],
+    });
     expect(names(p.actions)).toEqual(['container:job', 'network:app']);
   });
 
   it('another network is not kept by a container on a different one', () => {
-    const p = plan([policy({})], [net, network({ name: 'other' })], [attached({ name: 'web', state: 'running' }, ['app'])]);
+    const p = plan(
+      [policy({})],
+      [net, network({ name: 'other' })],
+      [attached({ name: 'web', state: 'running' }, ['app'])],
+    );
     expect(names(p.actions)).toEqual(['network:other']);
   });
 });
@@ -87,8 +124,13 @@ describe('match and keep', () => {
   });
 
   it('lists the conditions in the reason', () => {
-    const p = plan([policy({ olderThan: '7d', names: ['ci-*'], labels: ['ci'], drivers: ['bridge'] })], [network({ name: 'ci-1', created: ago(9), labels: { ci: '' } })]);
-    expect(p.actions.map((a) => a.reason)).toEqual(['created 9d ago (olderThan 7d), name matches, labels ci hold, driver bridge, no container attached']);
+    const p = plan(
+      [policy({ olderThan: '7d', names: ['ci-*'], labels: ['ci'], drivers: ['bridge'] })],
+      [network({ name: 'ci-1', created: ago(9), labels: { ci: '' } })],
+    );
+    expect(p.actions.map((a) => a.reason)).toEqual([
+      'created 9d ago (olderThan 7d), name matches, labels ci hold, driver bridge, no container attached',
+    ]);
   });
 
   it.each<[string, Partial<NetworkObj> & { name: string }, string]>([
@@ -96,7 +138,9 @@ describe('match and keep', () => {
     ['keep.labels', { name: 'n', labels: { pinned: '1' } }, 'keep.labels "pinned"'],
     ['protect.labels', { name: 'n', labels: { protect: '' } }, 'protected by label "protect"'],
   ])('%s keeps it', (_why, spec, reason) => {
-    const p = plan([policy({}, { keep: { names: ['keep-*'], labels: ['pinned'] } })], [network(spec)], [], { labels: ['protect'] });
+    const p = plan([policy({}, { keep: { names: ['keep-*'], labels: ['pinned'] } })], [network(spec)], [], {
+      labels: ['protect'],
+    });
     expect(p.actions).toEqual([]);
     expect(p.kept.map((k) => k.reason)).toEqual([reason]);
   });
@@ -115,6 +159,8 @@ describe('match and keep', () => {
   it('maxRemovalFraction counts networks on their own', () => {
     const nets = Array.from({ length: 12 }, (_, i) => network({ name: `n${i}`, id: `${i}`.padStart(64, 'c') }));
     const p = planAt(config({ policies: [policy({})], limits: { maxRemovalFraction: 0.5 } }), { networks: nets });
-    expect(p.blocked).toBe('the plan removes 12 of 12 networks, more than limits.maxRemovalFraction (0.5); nothing will be removed');
+    expect(p.blocked).toBe(
+      'the plan removes 12 of 12 networks, more than limits.maxRemovalFraction (0.5); nothing will be removed',
+    );
   });
 });

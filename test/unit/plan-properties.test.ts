@@ -15,12 +15,17 @@ const STATES = ['created', 'running', 'paused', 'restarting', 'exited', 'dead'];
 const CHAINS = ['c0', 'c1', 'c2', 'c3', 'c4'];
 const VOLUMES = ['data', 'cache', anonName('a'), anonName('b'), anonName('c')];
 
-const labelsArb = fc.record({ keep: fc.boolean(), team: fc.boolean() }).map(({ keep, team }) => ({ ...(keep ? { 'reclaimd.keep': '1' } : {}), ...(team ? { team: 'ci' } : {}) }));
+const labelsArb = fc
+  .record({ keep: fc.boolean(), team: fc.boolean() })
+  .map(({ keep, team }) => ({ ...(keep ? { 'reclaimd.keep': '1' } : {}), ...(team ? { team: 'ci' } : {}) }));
 
 const imagesArb = fc
   .array(
     fc.record({
-      tags: fc.uniqueArray(fc.tuple(fc.constantFrom(...REPOS), fc.constantFrom(...TAGS)).map(([r, t]) => `${r}:${t}`), { maxLength: 2 }),
+      tags: fc.uniqueArray(
+        fc.tuple(fc.constantFrom(...REPOS), fc.constantFrom(...TAGS)).map(([r, t]) => `${r}:${t}`),
+        { maxLength: 2 },
+      ),
       parent: fc.option(fc.nat(20), { nil: undefined }),
       age: fc.integer({ min: 0, max: 800 }),
       labels: labelsArb,
@@ -37,7 +42,16 @@ const imagesArb = fc
       const tags = s.tags.filter((t) => !seen.has(t));
       tags.forEach((t) => seen.add(t));
       const parentId = s.parent !== undefined && s.parent < i ? `i${s.parent}` : undefined;
-      images.push({ id: `i${i}`, parentId, tags, digests: [], created: ago(s.age), labels: s.labels, size: 0, layers: s.layers.map((chain) => ({ chain, size: 100 * (CHAINS.indexOf(chain) + 1) })) });
+      images.push({
+        id: `i${i}`,
+        parentId,
+        tags,
+        digests: [],
+        created: ago(s.age),
+        labels: s.labels,
+        size: 0,
+        layers: s.layers.map((chain) => ({ chain, size: 100 * (CHAINS.indexOf(chain) + 1) })),
+      });
     });
     return images;
   });
@@ -45,16 +59,47 @@ const imagesArb = fc
 function stateArb(images: ImageObj[]): fc.Arbitrary<Snapshot> {
   const imageIds = images.length > 0 ? images.map((i) => i.id) : ['ghost'];
   const containers = fc.array(
-    fc.record({ state: fc.constantFrom(...STATES), image: fc.constantFrom(...imageIds), vols: fc.uniqueArray(fc.constantFrom(...VOLUMES), { maxLength: 2 }), age: fc.integer({ min: 0, max: 60 }), exit: fc.constantFrom(0, 1), labels: labelsArb }),
+    fc.record({
+      state: fc.constantFrom(...STATES),
+      image: fc.constantFrom(...imageIds),
+      vols: fc.uniqueArray(fc.constantFrom(...VOLUMES), { maxLength: 2 }),
+      age: fc.integer({ min: 0, max: 60 }),
+      exit: fc.constantFrom(0, 1),
+      labels: labelsArb,
+    }),
     { maxLength: 8 },
   );
-  const volumes = fc.uniqueArray(fc.record({ name: fc.constantFrom(...VOLUMES), age: fc.integer({ min: 0, max: 60 }), nfs: fc.boolean(), labels: labelsArb }), { selector: (v) => v.name, maxLength: 5 });
+  const volumes = fc.uniqueArray(
+    fc.record({
+      name: fc.constantFrom(...VOLUMES),
+      age: fc.integer({ min: 0, max: 60 }),
+      nfs: fc.boolean(),
+      labels: labelsArb,
+    }),
+    { selector: (v) => v.name, maxLength: 5 },
+  );
   return fc.tuple(containers, volumes).map(([cs, vs]) => ({
     images,
-    containers: cs.map(
-      (c, i): ContainerObj => ({ id: `c${i}`, name: `ctr${i}`, image: c.image, imageId: c.image, state: c.state, created: ago(c.age + 1), finishedAt: ago(c.age), exitCode: c.exit, labels: c.labels, sizeRw: 10, volumes: c.vols }),
-    ),
-    volumes: vs.map((v): VolumeObj => ({ name: v.name, driver: v.nfs ? 'nfs' : 'local', created: ago(v.age), labels: v.labels, size: 5 })),
+    containers: cs.map((c, i): ContainerObj => ({
+      id: `c${i}`,
+      name: `ctr${i}`,
+      image: c.image,
+      imageId: c.image,
+      state: c.state,
+      created: ago(c.age + 1),
+      finishedAt: ago(c.age),
+      exitCode: c.exit,
+      labels: c.labels,
+      sizeRw: 10,
+      volumes: c.vols,
+    })),
+    volumes: vs.map((v): VolumeObj => ({
+      name: v.name,
+      driver: v.nfs ? 'nfs' : 'local',
+      created: ago(v.age),
+      labels: v.labels,
+      size: 5,
+    })),
   }));
 }
 
@@ -64,16 +109,45 @@ const snapshotArb = imagesArb.chain(stateArb);
 // generated here is one an operator could write (dangling with keep.newest is refused).
 const policyArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc
-    .record({ resource: fc.constant('image'), match: fc.constantFrom<Record<string, unknown>>({}, { dangling: true }, { repositories: ['ci/**'] }, { tags: ['pr-*'], olderThan: '30d' }, { labels: ['team=ci'] }), keep: fc.constantFrom<Record<string, unknown> | undefined>(undefined, { newest: 1 }, { tags: ['latest'] }) })
+    .record({
+      resource: fc.constant('image'),
+      match: fc.constantFrom<Record<string, unknown>>(
+        {},
+        { dangling: true },
+        { repositories: ['ci/**'] },
+        { tags: ['pr-*'], olderThan: '30d' },
+        { labels: ['team=ci'] },
+      ),
+      keep: fc.constantFrom<Record<string, unknown> | undefined>(undefined, { newest: 1 }, { tags: ['latest'] }),
+    })
     .filter(({ match, keep }) => !(match['dangling'] === true && keep?.['newest'] !== undefined))
     .map(({ keep, ...p }) => (keep ? { ...p, keep } : p)),
-  fc.record({ resource: fc.constant('container'), match: fc.constantFrom<Record<string, unknown>>({}, { stoppedFor: '7d' }, { exitCode: [0] }, { labels: ['team'] }), removeAnonymousVolumes: fc.boolean() }),
-  fc.record({ resource: fc.constant('volume'), match: fc.constantFrom<Record<string, unknown>>({}, { anonymous: true }, { olderThan: '7d' }, { names: ['data'] }) }),
+  fc.record({
+    resource: fc.constant('container'),
+    match: fc.constantFrom<Record<string, unknown>>({}, { stoppedFor: '7d' }, { exitCode: [0] }, { labels: ['team'] }),
+    removeAnonymousVolumes: fc.boolean(),
+  }),
+  fc.record({
+    resource: fc.constant('volume'),
+    match: fc.constantFrom<Record<string, unknown>>({}, { anonymous: true }, { olderThan: '7d' }, { names: ['data'] }),
+  }),
 );
 
-const policiesArb = fc.array(fc.tuple(policyArb, fc.boolean()), { minLength: 1, maxLength: 5 }).map((ps) => ps.map(([p, report], i) => ({ ...p, name: `p${i}`, ...(report ? { action: 'report' } : {}) }) as unknown as Policy));
+const policiesArb = fc
+  .array(fc.tuple(policyArb, fc.boolean()), { minLength: 1, maxLength: 5 })
+  .map((ps) =>
+    ps.map(([p, report], i) => ({ ...p, name: `p${i}`, ...(report ? { action: 'report' } : {}) }) as unknown as Policy),
+  );
 
-const configArb = fc.tuple(policiesArb, fc.integer({ min: 0, max: 30 })).map(([policies, limit]) => config({ policies, protect: { labels: ['reclaimd.keep'], repositories: ['base'] }, limits: { maxRemovalsPerRun: limit } }));
+const configArb = fc
+  .tuple(policiesArb, fc.integer({ min: 0, max: 30 }))
+  .map(([policies, limit]) =>
+    config({
+      policies,
+      protect: { labels: ['reclaimd.keep'], repositories: ['base'] },
+      limits: { maxRemovalsPerRun: limit },
+    }),
+  );
 
 const RUNS = { numRuns: 300 };
 
@@ -95,7 +169,8 @@ describe('planner invariants on random engine states', () => {
             expect(i.labels['reclaimd.keep']).toBeUndefined();
             expect(i.tags.some((t) => splitReference(t).repository === 'base')).toBe(false);
             // Every child of a removed image is removed too, or the engine would refuse.
-            for (const child of snap.images.filter((x) => x.parentId === i.id)) expect(p.actions.some((x) => x.id === child.id)).toBe(true);
+            for (const child of snap.images.filter((x) => x.parentId === i.id))
+              expect(p.actions.some((x) => x.id === child.id)).toBe(true);
           } else {
             const v = snap.volumes.find((x) => x.name === a.id) as VolumeObj;
             expect(remaining.some((c) => c.volumes.includes(v.name))).toBe(false);
@@ -104,7 +179,8 @@ describe('planner invariants on random engine states', () => {
           }
         }
         // Report-only selections are never among the removals.
-        for (const r of p.reported) expect(p.actions.some((a) => a.resource === r.resource && a.id === r.id)).toBe(false);
+        for (const r of p.reported)
+          expect(p.actions.some((a) => a.resource === r.resource && a.id === r.id)).toBe(false);
       }),
       RUNS,
     );
@@ -124,7 +200,11 @@ describe('planner invariants on random engine states', () => {
   it('does not depend on the order the engine lists objects in', () => {
     fc.assert(
       fc.property(snapshotArb, configArb, fc.integer(), (snap, cfg, seed) => {
-        const reordered: Snapshot = { images: shuffled(snap.images, seed), containers: shuffled(snap.containers, seed + 1), volumes: shuffled(snap.volumes, seed + 2) };
+        const reordered: Snapshot = {
+          images: shuffled(snap.images, seed),
+          containers: shuffled(snap.containers, seed + 1),
+          volumes: shuffled(snap.volumes, seed + 2),
+        };
         expect(planAt(cfg, reordered)).toEqual(planAt(cfg, snap));
       }),
       RUNS,

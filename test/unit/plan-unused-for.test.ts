@@ -17,11 +17,15 @@ function usage(images: Record<string, number>, volumes: Record<string, number> =
   };
 }
 
-const withUsage = (parts: Partial<Snapshot>, u: Usage | undefined): Snapshot => ({ ...snapshot(parts), ...(u ? { usage: u } : {}) });
+const withUsage = (parts: Partial<Snapshot>, u: Usage | undefined): Snapshot => ({
+  ...snapshot(parts),
+  ...(u ? { usage: u } : {}),
+});
 
 describe('image unusedFor', () => {
   const img = image({ id: 'sha256:i1', tags: ['ci/app:1'], created: ago(730) });
-  const run = (match: ImagePolicy['match'], u: Usage | undefined, parts: Partial<Snapshot> = {}) => plan(config({ policies: [imagePolicy(match)] }), withUsage({ images: [img], ...parts }, u), NOW);
+  const run = (match: ImagePolicy['match'], u: Usage | undefined, parts: Partial<Snapshot> = {}) =>
+    plan(config({ policies: [imagePolicy(match)] }), withUsage({ images: [img], ...parts }, u), NOW);
 
   it('selects an image last used long enough ago, and says when', () => {
     const p = run({ unusedFor: '14d' }, usage({ 'sha256:i1': ago(20) }));
@@ -35,7 +39,9 @@ describe('image unusedFor', () => {
 
   it('adds its reason to the other conditions', () => {
     const p = run({ olderThan: '30d', unusedFor: '14d' }, usage({ 'sha256:i1': ago(20) }));
-    expect(p.actions.map((a) => a.reason)).toEqual(['created 730d ago (olderThan 30d), last used 20d ago (unusedFor 14d)']);
+    expect(p.actions.map((a) => a.reason)).toEqual([
+      'created 730d ago (olderThan 30d), last used 20d ago (unusedFor 14d)',
+    ]);
   });
 
   it.each<[string, Usage | undefined]>([
@@ -58,7 +64,9 @@ describe('image unusedFor', () => {
   });
 
   it('never selects an image a container uses, whatever its recorded last use', () => {
-    const p = run({ unusedFor: '14d' }, usage({ 'sha256:i1': ago(100) }), { containers: [container({ name: 'web', image: img, state: 'exited' })] });
+    const p = run({ unusedFor: '14d' }, usage({ 'sha256:i1': ago(100) }), {
+      containers: [container({ name: 'web', image: img, state: 'exited' })],
+    });
     expect(p.actions).toEqual([]);
     expect(p.kept.map((k) => k.reason)).toEqual(['in use by container web (exited)']);
   });
@@ -70,14 +78,22 @@ describe('image unusedFor', () => {
 
 describe('volume unusedFor', () => {
   const run = (match: VolumePolicy['match'], u: Usage | undefined, parts: Partial<Snapshot> = {}) =>
-    plan(config({ policies: [volumePolicy(match)] }), withUsage({ volumes: [volume({ name: 'data' })], ...parts }, u), NOW);
+    plan(
+      config({ policies: [volumePolicy(match)] }),
+      withUsage({ volumes: [volume({ name: 'data' })], ...parts }, u),
+      NOW,
+    );
 
   it('selects a volume last mounted long enough ago', () => {
-    expect(run({ unusedFor: '7d' }, usage({}, { data: ago(8) })).actions.map((a) => a.reason)).toEqual(['last used 8d ago (unusedFor 7d)']);
+    expect(run({ unusedFor: '7d' }, usage({}, { data: ago(8) })).actions.map((a) => a.reason)).toEqual([
+      'last used 8d ago (unusedFor 7d)',
+    ]);
   });
 
   it('says so when the volume was never seen mounted', () => {
-    expect(run({ unusedFor: '7d' }, usage({}, { data: ago(8) }, ['data'])).actions.map((a) => a.reason)).toEqual(['never seen in use; first seen 8d ago (unusedFor 7d)']);
+    expect(run({ unusedFor: '7d' }, usage({}, { data: ago(8) }, ['data'])).actions.map((a) => a.reason)).toEqual([
+      'never seen in use; first seen 8d ago (unusedFor 7d)',
+    ]);
   });
 
   it.each<[string, Usage | undefined]>([
@@ -89,7 +105,9 @@ describe('volume unusedFor', () => {
   });
 
   it('never selects a mounted volume', () => {
-    const p = run({ unusedFor: '7d' }, usage({}, { data: ago(30) }), { containers: [container({ name: 'db', volumes: ['data'], state: 'exited' })] });
+    const p = run({ unusedFor: '7d' }, usage({}, { data: ago(30) }), {
+      containers: [container({ name: 'db', volumes: ['data'], state: 'exited' })],
+    });
     expect(p.actions).toEqual([]);
     expect(p.kept.map((k) => k.reason)).toEqual(['mounted by container db (exited)']);
   });

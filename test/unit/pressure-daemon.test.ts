@@ -17,18 +17,32 @@ const quiet = () => createLogger('error', new Writable({ write: (_c, _e, done) =
 describe('cycles never overlap', () => {
   it('with schedule, pressure and manual triggers firing together', async () => {
     const configPath = writeConfig(
-      { schedule: '* * * * * *', docker: { host: 'unix:///nonexistent/reclaimd-test.sock', pingInterval: '1s' }, pressure: { interval: '1s' } },
+      {
+        schedule: '* * * * * *',
+        docker: { host: 'unix:///nonexistent/reclaimd-test.sock', pingInterval: '1s' },
+        pressure: { interval: '1s' },
+      },
       { 'p.yaml': { policies: [{ name: 'budget', resource: 'image', match: {}, when: { totalSizeAbove: '1B' } }] } },
     );
     const loaded = await loadConfig(configPath);
     if (!loaded.ok) throw new Error('config rejected');
     const metrics = createMetrics();
-    const daemon = new Daemon({ configPath, initialConfig: loaded.value, modeOverride: undefined, log: quiet(), metrics, listen: '127.0.0.1:0' });
+    const daemon = new Daemon({
+      configPath,
+      initialConfig: loaded.value,
+      modeOverride: undefined,
+      log: quiet(),
+      metrics,
+      listen: '127.0.0.1:0',
+    });
     let running = 0;
     let maxRunning = 0;
     const started: string[] = [];
     // Stand-ins for the parts that would reach the engine: a slow cycle and a condition that holds.
-    const internals = daemon as unknown as { runOne(trigger: string): Promise<CycleReport | undefined>; pressureCheck(): Promise<unknown> };
+    const internals = daemon as unknown as {
+      runOne(trigger: string): Promise<CycleReport | undefined>;
+      pressureCheck(): Promise<unknown>;
+    };
     internals.runOne = async (trigger) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
@@ -39,22 +53,24 @@ describe('cycles never overlap', () => {
     };
     internals.pressureCheck = async () => ({ policy: 'budget', figure: 100 });
     await daemon.start();
-    const manual = setInterval(() => void daemon.cycle("manual"), 450);
+    const manual = setInterval(() => void daemon.cycle('manual'), 450);
     try {
       const deadline = Date.now() + 20_000;
       const seen = (t: string) => started.filter((s) => s === t).length;
-      while (Date.now() < deadline && !(seen('schedule') >= 2 && seen('pressure') >= 2 && seen('manual') >= 2)) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() < deadline && !(seen('schedule') >= 2 && seen('pressure') >= 2 && seen('manual') >= 2))
+        await new Promise((r) => setTimeout(r, 50));
     } finally {
       clearInterval(manual);
       await daemon.stop();
     }
-    expect(started, started.join(" ")).toContain("startup");
+    expect(started, started.join(' ')).toContain('startup');
     expect(started.filter((s) => s === 'schedule').length).toBeGreaterThanOrEqual(2);
     expect(started.filter((s) => s === 'pressure').length).toBeGreaterThanOrEqual(2);
     expect(started.filter((s) => s === 'manual').length).toBeGreaterThanOrEqual(2);
     expect(maxRunning).toBe(1);
     // A pressure trigger is counted only when its cycle really started.
-    const triggers = (await metrics.registry.getSingleMetric('reclaimd_pressure_triggers_total')?.get())?.values[0]?.value;
+    const triggers = (await metrics.registry.getSingleMetric('reclaimd_pressure_triggers_total')?.get())?.values[0]
+      ?.value;
     expect(triggers).toBe(started.filter((s) => s === 'pressure').length);
   }, 30_000);
 });

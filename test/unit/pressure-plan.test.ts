@@ -8,7 +8,8 @@ import type { ImageObj, Snapshot } from '../../src/core/model/snapshot.js';
 import type { DiskFigures } from '../../src/core/planner/pressure/pressure.js';
 import { ago, config, container, image, NOW, shuffled } from '../support/builders.js';
 
-const alone = (id: string, size: number, created = ago(100)) => image({ id, tags: [`ci/${id}:1`], created, layers: [[`L-${id}`, size]] });
+const alone = (id: string, size: number, created = ago(100)) =>
+  image({ id, tags: [`ci/${id}:1`], created, layers: [[`L-${id}`, size]] });
 
 function snap(images: readonly ImageObj[], lastUse?: Record<string, number>, extra: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -20,7 +21,14 @@ function snap(images: readonly ImageObj[], lastUse?: Record<string, number>, ext
 }
 
 const budget = (above: string, below?: string, more: Partial<Policy> = {}): Policy =>
-  ({ name: 'budget', resource: 'image', match: {}, when: { totalSizeAbove: above }, ...(below ? { until: { totalSizeBelow: below } } : {}), ...more }) as Policy;
+  ({
+    name: 'budget',
+    resource: 'image',
+    match: {},
+    when: { totalSizeAbove: above },
+    ...(below ? { until: { totalSizeBelow: below } } : {}),
+    ...more,
+  }) as Policy;
 
 const run = (policies: Policy[], s: Snapshot, disk?: DiskFigures) => plan(config({ policies }), s, NOW, disk);
 const ids = (p: ReturnType<typeof plan>) => p.actions.map((a) => a.id);
@@ -35,9 +43,26 @@ describe('pressure by total size (budget)', () => {
     // d frees 4000 (10000 → 6000, still above 5000), a frees 1000 (→ 5000): stop there.
     expect(ids(p)).toEqual(['a', 'd']); // plan order is by ID; what matters is the set
     expect(p.pressure).toEqual([
-      { policy: 'budget', measure: 'totalSize', state: 'active', when: '9000B', until: '5000B', before: 10_000, capacity: null, target: 5000, freedEarlier: 0, freed: 5000, predictedAfter: 5000, selected: 2, spared: 2, reached: true },
+      {
+        policy: 'budget',
+        measure: 'totalSize',
+        state: 'active',
+        when: '9000B',
+        until: '5000B',
+        before: 10_000,
+        capacity: null,
+        target: 5000,
+        freedEarlier: 0,
+        freed: 5000,
+        predictedAfter: 5000,
+        selected: 2,
+        spared: 2,
+        reached: true,
+      },
     ]);
-    expect(p.actions.find((a) => a.id === 'd')?.reason).toMatch(/last used 9d ago; under pressure \(images total 10.0 kB, above 9000B\): least recently used first until 5000B/);
+    expect(p.actions.find((a) => a.id === 'd')?.reason).toMatch(
+      /last used 9d ago; under pressure \(images total 10.0 kB, above 9000B\): least recently used first until 5000B/,
+    );
   });
 
   it('one byte further needs the next least recently used image too', () => {
@@ -53,7 +78,10 @@ describe('pressure by total size (budget)', () => {
   });
 
   it('does nothing at all when the condition does not hold, and later policies still look at every image', () => {
-    const p = run([budget('10000B', '1000B'), { name: 'rest', resource: 'image', match: { repositories: ['ci/a'] } }], snap(images, lastUse));
+    const p = run(
+      [budget('10000B', '1000B'), { name: 'rest', resource: 'image', match: { repositories: ['ci/a'] } }],
+      snap(images, lastUse),
+    );
     expect(p.actions.map((a) => `${a.id}:${a.policy}`)).toEqual(['a:rest']);
     expect(p.pressure?.[0]).toMatchObject({ state: 'idle', before: 10_000, selected: 0, reached: true });
   });
@@ -73,7 +101,10 @@ describe('pressure by total size (budget)', () => {
     const z = alone('z', 3000);
     // Total 8200; target 5000 needs 3200. x alone frees only 100 (y still holds S), so y must go too.
     const p = run([budget('8000B', '5000B')], snap([x, y, z], { x: ago(9), y: ago(8), z: ago(1) }));
-    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['x', 100], ['y', 5100]]);
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([
+      ['x', 100],
+      ['y', 5100],
+    ]);
     expect(p.pressure?.[0]).toMatchObject({ before: 8200, predictedAfter: 3000, selected: 2, spared: 1 });
   });
 
@@ -84,7 +115,10 @@ describe('pressure by total size (budget)', () => {
     // Total 4500, target 3000: the parent (least recently used) must wait for its child; then
     // child (500) and parent (1000) are exactly enough, and x, used most recently, is spared.
     const p = run([budget('4000B', '3000B')], snap([x, child, parent], { p: ago(9), c: ago(5), x: ago(1) }));
-    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([['c', 500], ['p', 1000]]);
+    expect(p.actions.map((a) => [a.id, a.bytes])).toEqual([
+      ['c', 500],
+      ['p', 1000],
+    ]);
     expect(p.pressure?.[0]).toMatchObject({ predictedAfter: 3000, selected: 2, spared: 1, reached: true });
   });
 
@@ -97,7 +131,10 @@ describe('pressure by total size (budget)', () => {
   });
 
   it('credits what earlier policies free first, and takes only the rest', () => {
-    const p = run([{ name: 'first', resource: 'image', match: { repositories: ['ci/c'] } }, budget('9000B', '5000B')], snap(images, lastUse));
+    const p = run(
+      [{ name: 'first', resource: 'image', match: { repositories: ['ci/c'] } }, budget('9000B', '5000B')],
+      snap(images, lastUse),
+    );
     // c (3000) goes anyway; the budget then needs 2000 more: d (least recently used) gives 4000.
     expect(p.actions.map((a) => `${a.id}:${a.policy}`)).toEqual(['c:first', 'd:budget']);
     expect(p.pressure?.[0]).toMatchObject({ freedEarlier: 3000, freed: 4000, predictedAfter: 3000 });
@@ -105,7 +142,14 @@ describe('pressure by total size (budget)', () => {
 
   it('never takes an image in use or kept, and reports when the target cannot be reached', () => {
     const used = alone('used', 50_000);
-    const p = run([budget('1000B', undefined, { keep: { tags: ['keepme'] } } as Partial<Policy>)], snap([used, alone('a', 1000), image({ id: 'k', tags: ['ci/k:keepme'], layers: [['Lk', 9000]] })], { used: ago(99), a: ago(5), k: ago(50) }, { containers: [container({ name: 'svc', state: 'running', image: used })] }));
+    const p = run(
+      [budget('1000B', undefined, { keep: { tags: ['keepme'] } } as Partial<Policy>)],
+      snap(
+        [used, alone('a', 1000), image({ id: 'k', tags: ['ci/k:keepme'], layers: [['Lk', 9000]] })],
+        { used: ago(99), a: ago(5), k: ago(50) },
+        { containers: [container({ name: 'svc', state: 'running', image: used })] },
+      ),
+    );
     expect(ids(p)).toEqual(['a']);
     expect(p.kept.map((k) => k.id).sort()).toEqual(['k', 'used']);
     expect(p.pressure?.[0]).toMatchObject({ before: 60_000, predictedAfter: 59_000, reached: false });
@@ -121,13 +165,34 @@ describe('pressure by total size (budget)', () => {
 describe('pressure by disk usage', () => {
   const images = [alone('a', 15_000), alone('b', 10_000), alone('c', 8_000)];
   const lastUse = { a: ago(3), b: ago(2), c: ago(1) };
-  const policy: Policy = { name: 'disk', resource: 'image', match: {}, when: { diskUsageAbove: '85%' }, until: { diskUsageBelow: '70%' } } as Policy;
+  const policy: Policy = {
+    name: 'disk',
+    resource: 'image',
+    match: {},
+    when: { diskUsageAbove: '85%' },
+    until: { diskUsageBelow: '70%' },
+  } as Policy;
 
   it('removes until the file system is predicted at or below the until level', () => {
     const p = run([policy], snap(images, lastUse), { total: 100_000, used: 90_000 });
     expect(ids(p)).toEqual(['a', 'b']);
     expect(p.pressure).toEqual([
-      { policy: 'disk', measure: 'diskUsage', state: 'active', when: '85%', until: '70%', before: 90_000, capacity: 100_000, target: 70_000, freedEarlier: 0, freed: 25_000, predictedAfter: 65_000, selected: 2, spared: 1, reached: true },
+      {
+        policy: 'disk',
+        measure: 'diskUsage',
+        state: 'active',
+        when: '85%',
+        until: '70%',
+        before: 90_000,
+        capacity: 100_000,
+        target: 70_000,
+        freedEarlier: 0,
+        freed: 25_000,
+        predictedAfter: 65_000,
+        selected: 2,
+        spared: 1,
+        reached: true,
+      },
     ]);
   });
 
@@ -138,9 +203,19 @@ describe('pressure by disk usage', () => {
   });
 
   it('never removes on an unknown disk: the policy is skipped and says so', () => {
-    const p = run([policy, { name: 'rest', resource: 'image', match: { repositories: ['ci/c'] } }], snap(images, lastUse), undefined);
+    const p = run(
+      [policy, { name: 'rest', resource: 'image', match: { repositories: ['ci/c'] } }],
+      snap(images, lastUse),
+      undefined,
+    );
     expect(p.actions.map((a) => `${a.id}:${a.policy}`)).toEqual(['c:rest']);
-    expect(p.pressure?.[0]).toMatchObject({ state: 'unknown', before: null, target: null, selected: 0, reached: false });
+    expect(p.pressure?.[0]).toMatchObject({
+      state: 'unknown',
+      before: null,
+      target: null,
+      selected: 0,
+      reached: false,
+    });
   });
 
   it('a plan without pressure policies carries no pressure summary', () => {
@@ -162,7 +237,9 @@ describe('pressure configuration', () => {
     const r = resolveConfig('config.yaml', set.value, []);
     expect(r.ok && r.value.pressure).toEqual({ path: '/host/docker', intervalMs: 60_000 });
     const long = check('policies: [ p.yaml ]\npressure: { interval: 2d }\n');
-    expect(long.ok ? [] : long.problems.map((p) => `${p.line}:${p.col} ${p.where} ${p.message}`)).toEqual(['2:23 /pressure/interval expected a duration of at most 1d, got "2d"']);
+    expect(long.ok ? [] : long.problems.map((p) => `${p.line}:${p.col} ${p.where} ${p.message}`)).toEqual([
+      '2:23 /pressure/interval expected a duration of at most 1d, got "2d"',
+    ]);
     const relative = check('policies: [ p.yaml ]\npressure: { path: var/lib/docker }\n');
     expect(relative.ok).toBe(false);
   });

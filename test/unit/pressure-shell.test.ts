@@ -14,16 +14,27 @@ import { FakeEngine } from '../support/fake-engine.js';
 import { ago, image, NOW } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';
 
-
 function cfg(policies: unknown[], extra: Partial<RawConfig> = {}): Config {
-  const r = resolveConfig('/etc/reclaimd/config.yaml', { policies: ['p.yaml'], limits: { concurrentRemovals: 1 }, ...extra }, [{ file: 'p.yaml', text: JSON.stringify({ policies }) }]);
+  const r = resolveConfig(
+    '/etc/reclaimd/config.yaml',
+    { policies: ['p.yaml'], limits: { concurrentRemovals: 1 }, ...extra },
+    [{ file: 'p.yaml', text: JSON.stringify({ policies }) }],
+  );
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.value;
 }
 
 // Created 40, 30, 20 and 10 days ago; no last-use store, so creation time orders them.
-const images = [40, 30, 20, 10].map((d) => image({ id: `i-${d}`, tags: [`ci/app:${d}`], created: ago(d), layers: [[`L${d}`, d * 1000]] }));
-const budget = { name: 'budget', resource: 'image', match: { repositories: ['ci/**'] }, when: { totalSizeAbove: '90kB' }, until: { totalSizeBelow: '40kB' } };
+const images = [40, 30, 20, 10].map((d) =>
+  image({ id: `i-${d}`, tags: [`ci/app:${d}`], created: ago(d), layers: [[`L${d}`, d * 1000]] }),
+);
+const budget = {
+  name: 'budget',
+  resource: 'image',
+  match: { repositories: ['ci/**'] },
+  when: { totalSizeAbove: '90kB' },
+  until: { totalSizeBelow: '40kB' },
+};
 const disk = { name: 'disk', resource: 'image', match: {}, when: { diskUsageAbove: '1%' } };
 
 describe('readDisk', () => {
@@ -37,12 +48,18 @@ describe('readDisk', () => {
   it('names the path and what to mount when it cannot read it', async () => {
     const r = await readDisk(cfg([]), '/no/such/data-root');
     expect(r.figures).toBeUndefined();
-    expect(r.error).toMatch(/^cannot read disk usage at \/no\/such\/data-root: ENOENT.*mount it read-only at the same path \(e\.g\. -v \/no\/such\/data-root:\/no\/such\/data-root:ro\) or set pressure\.path/);
+    expect(r.error).toMatch(
+      /^cannot read disk usage at \/no\/such\/data-root: ENOENT.*mount it read-only at the same path \(e\.g\. -v \/no\/such\/data-root:\/no\/such\/data-root:ro\) or set pressure\.path/,
+    );
   });
 
   it('asks for pressure.path when the engine names no data root', async () => {
     const r = await readDisk(cfg([]), undefined);
-    expect(r).toMatchObject({ path: undefined, figures: undefined, error: expect.stringMatching(/set pressure\.path/) as unknown });
+    expect(r).toMatchObject({
+      path: undefined,
+      figures: undefined,
+      error: expect.stringMatching(/set pressure\.path/) as unknown,
+    });
   });
 });
 
@@ -54,22 +71,37 @@ describe('a cycle with pressure policies', () => {
     const report = await runCycle(engine, cfg([budget]), { mode: 'enforce', now: NOW }, log);
     expect(report.removed.map((r) => r.id).sort()).toEqual(['i-30', 'i-40']);
     expect([...engine.images.keys()].sort()).toEqual(['i-10', 'i-20']);
-    expect(report.plan.pressure?.[0]).toMatchObject({ before: 100_000, target: 40_000, predictedAfter: 30_000, reached: true, spared: 2 });
-    expect(planText(report.plan, 'enforce')).toMatch(/Pressure:\n {2}budget \(when totalSizeAbove 90kB, until 40kB\): 100\.0 kB → predicted 30\.0 kB, target 40\.0 kB; 2 selected freeing 70\.0 kB, 2 spared; target reached/);
+    expect(report.plan.pressure?.[0]).toMatchObject({
+      before: 100_000,
+      target: 40_000,
+      predictedAfter: 30_000,
+      reached: true,
+      spared: 2,
+    });
+    expect(planText(report.plan, 'enforce')).toMatch(
+      /Pressure:\n {2}budget \(when totalSizeAbove 90kB, until 40kB\): 100\.0 kB → predicted 30\.0 kB, target 40\.0 kB; 2 selected freeing 70\.0 kB, 2 spared; target reached/,
+    );
   });
 
   it('skips a disk policy on an unknown disk: logs what to mount, removes nothing, counts the skip', async () => {
     const engine = new FakeEngine({ images });
     const { log, lines } = captureLog();
-    const report = await runCycle(engine, cfg([disk], { pressure: { path: '/no/such/mount' } }), { mode: 'enforce', now: NOW }, log);
+    const report = await runCycle(
+      engine,
+      cfg([disk], { pressure: { path: '/no/such/mount' } }),
+      { mode: 'enforce', now: NOW },
+      log,
+    );
     expect(report.removed).toEqual([]);
     expect(engine.images.size).toBe(4);
     expect(report.plan.pressure?.[0]).toMatchObject({ policy: 'disk', state: 'unknown' });
-    const err = lines.find((l) => l['msg'] === 'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing');
+    const err = lines.find(
+      (l) => l['msg'] === 'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing',
+    );
     expect(err?.['path']).toBe('/no/such/mount');
     expect(String(err?.['err'])).toMatch(/-v \/var\/lib\/docker:\/var\/lib\/docker:ro/);
     const metrics = createMetrics();
-    metrics.diskUsageRatio.set({ path: "/x" }, 0.5);
+    metrics.diskUsageRatio.set({ path: '/x' }, 0.5);
     recordPressure(metrics, report);
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/reclaimd_policy_skipped_total\{policy="disk",reason="disk_unknown"\} 1/);
@@ -90,7 +122,8 @@ describe('a cycle with pressure policies', () => {
 });
 
 describe('PressureWatch', () => {
-  const report = (removed: number) => ({ removed: Array.from({ length: removed }, () => ({})) }) as unknown as CycleReport;
+  const report = (removed: number) =>
+    ({ removed: Array.from({ length: removed }, () => ({})) }) as unknown as CycleReport;
 
   function watch(script: Array<Holding | undefined>, results: number[], busy = () => false) {
     const triggered: Holding[] = [];
@@ -121,7 +154,12 @@ describe('PressureWatch', () => {
 
   it('does not even check while a cycle runs', async () => {
     let checks = 0;
-    const w = new PressureWatch({ log: captureLog().log, busy: () => true, check: async () => (checks++, { policy: 'p', figure: 1 }), trigger: async () => undefined });
+    const w = new PressureWatch({
+      log: captureLog().log,
+      busy: () => true,
+      check: async () => (checks++, { policy: 'p', figure: 1 }),
+      trigger: async () => undefined,
+    });
     await w.tick();
     expect(checks).toBe(0);
   });

@@ -6,7 +6,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireProcessLock, LockHeldError, lockPaths, STALE_MS, type Holder, type ProcessLock } from '../../src/runtime/process-lock.js';
+import {
+  acquireProcessLock,
+  LockHeldError,
+  lockPaths,
+  STALE_MS,
+  type Holder,
+  type ProcessLock,
+} from '../../src/runtime/process-lock.js';
 import { captureLog } from '../support/capture-log.js';
 import { waitFor } from '../support/daemon-process.js';
 
@@ -25,7 +32,9 @@ function lockDir(): string {
 
 /** Starts another process that takes the lock; resolves once it holds it. */
 async function holderProcess(...paths: string[]): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', holderScript, ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', holderScript, ...paths], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -43,7 +52,10 @@ async function acquire(paths: string[], onLost: (p: string, err: Error) => void 
 }
 
 async function refusal(paths: string[]): Promise<LockHeldError> {
-  const err = await acquire(paths).then(() => undefined, (e: unknown) => e);
+  const err = await acquire(paths).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(LockHeldError);
   return err as LockHeldError;
 }
@@ -76,7 +88,9 @@ describe('the process lock', () => {
     expect(err.path).toBe(p);
     expect(err.holder?.pid).toBe(again.child.pid);
     const named = `pid ${again.child.pid} on host .+, \`reclaimd .+\`, since \\d{4}-.+Z`;
-    expect(err.message).toMatch(new RegExp(`^another reclaimd holds the lock ${p} \\(${named}\\); nothing was removed\\. Wait for it`));
+    expect(err.message).toMatch(
+      new RegExp(`^another reclaimd holds the lock ${p} \\(${named}\\); nothing was removed\\. Wait for it`),
+    );
     expect(err.message).not.toContain('\n');
     // SIGTERM (what cron, systemd and `docker stop` send) releases it on the way out.
     again.child.kill('SIGTERM');
@@ -111,7 +125,9 @@ describe('the process lock', () => {
     const script = `"${process.execPath}" --import tsx "${holderScript}" "${p}" & exec sleep 60`;
     const shell = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(shell);
-    await new Promise<void>((resolve) => shell.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
+    await new Promise<void>((resolve) =>
+      shell.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()),
+    );
     const pid = holderOf(p).pid;
     process.kill(pid, 'SIGKILL');
     const zombie = () => (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) ? true : undefined);
@@ -145,7 +161,11 @@ describe('the process lock', () => {
     await acquire([p], (lockPath) => lost.push(lockPath));
     rmSync(p, { recursive: true });
     // The holder finds out at its next refresh, a few seconds later.
-    await waitFor(() => (lost.length > 0 ? true : undefined), 15_000, () => 'the lock to be reported lost');
+    await waitFor(
+      () => (lost.length > 0 ? true : undefined),
+      15_000,
+      () => 'the lock to be reported lost',
+    );
     expect(lost).toEqual([p]);
   });
 

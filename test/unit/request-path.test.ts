@@ -5,7 +5,13 @@ import { inPath } from '../../src/engine/request-path.js';
 
 describe('inPath', () => {
   it('leaves IDs and image references as they are', () => {
-    for (const name of [`sha256:${'a'.repeat(64)}`, 'a'.repeat(64), 'registry.example.com:5000/team/app:1.2', 'app@sha256:' + 'b'.repeat(64), 'my_volume-1.0']) {
+    for (const name of [
+      `sha256:${'a'.repeat(64)}`,
+      'a'.repeat(64),
+      'registry.example.com:5000/team/app:1.2',
+      'app@sha256:' + 'b'.repeat(64),
+      'my_volume-1.0',
+    ]) {
       expect(inPath(name)).toBe(name);
     }
   });

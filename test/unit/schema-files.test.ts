@@ -15,20 +15,30 @@ describe('exported JSON Schemas', () => {
   }
 
   it('src/generated/schema-validators.ts (the precompiled validators) is up to date', () => {
-    expect(readFileSync(new URL('../../src/generated/schema-validators.ts', import.meta.url), 'utf8')).toBe(renderValidators());
+    expect(readFileSync(new URL('../../src/generated/schema-validators.ts', import.meta.url), 'utf8')).toBe(
+      renderValidators(),
+    );
   });
 
-  it('src/generated/answer-validators.ts (the engine answers\' validators) is up to date', () => {
-    expect(readFileSync(new URL('../../src/generated/answer-validators.ts', import.meta.url), 'utf8')).toBe(renderAnswerValidators());
+  it("src/generated/answer-validators.ts (the engine answers' validators) is up to date", () => {
+    expect(readFileSync(new URL('../../src/generated/answer-validators.ts', import.meta.url), 'utf8')).toBe(
+      renderAnswerValidators(),
+    );
   });
 
   it('a plain JSON Schema validator (as in an editor) accepts the shipped examples and rejects a typo', () => {
     // Editors know neither our formats nor our annotations, so run ajv without them, non-strict.
     const ajv = new Ajv({ strict: false, validateFormats: false });
-    const policies = ajv.compile(JSON.parse(readFileSync(new URL('../../schema/policies.schema.json', import.meta.url), 'utf8')) as object);
-    const config = ajv.compile(JSON.parse(readFileSync(new URL('../../schema/config.schema.json', import.meta.url), 'utf8')) as object);
+    const policies = ajv.compile(
+      JSON.parse(readFileSync(new URL('../../schema/policies.schema.json', import.meta.url), 'utf8')) as object,
+    );
+    const config = ajv.compile(
+      JSON.parse(readFileSync(new URL('../../schema/config.schema.json', import.meta.url), 'utf8')) as object,
+    );
     expect(config(parse(readFileSync(new URL('../../config.example.yaml', import.meta.url), 'utf8')))).toBe(true);
-    const defaults = parse(readFileSync(new URL('../../policies/defaults.yaml', import.meta.url), 'utf8')) as { policies: Array<Record<string, unknown>> };
+    const defaults = parse(readFileSync(new URL('../../policies/defaults.yaml', import.meta.url), 'utf8')) as {
+      policies: Array<Record<string, unknown>>;
+    };
     expect(policies(defaults)).toBe(true);
     const typo = { policies: [{ ...defaults.policies[0], match: { olderthan: '1h' } }] };
     expect(policies(typo)).toBe(false);

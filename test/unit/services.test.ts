@@ -20,7 +20,13 @@ function engine(swarm: unknown, services: () => Promise<unknown>): { docker: Doc
   return { docker, calls };
 }
 
-const notManager = Object.assign(new Error('(HTTP code 503) unexpected - This node is not a swarm manager.'), { statusCode: 503, json: { message: 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.' } });
+const notManager = Object.assign(new Error('(HTTP code 503) unexpected - This node is not a swarm manager.'), {
+  statusCode: 503,
+  json: {
+    message:
+      'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
+  },
+});
 
 describe('listServiceImages', () => {
   it.each([
@@ -55,7 +61,10 @@ describe('listServiceImages', () => {
   });
 
   it('any other failure on a manager propagates, so the cycle removes nothing', async () => {
-    const noLeader = Object.assign(new Error('(HTTP code 503) unexpected - The swarm does not have a leader.'), { statusCode: 503, json: { message: 'rpc error: The swarm does not have a leader.' } });
+    const noLeader = Object.assign(new Error('(HTTP code 503) unexpected - The swarm does not have a leader.'), {
+      statusCode: 503,
+      json: { message: 'rpc error: The swarm does not have a leader.' },
+    });
     const e = engine({ ControlAvailable: true }, async () => {
       throw noLeader;
     });

@@ -14,11 +14,35 @@ import { ago, config, container, image, NOW, volume } from '../support/builders.
 import { captureLog } from '../support/capture-log.js';
 
 // i-a and i-b share layer S; the container and the volume are measured before removal.
-const a = image({ id: 'i-a', tags: ['app:a'], layers: [['A', 100], ['S', 50]], created: ago(60) });
-const b = image({ id: 'i-b', tags: ['app:b'], layers: [['B', 200], ['S', 50]], created: ago(60) });
+const a = image({
+  id: 'i-a',
+  tags: ['app:a'],
+  layers: [
+    ['A', 100],
+    ['S', 50],
+  ],
+  created: ago(60),
+});
+const b = image({
+  id: 'i-b',
+  tags: ['app:b'],
+  layers: [
+    ['B', 200],
+    ['S', 50],
+  ],
+  created: ago(60),
+});
 const c = image({ id: 'i-c', tags: ['app:c'], layers: [['C', 300]], created: ago(60) });
 const keep = image({ id: 'i-keep', tags: ['base:1'], layers: [['K', 1000]] });
-const done = container({ name: 'done', id: 'c-done', image: keep, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 4096 });
+const done = container({
+  name: 'done',
+  id: 'c-done',
+  image: keep,
+  state: 'exited',
+  finishedAt: ago(2),
+  exitCode: 0,
+  sizeRw: 4096,
+});
 const loose = volume({ name: 'vol-loose', size: 777 });
 const ALL_IMAGE_BYTES = 100 + 200 + 50 + 300;
 
@@ -41,7 +65,12 @@ async function cycle(engine: FakeEngine, inDoubt?: readonly InDoubt[]) {
 }
 
 /** The engine carries out the request for `id`, then its answer is lost (or replaced by `answer`). */
-function lostAnswer(engine: FakeEngine, method: 'deleteImage' | 'removeContainer' | 'removeVolume', id: string, answer: RemovalOutcome = { ok: false, kind: 'unreachable', message: 'ECONNRESET: socket hang up' }) {
+function lostAnswer(
+  engine: FakeEngine,
+  method: 'deleteImage' | 'removeContainer' | 'removeVolume',
+  id: string,
+  answer: RemovalOutcome = { ok: false, kind: 'unreachable', message: 'ECONNRESET: socket hang up' },
+) {
   const real = engine[method].bind(engine);
   engine[method] = async (target: string) => {
     const outcome = await real(target);
@@ -58,7 +87,9 @@ describe('a removal whose answer was lost', () => {
     const first = await cycle(engine);
     expect(engine.images.has('i-a')).toBe(false);
     expect(first.report.removed.map((r) => r.id)).toEqual(['c-done']);
-    expect(first.report.inDoubt).toEqual([expect.objectContaining({ resource: 'image', id: 'i-a', policy: 'apps', message: 'ECONNRESET: socket hang up' })]);
+    expect(first.report.inDoubt).toEqual([
+      expect.objectContaining({ resource: 'image', id: 'i-a', policy: 'apps', message: 'ECONNRESET: socket hang up' }),
+    ]);
     // Neither removed nor skipped: the engine may have done it.
     expect(first.report.skipped.map((s) => [s.id, s.reason])).toEqual([
       ['i-b', 'aborted'],
@@ -78,7 +109,11 @@ describe('a removal whose answer was lost', () => {
     ]);
     expect(second.report.inDoubt).toEqual([]);
     expect(cycleResult(second.report)).toBe('success');
-    expect(second.lines.filter((l) => l['msg'] === 'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt')).toEqual([expect.objectContaining({ id: 'i-a', policy: 'apps', resource: 'image', bytes: 100 })]);
+    expect(
+      second.lines.filter(
+        (l) => l['msg'] === 'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt',
+      ),
+    ).toEqual([expect.objectContaining({ id: 'i-a', policy: 'apps', resource: 'image', bytes: 100 })]);
 
     // Counted in the metrics as the disk got the bytes back: every image byte, once.
     const metrics = createMetrics();
@@ -100,7 +135,10 @@ describe('a removal whose answer was lost', () => {
   it('a request that never reached the engine (connection refused) is no removal in doubt', async () => {
     const engine = world();
     const real = engine.deleteImage.bind(engine);
-    engine.deleteImage = async (id) => (id === 'i-a' ? { ok: false, kind: 'unreachable', message: 'ECONNREFUSED: connect ECONNREFUSED /run/docker.sock' } : real(id));
+    engine.deleteImage = async (id) =>
+      id === 'i-a'
+        ? { ok: false, kind: 'unreachable', message: 'ECONNREFUSED: connect ECONNREFUSED /run/docker.sock' }
+        : real(id);
     const { report } = await cycle(engine);
     expect(report.inDoubt).toEqual([]);
     expect(report.skipped.map((s) => s.id)).toEqual(['i-a', 'i-b', 'i-c', 'vol-loose']);
@@ -123,7 +161,11 @@ describe('a removal whose answer was lost', () => {
 describe('a removal the engine answered with an error of its own', () => {
   it('carried out all the same (Docker 28.5 shutting down): the cycle fails, and a layer is not counted twice', async () => {
     const engine = world();
-    lostAnswer(engine, 'deleteImage', 'i-a', { ok: false, kind: 'failed', message: 'Canceled: grpc: the client connection is closing: context canceled' });
+    lostAnswer(engine, 'deleteImage', 'i-a', {
+      ok: false,
+      kind: 'failed',
+      message: 'Canceled: grpc: the client connection is closing: context canceled',
+    });
     const first = await cycle(engine);
     // The cycle went on: i-b's deletion freed S, which i-a no longer held.
     expect(first.report.interrupted).toBeUndefined();
@@ -136,11 +178,17 @@ describe('a removal the engine answered with an error of its own', () => {
     expect(first.report.skipped).toEqual([]);
     expect(cycleResult(first.report)).toBe('failure');
     expect(failureReason(first.report)).toMatch(/^1 removal in doubt .*: Canceled: grpc/);
-    expect(first.lines.filter((l) => l['inDoubt'] === true).map((l) => [l['id'], l['msg']])).toEqual([['i-a', 'the engine failed the removal; whether it was carried out, the next cycle sees']]);
+    expect(first.lines.filter((l) => l['inDoubt'] === true).map((l) => [l['id'], l['msg']])).toEqual([
+      ['i-a', 'the engine failed the removal; whether it was carried out, the next cycle sees'],
+    ]);
 
     const second = await cycle(engine, first.report.inDoubt);
     expect(second.report.earlier.map((r) => [r.id, r.bytes])).toEqual([['i-a', 100]]);
-    expect([...first.report.removed, ...second.report.earlier].filter((r) => r.resource === 'image').reduce((s, r) => s + (r.bytes ?? 0), 0)).toBe(ALL_IMAGE_BYTES);
+    expect(
+      [...first.report.removed, ...second.report.earlier]
+        .filter((r) => r.resource === 'image')
+        .reduce((s, r) => s + (r.bytes ?? 0), 0),
+    ).toBe(ALL_IMAGE_BYTES);
   });
 
   it('not carried out (Docker 20.10 shutting down): forgotten, and the next plan removes it, counted once', async () => {
@@ -150,13 +198,25 @@ describe('a removal the engine answered with an error of its own', () => {
     engine.deleteImage = async (id) => {
       if (id !== 'i-c' || refused) return real(id);
       refused = true;
-      return { ok: false, kind: 'failed', message: 'error deleting lease: grpc: the client connection is closing: context canceled' };
+      return {
+        ok: false,
+        kind: 'failed',
+        message: 'error deleting lease: grpc: the client connection is closing: context canceled',
+      };
     };
     const first = await cycle(engine);
     expect(first.report.inDoubt.map((d) => d.id)).toEqual(['i-c']);
     const second = await cycle(engine, first.report.inDoubt);
     expect(second.report.earlier).toEqual([]);
-    expect(second.lines.filter((l) => l['msg'] === 'a removal in doubt was not carried out: the object is still there, and the plan decides again').map((l) => l['id'])).toEqual(['i-c']);
+    expect(
+      second.lines
+        .filter(
+          (l) =>
+            l['msg'] ===
+            'a removal in doubt was not carried out: the object is still there, and the plan decides again',
+        )
+        .map((l) => l['id']),
+    ).toEqual(['i-c']);
     expect(second.report.removed.map((r) => [r.id, r.bytes])).toEqual([['i-c', 300]]);
     expect(cycleResult(second.report)).toBe('success');
   });
@@ -168,7 +228,14 @@ describe('what the next cycle counts', () => {
     const real = engine.deleteImage.bind(engine);
     let slowDone = false;
     // The engine is slow: the request times out, and the engine goes on with it.
-    engine.deleteImage = async (id) => (id === 'i-c' && !slowDone ? { ok: false, kind: 'unreachable', message: 'ETIMEDOUT: DELETE /images/i-c: no answer for 1000 ms (docker.timeout)' } : real(id));
+    engine.deleteImage = async (id) =>
+      id === 'i-c' && !slowDone
+        ? {
+            ok: false,
+            kind: 'unreachable',
+            message: 'ETIMEDOUT: DELETE /images/i-c: no answer for 1000 ms (docker.timeout)',
+          }
+        : real(id);
     const first = await cycle(engine);
     expect(first.report.inDoubt.map((d) => d.id)).toEqual(['i-c']);
     // It finishes between the next cycle's listing and its own request.
@@ -182,14 +249,24 @@ describe('what the next cycle counts', () => {
     };
     const second = await cycle(engine, first.report.inDoubt);
     expect(second.report.earlier).toEqual([]);
-    expect(second.report.removed.filter((r) => r.id === 'i-c')).toEqual([expect.objectContaining({ bytes: 300, earlier: true })]);
+    expect(second.report.removed.filter((r) => r.id === 'i-c')).toEqual([
+      expect.objectContaining({ bytes: 300, earlier: true }),
+    ]);
     expect(second.report.skipped).toEqual([]);
-    expect(second.lines.filter((l) => l['msg'] === 'removed by an earlier request whose answer was lost').map((l) => l['id'])).toEqual(['i-c']);
+    expect(
+      second.lines
+        .filter((l) => l['msg'] === 'removed by an earlier request whose answer was lost')
+        .map((l) => l['id']),
+    ).toEqual(['i-c']);
   });
 
   it('a container with its measured bytes; a volume whose size was unknown as unknown, never as 0', async () => {
     const engine = world();
-    lostAnswer(engine, 'removeContainer', 'c-done', { ok: false, kind: 'failed', message: 'cannot remove container "c-done": Canceled: grpc: the client connection is closing' });
+    lostAnswer(engine, 'removeContainer', 'c-done', {
+      ok: false,
+      kind: 'failed',
+      message: 'cannot remove container "c-done": Canceled: grpc: the client connection is closing',
+    });
     lostAnswer(engine, 'removeVolume', 'vol-loose');
     engine.measureVolumes = async () => {
       throw new EngineError('failed', 'disk usage walk failed', 500);
@@ -206,7 +283,9 @@ describe('what the next cycle counts', () => {
     ]);
     const metrics = createMetrics();
     recordCycle(metrics, second.report, 1);
-    expect((await metrics.reclaimedUnknown.get()).values).toEqual([expect.objectContaining({ labels: { resource: 'volume', policy: 'volumes' }, value: 1 })]);
+    expect((await metrics.reclaimedUnknown.get()).values).toEqual([
+      expect.objectContaining({ labels: { resource: 'volume', policy: 'volumes' }, value: 1 }),
+    ]);
     expect((await metrics.reclaimedBytes.get()).values.filter((v) => v.labels.resource === 'volume')).toEqual([]);
   });
 
@@ -214,8 +293,21 @@ describe('what the next cycle counts', () => {
     const engine = world();
     engine.imageStore = 'containerd';
     const shared = { chain: 'blob:base', size: 1000, bounds: { unshared: 0, shared: 0 } };
-    engine.addImage({ ...a, layers: [{ chain: 'snap-a', size: 4096 }, { chain: 'manifest:i-a', size: 300, bounds: { unshared: 1300, shared: 100 } }, shared] });
-    engine.addImage({ ...c, layers: [{ chain: 'snap-c', size: 4096 }, { chain: 'manifest:i-c', size: 500 }] });
+    engine.addImage({
+      ...a,
+      layers: [
+        { chain: 'snap-a', size: 4096 },
+        { chain: 'manifest:i-a', size: 300, bounds: { unshared: 1300, shared: 100 } },
+        shared,
+      ],
+    });
+    engine.addImage({
+      ...c,
+      layers: [
+        { chain: 'snap-c', size: 4096 },
+        { chain: 'manifest:i-c', size: 500 },
+      ],
+    });
     lostAnswer(engine, 'deleteImage', 'i-a', { ok: false, kind: 'failed', message: 'Canceled: context canceled' });
     lostAnswer(engine, 'deleteImage', 'i-c');
     const first = await cycle(engine);

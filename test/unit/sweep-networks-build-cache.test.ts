@@ -14,8 +14,28 @@ import { ago, config, container, NOW } from '../support/builders.js';
 
 const log = createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
 
-const net = (name: string, id: string): NetworkObj => ({ id, name, driver: 'bridge', scope: 'local', created: ago(30), labels: { ci: '' }, ingress: false, configOnly: false });
-const rec = (id: string, lastUsedAt: number, size: number): BuildCacheRecord => ({ id, parent: undefined, type: 'regular', description: id, inUse: false, shared: false, size, createdAt: ago(30), lastUsedAt, usageCount: 1 });
+const net = (name: string, id: string): NetworkObj => ({
+  id,
+  name,
+  driver: 'bridge',
+  scope: 'local',
+  created: ago(30),
+  labels: { ci: '' },
+  ingress: false,
+  configOnly: false,
+});
+const rec = (id: string, lastUsedAt: number, size: number): BuildCacheRecord => ({
+  id,
+  parent: undefined,
+  type: 'regular',
+  description: id,
+  inUse: false,
+  shared: false,
+  size,
+  createdAt: ago(30),
+  lastUsedAt,
+  usageCount: 1,
+});
 
 function world() {
   const engine = new FakeEngine({
@@ -24,7 +44,13 @@ function world() {
       { ...container({ name: 'web', id: 'c-web', state: 'running' }), networks: ['web-net'] },
       { ...container({ name: 'idle', id: 'c-idle', state: 'created' }), networks: ['idle-net'] },
     ],
-    networks: [net('bridge', 'n-bridge'), net('job-net', 'n-job'), net('web-net', 'n-web'), net('idle-net', 'n-idle'), net('free-net', 'n-free')],
+    networks: [
+      net('bridge', 'n-bridge'),
+      net('job-net', 'n-job'),
+      net('web-net', 'n-web'),
+      net('idle-net', 'n-idle'),
+      net('free-net', 'n-free'),
+    ],
     buildCache: [rec('old', ago(20), 5000), rec('new', ago(1), 700)],
   });
   engine.now = () => NOW;
@@ -40,7 +66,12 @@ const policies: Policy[] = [
 describe('networks and build cache in a cycle', () => {
   it('enforce: container, then its network and the free one, then one prune; bytes from the engine', async () => {
     const engine = world();
-    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies, limits: { concurrentRemovals: 1 } }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      log,
+    );
     expect(engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'))).toEqual([
       'removeContainer c-job',
       'networkInUse n-free',
@@ -67,10 +98,22 @@ describe('networks and build cache in a cycle', () => {
   it('a network a container was created on after the plan is skipped as a conflict, not deleted', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call === 'removeContainer c-job') engine.containers.set('c-late', { ...container({ name: 'late', id: 'c-late', state: 'created' }), volumes: [], networks: ['free-net'] });
+      if (call === 'removeContainer c-job')
+        engine.containers.set('c-late', {
+          ...container({ name: 'late', id: 'c-late', state: 'created' }),
+          volumes: [],
+          networks: ['free-net'],
+        });
     };
-    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
-    expect(report.skipped.map((s) => [s.name, s.reason, s.message])).toEqual([['free-net', 'conflict', 'a container was attached to the network after the plan was made']]);
+    const report = await runCycle(
+      engine,
+      config({ policies, limits: { concurrentRemovals: 1 } }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      log,
+    );
+    expect(report.skipped.map((s) => [s.name, s.reason, s.message])).toEqual([
+      ['free-net', 'conflict', 'a container was attached to the network after the plan was made'],
+    ]);
     expect(engine.networks.has('n-free')).toBe(true);
     expect(engine.calls.filter((c) => c.startsWith('removeNetwork'))).toEqual(['removeNetwork n-job']);
   });
@@ -78,9 +121,19 @@ describe('networks and build cache in a cycle', () => {
   it('a container created after the plan on an ID prefix of the network also makes it a conflict', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call === 'removeContainer c-job') engine.containers.set('c-late', { ...container({ name: 'late', id: 'c-late', state: 'created' }), volumes: [], networks: ['n-fr'] });
+      if (call === 'removeContainer c-job')
+        engine.containers.set('c-late', {
+          ...container({ name: 'late', id: 'c-late', state: 'created' }),
+          volumes: [],
+          networks: ['n-fr'],
+        });
     };
-    const report = await runCycle(engine, config({ policies, limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies, limits: { concurrentRemovals: 1 } }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      log,
+    );
     expect(report.skipped.map((s) => [s.name, s.reason])).toEqual([['free-net', 'conflict']]);
     expect(engine.networks.has('n-free')).toBe(true);
   });
@@ -89,9 +142,15 @@ describe('networks and build cache in a cycle', () => {
     const engine = world();
     // A record crosses the unusedFor line between the plan and the prune.
     engine.beforeRemoval = (call) => {
-      if (call.startsWith('pruneBuildCache')) engine.buildCache = engine.buildCache.map((r) => (r.id === 'new' ? { ...r, lastUsedAt: ago(30) } : r));
+      if (call.startsWith('pruneBuildCache'))
+        engine.buildCache = engine.buildCache.map((r) => (r.id === 'new' ? { ...r, lastUsedAt: ago(30) } : r));
     };
-    const report = await runCycle(engine, config({ policies: [policies[2] as Policy] }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies: [policies[2] as Policy] }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      log,
+    );
     expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[5700, 5000]]);
     expect(report.reclaimedBytes).toBe(5700);
   });
@@ -106,7 +165,10 @@ describe('networks and build cache in a cycle', () => {
     };
     await runCycle(engine, config({ policies: [policies[0] as Policy] }), { mode: 'dry-run', now: NOW }, log);
     await runCycle(engine, config({ policies }), { mode: 'dry-run', now: NOW }, log);
-    expect(spy).toEqual(['{"containerDetails":true,"networks":false,"buildCache":false,"swarmServices":false}', '{"containerDetails":true,"networks":true,"buildCache":true,"swarmServices":false}']);
+    expect(spy).toEqual([
+      '{"containerDetails":true,"networks":false,"buildCache":false,"swarmServices":false}',
+      '{"containerDetails":true,"networks":true,"buildCache":true,"swarmServices":false}',
+    ]);
     expect(engine.calls.filter((c) => c.startsWith('remove') || c.startsWith('prune'))).toEqual([]);
   });
 
@@ -117,7 +179,12 @@ describe('networks and build cache in a cycle', () => {
     engine.buildCache.push(rec('edge', NOW - 7 * 86_400_000 + 300_000, 900));
     const later = NOW + 600_000;
     engine.now = () => later;
-    const report = await runCycle(engine, config({ policies: [policies[2] as Policy] }), { mode: 'enforce', now: NOW, clock: () => later }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies: [policies[2] as Policy] }),
+      { mode: 'enforce', now: NOW, clock: () => later },
+      log,
+    );
     expect(report.plan.actions.map((a) => a.prune?.records)).toEqual([['old']]);
     expect(engine.calls.filter((c) => c.startsWith('prune'))).toEqual(['pruneBuildCache until=605400s']);
     expect(engine.buildCache.map((r) => r.id).sort()).toEqual(['edge', 'new']);
@@ -127,13 +194,23 @@ describe('networks and build cache in a cycle', () => {
   it('logs and counts the records a prune deleted that the plan did not name', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call.startsWith('pruneBuildCache')) engine.buildCache = engine.buildCache.map((r) => (r.id === 'new' ? { ...r, lastUsedAt: ago(30) } : r));
+      if (call.startsWith('pruneBuildCache'))
+        engine.buildCache = engine.buildCache.map((r) => (r.id === 'new' ? { ...r, lastUsedAt: ago(30) } : r));
     };
     const lines: string[] = [];
     const seen = createLogger('info', new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }));
-    const report = await runCycle(engine, config({ policies: [policies[2] as Policy] }), { mode: 'enforce', now: NOW, clock: () => NOW }, seen);
+    const report = await runCycle(
+      engine,
+      config({ policies: [policies[2] as Policy] }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      seen,
+    );
     expect(report.removed.map((r) => r.unplanned)).toEqual([['new']]);
-    expect(lines.some((l) => l.includes('the prune deleted build cache records the plan did not name') && l.includes('"new"'))).toBe(true);
+    expect(
+      lines.some(
+        (l) => l.includes('the prune deleted build cache records the plan did not name') && l.includes('"new"'),
+      ),
+    ).toBe(true);
     const metrics = createMetrics();
     recordCycle(metrics, report, 1);
     expect(await metrics.registry.metrics()).toMatch(/^reclaimd_build_cache_unplanned_total\{policy="cache"\} 1$/m);
@@ -143,7 +220,12 @@ describe('networks and build cache in a cycle', () => {
     const engine = world();
     engine.buildCache.push({ ...rec('layer', ago(20), 3000), shared: true });
     const all: Policy = { name: 'cache', resource: 'buildCache', match: { unusedFor: '7d', all: true } };
-    const report = await runCycle(engine, config({ policies: [all] }), { mode: 'enforce', now: NOW, clock: () => NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies: [all] }),
+      { mode: 'enforce', now: NOW, clock: () => NOW },
+      log,
+    );
     expect(report.plan.actions.map((a) => [a.prune?.records, a.bytes])).toEqual([[['old', 'layer'], 5000]]);
     expect(engine.buildCache.map((r) => r.id)).toEqual(['new']);
     // The engine's SpaceReclaimed says 8000; the shared record's data stays with its image.
@@ -162,7 +244,12 @@ describe('networks and build cache in a cycle', () => {
     const images: Policy = { name: 'imgs', resource: 'image', match: { dangling: true } };
     await runCycle(engine, config({ policies }), { mode: 'dry-run', now: NOW }, log);
     await runCycle(engine, config({ policies: [...policies, images] }), { mode: 'dry-run', now: NOW }, log);
-    await runCycle(engine, config({ policies: [...policies, images], inUse: { swarmServices: false } }), { mode: 'dry-run', now: NOW }, log);
+    await runCycle(
+      engine,
+      config({ policies: [...policies, images], inUse: { swarmServices: false } }),
+      { mode: 'dry-run', now: NOW },
+      log,
+    );
     expect(spy).toEqual([false, true, false]);
   });
 });

@@ -8,11 +8,35 @@ import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, container, image, NOW, volume } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';
 
-
 const base = image({ id: 'i-base', tags: ['app:base'], layers: [['L0', 1000]] });
-const app1 = image({ id: 'i-1', tags: ['app:1', 'app:1b'], layers: [['L0', 1000], ['L1', 100]], created: ago(60) });
-const app2 = image({ id: 'i-2', tags: ['app:2'], layers: [['L0', 1000], ['L2', 200]], created: ago(60) });
-const done = container({ name: 'done', id: 'c-done', image: app2, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 4096, volumes: ['vol-anon'] });
+const app1 = image({
+  id: 'i-1',
+  tags: ['app:1', 'app:1b'],
+  layers: [
+    ['L0', 1000],
+    ['L1', 100],
+  ],
+  created: ago(60),
+});
+const app2 = image({
+  id: 'i-2',
+  tags: ['app:2'],
+  layers: [
+    ['L0', 1000],
+    ['L2', 200],
+  ],
+  created: ago(60),
+});
+const done = container({
+  name: 'done',
+  id: 'c-done',
+  image: app2,
+  state: 'exited',
+  finishedAt: ago(2),
+  exitCode: 0,
+  sizeRw: 4096,
+  volumes: ['vol-anon'],
+});
 const anon = volume({ name: 'vol-anon', size: 777, labels: { 'com.docker.volume.anonymous': '' } });
 const loose = volume({ name: 'vol-loose', size: 5000 });
 
@@ -31,11 +55,21 @@ function world() {
   return new FakeEngine({ images: [base, app1, app2], containers: [done], volumes: [anon, loose] });
 }
 
-const removals = (engine: FakeEngine) => engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
+const removals = (engine: FakeEngine) =>
+  engine.calls.filter((c) => !c.startsWith('snapshot') && !c.startsWith('measure'));
 
-async function cycle(engine: FakeEngine, mode: Mode, options: { limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number }; signal?: AbortSignal } = {}) {
+async function cycle(
+  engine: FakeEngine,
+  mode: Mode,
+  options: { limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number }; signal?: AbortSignal } = {},
+) {
   const { log, lines } = captureLog();
-  const report = await runCycle(engine, cfg(options.limits), { mode, now: NOW, ...(options.signal ? { signal: options.signal } : {}) }, log);
+  const report = await runCycle(
+    engine,
+    cfg(options.limits),
+    { mode, now: NOW, ...(options.signal ? { signal: options.signal } : {}) },
+    log,
+  );
   return { report, lines };
 }
 
@@ -92,7 +126,8 @@ describe('runCycle', () => {
   it('a container created from an image after the plan makes its deletion a counted skip, not a force', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call === 'deleteImage i-2') engine.containers.set('late', { ...done, id: 'late', name: 'late', state: 'created', volumes: [] });
+      if (call === 'deleteImage i-2')
+        engine.containers.set('late', { ...done, id: 'late', name: 'late', state: 'created', volumes: [] });
     };
     const { report } = await cycle(engine, 'enforce');
     expect(report.skipped).toEqual([expect.objectContaining({ resource: 'image', id: 'i-2', reason: 'conflict' })]);
@@ -103,12 +138,15 @@ describe('runCycle', () => {
   it('does not untag an image that a container started using after the plan', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call === 'removeContainer c-done') engine.containers.set('late', { ...done, id: 'late', name: 'late', imageId: 'i-1', volumes: [] });
+      if (call === 'removeContainer c-done')
+        engine.containers.set('late', { ...done, id: 'late', name: 'late', imageId: 'i-1', volumes: [] });
     };
     const { report } = await cycle(engine, 'enforce');
     expect(removals(engine)).not.toContain('untag app:1');
     expect(engine.images.get('i-1')?.tags).toEqual(['app:1', 'app:1b']);
-    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-1', reason: 'conflict', message: expect.stringMatching(/after the plan/) })]);
+    expect(report.skipped).toEqual([
+      expect.objectContaining({ id: 'i-1', reason: 'conflict', message: expect.stringMatching(/after the plan/) }),
+    ]);
   });
 
   it('an object someone else removed first is a skip with reason "gone"', async () => {
@@ -124,7 +162,8 @@ describe('runCycle', () => {
   it('a volume mounted after the plan is a conflict and stays', async () => {
     const engine = world();
     engine.beforeRemoval = (call) => {
-      if (call === 'removeVolume vol-loose') engine.containers.set('m', { ...done, id: 'm', name: 'm', state: 'running', volumes: ['vol-loose'] });
+      if (call === 'removeVolume vol-loose')
+        engine.containers.set('m', { ...done, id: 'm', name: 'm', state: 'running', volumes: ['vol-loose'] });
     };
     const { report } = await cycle(engine, 'enforce');
     expect(report.skipped).toEqual([expect.objectContaining({ id: 'vol-loose', reason: 'conflict' })]);
@@ -190,10 +229,23 @@ describe('runCycle', () => {
   });
 
   it('in parallel: what removed containers hold waits for them, the rest goes alongside, under one bound, reported in plan order', async () => {
-    const many = Array.from({ length: 6 }, (_, i) => image({ id: `i-p${i}`, tags: [`app:p${i}`], layers: [[`P${i}`, 10 + i]], created: ago(60) }));
+    const many = Array.from({ length: 6 }, (_, i) =>
+      image({ id: `i-p${i}`, tags: [`app:p${i}`], layers: [[`P${i}`, 10 + i]], created: ago(60) }),
+    );
     const free = image({ id: 'i-free', tags: ['app:free'], layers: [['F', 5]], created: ago(60) });
     const held = volume({ name: 'vol-held', size: 300 });
-    const users = many.map((img, i) => container({ name: `u${i}`, id: `c-u${i}`, image: img, state: 'exited', finishedAt: ago(2), exitCode: 0, sizeRw: 1, volumes: i === 0 ? ['vol-held'] : [] }));
+    const users = many.map((img, i) =>
+      container({
+        name: `u${i}`,
+        id: `c-u${i}`,
+        image: img,
+        state: 'exited',
+        finishedAt: ago(2),
+        exitCode: 0,
+        sizeRw: 1,
+        volumes: i === 0 ? ['vol-held'] : [],
+      }),
+    );
     const engine = new FakeEngine({ images: [...many, free], containers: users, volumes: [loose, held] });
     // Every removal request waits a turn of the event loop, so requests really overlap and
     // the bound is what limits them.
@@ -226,7 +278,13 @@ describe('runCycle', () => {
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(4);
     expect(report.skipped).toEqual([]);
-    expect(report.removed.map((r) => r.id)).toEqual([...users.map((c) => c.id), 'i-free', ...many.map((i) => i.id), 'vol-held', 'vol-loose']);
+    expect(report.removed.map((r) => r.id)).toEqual([
+      ...users.map((c) => c.id),
+      'i-free',
+      ...many.map((i) => i.id),
+      'vol-held',
+      'vol-loose',
+    ]);
     expect(report.removed.map((r) => r.id)).toEqual(report.plan.actions.map((a) => a.id));
     expect(report.reclaimedBytes).toBe(report.plan.totals.bytes);
   });
@@ -250,7 +308,9 @@ describe('images that changed after the plan', () => {
       if (call === 'removeContainer c-done') engine.images.get('i-2')?.tags.push('app:hotfix');
     };
     const { report } = await cycle(engine, 'enforce');
-    expect(report.skipped).toEqual([expect.objectContaining({ id: 'i-2', reason: 'conflict', message: 'gained app:hotfix since the plan was made' })]);
+    expect(report.skipped).toEqual([
+      expect.objectContaining({ id: 'i-2', reason: 'conflict', message: 'gained app:hotfix since the plan was made' }),
+    ]);
     expect(engine.images.get('i-2')?.tags).toEqual(['app:2', 'app:hotfix']);
   });
 
@@ -270,14 +330,31 @@ describe('images that changed after the plan', () => {
 
   it('a parent whose planned child stays is not touched', async () => {
     const root = image({ id: 'p-root', layers: [['R', 50]] });
-    const kid = image({ id: 'p-kid', parent: root, tags: ['kid:1'], layers: [['R', 50], ['K', 5]], created: ago(60) });
+    const kid = image({
+      id: 'p-kid',
+      parent: root,
+      tags: ['kid:1'],
+      layers: [
+        ['R', 50],
+        ['K', 5],
+      ],
+      created: ago(60),
+    });
     const user = container({ name: 'late', id: 'late', image: kid, state: 'created' });
     const engine = new FakeEngine({ images: [root, kid] });
     engine.beforeRemoval = (call) => {
       if (call === 'deleteImage p-kid') engine.containers.set('late', { ...user, volumes: [] });
     };
     const { log } = captureLog();
-    const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }], limits: { concurrentRemovals: 1 } }), { mode: 'enforce', now: NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({
+        policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }],
+        limits: { concurrentRemovals: 1 },
+      }),
+      { mode: 'enforce', now: NOW },
+      log,
+    );
     expect(report.plan.actions.map((a) => a.id)).toEqual(['p-kid', 'p-root']);
     expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([
       ['p-kid', 'conflict', expect.stringMatching(/being used/)],
@@ -298,14 +375,30 @@ describe('more changes between plan and removal', () => {
       return snap;
     };
     const { log } = captureLog();
-    const report = await runCycle(engine, config({ policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] }), { mode: 'enforce', now: NOW }, log);
-    expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([['i-d', 'conflict', 'gained prod/app@sha256:abc since the plan was made']]);
+    const report = await runCycle(
+      engine,
+      config({ policies: [{ name: 'd', resource: 'image', match: { dangling: true } }] }),
+      { mode: 'enforce', now: NOW },
+      log,
+    );
+    expect(report.skipped.map((s) => [s.id, s.reason, s.message])).toEqual([
+      ['i-d', 'conflict', 'gained prod/app@sha256:abc since the plan was made'],
+    ]);
     expect(engine.images.has('i-d')).toBe(true);
   });
 
   it('a parent whose planned child someone else removed first is still removed', async () => {
     const root = image({ id: 'p-root', layers: [['R', 50]] });
-    const kid = image({ id: 'p-kid', parent: root, tags: ['kid:1'], layers: [['R', 50], ['K', 5]], created: ago(60) });
+    const kid = image({
+      id: 'p-kid',
+      parent: root,
+      tags: ['kid:1'],
+      layers: [
+        ['R', 50],
+        ['K', 5],
+      ],
+      created: ago(60),
+    });
     const engine = new FakeEngine({ images: [root, kid] });
     const realRefs = engine.imageRefs.bind(engine);
     engine.imageRefs = async (id) => {
@@ -313,7 +406,12 @@ describe('more changes between plan and removal', () => {
       return realRefs(id);
     };
     const { log } = captureLog();
-    const report = await runCycle(engine, config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }] }), { mode: 'enforce', now: NOW }, log);
+    const report = await runCycle(
+      engine,
+      config({ policies: [{ name: 'kids', resource: 'image', match: { repositories: ['kid'] } }] }),
+      { mode: 'enforce', now: NOW },
+      log,
+    );
     expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([['p-kid', 'gone']]);
     expect(report.removed.map((r) => r.id)).toEqual(['p-root']);
     expect(engine.images.size).toBe(0);

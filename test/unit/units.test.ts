@@ -19,9 +19,12 @@ describe('parseDuration', () => {
 
   // One whole number and one lower-case unit, nothing around it: anything else is undefined,
   // never a guess (a misread "1.5d" as 1d would delete things half a day early).
-  it.each(['', '7', 'd', '1.5h', '7D', '7 d', ' 7d', '7d ', '-1d', '+1d', '1y', '1ms', '7dd', '1d2h', '1e3s'])('%j is not a duration', (text) => {
-    expect(parseDuration(text)).toBeUndefined();
-  });
+  it.each(['', '7', 'd', '1.5h', '7D', '7 d', ' 7d', '7d ', '-1d', '+1d', '1y', '1ms', '7dd', '1d2h', '1e3s'])(
+    '%j is not a duration',
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('parseSize', () => {
@@ -45,9 +48,12 @@ describe('parseSize', () => {
     expect(parseSize(text)).toBe(bytes);
   });
 
-  it.each(['', 'MB', '1', '1 mb', '1Mb', '1  MB', ' 1MB', '1MB ', '.5MB', '1.MB', '-1MB', '1PB', '1 KIB', '1,5MB'])('%j is not a size', (text) => {
-    expect(parseSize(text)).toBeUndefined();
-  });
+  it.each(['', 'MB', '1', '1 mb', '1Mb', '1  MB', ' 1MB', '1MB ', '.5MB', '1.MB', '-1MB', '1PB', '1 KIB', '1,5MB'])(
+    '%j is not a size',
+    (text) => {
+      expect(parseSize(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('formatBytes', () => {

@@ -44,7 +44,12 @@ describe('parsePolicyText: accepted files', () => {
   it('accepts the shipped default policies', () => {
     const text = readFileSync(new URL('../../policies/defaults.yaml', import.meta.url), 'utf8');
     const parsed = value(parsePolicyText(text, 'policies/defaults.yaml'));
-    expect(parsed.value.policies.map((p) => p.name)).toEqual(['dangling-images', 'stale-ci-images', 'exited-containers', 'orphan-volumes']);
+    expect(parsed.value.policies.map((p) => p.name)).toEqual([
+      'dangling-images',
+      'stale-ci-images',
+      'exited-containers',
+      'orphan-volumes',
+    ]);
   });
 
   it('accepts an empty list of policies, a byte-order mark and a few ordinary aliases', () => {
@@ -59,7 +64,11 @@ describe('parsePolicyText: accepted files', () => {
       '    resource: volume',
       '    match: *m',
     );
-    expect(value(parsePolicyText(text, 'p.yaml')).value.policies[1]).toEqual({ name: 'b', resource: 'volume', match: { anonymous: true, olderThan: '7d' } });
+    expect(value(parsePolicyText(text, 'p.yaml')).value.policies[1]).toEqual({
+      name: 'b',
+      resource: 'volume',
+      match: { anonymous: true, olderThan: '7d' },
+    });
   });
 });
 
@@ -101,25 +110,42 @@ describe('parsePolicyText: schema problems', () => {
   });
 
   it('points an unknown key at the key itself, suggests a near miss and lists the allowed keys', () => {
-    const text = (key: string) => yaml('policies:', '  - name: x', '    resource: image', '    match:', `      ${key}: 7d`);
+    const text = (key: string) =>
+      yaml('policies:', '  - name: x', '    resource: image', '    match:', `      ${key}: 7d`);
     const allowed = 'expected one of: dangling, olderThan, repositories, tags, labels, unusedFor';
     // A difference of case only.
-    expect(policy(text('olderthan'))).toEqual([`p.yaml:5:7: policy "x" /match/olderthan: unknown key "olderthan" (did you mean "olderThan"?); ${allowed}`]);
+    expect(policy(text('olderthan'))).toEqual([
+      `p.yaml:5:7: policy "x" /match/olderthan: unknown key "olderthan" (did you mean "olderThan"?); ${allowed}`,
+    ]);
     // One and two edits away.
-    expect(policy(text('olderThen'))).toEqual([`p.yaml:5:7: policy "x" /match/olderThen: unknown key "olderThen" (did you mean "olderThan"?); ${allowed}`]);
-    expect(policy(text('oldrThen'))).toEqual([`p.yaml:5:7: policy "x" /match/oldrThen: unknown key "oldrThen" (did you mean "olderThan"?); ${allowed}`]);
+    expect(policy(text('olderThen'))).toEqual([
+      `p.yaml:5:7: policy "x" /match/olderThen: unknown key "olderThen" (did you mean "olderThan"?); ${allowed}`,
+    ]);
+    expect(policy(text('oldrThen'))).toEqual([
+      `p.yaml:5:7: policy "x" /match/oldrThen: unknown key "oldrThen" (did you mean "olderThan"?); ${allowed}`,
+    ]);
     // Too far from anything: no suggestion.
-    expect(policy(text('createdBefore'))).toEqual([`p.yaml:5:7: policy "x" /match/createdBefore: unknown key "createdBefore"; ${allowed}`]);
+    expect(policy(text('createdBefore'))).toEqual([
+      `p.yaml:5:7: policy "x" /match/createdBefore: unknown key "createdBefore"; ${allowed}`,
+    ]);
   });
 
   it('does not suggest an unrelated key for a short one', () => {
     // "age" is two edits from "tags", but nobody who wrote age: 7d meant tags.
     const text = yaml('policies:', '  - name: x', '    resource: image', '    match:', '      age: 7d');
-    expect(policy(text)).toEqual(['p.yaml:5:7: policy "x" /match/age: unknown key "age"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor']);
+    expect(policy(text)).toEqual([
+      'p.yaml:5:7: policy "x" /match/age: unknown key "age"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor',
+    ]);
   });
 
   it('allows only the keys of the resource the policy names', () => {
-    const text = yaml('policies:', '  - name: x', '    resource: image', '    match: { stoppedFor: 1d }', '    removeAnonymousVolumes: true');
+    const text = yaml(
+      'policies:',
+      '  - name: x',
+      '    resource: image',
+      '    match: { stoppedFor: 1d }',
+      '    removeAnonymousVolumes: true',
+    );
     expect(policy(text)).toEqual([
       'p.yaml:4:14: policy "x" /match/stoppedFor: unknown key "stoppedFor"; expected one of: dangling, olderThan, repositories, tags, labels, unusedFor',
       'p.yaml:5:5: policy "x" /removeAnonymousVolumes: unknown key "removeAnonymousVolumes"; expected one of: name, description, action, resource, match, keep, archive, when, until',
@@ -127,7 +153,9 @@ describe('parsePolicyText: schema problems', () => {
   });
 
   it('reports unknown top-level keys with the path from the root', () => {
-    expect(policy(yaml('policies: []', 'polices: []'))).toEqual(['p.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: policies']);
+    expect(policy(yaml('policies: []', 'polices: []'))).toEqual([
+      'p.yaml:2:1: /polices: unknown key "polices" (did you mean "policies"?); expected one of: policies',
+    ]);
   });
 
   it('points a missing key at the mapping that lacks it and names policies by position when they have no name', () => {
@@ -168,16 +196,25 @@ describe('parsePolicyText: schema problems', () => {
       'p.yaml:9:11: policy "types" /keep: expected a mapping, got a list',
     ]);
     expect(policy('policies: {}\n')).toEqual(['p.yaml:1:11: /policies: expected a list, got a mapping']);
-    expect(policy(yaml('policies:', '  - just a string'))).toEqual(['p.yaml:2:5: policy #1: expected a mapping, got "just a string"']);
+    expect(policy(yaml('policies:', '  - just a string'))).toEqual([
+      'p.yaml:2:5: policy #1: expected a mapping, got "just a string"',
+    ]);
   });
 
   it('names the accepted resources when resource is wrong', () => {
     const text = yaml('policies:', '  - name: x', '    resource: images', '    match: {}');
-    expect(policy(text)).toEqual(['p.yaml:3:15: policy "x" /resource: expected resource to be one of image, container, volume, network, buildCache, got "images"']);
+    expect(policy(text)).toEqual([
+      'p.yaml:3:15: policy "x" /resource: expected resource to be one of image, container, volume, network, buildCache, got "images"',
+    ]);
   });
 
   it('explains why a glob is not one', () => {
-    const text = yaml('policies:', '  - name: x', '    resource: volume', '    match: { names: [ "a***", "[z-a]", "x\\\\" ] }');
+    const text = yaml(
+      'policies:',
+      '  - name: x',
+      '    resource: volume',
+      '    match: { names: [ "a***", "[z-a]", "x\\\\" ] }',
+    );
     expect(policy(text)).toEqual([
       'p.yaml:4:23: policy "x" /match/names/0: expected a glob like "ci/**" or "pr-*", got "a***" ("***" is not a glob operator; use * or **)',
       'p.yaml:4:31: policy "x" /match/names/1: expected a glob like "ci/**" or "pr-*", got "[z-a]" (the range "z-a" is reversed)',
@@ -206,7 +243,9 @@ describe('parsePolicyText: schema problems', () => {
 
   it('reports an empty glob once, with its reason', () => {
     const text = yaml('policies:', '  - name: x', '    resource: volume', '    match: { names: [ "" ] }');
-    expect(policy(text)).toEqual(['p.yaml:4:23: policy "x" /match/names/0: expected a glob like "ci/**" or "pr-*", got "" (the pattern is empty)']);
+    expect(policy(text)).toEqual([
+      'p.yaml:4:23: policy "x" /match/names/0: expected a glob like "ci/**" or "pr-*", got "" (the pattern is empty)',
+    ]);
   });
 
   it('treats a misspelt resource key as an unknown key, with a suggestion', () => {
@@ -238,8 +277,17 @@ describe('parsePolicyText: YAML problems', () => {
   });
 
   it('pins an unterminated flow collection and bad indentation', () => {
-    expect(problems(parsePolicyText(yaml('policies:', '  - name: x', '    match: { olderThan: 7d ]'), 'p.yaml'))[0]).toMatchObject({ line: 3, col: 28 });
-    expect(problems(parsePolicyText(yaml('policies:', '  - name: x', '    match:', '      olderThan: 7d', '     tags: []'), 'p.yaml'))[0]).toMatchObject({ line: 5, col: 1 });
+    expect(
+      problems(parsePolicyText(yaml('policies:', '  - name: x', '    match: { olderThan: 7d ]'), 'p.yaml'))[0],
+    ).toMatchObject({ line: 3, col: 28 });
+    expect(
+      problems(
+        parsePolicyText(
+          yaml('policies:', '  - name: x', '    match:', '      olderThan: 7d', '     tags: []'),
+          'p.yaml',
+        ),
+      )[0],
+    ).toMatchObject({ line: 5, col: 1 });
     expect(problems(parsePolicyText(yaml('policies:', '\t- name: x'), 'p.yaml'))[0]).toMatchObject({ line: 2, col: 1 });
   });
 
@@ -257,11 +305,21 @@ describe('parsePolicyText: YAML problems', () => {
 
   it('refuses to expand an alias bomb, with one problem', () => {
     const levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
-    for (const [prev, cur] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g'], ['g', 'h']] as const) {
+    for (const [prev, cur] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+      ['f', 'g'],
+      ['g', 'h'],
+    ] as const) {
       levels.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
     levels.push(`policies: [${Array(9).fill('*h').join(', ')}]`);
-    expect(policy(yaml(...levels))).toEqual(['p.yaml:1:1: YAML could not be expanded: Excessive alias count indicates a resource exhaustion attack']);
+    expect(policy(yaml(...levels))).toEqual([
+      'p.yaml:1:1: YAML could not be expanded: Excessive alias count indicates a resource exhaustion attack',
+    ]);
   });
 
   it('calls an empty or comment-only file empty, and wants a mapping at the top', () => {
@@ -343,7 +401,9 @@ describe('parseConfigText', () => {
   });
 
   it('leaves cron syntax to the second phase', () => {
-    expect(value(parseConfigText(yaml('schedule: "every 5 minutes"', 'policies: [ p.yaml ]'), 'c.yaml')).value.schedule).toBe('every 5 minutes');
+    expect(
+      value(parseConfigText(yaml('schedule: "every 5 minutes"', 'policies: [ p.yaml ]'), 'c.yaml')).value.schedule,
+    ).toBe('every 5 minutes');
   });
 
   it('explains an empty policy pattern and a policy glob that is not one, in words', () => {
@@ -354,6 +414,8 @@ describe('parseConfigText', () => {
   });
 
   it('pins YAML syntax errors in the configuration too', () => {
-    expect(config(yaml('mode: dry-run', 'policies: [ "p.yaml"'))).toEqual([expect.stringMatching(/^c\.yaml:[23]:\d+: YAML syntax: /)]);
+    expect(config(yaml('mode: dry-run', 'policies: [ "p.yaml"'))).toEqual([
+      expect.stringMatching(/^c\.yaml:[23]:\d+: YAML syntax: /),
+    ]);
   });
 });

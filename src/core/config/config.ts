@@ -25,7 +25,11 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly policyPatterns: readonly string[];
   readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
-  readonly limits: { readonly maxRemovalsPerRun: number; readonly concurrentRemovals: number; readonly maxRemovalFraction: number | undefined };
+  readonly limits: {
+    readonly maxRemovalsPerRun: number;
+    readonly concurrentRemovals: number;
+    readonly maxRemovalFraction: number | undefined;
+  };
   readonly metrics: { readonly listen: string };
   /** What is deployed counts as in use: images named by swarm services, images of Compose projects. */
   readonly inUse: { readonly swarmServices: boolean; readonly composeProjects: boolean };
@@ -72,17 +76,32 @@ export function checkConfigText(config: TextFile): Result<RawConfig> {
   const problems: Problem[] = [];
   const cron = value.schedule === undefined ? undefined : parseCron(value.schedule);
   if (cron?.ok === false) {
-    problems.push({ file: config.file, ...source.locate(['schedule']), where: '/schedule', message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}: ${cron.message}` });
+    problems.push({
+      file: config.file,
+      ...source.locate(['schedule']),
+      where: '/schedule',
+      message: `expected a cron expression like "*/30 * * * *", got ${JSON.stringify(value.schedule)}: ${cron.message}`,
+    });
   }
   for (const key of ['pingInterval', 'timeout'] as const) {
     const text = value.docker?.[key];
     if (text !== undefined && (parseDuration(text) as number) > MAX_INTERVAL_MS) {
-      problems.push({ file: config.file, ...source.locate(['docker', key]), where: `/docker/${key}`, message: `expected a duration of at most 1d, got ${JSON.stringify(text)}` });
+      problems.push({
+        file: config.file,
+        ...source.locate(['docker', key]),
+        where: `/docker/${key}`,
+        message: `expected a duration of at most 1d, got ${JSON.stringify(text)}`,
+      });
     }
   }
   const pressureInterval = value.pressure?.interval;
   if (pressureInterval !== undefined && (parseDuration(pressureInterval) as number) > MAX_INTERVAL_MS) {
-    problems.push({ file: config.file, ...source.locate(['pressure', 'interval']), where: '/pressure/interval', message: `expected a duration of at most 1d, got ${JSON.stringify(pressureInterval)}` });
+    problems.push({
+      file: config.file,
+      ...source.locate(['pressure', 'interval']),
+      where: '/pressure/interval',
+      message: `expected a duration of at most 1d, got ${JSON.stringify(pressureInterval)}`,
+    });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }
@@ -103,10 +122,15 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
     }
     const { value, source } = parsed.value;
     value.policies.forEach((policy, i) => {
-      const at = (rest: (string | number)[]) => ({ file: pf.file, ...source.locate(['policies', i, ...rest]), where: policyWhere(['policies', i, ...rest], value).where });
+      const at = (rest: (string | number)[]) => ({
+        file: pf.file,
+        ...source.locate(['policies', i, ...rest]),
+        where: policyWhere(['policies', i, ...rest], value).where,
+      });
       const pos = at([]);
       const first = firstByName.get(policy.name);
-      if (first !== undefined) problems.push({ ...at(['name']), message: `duplicate policy name; first defined at ${first}` });
+      if (first !== undefined)
+        problems.push({ ...at(['name']), message: `duplicate policy name; first defined at ${first}` });
       else firstByName.set(policy.name, `${pf.file}:${pos.line}:${pos.col}`);
       for (const m of meaningProblems(policy)) problems.push({ ...at(m.path), message: m.message });
       policies.push(Object.freeze({ ...policy, source: { file: pf.file, line: pos.line } }));
@@ -133,7 +157,10 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       inUse: { swarmServices: raw.inUse?.swarmServices ?? true, composeProjects: raw.inUse?.composeProjects ?? true },
       log: { level: raw.log?.level ?? DEFAULTS.logLevel },
       stateDir: raw.state?.dir,
-      pressure: { path: raw.pressure?.path, intervalMs: parseDuration(raw.pressure?.interval ?? DEFAULTS.pressureInterval) as number },
+      pressure: {
+        path: raw.pressure?.path,
+        intervalMs: parseDuration(raw.pressure?.interval ?? DEFAULTS.pressureInterval) as number,
+      },
       policies,
     }),
   };
@@ -144,14 +171,25 @@ function meaningProblems(policy: Policy): Array<{ path: (string | number)[]; mes
   const out: Array<{ path: (string | number)[]; message: string }> = [];
   if (policy.resource === 'image' && policy.match.dangling === true) {
     for (const key of ['repositories', 'tags'] as const) {
-      if (policy.match[key] !== undefined) out.push({ path: ['match', key], message: `can never match together with dangling: true, because dangling images have no tags` });
+      if (policy.match[key] !== undefined)
+        out.push({
+          path: ['match', key],
+          message: `can never match together with dangling: true, because dangling images have no tags`,
+        });
     }
-    if (policy.keep?.newest !== undefined) out.push({ path: ['keep', 'newest'], message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false' });
+    if (policy.keep?.newest !== undefined)
+      out.push({
+        path: ['keep', 'newest'],
+        message: 'keep.newest counts per repository, and dangling images have none; remove it or set dangling: false',
+      });
   }
   if (policy.resource === 'image') out.push(...pressureProblems(policy));
   for (const [key, text] of Object.entries(policy.match)) {
     if (DURATION_KEYS.has(key) && typeof text === 'string' && (parseDuration(text) ?? 0) > MAX_POLICY_DURATION_MS) {
-      out.push({ path: ['match', key], message: `expected a duration of at most 5200w (100 years), got ${JSON.stringify(text)}` });
+      out.push({
+        path: ['match', key],
+        message: `expected a duration of at most 5200w (100 years), got ${JSON.stringify(text)}`,
+      });
     }
   }
   return out;

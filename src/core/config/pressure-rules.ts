@@ -39,11 +39,23 @@ export function pressureRule(policy: PressureFields): PressureRule | undefined {
   if (when === undefined) return undefined;
   if (when.diskUsageAbove !== undefined) {
     const belowText = policy.until?.diskUsageBelow ?? when.diskUsageAbove;
-    return { measure: 'diskUsage', above: parsePercent(when.diskUsageAbove) ?? 1, below: parsePercent(belowText) ?? 1, aboveText: when.diskUsageAbove, belowText };
+    return {
+      measure: 'diskUsage',
+      above: parsePercent(when.diskUsageAbove) ?? 1,
+      below: parsePercent(belowText) ?? 1,
+      aboveText: when.diskUsageAbove,
+      belowText,
+    };
   }
   if (when.totalSizeAbove !== undefined) {
     const belowText = policy.until?.totalSizeBelow ?? when.totalSizeAbove;
-    return { measure: 'totalSize', above: parseSize(when.totalSizeAbove) ?? Infinity, below: parseSize(belowText) ?? Infinity, aboveText: when.totalSizeAbove, belowText };
+    return {
+      measure: 'totalSize',
+      above: parseSize(when.totalSizeAbove) ?? Infinity,
+      below: parseSize(belowText) ?? Infinity,
+      aboveText: when.totalSizeAbove,
+      belowText,
+    };
   }
   return undefined;
 }
@@ -53,24 +65,37 @@ export function pressureProblems(policy: PressureFields): Array<{ path: string[]
   const out: Array<{ path: string[]; message: string }> = [];
   const { when, until } = policy;
   if (when === undefined) {
-    if (until !== undefined) out.push({ path: ['until'], message: 'until needs a when: it says where a pressure policy stops, and only a policy with when is one' });
+    if (until !== undefined)
+      out.push({
+        path: ['until'],
+        message: 'until needs a when: it says where a pressure policy stops, and only a policy with when is one',
+      });
     return out;
   }
   const whenKeys = Object.keys(when);
   if (whenKeys.length !== 1) {
-    out.push({ path: ['when'], message: `expected exactly one of diskUsageAbove or totalSizeAbove, got ${whenKeys.length === 0 ? 'none' : whenKeys.join(' and ')}` });
+    out.push({
+      path: ['when'],
+      message: `expected exactly one of diskUsageAbove or totalSizeAbove, got ${whenKeys.length === 0 ? 'none' : whenKeys.join(' and ')}`,
+    });
     return out;
   }
   if (until === undefined) return out;
   const untilKeys = Object.keys(until);
   const partner = when.diskUsageAbove !== undefined ? 'diskUsageBelow' : 'totalSizeBelow';
   if (untilKeys.length !== 1 || untilKeys[0] !== partner) {
-    out.push({ path: ['until'], message: `expected only ${partner}, to go with when.${whenKeys[0]}; got ${untilKeys.length === 0 ? 'nothing' : untilKeys.join(' and ')}` });
+    out.push({
+      path: ['until'],
+      message: `expected only ${partner}, to go with when.${whenKeys[0]}; got ${untilKeys.length === 0 ? 'nothing' : untilKeys.join(' and ')}`,
+    });
     return out;
   }
   const rule = pressureRule(policy);
   if (rule && rule.below >= rule.above) {
-    out.push({ path: ['until', partner], message: `until.${partner} (${rule.belowText}) must be below when.${whenKeys[0]} (${rule.aboveText}), or the policy could never stop short of its trigger` });
+    out.push({
+      path: ['until', partner],
+      message: `until.${partner} (${rule.belowText}) must be below when.${whenKeys[0]} (${rule.aboveText}), or the policy could never stop short of its trigger`,
+    });
   }
   return out;
 }

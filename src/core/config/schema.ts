@@ -42,7 +42,8 @@ export const LabelSelector = Type.String({
 export const Size = Type.String({
   pattern: '^[0-9]+(\\.[0-9]+)?\\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
   'x-expected': 'a size like 500MB, 50GB or 2GiB',
-  description: 'A size: a number followed by B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 50GB.',
+  description:
+    'A size: a number followed by B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 50GB.',
 });
 
 /** A percentage of a file system's size, from 0% to 100%. */
@@ -55,17 +56,34 @@ export const Percent = Type.String({
 /** `when`: the pressure condition under which a policy runs at all (exactly one key). */
 const PressureWhen = Type.Object(
   {
-    diskUsageAbove: Type.Optional({ ...Percent, description: "Run when the file system holding the engine's data root is fuller than this." }),
-    totalSizeAbove: Type.Optional({ ...Size, description: "Run when the resource's own total (images: unique layer bytes, like docker system df) is above this." }),
+    diskUsageAbove: Type.Optional({
+      ...Percent,
+      description: "Run when the file system holding the engine's data root is fuller than this.",
+    }),
+    totalSizeAbove: Type.Optional({
+      ...Size,
+      description:
+        "Run when the resource's own total (images: unique layer bytes, like docker system df) is above this.",
+    }),
   },
-  { ...closed, description: 'Run this policy only under pressure; it then removes least recently used first, and only as much as needed.' },
+  {
+    ...closed,
+    description:
+      'Run this policy only under pressure; it then removes least recently used first, and only as much as needed.',
+  },
 );
 
 /** `until`: where a pressure policy stops removing (default: the `when` threshold). */
 const PressureUntil = Type.Object(
   {
-    diskUsageBelow: Type.Optional({ ...Percent, description: 'Stop once the file system is predicted to be at or below this; goes with when.diskUsageAbove.' }),
-    totalSizeBelow: Type.Optional({ ...Size, description: "Stop once the resource's total is predicted to be at or below this; goes with when.totalSizeAbove." }),
+    diskUsageBelow: Type.Optional({
+      ...Percent,
+      description: 'Stop once the file system is predicted to be at or below this; goes with when.diskUsageAbove.',
+    }),
+    totalSizeBelow: Type.Optional({
+      ...Size,
+      description: "Stop once the resource's total is predicted to be at or below this; goes with when.totalSizeAbove.",
+    }),
   },
   { ...closed, description: 'The target a pressure policy removes down to (default: the when threshold).' },
 );
@@ -85,7 +103,10 @@ function StringEnum<const T extends string>(values: readonly T[], description: s
   return Type.Unsafe<T>({ type: 'string', enum: [...values], description });
 }
 
-const Action = StringEnum(['remove', 'report'], 'remove (default): remove in enforce mode. report: only report, even in enforce mode.');
+const Action = StringEnum(
+  ['remove', 'report'],
+  'remove (default): remove in enforce mode. report: only report, even in enforce mode.',
+);
 
 const common = {
   name: PolicyName,
@@ -110,19 +131,34 @@ export const ImagePolicy = Type.Object(
     resource: Type.Literal('image'),
     match: Type.Object(
       {
-        dangling: Type.Optional(Type.Boolean({ description: 'true: only untagged images with no children; false: only tagged ones.' })),
+        dangling: Type.Optional(
+          Type.Boolean({ description: 'true: only untagged images with no children; false: only tagged ones.' }),
+        ),
         olderThan: Type.Optional({ ...Duration, description: 'Image created (built) longer ago than this.' }),
-        repositories: Type.Optional(Globs('Every tag of the image must be in a repository matching one of these globs.')),
+        repositories: Type.Optional(
+          Globs('Every tag of the image must be in a repository matching one of these globs.'),
+        ),
         tags: Type.Optional(Globs('Every tag of the image must match one of these globs.')),
         labels: Type.Optional(Labels('Every selector must hold on the image labels.')),
-        unusedFor: Type.Optional({ ...Duration, description: 'Not used for this long: no container created or started from it, and not pulled, tagged, loaded or built, as last seen by reclaimd (an image never seen in use counts from when reclaimd first saw it, never from its build date). Needs state.dir; without it this matches nothing.' }),
+        unusedFor: Type.Optional({
+          ...Duration,
+          description:
+            'Not used for this long: no container created or started from it, and not pulled, tagged, loaded or built, as last seen by reclaimd (an image never seen in use counts from when reclaimd first saw it, never from its build date). Needs state.dir; without it this matches nothing.',
+        }),
       },
       { ...closed, description: 'Conditions that must all hold for an image to be selected.' },
     ),
     keep: Type.Optional(
       Type.Object(
         {
-          newest: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'Per repository, keep the N newest images the repository, tag and label filters match, whatever their age.' })),
+          newest: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              'x-expected': 'a whole number ≥ 0',
+              description:
+                'Per repository, keep the N newest images the repository, tag and label filters match, whatever their age.',
+            }),
+          ),
           tags: Type.Optional(Globs('An image with any tag matching one of these globs is kept.')),
           labels: Type.Optional(Labels('An image on which any of these selectors holds is kept.')),
         },
@@ -135,10 +171,15 @@ export const ImagePolicy = Type.Object(
           dir: Type.String({
             pattern: '^/',
             'x-expected': 'an absolute directory path like /var/lib/reclaimd/archive',
-            description: 'Existing directory the archives are written to. It is never created: a missing directory (say, an unmounted disk) means nothing is archived and so nothing is removed.',
+            description:
+              'Existing directory the archives are written to. It is never created: a missing directory (say, an unmounted disk) means nothing is archived and so nothing is removed.',
           }),
         },
-        { ...closed, description: 'Before removing a selected image that its registry does not have (asked through the engine just before planning: an image built here and never pushed, or one its registry no longer holds), save it in `docker save` format into `dir`. If the save fails, the image is not removed.' },
+        {
+          ...closed,
+          description:
+            'Before removing a selected image that its registry does not have (asked through the engine just before planning: an image built here and never pushed, or one its registry no longer holds), save it in `docker save` format into `dir`. If the save fails, the image is not removed.',
+        },
       ),
     ),
     when: Type.Optional(PressureWhen),
@@ -147,7 +188,8 @@ export const ImagePolicy = Type.Object(
   { ...closed, description: 'Removes images.' },
 );
 
-const NewestCount = (description: string) => Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description });
+const NewestCount = (description: string) =>
+  Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description });
 
 /**
  * Container `keep`: by name or label, and the N newest per image or per Compose project. Two
@@ -157,8 +199,16 @@ const NewestCount = (description: string) => Type.Integer({ minimum: 0, 'x-expec
 const ContainerKeep = Type.Object(
   {
     ...NameLabelKeep('container').properties,
-    newestPerImage: Type.Optional(NewestCount('Per image reference the container was created from, keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.')),
-    newestPerProject: Type.Optional(NewestCount('Per Compose project (label com.docker.compose.project), keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.')),
+    newestPerImage: Type.Optional(
+      NewestCount(
+        'Per image reference the container was created from, keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.',
+      ),
+    ),
+    newestPerProject: Type.Optional(
+      NewestCount(
+        'Per Compose project (label com.docker.compose.project), keep the N newest containers (by creation time) that the name, image and label filters match, whatever their state.',
+      ),
+    ),
   },
   { ...closed, description: 'Exemptions: any rule that holds keeps the container.' },
 );
@@ -171,17 +221,36 @@ export const ContainerPolicy = Type.Object(
     resource: Type.Literal('container'),
     match: Type.Object(
       {
-        status: Type.Optional(Type.Array(ContainerStatus, { minItems: 1, description: 'Container states to consider (default: exited, dead, created). Running containers are never selected.' })),
-        stoppedFor: Type.Optional({ ...Duration, description: 'Stopped for longer than this, counted from the real finish time (created containers: from creation).' }),
-        exitCode: Type.Optional(Type.Array(Type.Integer(), { minItems: 1, description: 'Only containers that exited with one of these codes.' })),
+        status: Type.Optional(
+          Type.Array(ContainerStatus, {
+            minItems: 1,
+            description:
+              'Container states to consider (default: exited, dead, created). Running containers are never selected.',
+          }),
+        ),
+        stoppedFor: Type.Optional({
+          ...Duration,
+          description:
+            'Stopped for longer than this, counted from the real finish time (created containers: from creation).',
+        }),
+        exitCode: Type.Optional(
+          Type.Array(Type.Integer(), {
+            minItems: 1,
+            description: 'Only containers that exited with one of these codes.',
+          }),
+        ),
         names: Type.Optional(Globs('The container name must match one of these globs.')),
-        images: Type.Optional(Globs('The image reference the container was created from must match one of these globs.')),
+        images: Type.Optional(
+          Globs('The image reference the container was created from must match one of these globs.'),
+        ),
         labels: Type.Optional(Labels('Every selector must hold on the container labels.')),
       },
       { ...closed, description: 'Conditions that must all hold for a container to be selected.' },
     ),
     keep: Type.Optional(ContainerKeep),
-    removeAnonymousVolumes: Type.Optional(Type.Boolean({ description: "Also remove the container's anonymous volumes when nothing else mounts them." })),
+    removeAnonymousVolumes: Type.Optional(
+      Type.Boolean({ description: "Also remove the container's anonymous volumes when nothing else mounts them." }),
+    ),
   },
   { ...closed, description: 'Removes stopped containers.' },
 );
@@ -192,13 +261,25 @@ export const VolumePolicy = Type.Object(
     resource: Type.Literal('volume'),
     match: Type.Object(
       {
-        anonymous: Type.Optional(Type.Boolean({ description: 'true: only volumes the engine named (64 hex characters or the anonymous label); false: only named ones.' })),
+        anonymous: Type.Optional(
+          Type.Boolean({
+            description:
+              'true: only volumes the engine named (64 hex characters or the anonymous label); false: only named ones.',
+          }),
+        ),
         olderThan: Type.Optional({ ...Duration, description: 'Volume created longer ago than this.' }),
         names: Type.Optional(Globs('The volume name must match one of these globs.')),
         labels: Type.Optional(Labels('Every selector must hold on the volume labels.')),
-        unusedFor: Type.Optional({ ...Duration, description: 'Not mounted by any container for this long, as last seen by reclaimd (a volume never seen mounted counts from when reclaimd first saw it). Needs state.dir; without it this matches nothing.' }),
+        unusedFor: Type.Optional({
+          ...Duration,
+          description:
+            'Not mounted by any container for this long, as last seen by reclaimd (a volume never seen mounted counts from when reclaimd first saw it). Needs state.dir; without it this matches nothing.',
+        }),
       },
-      { ...closed, description: 'Conditions that must all hold for a volume to be selected. Mounted volumes are never selected.' },
+      {
+        ...closed,
+        description: 'Conditions that must all hold for a volume to be selected. Mounted volumes are never selected.',
+      },
     ),
     keep: Type.Optional(NameLabelKeep('volume')),
   },
@@ -214,13 +295,25 @@ export const NetworkPolicy = Type.Object(
         olderThan: Type.Optional({ ...Duration, description: 'Network created longer ago than this.' }),
         names: Type.Optional(Globs('The network name must match one of these globs.')),
         labels: Type.Optional(Labels('Every selector must hold on the network labels.')),
-        drivers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'The network driver must be one of these (e.g. bridge, overlay, macvlan).' })),
+        drivers: Type.Optional(
+          Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description: 'The network driver must be one of these (e.g. bridge, overlay, macvlan).',
+          }),
+        ),
       },
-      { ...closed, description: 'Conditions that must all hold for a network to be selected. Predefined networks (bridge, host, none, ingress, docker_gwbridge) and networks any container (in any state) is attached to are never selected.' },
+      {
+        ...closed,
+        description:
+          'Conditions that must all hold for a network to be selected. Predefined networks (bridge, host, none, ingress, docker_gwbridge) and networks any container (in any state) is attached to are never selected.',
+      },
     ),
     keep: Type.Optional(NameLabelKeep('network')),
   },
-  { ...closed, description: 'Removes unused custom networks. Networks hold no disk space: their removals count 0 bytes.' },
+  {
+    ...closed,
+    description: 'Removes unused custom networks. Networks hold no disk space: their removals count 0 bytes.',
+  },
 );
 
 export const BuildCachePolicy = Type.Object(
@@ -229,18 +322,40 @@ export const BuildCachePolicy = Type.Object(
     resource: Type.Literal('buildCache'),
     match: Type.Object(
       {
-        unusedFor: Type.Optional({ ...Duration, description: "Only cache records last used longer ago than this (BuildKit's `until` prune filter)." }),
-        keepStorage: Type.Optional({ ...Size, description: 'Keep this much build cache: least recently and least often used records go first, and only until the cache is below this size (like `docker builder prune --keep-storage`).' }),
-        all: Type.Optional(Type.Boolean({ description: 'true: also internal and frontend records and records shared with images (like `docker builder prune --all`). Default false.' })),
+        unusedFor: Type.Optional({
+          ...Duration,
+          description: "Only cache records last used longer ago than this (BuildKit's `until` prune filter).",
+        }),
+        keepStorage: Type.Optional({
+          ...Size,
+          description:
+            'Keep this much build cache: least recently and least often used records go first, and only until the cache is below this size (like `docker builder prune --keep-storage`).',
+        }),
+        all: Type.Optional(
+          Type.Boolean({
+            description:
+              'true: also internal and frontend records and records shared with images (like `docker builder prune --all`). Default false.',
+          }),
+        ),
       },
-      { ...closed, description: 'Which BuildKit cache records an engine-side build-cache prune removes. Records in use by a running build are never removed.' },
+      {
+        ...closed,
+        description:
+          'Which BuildKit cache records an engine-side build-cache prune removes. Records in use by a running build are never removed.',
+      },
     ),
   },
   { ...closed, description: "Prunes the engine's BuildKit build cache (POST /build/prune)." },
 );
 
 /** ajv's `discriminator` keeps errors to the branch the `resource` names, not all three. */
-export const Policy = Type.Unsafe<Static<typeof ImagePolicy> | Static<typeof ContainerPolicy> | Static<typeof VolumePolicy> | Static<typeof NetworkPolicy> | Static<typeof BuildCachePolicy>>({
+export const Policy = Type.Unsafe<
+  | Static<typeof ImagePolicy>
+  | Static<typeof ContainerPolicy>
+  | Static<typeof VolumePolicy>
+  | Static<typeof NetworkPolicy>
+  | Static<typeof BuildCachePolicy>
+>({
   type: 'object',
   required: ['resource'],
   properties: { resource: { type: 'string' } },
@@ -250,31 +365,66 @@ export const Policy = Type.Unsafe<Static<typeof ImagePolicy> | Static<typeof Con
 });
 
 export const PolicyFile = Type.Object(
-  { policies: Type.Array(Policy, { description: 'Policies, evaluated in order; the first policy that selects an object is credited with it.' }) },
+  {
+    policies: Type.Array(Policy, {
+      description: 'Policies, evaluated in order; the first policy that selects an object is credited with it.',
+    }),
+  },
   { ...closed, description: 'A reclaimd policy file.' },
 );
 
 export const Config = Type.Object(
   {
-    mode: Type.Optional(StringEnum(['dry-run', 'enforce'], 'dry-run (default) reports what would be removed; enforce removes it.')),
-    schedule: Type.Optional(Type.String({ format: 'cron', 'x-expected': 'a cron expression like "*/30 * * * *"', description: 'When cycles run (cron, 5 or 6 fields). Default "*/30 * * * *".' })),
+    mode: Type.Optional(
+      StringEnum(['dry-run', 'enforce'], 'dry-run (default) reports what would be removed; enforce removes it.'),
+    ),
+    schedule: Type.Optional(
+      Type.String({
+        format: 'cron',
+        'x-expected': 'a cron expression like "*/30 * * * *"',
+        description: 'When cycles run (cron, 5 or 6 fields). Default "*/30 * * * *".',
+      }),
+    ),
     docker: Type.Optional(
       Type.Object(
         {
-          host: Type.Optional(Type.String({ pattern: '^(unix://|tcp://)', 'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375', description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.' })),
-          pingInterval: Type.Optional({ ...Interval, description: 'How often the engine is pinged (and the configuration re-read), so reclaimd_docker_up stays current (default 15s, at most 1d).' }),
-          timeout: Type.Optional({ ...Interval, description: 'How long one engine request may go without an answer before it fails (default 60s, at most 1d).' }),
+          host: Type.Optional(
+            Type.String({
+              pattern: '^(unix://|tcp://)',
+              'x-expected': 'an address like unix:///var/run/docker.sock or tcp://host:2375',
+              description: 'Engine address. Default: DOCKER_HOST, like the docker CLI.',
+            }),
+          ),
+          pingInterval: Type.Optional({
+            ...Interval,
+            description:
+              'How often the engine is pinged (and the configuration re-read), so reclaimd_docker_up stays current (default 15s, at most 1d).',
+          }),
+          timeout: Type.Optional({
+            ...Interval,
+            description:
+              'How long one engine request may go without an answer before it fails (default 60s, at most 1d).',
+          }),
         },
         { ...closed, description: 'How to reach the Docker Engine.' },
       ),
     ),
-    policies: Type.Array(Type.String({ format: 'glob', 'x-expected': 'a policy file or glob like "policies/*.yaml"' }), { minItems: 1, description: 'Policy files or globs, relative to this file.' }),
+    policies: Type.Array(
+      Type.String({ format: 'glob', 'x-expected': 'a policy file or glob like "policies/*.yaml"' }),
+      { minItems: 1, description: 'Policy files or globs, relative to this file.' },
+    ),
     protect: Type.Optional(
       Type.Object(
         {
           // Empty lists are fine here: protecting nothing is a clear statement.
-          labels: Type.Optional(Type.Array(LabelSelector, { description: 'Objects carrying any of these labels are never removed.' })),
-          repositories: Type.Optional(Type.Array(Glob, { description: 'Images with a tag or digest in a repository matching any of these globs are never removed.' })),
+          labels: Type.Optional(
+            Type.Array(LabelSelector, { description: 'Objects carrying any of these labels are never removed.' }),
+          ),
+          repositories: Type.Optional(
+            Type.Array(Glob, {
+              description: 'Images with a tag or digest in a repository matching any of these globs are never removed.',
+            }),
+          ),
         },
         { ...closed, description: 'Global protections; they beat every policy.' },
       ),
@@ -282,45 +432,110 @@ export const Config = Type.Object(
     limits: Type.Optional(
       Type.Object(
         {
-          maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, 'x-expected': 'a whole number ≥ 0', description: 'A plan with more removals than this removes nothing (default 500).' })),
-          maxRemovalFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, 'x-expected': 'a fraction above 0 and at most 1, like 0.5', description: 'A plan that would remove more than this fraction of the images, containers or volumes on the engine (checked from 10 removals of a kind up) removes nothing: a guard against a policy edit that suddenly selects far more than usual. Off by default.' })),
-          concurrentRemovals: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, 'x-expected': 'a whole number from 1 to 64', description: 'Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.' })),
+          maxRemovalsPerRun: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              'x-expected': 'a whole number ≥ 0',
+              description: 'A plan with more removals than this removes nothing (default 500).',
+            }),
+          ),
+          maxRemovalFraction: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 1,
+              'x-expected': 'a fraction above 0 and at most 1, like 0.5',
+              description:
+                'A plan that would remove more than this fraction of the images, containers or volumes on the engine (checked from 10 removals of a kind up) removes nothing: a guard against a policy edit that suddenly selects far more than usual. Off by default.',
+            }),
+          ),
+          concurrentRemovals: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 64,
+              'x-expected': 'a whole number from 1 to 64',
+              description:
+                'Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.',
+            }),
+          ),
         },
         { ...closed, description: 'Safety limits.' },
       ),
     ),
     metrics: Type.Optional(
       Type.Object(
-        { listen: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$', 'x-expected': 'host:port like 0.0.0.0:9476', description: 'Where /metrics and /healthz are served (default 0.0.0.0:9476).' })) },
+        {
+          listen: Type.Optional(
+            Type.String({
+              pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$',
+              'x-expected': 'host:port like 0.0.0.0:9476',
+              description: 'Where /metrics and /healthz are served (default 0.0.0.0:9476).',
+            }),
+          ),
+        },
         { ...closed, description: 'The HTTP endpoint.' },
       ),
     ),
     log: Type.Optional(
       Type.Object(
-        { level: Type.Optional(StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'Log level (default info).')) },
+        {
+          level: Type.Optional(
+            StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'Log level (default info).'),
+          ),
+        },
         { ...closed, description: 'Logging.' },
       ),
     ),
     inUse: Type.Optional(
       Type.Object(
         {
-          swarmServices: Type.Optional(Type.Boolean({ description: 'On a swarm manager, an image a service names (even one scaled to 0) is in use (default true).' })),
-          composeProjects: Type.Optional(Type.Boolean({ description: 'Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).' })),
+          swarmServices: Type.Optional(
+            Type.Boolean({
+              description:
+                'On a swarm manager, an image a service names (even one scaled to 0) is in use (default true).',
+            }),
+          ),
+          composeProjects: Type.Optional(
+            Type.Boolean({
+              description:
+                'Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).',
+            }),
+          ),
         },
         { ...closed, description: 'What is deployed counts as in use, beyond the containers that exist.' },
       ),
     ),
     state: Type.Optional(
       Type.Object(
-        { dir: Type.Optional(Type.String({ pattern: '^/', 'x-expected': 'an absolute directory path like /var/lib/reclaimd', description: 'Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.' })) },
+        {
+          dir: Type.Optional(
+            Type.String({
+              pattern: '^/',
+              'x-expected': 'an absolute directory path like /var/lib/reclaimd',
+              description:
+                'Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.',
+            }),
+          ),
+        },
         { ...closed, description: 'State kept across restarts.' },
       ),
     ),
     pressure: Type.Optional(
       Type.Object(
         {
-          path: Type.Optional(Type.String({ minLength: 1, 'x-expected': 'an absolute path like /var/lib/docker', pattern: '^/', description: "Where to measure disk usage for when.diskUsageAbove: a path on the file system holding the engine's data root (default: the engine's DockerRootDir; in a sidecar, where that is mounted)." })),
-          interval: Type.Optional({ ...Interval, description: 'How often pressure conditions are checked between scheduled cycles (default 30s, at most 1d).' }),
+          path: Type.Optional(
+            Type.String({
+              minLength: 1,
+              'x-expected': 'an absolute path like /var/lib/docker',
+              pattern: '^/',
+              description:
+                "Where to measure disk usage for when.diskUsageAbove: a path on the file system holding the engine's data root (default: the engine's DockerRootDir; in a sidecar, where that is mounted).",
+            }),
+          ),
+          interval: Type.Optional({
+            ...Interval,
+            description:
+              'How often pressure conditions are checked between scheduled cycles (default 30s, at most 1d).',
+          }),
         },
         { ...closed, description: 'Disk-pressure checks for policies with `when`.' },
       ),

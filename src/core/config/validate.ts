@@ -6,7 +6,10 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { PolicyFile as PolicyFileT, RawConfig } from './schema.js';
 // Precompiled from schema.ts by `npm run schema` (see validator-code.ts): at run time neither
 // TypeBox nor ajv's compiler is loaded, which keeps the daemon's resident memory down.
-import { validateConfig as configValidator, validatePolicyFile as policyFileValidator } from '../../generated/schema-validators.js';
+import {
+  validateConfig as configValidator,
+  validatePolicyFile as policyFileValidator,
+} from '../../generated/schema-validators.js';
 import { compileGlob } from '../../lib/glob.js';
 import { parseYaml, type PathSegment, type YamlSource } from './yaml-source.js';
 import type { Problem, Result } from './problems.js';
@@ -36,12 +39,18 @@ function parseWith<T>(text: string, file: string, validate: ValidateFunction<T>,
   if (!parsed.ok) return parsed;
   const { source } = parsed;
   if (source.data === null || source.data === undefined) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, where: '', message: 'the file is empty; expected a mapping' }] };
+    return {
+      ok: false,
+      problems: [{ file, line: 1, col: 1, where: '', message: 'the file is empty; expected a mapping' }],
+    };
   }
   const data: unknown = source.data;
   if (validate(data)) return { ok: true, value: { value: data, source } };
   const errors = withoutEchoes(validate.errors ?? []);
-  const problems = dedupe([...errors.map((e) => toProblem(e, source, where)), ...unknownPolicyKeys(errors, source, where)]).sort((a, b) => a.line - b.line || a.col - b.col);
+  const problems = dedupe([
+    ...errors.map((e) => toProblem(e, source, where)),
+    ...unknownPolicyKeys(errors, source, where),
+  ]).sort((a, b) => a.line - b.line || a.col - b.col);
   return { ok: false, problems };
 }
 
@@ -67,7 +76,12 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
       const allowed = Object.keys((e.parentSchema?.['properties'] as object | undefined) ?? {});
       const pos = source.locateKey(path, key) ?? source.locate(path);
       const hint = suggest(key, allowed);
-      return { file: source.file, ...pos, ...where([...path, key], data), message: `unknown key "${key}"${hint}; expected one of: ${allowed.join(', ')}` };
+      return {
+        file: source.file,
+        ...pos,
+        ...where([...path, key], data),
+        message: `unknown key "${key}"${hint}; expected one of: ${allowed.join(', ')}`,
+      };
     }
     case 'required': {
       const key = (e.params as { missingProperty: string }).missingProperty;
@@ -76,7 +90,10 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
     case 'discriminator': {
       const p = e.params as { tag: string; tagValue: unknown };
       const tagPath = [...path, p.tag];
-      return { ...at(p.tagValue === undefined ? path : tagPath), message: `expected ${p.tag} to be one of image, container, volume, network, buildCache, got ${describe(p.tagValue)}` };
+      return {
+        ...at(p.tagValue === undefined ? path : tagPath),
+        message: `expected ${p.tag} to be one of image, container, volume, network, buildCache, got ${describe(p.tagValue)}`,
+      };
     }
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
@@ -84,20 +101,37 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
     }
     case 'type': {
       const type = (e.params as { type: string }).type;
-      const noun = type === 'integer' ? 'a whole number' : type === 'array' ? 'a list' : type === 'object' ? 'a mapping' : `a ${type}`;
+      const noun =
+        type === 'integer'
+          ? 'a whole number'
+          : type === 'array'
+            ? 'a list'
+            : type === 'object'
+              ? 'a mapping'
+              : `a ${type}`;
       return { ...at(path), message: `expected ${noun}, got ${got}` };
     }
     case 'format':
     case 'pattern':
     case 'minimum':
     case 'minLength': {
-      const why = e.keyword === 'format' && e.params['format'] === 'glob' && typeof e.data === 'string' ? globReason(e.data) : '';
-      return { ...at(path), message: `expected ${typeof expected === 'string' ? expected : e.message ?? 'a valid value'}, got ${got}${why}` };
+      const why =
+        e.keyword === 'format' && e.params['format'] === 'glob' && typeof e.data === 'string' ? globReason(e.data) : '';
+      return {
+        ...at(path),
+        message: `expected ${typeof expected === 'string' ? expected : (e.message ?? 'a valid value')}, got ${got}${why}`,
+      };
     }
     case 'minItems':
-      return { ...at(path), message: `expected at least ${(e.params as { limit: number }).limit} item(s), got an empty list` };
+      return {
+        ...at(path),
+        message: `expected at least ${(e.params as { limit: number }).limit} item(s), got an empty list`,
+      };
     default:
-      return { ...at(path), message: `${e.message ?? 'is invalid'}${typeof expected === 'string' ? `; expected ${expected}` : ''}` };
+      return {
+        ...at(path),
+        message: `${e.message ?? 'is invalid'}${typeof expected === 'string' ? `; expected ${expected}` : ''}`,
+      };
   }
 }
 
@@ -107,8 +141,18 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
  * when its type is wrong.
  */
 function withoutEchoes(errors: ErrorObject[]): ErrorObject[] {
-  const paths = new Set(errors.filter((e) => e.keyword !== 'discriminator').map((e) => (e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath)));
-  return errors.filter((e) => e.keyword !== 'discriminator' || !paths.has(`${e.instancePath}/${(e.params as { tag: string }).tag}`));
+  const paths = new Set(
+    errors
+      .filter((e) => e.keyword !== 'discriminator')
+      .map((e) =>
+        e.keyword === 'required'
+          ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`
+          : e.instancePath,
+      ),
+  );
+  return errors.filter(
+    (e) => e.keyword !== 'discriminator' || !paths.has(`${e.instancePath}/${(e.params as { tag: string }).tag}`),
+  );
 }
 
 // Every key a policy may have, whatever its resource.
@@ -121,15 +165,24 @@ const POLICY_KEYS = ['name', 'description', 'action', 'resource', 'match', 'keep
 function unknownPolicyKeys(errors: ErrorObject[], source: YamlSource, where: Where): Problem[] {
   const out: Problem[] = [];
   for (const e of errors) {
-    const missing = e.keyword === 'required' && (e.params as { missingProperty: string }).missingProperty === 'resource';
+    const missing =
+      e.keyword === 'required' && (e.params as { missingProperty: string }).missingProperty === 'resource';
     if (!missing && e.keyword !== 'discriminator') continue;
     const path = parsePointer(e.instancePath);
-    const policy = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], source.data);
+    const policy = path.reduce<unknown>(
+      (node, key) => (node as Record<string | number, unknown> | undefined)?.[key],
+      source.data,
+    );
     if (!policy || typeof policy !== 'object') continue;
     for (const key of Object.keys(policy)) {
       if (POLICY_KEYS.includes(key)) continue;
       const pos = source.locateKey(path, key) ?? source.locate(path);
-      out.push({ file: source.file, ...pos, ...where([...path, key], source.data), message: `unknown key "${key}"${suggest(key, POLICY_KEYS)}; expected one of: ${POLICY_KEYS.join(', ')}` });
+      out.push({
+        file: source.file,
+        ...pos,
+        ...where([...path, key], source.data),
+        message: `unknown key "${key}"${suggest(key, POLICY_KEYS)}; expected one of: ${POLICY_KEYS.join(', ')}`,
+      });
     }
   }
   return out;
@@ -151,7 +204,10 @@ function describe(value: unknown): string {
 /** "Did you mean" for near-miss keys: case differences or up to two edits. */
 function suggest(key: string, allowed: string[]): string {
   const best = allowed
-    .map((a) => ({ a, d: a.toLowerCase() === key.toLowerCase() ? 0 : editDistance(a.toLowerCase(), key.toLowerCase()) }))
+    .map((a) => ({
+      a,
+      d: a.toLowerCase() === key.toLowerCase() ? 0 : editDistance(a.toLowerCase(), key.toLowerCase()),
+    }))
     .sort((x, y) => x.d - y.d)[0];
   // Short keys are a few edits from many others, so they must be closer to count.
   return best && best.d <= (key.length < 5 ? 1 : 2) ? ` (did you mean "${best.a}"?)` : '';
@@ -162,7 +218,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = cur;
   }

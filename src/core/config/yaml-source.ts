@@ -25,12 +25,26 @@ const MAX_ALIASES = 100;
 const MAX_DEPTH = 64;
 
 /** Parses YAML text; syntax errors come back as problems with their positions. */
-export function parseYaml(text: string, file: string): { ok: true; source: YamlSource } | { ok: false; problems: Problem[] } {
+export function parseYaml(
+  text: string,
+  file: string,
+): { ok: true; source: YamlSource } | { ok: false; problems: Problem[] } {
   if (Buffer.byteLength(text, 'utf8') > MAX_BYTES) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, where: '', message: `file is larger than ${MAX_BYTES} bytes; refusing to parse it` }] };
+    return {
+      ok: false,
+      problems: [
+        { file, line: 1, col: 1, where: '', message: `file is larger than ${MAX_BYTES} bytes; refusing to parse it` },
+      ],
+    };
   }
   const deep = tooDeep(text);
-  if (deep) return { ok: false, problems: [{ file, ...deep, where: '', message: `nesting is deeper than ${MAX_DEPTH} levels; refusing to parse it` }] };
+  if (deep)
+    return {
+      ok: false,
+      problems: [
+        { file, ...deep, where: '', message: `nesting is deeper than ${MAX_DEPTH} levels; refusing to parse it` },
+      ],
+    };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   if (doc.errors.length > 0) {
@@ -38,7 +52,13 @@ export function parseYaml(text: string, file: string): { ok: true; source: YamlS
       ok: false,
       problems: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, where: '', message: `YAML syntax: ${syntaxMessage(e.code, e.message)}` };
+        return {
+          file,
+          line: pos.line,
+          col: pos.col,
+          where: '',
+          message: `YAML syntax: ${syntaxMessage(e.code, e.message)}`,
+        };
       }),
     };
   }
@@ -46,7 +66,10 @@ export function parseYaml(text: string, file: string): { ok: true; source: YamlS
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, where: '', message: `YAML could not be expanded: ${(e as Error).message}` }] };
+    return {
+      ok: false,
+      problems: [{ file, line: 1, col: 1, where: '', message: `YAML could not be expanded: ${(e as Error).message}` }],
+    };
   }
   const position = (offset: number) => lineCounter.linePos(offset);
   const source: YamlSource = {
@@ -78,7 +101,8 @@ function nodeAt(doc: Document, path: readonly PathSegment[]): Node | undefined {
 
 function syntaxMessage(code: string, message: string): string {
   // yaml's own advice here ("use parseAllDocuments") is for programmers, not operators.
-  if (code === 'MULTIPLE_DOCS') return 'the file contains more than one YAML document; put every policy in one "policies:" list';
+  if (code === 'MULTIPLE_DOCS')
+    return 'the file contains more than one YAML document; put every policy in one "policies:" list';
   return message.split('\n')[0] ?? message;
 }
 

@@ -74,7 +74,13 @@ export function explain(config: Config, snapshot: Snapshot, now: number, target:
   const views = relevantPolicies(config, resource).map((p): Omit<PolicyView, 'decides'> => {
     const narrowed = plan(narrow(config, resource, p), snapshot, now);
     const seen = decisionIn(narrowed, resource, id, p.name);
-    return { policy: p.name, file: p.source.file, line: p.source.line, resource: p.resource, ...(seen ?? { decision: 'no-match', reason: whyNoMatch(p, target, snapshot, now) }) };
+    return {
+      policy: p.name,
+      file: p.source.file,
+      line: p.source.line,
+      resource: p.resource,
+      ...(seen ?? { decision: 'no-match', reason: whyNoMatch(p, target, snapshot, now) }),
+    };
   });
   // The full plan names the deciding policy; were it silent, the first that matched would decide.
   const decidedBy = verdict.policy ?? views.find((v) => v.decision !== 'no-match')?.policy;
@@ -101,7 +107,11 @@ function identify(t: Target): { resource: ResourceKind; id: string; name: string
 
 /** The policies that look at objects of this resource, in evaluation order. */
 function relevantPolicies(config: Config, resource: ResourceKind): LoadedPolicy[] {
-  return config.policies.filter((p) => p.resource === resource || (resource === 'volume' && p.resource === 'container' && p.removeAnonymousVolumes === true));
+  return config.policies.filter(
+    (p) =>
+      p.resource === resource ||
+      (resource === 'volume' && p.resource === 'container' && p.removeAnonymousVolumes === true),
+  );
 }
 
 /**
@@ -116,11 +126,21 @@ function narrow(config: Config, resource: ResourceKind, only: LoadedPolicy): Con
     if (p.resource !== 'container' || resource === 'container') return [];
     return [p.removeAnonymousVolumes === true ? { ...p, removeAnonymousVolumes: false } : p];
   });
-  return { ...config, policies, limits: { ...config.limits, maxRemovalsPerRun: Number.MAX_SAFE_INTEGER, maxRemovalFraction: undefined } };
+  return {
+    ...config,
+    policies,
+    limits: { ...config.limits, maxRemovalsPerRun: Number.MAX_SAFE_INTEGER, maxRemovalFraction: undefined },
+  };
 }
 
-function decisionIn(p: Plan, resource: ResourceKind, id: string, policy: string): { decision: PolicyView['decision']; reason: string } | undefined {
-  const is = (e: { resource: ResourceKind; id: string; policy: string }) => e.resource === resource && e.id === id && e.policy === policy;
+function decisionIn(
+  p: Plan,
+  resource: ResourceKind,
+  id: string,
+  policy: string,
+): { decision: PolicyView['decision']; reason: string } | undefined {
+  const is = (e: { resource: ResourceKind; id: string; policy: string }) =>
+    e.resource === resource && e.id === id && e.policy === policy;
   const selected = p.actions.find(is);
   if (selected) return { decision: 'select', reason: selected.reason };
   const reported = p.reported.find(is);
@@ -133,7 +153,13 @@ function decisionIn(p: Plan, resource: ResourceKind, id: string, policy: string)
 function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['verdict'] {
   const is = (e: { resource: ResourceKind; id: string }) => e.resource === resource && e.id === id;
   const action = p.actions.find(is);
-  if (action) return { outcome: 'remove', policy: action.policy, reason: action.reason, ...(action.archive ? { archive: action.archive } : {}) };
+  if (action)
+    return {
+      outcome: 'remove',
+      policy: action.policy,
+      reason: action.reason,
+      ...(action.archive ? { archive: action.archive } : {}),
+    };
   const reported = p.reported.find(is);
   if (reported) return { outcome: 'report', policy: reported.policy, reason: reported.reason };
   const kept = p.kept.find(is);
@@ -142,7 +168,8 @@ function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['ve
 }
 
 function summarize(t: Target, now: number): string {
-  const ago = (ms: number | undefined) => (ms === undefined ? 'unknown' : `${formatDuration(Math.max(0, now - ms))} ago`);
+  const ago = (ms: number | undefined) =>
+    ms === undefined ? 'unknown' : `${formatDuration(Math.max(0, now - ms))} ago`;
   if (t.resource === 'image') {
     const i = t.image;
     const tags = i.tags.length > 0 ? `tags ${i.tags.join(', ')}` : 'untagged';
@@ -151,7 +178,10 @@ function summarize(t: Target, now: number): string {
   }
   if (t.resource === 'container') {
     const c = t.container;
-    const finished = c.state === 'exited' || c.state === 'dead' ? `; finished ${ago(c.finishedAt)}, exit code ${c.exitCode ?? 'unknown'}` : '';
+    const finished =
+      c.state === 'exited' || c.state === 'dead'
+        ? `; finished ${ago(c.finishedAt)}, exit code ${c.exitCode ?? 'unknown'}`
+        : '';
     return `${c.state}; image ${c.image}; created ${ago(c.created)}${finished}`;
   }
   const v = t.volume;
@@ -159,7 +189,8 @@ function summarize(t: Target, now: number): string {
 }
 
 function protection(config: Config, t: Target): string | undefined {
-  const labels = t.resource === 'image' ? t.image.labels : t.resource === 'container' ? t.container.labels : t.volume.labels;
+  const labels =
+    t.resource === 'image' ? t.image.labels : t.resource === 'container' ? t.container.labels : t.volume.labels;
   const label = firstLabel(config.protect.labels)(labels);
   if (label !== undefined) return `protect.labels "${label}"`;
   if (t.resource !== 'image') return undefined;
@@ -170,7 +201,9 @@ function protection(config: Config, t: Target): string | undefined {
 function usersOf(snapshot: Snapshot, full: Plan, t: Target): UsedBy[] {
   if (t.resource === 'container') return [];
   const removed = new Set(full.actions.filter((a) => a.resource === 'container').map((a) => a.id));
-  const users = snapshot.containers.filter((c) => (t.resource === 'image' ? c.imageId === t.image.id : c.volumes.includes(t.volume.name)));
+  const users = snapshot.containers.filter((c) =>
+    t.resource === 'image' ? c.imageId === t.image.id : c.volumes.includes(t.volume.name),
+  );
   return users.map((c) => ({ container: c.name, id: c.id, state: c.state, removedByPlan: removed.has(c.id) }));
 }
 

@@ -13,7 +13,8 @@ export type FindResult =
 
 /** A line naming the object, for lists of candidates. */
 export function describeTarget(t: Target): string {
-  if (t.resource === 'image') return `image ${shortId(t.image.id)}${t.image.tags.length > 0 ? ` (${t.image.tags.join(', ')})` : ''}`;
+  if (t.resource === 'image')
+    return `image ${shortId(t.image.id)}${t.image.tags.length > 0 ? ` (${t.image.tags.join(', ')})` : ''}`;
   if (t.resource === 'container') return `container ${t.container.name} (${shortId(t.container.id)})`;
   return `volume ${t.volume.name}`;
 }
@@ -25,9 +26,18 @@ export function findObject(snapshot: Snapshot, query: string): FindResult {
   const withLatest = /:[^/]*$/.test(q) || q.includes('@') ? q : `${q}:latest`;
   const exact: Target[] = [
     ...snapshot.images
-      .filter((i) => i.id === q || i.id === `sha256:${hex}` || i.tags.includes(q) || i.tags.includes(withLatest) || i.digests.includes(q))
+      .filter(
+        (i) =>
+          i.id === q ||
+          i.id === `sha256:${hex}` ||
+          i.tags.includes(q) ||
+          i.tags.includes(withLatest) ||
+          i.digests.includes(q),
+      )
       .map((image) => ({ resource: 'image' as const, image })),
-    ...snapshot.containers.filter((c) => c.id === q || c.name === q.replace(/^\//, '')).map((container) => ({ resource: 'container' as const, container })),
+    ...snapshot.containers
+      .filter((c) => c.id === q || c.name === q.replace(/^\//, ''))
+      .map((container) => ({ resource: 'container' as const, container })),
     ...snapshot.volumes.filter((v) => v.name === q).map((volume) => ({ resource: 'volume' as const, volume })),
   ];
   const found = exact.length > 0 ? exact : prefixMatches(snapshot, hex);
@@ -40,7 +50,11 @@ export function findObject(snapshot: Snapshot, query: string): FindResult {
 function prefixMatches(snapshot: Snapshot, hex: string): Target[] {
   if (!/^[0-9a-f]+$/.test(hex)) return [];
   return [
-    ...snapshot.images.filter((i) => i.id.replace(/^sha256:/, '').startsWith(hex)).map((image) => ({ resource: 'image' as const, image })),
-    ...snapshot.containers.filter((c) => c.id.startsWith(hex)).map((container) => ({ resource: 'container' as const, container })),
+    ...snapshot.images
+      .filter((i) => i.id.replace(/^sha256:/, '').startsWith(hex))
+      .map((image) => ({ resource: 'image' as const, image })),
+    ...snapshot.containers
+      .filter((c) => c.id.startsWith(hex))
+      .map((container) => ({ resource: 'container' as const, container })),
   ];
 }

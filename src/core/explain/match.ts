@@ -22,9 +22,12 @@ const FALLBACK = 'does not match (a match condition fails)';
 
 /** The first failing match condition of `policy` for `target`, as a sentence fragment. */
 export function whyNoMatch(policy: Policy, target: Target, snapshot: Snapshot, now: number): string {
-  if (target.resource === 'image' && policy.resource === 'image') return imageMiss(policy, target.image, snapshot, now) ?? FALLBACK;
-  if (target.resource === 'container' && policy.resource === 'container') return containerMiss(policy, target.container, now) ?? FALLBACK;
-  if (target.resource === 'volume' && policy.resource === 'volume') return volumeMiss(policy, target.volume, now) ?? FALLBACK;
+  if (target.resource === 'image' && policy.resource === 'image')
+    return imageMiss(policy, target.image, snapshot, now) ?? FALLBACK;
+  if (target.resource === 'container' && policy.resource === 'container')
+    return containerMiss(policy, target.container, now) ?? FALLBACK;
+  if (target.resource === 'volume' && policy.resource === 'volume')
+    return volumeMiss(policy, target.volume, now) ?? FALLBACK;
   if (target.resource === 'volume' && policy.resource === 'container') {
     return isAnonymousVolume(target.volume)
       ? 'no container this policy removes mounts it (removeAnonymousVolumes)'
@@ -49,7 +52,8 @@ function imageMiss(policy: ImagePolicy, image: ImageObj, snapshot: Snapshot, now
     const repoOk = m.repositories ? anyGlob(m.repositories) : undefined;
     const tagOk = m.tags ? anyGlob(m.tags) : undefined;
     for (const [i, { repository, tag }] of referencesOf(image).entries()) {
-      if (repoOk && !repoOk(repository)) return `tag ${image.tags[i]} is not in a repository matching match.repositories`;
+      if (repoOk && !repoOk(repository))
+        return `tag ${image.tags[i]} is not in a repository matching match.repositories`;
       if (tagOk && !tagOk(tag)) return `tag ${image.tags[i]} does not match match.tags`;
     }
   }
@@ -63,15 +67,18 @@ function imageMiss(policy: ImagePolicy, image: ImageObj, snapshot: Snapshot, now
     if (!m.dangling && !tagged) return 'is untagged (dangling: false wants tagged images)';
   }
   const min = m.olderThan === undefined ? undefined : parseDuration(m.olderThan);
-  if (min !== undefined && image.created === undefined) return 'its build time is unknown (its config has none, or a placeholder before 2013), so olderThan cannot hold';
-  if (min !== undefined && image.created !== undefined && now - image.created < min) return `created ${age(now, image.created)} ago, not longer than olderThan ${m.olderThan}`;
+  if (min !== undefined && image.created === undefined)
+    return 'its build time is unknown (its config has none, or a placeholder before 2013), so olderThan cannot hold';
+  if (min !== undefined && image.created !== undefined && now - image.created < min)
+    return `created ${age(now, image.created)} ago, not longer than olderThan ${m.olderThan}`;
   return undefined;
 }
 
 function containerMiss(policy: ContainerPolicy, c: ContainerObj, now: number): string | undefined {
   const m = policy.match;
   if (!REMOVABLE_STATES.has(c.state)) return `is ${c.state}; only exited, dead or created containers are ever removed`;
-  if (m.status && !(m.status as readonly string[]).includes(c.state)) return `is ${c.state}, not one of match.status (${m.status.join(', ')})`;
+  if (m.status && !(m.status as readonly string[]).includes(c.state))
+    return `is ${c.state}, not one of match.status (${m.status.join(', ')})`;
   const min = m.stoppedFor === undefined ? undefined : parseDuration(m.stoppedFor);
   if (min !== undefined) {
     const since = c.state === 'created' ? c.created : c.finishedAt;
@@ -90,7 +97,8 @@ function containerMiss(policy: ContainerPolicy, c: ContainerObj, now: number): s
 
 function volumeMiss(policy: VolumePolicy, v: VolumeObj, now: number): string | undefined {
   const m = policy.match;
-  if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return m.anonymous ? 'is a named volume (match.anonymous: true)' : 'is anonymous (match.anonymous: false)';
+  if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous)
+    return m.anonymous ? 'is a named volume (match.anonymous: true)' : 'is anonymous (match.anonymous: false)';
   const min = m.olderThan === undefined ? undefined : parseDuration(m.olderThan);
   if (min !== undefined) {
     if (v.created === undefined) return 'its creation time is unknown, so olderThan cannot hold';

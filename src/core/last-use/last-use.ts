@@ -129,7 +129,8 @@ const FORMAT = 1;
  * writer watched the engine's events (0 when it never did, e.g. `reclaimd once`).
  */
 export function encodeState(engineId: string, record: UsageRecord, savedAt: number): string {
-  const entries = (m: Map<string, LastUse>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { at: v.at, used: v.used }]));
+  const entries = (m: Map<string, LastUse>) =>
+    Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { at: v.at, used: v.used }]));
   return `${JSON.stringify({ format: FORMAT, engineId, savedAt, images: entries(record.images), volumes: entries(record.volumes) })}\n`;
 }
 
@@ -148,22 +149,32 @@ export function decodeState(text: string, engineId: string): DecodedState {
   } catch (err) {
     return { ok: false, problem: 'corrupt', message: `not JSON: ${(err as Error).message}` };
   }
-  if (!isObject(value) || value['format'] !== FORMAT) return { ok: false, problem: 'corrupt', message: `not a format-${FORMAT} state file` };
+  if (!isObject(value) || value['format'] !== FORMAT)
+    return { ok: false, problem: 'corrupt', message: `not a format-${FORMAT} state file` };
   if (typeof value['engineId'] !== 'string') return { ok: false, problem: 'corrupt', message: 'engineId missing' };
-  if (value['engineId'] !== engineId) return { ok: false, problem: 'other-engine', message: `written for engine ${value['engineId']}` };
+  if (value['engineId'] !== engineId)
+    return { ok: false, problem: 'other-engine', message: `written for engine ${value['engineId']}` };
   const record = emptyRecord();
   for (const kind of ['images', 'volumes'] as const) {
     const entries = value[kind];
     if (!isObject(entries)) return { ok: false, problem: 'corrupt', message: `${kind} missing` };
     for (const [key, entry] of Object.entries(entries)) {
-      if (!isObject(entry) || typeof entry['at'] !== 'number' || !Number.isFinite(entry['at']) || typeof entry['used'] !== 'boolean') {
+      if (
+        !isObject(entry) ||
+        typeof entry['at'] !== 'number' ||
+        !Number.isFinite(entry['at']) ||
+        typeof entry['used'] !== 'boolean'
+      ) {
         return { ok: false, problem: 'corrupt', message: `${kind} entry ${JSON.stringify(key)} is malformed` };
       }
       record[kind].set(key, { at: entry['at'], used: entry['used'] });
     }
   }
   // `savedAt` is when the writer last knew it was watching the engine (0: it never was).
-  const savedAt = typeof value['savedAt'] === 'number' && Number.isFinite(value['savedAt']) && value['savedAt'] > 0 ? value['savedAt'] : undefined;
+  const savedAt =
+    typeof value['savedAt'] === 'number' && Number.isFinite(value['savedAt']) && value['savedAt'] > 0
+      ? value['savedAt']
+      : undefined;
   return { ok: true, record, savedAt };
 }
 

@@ -7,7 +7,14 @@ import { formatDuration } from '../../lib/units.js';
  * and the reason if so. Unknown usage (no state directory, an object the store has no entry
  * for) never matches: a rule on last use must not select what it knows nothing about.
  */
-export function unusedForMatch(usage: Usage | undefined, kind: 'images' | 'volumes', key: string, unusedFor: string, minMs: number, now: number): string | undefined {
+export function unusedForMatch(
+  usage: Usage | undefined,
+  kind: 'images' | 'volumes',
+  key: string,
+  unusedFor: string,
+  minMs: number,
+  now: number,
+): string | undefined {
   const at = usage?.[kind].get(key);
   if (at === undefined || now - at < minMs) return undefined;
   const ago = formatDuration(now - at);

@@ -5,7 +5,9 @@ import { anyGlob } from '../../lib/glob.js';
 import type { Decision } from '../planner/ledger.js';
 
 /** Compiles a policy's `keep: { names, labels }` once; the result says whether, and why, it keeps. */
-export function nameLabelKeep(keep: { names?: string[]; labels?: string[] } | undefined): (name: string, labels: Labels) => Decision | undefined {
+export function nameLabelKeep(
+  keep: { names?: string[]; labels?: string[] } | undefined,
+): (name: string, labels: Labels) => Decision | undefined {
   const keepName = keep?.names ? anyGlob(keep.names) : undefined;
   const keepLabel = firstLabel(keep?.labels ?? []);
   return (name, labels) => {

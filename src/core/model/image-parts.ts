@@ -79,9 +79,11 @@ export function containerdParts(images: readonly StoredImage[]): Map<string, Ima
     const top = image.layers[image.layers.length - 1];
     const explained = parts.reduce((sum, p) => sum + p.size, 0);
     const hidden = image.unpacked === undefined ? 0 : image.unpacked - explained;
-    if (top !== undefined && hidden > 0) parts.push({ chain: `hidden:${top.chain}`, size: hidden, bounds: { unshared: hidden, shared: 0 } });
+    if (top !== undefined && hidden > 0)
+      parts.push({ chain: `hidden:${top.chain}`, size: hidden, bounds: { unshared: hidden, shared: 0 } });
     if (image.indexBytes > 0) parts.push({ chain: `manifest:${image.id}`, size: image.indexBytes });
-    for (const m of image.manifests) parts.push(...manifestParts(m, m.layers === 'host' ? image.layers : undefined, blobs));
+    for (const m of image.manifests)
+      parts.push(...manifestParts(m, m.layers === 'host' ? image.layers : undefined, blobs));
     out.set(image.id, parts);
   }
   return out;
@@ -126,7 +128,12 @@ function sizeSharedBlobs(images: readonly StoredImage[], snapshots: ReadonlyMap<
   // Every manifest once, by digest: two images can hold the same one (an index and a tag of one of its platforms).
   const manifests = new Map<string, Holder>();
   for (const image of images) {
-    for (const m of image.manifests) if (!manifests.has(m.digest)) manifests.set(m.digest, { m, layers: m.layers === 'host' ? image.layers : m.layers === 'none' ? [] : undefined });
+    for (const m of image.manifests)
+      if (!manifests.has(m.digest))
+        manifests.set(m.digest, {
+          m,
+          layers: m.layers === 'host' ? image.layers : m.layers === 'none' ? [] : undefined,
+        });
   }
   const holders = new Map<string, Holder[]>();
   for (const h of manifests.values()) {
@@ -153,15 +160,21 @@ function sizeSharedBlobs(images: readonly StoredImage[], snapshots: ReadonlyMap<
     const byDifference = differenceSize(diffId, list, stack);
     if (byDifference !== undefined) sizes.set(diffId, byDifference);
   }
-  for (const [diffId, list] of shared) if (!sizes.has(diffId)) sizes.set(diffId, apportionedSize(diffId, list, sizes, snapshots));
+  for (const [diffId, list] of shared)
+    if (!sizes.has(diffId)) sizes.set(diffId, apportionedSize(diffId, list, sizes, snapshots));
   // No more than any holder's content: the blob is in each.
   const out = new Map<string, number>();
-  for (const [diffId, list] of shared) out.set(diffId, Math.min(sizes.get(diffId) ?? 0, ...list.map((h) => payload(h.m))));
+  for (const [diffId, list] of shared)
+    out.set(diffId, Math.min(sizes.get(diffId) ?? 0, ...list.map((h) => payload(h.m))));
   return out;
 }
 
 /** A blob's size as the difference of two stacks' content, where both stacks exist as images. */
-function differenceSize(diffId: string, holders: readonly Holder[], stack: ReadonlyMap<string, number>): number | undefined {
+function differenceSize(
+  diffId: string,
+  holders: readonly Holder[],
+  stack: ReadonlyMap<string, number>,
+): number | undefined {
   let best: number | undefined;
   for (const { layers = [] } of holders) {
     const at = layers.findIndex((l) => l.diffId === diffId);
@@ -179,7 +192,12 @@ function differenceSize(diffId: string, holders: readonly Holder[], stack: Reado
  * shared among the holder's unsized layers by unpacked size; from the holder where it is the
  * largest share, where the config and the other layers weigh least.
  */
-function apportionedSize(diffId: string, holders: readonly Holder[], sized: ReadonlyMap<string, number>, snapshots: ReadonlyMap<string, number>): number {
+function apportionedSize(
+  diffId: string,
+  holders: readonly Holder[],
+  sized: ReadonlyMap<string, number>,
+  snapshots: ReadonlyMap<string, number>,
+): number {
   let best: { share: number; size: number } | undefined;
   for (const { m, layers = [] } of holders) {
     let explained = 0;
@@ -209,11 +227,16 @@ function apportionedSize(diffId: string, holders: readonly Holder[], sized: Read
  * bounds sit on the manifest's part alone (a shared blob counts 0 at either extreme), so that
  * summed over whatever a deletion frees they bound what it frees.
  */
-function manifestParts(m: ManifestContent, layers: readonly StoredLayer[] | undefined, blobs: ReadonlyMap<string, number>): ImageLayer[] {
+function manifestParts(
+  m: ManifestContent,
+  layers: readonly StoredLayer[] | undefined,
+  blobs: ReadonlyMap<string, number>,
+): ImageLayer[] {
   const key = `manifest:${m.digest}`;
   const bounds = { unshared: m.bytes, shared: m.manifestBytes };
   // Which layers it has is not known, so all but the manifest blob may be another's too.
-  if (m.layers === 'unknown') return [m.bytes > m.manifestBytes ? { chain: key, size: m.bytes, bounds } : { chain: key, size: m.bytes }];
+  if (m.layers === 'unknown')
+    return [m.bytes > m.manifestBytes ? { chain: key, size: m.bytes, bounds } : { chain: key, size: m.bytes }];
   const parts: ImageLayer[] = [];
   let estimated = 0;
   for (const diffId of new Set((layers ?? []).map((l) => l.diffId))) {

@@ -111,7 +111,12 @@ export interface Plan {
    * `bytes` adds up the removals whose bytes are known; `unknown` (only when not 0) counts the
    * others; `range` (only when some bytes are estimates) is where the true total lies.
    */
-  readonly totals: { readonly count: number; readonly bytes: number; readonly unknown?: number; readonly range?: ByteRange };
+  readonly totals: {
+    readonly count: number;
+    readonly bytes: number;
+    readonly unknown?: number;
+    readonly range?: ByteRange;
+  };
   /** Set when a safety limit forbids this plan; then nothing is removed. */
   readonly blocked: string | undefined;
   /** One entry per pressure policy (with `when`), in policy order; absent when there are none. */

@@ -204,7 +204,9 @@ export function shortId(id: string): string {
 export function splitReference(ref: string): { readonly repository: string; readonly tag: string } {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
-  return colon > slash ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repository: ref, tag: 'latest' };
+  return colon > slash
+    ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) }
+    : { repository: ref, tag: 'latest' };
 }
 
 const refCache = new WeakMap<ImageObj, ReadonlyArray<{ readonly repository: string; readonly tag: string }>>();

@@ -63,7 +63,13 @@ export class Ledger {
    * Applies one policy's decision about one object, unless an earlier policy already took it.
    * `subject` is called only for a match, so names are built only for objects that need one.
    */
-  record(resource: ResourceKind, policy: { name: string; action?: 'remove' | 'report' }, id: string, decision: Decision, subject: () => Subject): void {
+  record(
+    resource: ResourceKind,
+    policy: { name: string; action?: 'remove' | 'report' },
+    id: string,
+    decision: Decision,
+    subject: () => Subject,
+  ): void {
     const d = decision;
     if (d.kind === 'no-match') return;
     const book = this.book(resource);

@@ -54,12 +54,17 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
   const buildCache = planBuildCache(config, snapshot.buildCache, now, snapshot.store);
 
-  const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({ ...d, bytes: removed.get(d.id)?.sizeRw ?? null }));
+  const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({
+    ...d,
+    bytes: removed.get(d.id)?.sizeRw ?? null,
+  }));
 
   const imageDrafts = new Map(ledger.selectedOf('image').map((d) => [d.id, d]));
   const sim = simulateImageDeletions(snapshot.images, index, [...imageDrafts.keys()], isHeld, ghostChains);
   // A planned parent is credited to the policy of the selected image whose deletion frees it.
-  const freedBy = new Map(sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])));
+  const freedBy = new Map(
+    sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])),
+  );
   const creditOf = (id: string): Draft | undefined => {
     let at: string | undefined = id;
     while (at !== undefined && !imageDrafts.has(at)) at = freedBy.get(at);
@@ -67,7 +72,9 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   };
   // A planned parent is removed, so what a policy reported or kept about it no longer stands.
   for (const del of sim.deletions) if (del.parentOf !== undefined) ledger.supersede('image', del.id);
-  const archiveDirs = new Map(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])));
+  const archiveDirs = new Map(
+    config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])),
+  );
   const imageActions: Action[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;
     const credit = creditOf(del.id);
@@ -78,7 +85,9 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
       policy: credit?.policy ?? '',
       reason: `untagged parent of ${credit?.name ?? del.parentOf}, left with no child and used by no container`,
     };
-    const archived = imageDrafts.has(del.id) ? archiveOf(archiveDirs.get(draft.policy), image, snapshot.registry) : undefined;
+    const archived = imageDrafts.has(del.id)
+      ? archiveOf(archiveDirs.get(draft.policy), image, snapshot.registry)
+      : undefined;
     const action = imageAction(draft, del, image);
     if (archived === undefined) return action;
     return {
@@ -92,7 +101,10 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   // should not index every object again.
   const volumeSize = once(() => new Map(snapshot.volumes.map((v) => [v.name, v.size])));
   const containerSize = once(() => new Map(snapshot.containers.map((c) => [c.id, c.sizeRw])));
-  const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({ ...d, bytes: volumeSize().get(d.id) ?? null }));
+  const volumeActions = sorted(ledger.selectedOf('volume')).map((d) => ({
+    ...d,
+    bytes: volumeSize().get(d.id) ?? null,
+  }));
 
   // Networks hold no disk space: removing one frees 0 bytes, which is known, not unknown.
   const networkActions = sorted(ledger.selectedOf('network')).map((d) => ({ ...d, bytes: 0 }));
@@ -132,7 +144,12 @@ function totalsOf(actions: readonly Action[]): Plan['totals'] {
     high += a.bytesRange?.high ?? a.bytes;
     if (a.bytesRange) estimated = true;
   }
-  return { count: actions.length, bytes, ...(unknown > 0 ? { unknown } : {}), ...(estimated ? { range: { low, high } } : {}) };
+  return {
+    count: actions.length,
+    bytes,
+    ...(unknown > 0 ? { unknown } : {}),
+    ...(estimated ? { range: { low, high } } : {}),
+  };
 }
 
 /** The value of `make`, made on the first call. */
@@ -150,7 +167,11 @@ function once<T>(make: () => T): () => T {
  * Untagged parents planned with a selected image get no archive of their own: `docker save` of
  * the child holds every layer of the parent too.
  */
-export function archiveOf(dir: string | undefined, image: ImageObj, registry: Snapshot['registry']): { plan?: ArchivePlan; note?: string } | undefined {
+export function archiveOf(
+  dir: string | undefined,
+  image: ImageObj,
+  registry: Snapshot['registry'],
+): { plan?: ArchivePlan; note?: string } | undefined {
   if (dir === undefined) return undefined;
   const pullable = image.digests.find((d) => registry?.get(d)?.found === true);
   if (pullable !== undefined) return { note: `not archived: its registry has ${pullable}, so it can be pulled again` };
@@ -167,13 +188,22 @@ const FRACTION_FLOOR = 10;
 /** Why safety limits forbid this plan, if they do: then nothing at all is removed. */
 function blockedBy(config: Config, snapshot: Snapshot, actions: readonly Action[]): string | undefined {
   const limit = config.limits.maxRemovalsPerRun;
-  if (actions.length > limit) return `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`;
+  if (actions.length > limit)
+    return `the plan removes ${actions.length} objects, more than limits.maxRemovalsPerRun (${limit}); nothing will be removed`;
   const fraction = config.limits.maxRemovalFraction;
   if (fraction === undefined) return undefined;
-  const totals = { image: snapshot.images.length, container: snapshot.containers.length, volume: snapshot.volumes.length, network: snapshot.networks?.length ?? 0, buildCache: snapshot.buildCache?.length ?? 0 };
+  const totals = {
+    image: snapshot.images.length,
+    container: snapshot.containers.length,
+    volume: snapshot.volumes.length,
+    network: snapshot.networks?.length ?? 0,
+    buildCache: snapshot.buildCache?.length ?? 0,
+  };
   for (const resource of ['image', 'container', 'volume', 'network', 'buildCache'] as const) {
     // A build-cache prune is one request but removes many records; the records are what count.
-    const n = actions.filter((a) => a.resource === resource).reduce((sum, a) => sum + (a.prune?.records.length ?? 1), 0);
+    const n = actions
+      .filter((a) => a.resource === resource)
+      .reduce((sum, a) => sum + (a.prune?.records.length ?? 1), 0);
     if (n >= FRACTION_FLOOR && n / totals[resource] > fraction) {
       return `the plan removes ${n} of ${totals[resource]} ${resource === 'buildCache' ? 'build cache records' : `${resource}s`}, more than limits.maxRemovalFraction (${fraction}); nothing will be removed`;
     }

@@ -11,7 +11,12 @@ import type { AnswerName } from './schemas.js';
 import { EngineError } from '../errors.js';
 
 /** What a route answers on success. */
-export type Expected = { readonly kind: 'json'; readonly name: AnswerName } | { readonly kind: 'empty' } | { readonly kind: 'text' } | { readonly kind: 'stream' } | { readonly kind: 'none' };
+export type Expected =
+  | { readonly kind: 'json'; readonly name: AnswerName }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'text' }
+  | { readonly kind: 'stream' }
+  | { readonly kind: 'none' };
 
 export interface Route {
   /** `GET /containers/json`: method and path without the API version and the query, for messages. */
@@ -60,7 +65,11 @@ export function routeOf(method: string, path: string): Route {
 function diskUsageOf(path: string): Expected {
   const kinds = new URLSearchParams(path.split('?')[1] ?? '').getAll('type');
   if (kinds.length !== 1) return json('diskUsage');
-  const byKind: Record<string, AnswerName> = { image: 'diskUsageImages', volume: 'diskUsageVolumes', 'build-cache': 'diskUsageBuildCache' };
+  const byKind: Record<string, AnswerName> = {
+    image: 'diskUsageImages',
+    volume: 'diskUsageVolumes',
+    'build-cache': 'diskUsageBuildCache',
+  };
   return json(byKind[kinds[0] as string] ?? 'diskUsage');
 }
 
@@ -69,7 +78,11 @@ export function decodeAnswer(route: Route, body: Buffer): unknown {
   const { expected } = route;
   switch (expected.kind) {
     case 'none':
-      throw new EngineError('malformed', `${route.label}: reclaimd has no description of this answer and reads none it has not described`, undefined);
+      throw new EngineError(
+        'malformed',
+        `${route.label}: reclaimd has no description of this answer and reads none it has not described`,
+        undefined,
+      );
     case 'text':
       return body.toString('utf8');
     case 'stream':
@@ -112,7 +125,10 @@ function firstError(errors: ValidateFn['errors']): string {
 /** A short, printable view of a value or body for a message. */
 function describe(value: unknown): string {
   if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  const text = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : JSON.stringify(value);
+  const text =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+      : JSON.stringify(value);
   if (text === undefined) return 'nothing';
   return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }

@@ -25,7 +25,10 @@ const HexId = Type.String({ pattern: '^[0-9a-f]{64}$' });
  * A tag (`repository:tag`) or digest reference (`repository@sha256:…`) as the engine lists
  * them (`<none>:<none>` up to API 1.42): the reference grammar's characters only.
  */
-const Reference = Type.String({ pattern: '^(<none>:<none>|<none>@<none>|[a-zA-Z0-9][a-zA-Z0-9._/:@-]*)$', maxLength: 512 });
+const Reference = Type.String({
+  pattern: '^(<none>:<none>|<none>@<none>|[a-zA-Z0-9][a-zA-Z0-9._/:@-]*)$',
+  maxLength: 512,
+});
 
 /** `GET /version`, asked before the API version is pinned. */
 export const VersionAnswer = Type.Object({
@@ -51,7 +54,15 @@ const ManifestSummary = Type.Object({
   ImageData: Type.Optional(
     orNull(
       Type.Object({
-        Platform: Type.Optional(orNull(Type.Object({ architecture: Type.Optional(Type.String()), os: Type.Optional(Type.String()), variant: Type.Optional(Type.String()) }))),
+        Platform: Type.Optional(
+          orNull(
+            Type.Object({
+              architecture: Type.Optional(Type.String()),
+              os: Type.Optional(Type.String()),
+              variant: Type.Optional(Type.String()),
+            }),
+          ),
+        ),
         Size: Type.Optional(orNull(Type.Object({ Unpacked: Type.Optional(count) }))),
       }),
     ),
@@ -75,7 +86,9 @@ export const ImageList = Type.Array(
 );
 
 const ContainerNetworking = Type.Object({
-  Networks: Type.Optional(orNull(Type.Record(Type.String(), orNull(Type.Object({ NetworkID: Type.Optional(Type.String()) }))))),
+  Networks: Type.Optional(
+    orNull(Type.Record(Type.String(), orNull(Type.Object({ NetworkID: Type.Optional(Type.String()) })))),
+  ),
 });
 
 /** `GET /containers/json?all=1` (and with `size=1`, which adds SizeRw and SizeRootFs). */
@@ -173,10 +186,18 @@ const BuildCacheEntry = Type.Object({
 });
 
 // A volume's size is -1 where the walk could not size it.
-const VolumeUsage = orNull(Type.Array(Type.Object({ Name: Type.String(), UsageData: orNull(Type.Object({ Size: Type.Integer({ minimum: -1 }) })) })));
+const VolumeUsage = orNull(
+  Type.Array(
+    Type.Object({ Name: Type.String(), UsageData: orNull(Type.Object({ Size: Type.Integer({ minimum: -1 }) })) }),
+  ),
+);
 
 /** `GET /system/df` up to API 1.41, which walks everything at once. */
-export const DiskUsageAnswer = Type.Object({ LayersSize: count, Volumes: VolumeUsage, BuildCache: orNull(Type.Array(BuildCacheEntry)) });
+export const DiskUsageAnswer = Type.Object({
+  LayersSize: count,
+  Volumes: VolumeUsage,
+  BuildCache: orNull(Type.Array(BuildCacheEntry)),
+});
 /** `GET /system/df?type=image` (API 1.42+): only the images' fields are there. */
 export const DiskUsageImages = Type.Object({ LayersSize: count });
 /** `GET /system/df?type=volume` (API 1.42+). */
@@ -190,7 +211,9 @@ export const ServiceList = Type.Array(
     ID: Type.String(),
     Spec: Type.Object({
       Name: Type.Optional(Type.String()),
-      TaskTemplate: Type.Optional(Type.Object({ ContainerSpec: Type.Optional(Type.Object({ Image: Type.Optional(Type.String()) })) })),
+      TaskTemplate: Type.Optional(
+        Type.Object({ ContainerSpec: Type.Optional(Type.Object({ Image: Type.Optional(Type.String()) })) }),
+      ),
     }),
   }),
 );
@@ -199,7 +222,9 @@ export const ServiceList = Type.Array(
 export const DistributionAnswer = Type.Object({ Descriptor: Type.Object({ digest: Type.String() }) });
 
 /** `DELETE /images/{name}`: what the engine untagged and deleted. */
-export const ImageDeleteAnswer = orNull(Type.Array(Type.Object({ Untagged: Type.Optional(Type.String()), Deleted: Type.Optional(Type.String()) })));
+export const ImageDeleteAnswer = orNull(
+  Type.Array(Type.Object({ Untagged: Type.Optional(Type.String()), Deleted: Type.Optional(Type.String()) })),
+);
 
 /** `POST /build/prune`: the records removed and the bytes the engine says they held. */
 export const BuildPruneAnswer = Type.Object({ CachesDeleted: strings, SpaceReclaimed: count });
@@ -208,7 +233,10 @@ export const BuildPruneAnswer = Type.Object({ CachesDeleted: strings, SpaceRecla
 export const EventLine = Type.Object({
   Type: Type.String(),
   Action: Type.String(),
-  Actor: Type.Object({ ID: Type.String(), Attributes: Type.Optional(orNull(Type.Record(Type.String(), Type.String()))) }),
+  Actor: Type.Object({
+    ID: Type.String(),
+    Attributes: Type.Optional(orNull(Type.Record(Type.String(), Type.String()))),
+  }),
   time: Type.Integer({ minimum: 1 }),
   timeNano: Type.Optional(Type.Integer({ minimum: 1 })),
 });

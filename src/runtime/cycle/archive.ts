@@ -19,7 +19,12 @@ export interface Archived {
 
 export type ArchiveOutcome =
   | ({ readonly ok: true } & Archived)
-  | { readonly ok: false; readonly kind: 'gone' | 'unreachable' | 'archive-failed'; readonly message: string; readonly path: string };
+  | {
+      readonly ok: false;
+      readonly kind: 'gone' | 'unreachable' | 'archive-failed';
+      readonly message: string;
+      readonly path: string;
+    };
 
 // File systems allow 255 bytes a name; the ID and suffix take 70, the readable part the rest.
 const MAX_READABLE = 120;
@@ -30,7 +35,10 @@ const MAX_READABLE = 120;
  * never another image's. Characters other than letters, digits, `.`, `_` and `-` become `_`.
  */
 export function archiveFileName(id: string, tags: readonly string[]): string {
-  const readable = (tags[0] ?? shortId(id)).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, MAX_READABLE);
+  const readable = (tags[0] ?? shortId(id))
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, MAX_READABLE);
   return `${readable}--${id.replace(/^sha256:/, '')}.tar`;
 }
 
@@ -49,7 +57,8 @@ export async function archiveImage(engine: Engine, action: Action, tags: readonl
     const bytes = await engine.saveImage(action.id, tags, file);
     return { ok: true, path: file, bytes };
   } catch (err) {
-    if (err instanceof EngineError && (err.kind === 'gone' || err.kind === 'unreachable')) return { ok: false, kind: err.kind, message: err.message, path: file };
+    if (err instanceof EngineError && (err.kind === 'gone' || err.kind === 'unreachable'))
+      return { ok: false, kind: err.kind, message: err.message, path: file };
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, kind: 'archive-failed', message: `could not archive to ${file}: ${message}`, path: file };
   }

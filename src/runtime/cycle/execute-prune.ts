@@ -26,7 +26,12 @@ export type PruneOutcome = RemovalOutcome & { readonly unplanned?: readonly stri
  * range), the engine's disk usage is read around the prune, which runs alone, and its drop is
  * the bytes if it fits what the prune can have freed; otherwise they are unknown.
  */
-export async function runPrune(engine: Engine, action: Action, time: PlanTime | undefined, log: Logger): Promise<PruneOutcome> {
+export async function runPrune(
+  engine: Engine,
+  action: Action,
+  time: PlanTime | undefined,
+  log: Logger,
+): Promise<PruneOutcome> {
   if (!action.prune) return { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };
   const prune = withUntilAt(action.prune, time);
   const measure = action.bytesRange === undefined ? undefined : () => engine.imageDiskUsage().catch(() => undefined);
@@ -36,7 +41,11 @@ export async function runPrune(engine: Engine, action: Action, time: PlanTime | 
   const after = await measure?.();
   const planned = new Set(prune.records);
   const unplanned = outcome.deleted.filter((id) => !planned.has(id));
-  if (unplanned.length > 0) log.warn({ policy: action.policy, resource: 'buildCache', unplanned }, 'the prune deleted build cache records the plan did not name');
+  if (unplanned.length > 0)
+    log.warn(
+      { policy: action.policy, resource: 'buildCache', unplanned },
+      'the prune deleted build cache records the plan did not name',
+    );
   const shared = prune.shared ?? {};
   const sharedBytes = outcome.deleted.reduce((sum, id) => sum + (shared[id] ?? 0), 0);
   const reclaimed = outcome.bytes ?? undefined;
@@ -44,10 +53,19 @@ export async function runPrune(engine: Engine, action: Action, time: PlanTime | 
   if (measure !== undefined && bytes !== undefined) {
     const drop = before === undefined || after === undefined ? undefined : before - after;
     const fits = drop !== undefined && drop >= bytes && drop <= (reclaimed as number);
-    if (!fits) log.warn({ policy: action.policy, resource: 'buildCache', drop: drop ?? null, low: bytes, high: reclaimed }, "the engine's disk usage did not show what the prune freed of records shared with images; its bytes are unknown");
+    if (!fits)
+      log.warn(
+        { policy: action.policy, resource: 'buildCache', drop: drop ?? null, low: bytes, high: reclaimed },
+        "the engine's disk usage did not show what the prune freed of records shared with images; its bytes are unknown",
+      );
     bytes = fits ? drop : null;
   }
-  return { ok: true, deleted: outcome.deleted, ...(bytes === undefined ? {} : { bytes }), ...(unplanned.length > 0 ? { unplanned } : {}) };
+  return {
+    ok: true,
+    deleted: outcome.deleted,
+    ...(bytes === undefined ? {} : { bytes }),
+    ...(unplanned.length > 0 ? { unplanned } : {}),
+  };
 }
 
 /** The prune with `until` (whole seconds) plus the seconds since the plan, rounded up. */

@@ -41,7 +41,9 @@ export interface RemovalRecord {
 export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';
 
 /** An engine outcome, or an archive step that failed; an image removal may carry its archive. */
-type Outcome = (RemovalOutcome & { readonly archived?: Archived; readonly unplanned?: readonly string[] }) | { readonly ok: false; readonly kind: 'archive-failed'; readonly message: string; readonly path: string };
+type Outcome =
+  | (RemovalOutcome & { readonly archived?: Archived; readonly unplanned?: readonly string[] })
+  | { readonly ok: false; readonly kind: 'archive-failed'; readonly message: string; readonly path: string };
 
 export interface SkipRecord {
   readonly resource: ResourceKind;
@@ -105,13 +107,20 @@ export interface ExecuteOptions {
  * in a parent/child tree go one at a time, children first, after the stand-alone ones.
  * Without `waitsForContainers`, everything waits for the containers.
  */
-export async function execute(engine: Engine, plan: Plan, log: Logger, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+export async function execute(
+  engine: Engine,
+  plan: Plan,
+  log: Logger,
+  options: ExecuteOptions = {},
+): Promise<ExecutionResult> {
   const { signal, planTime } = options;
   const concurrency = options.concurrency ?? 1;
   const accounting = options.images ?? layersDeleted(engine);
   const measure = options.measureImages;
   // While image removals are measured, none runs alongside the containers.
-  const waitsForContainers = measure ? (a: Action) => a.resource === 'image' || (options.waitsForContainers?.(a) ?? true) : (options.waitsForContainers ?? (() => true));
+  const waitsForContainers = measure
+    ? (a: Action) => a.resource === 'image' || (options.waitsForContainers?.(a) ?? true)
+    : (options.waitsForContainers ?? (() => true));
   const results = new Map<Action, { removed?: RemovalRecord; skipped?: SkipRecord; inDoubt?: string }>();
   const done = new Set<string>();
   const deleted: string[] = [];
@@ -119,7 +128,8 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
 
   const runOne = async (action: Action): Promise<void> => {
     // A reason given with the abort (a mode change) says why; a bare abort is the shutdown.
-    if (interrupted === undefined && signal?.aborted) interrupted = typeof signal.reason === 'string' ? signal.reason : 'shutting down';
+    if (interrupted === undefined && signal?.aborted)
+      interrupted = typeof signal.reason === 'string' ? signal.reason : 'shutting down';
     if (interrupted !== undefined) {
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
       return;
@@ -133,10 +143,12 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
     // Set just before the first request that changes anything: until then, a failure leaves
     // the object as it was.
     let sent = false;
-    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true)).catch((err: unknown): Outcome => {
-      const e = classify(err);
-      return { ok: false, kind: e.kind, message: e.message };
-    });
+    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true)).catch(
+      (err: unknown): Outcome => {
+        const e = classify(err);
+        return { ok: false, kind: e.kind, message: e.message };
+      },
+    );
     const alog = log.child({ policy: action.policy, resource: action.resource });
     const earlier = !outcome.ok && outcome.kind === 'gone' ? options.removedEarlier?.(action) : undefined;
     if (!outcome.ok && sent && leavesInDoubt(outcome)) {
@@ -145,20 +157,50 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       results.set(action, { inDoubt: outcome.message });
       if (outcome.kind === 'unreachable') interrupted ??= `engine unreachable: ${outcome.message}`;
       if (outcome.kind === 'malformed') interrupted ??= `unreadable engine answer: ${outcome.message}`;
-      const msg = outcome.kind === 'unreachable' ? 'engine unreachable; stopping this cycle' : outcome.kind === 'malformed' ? 'unreadable engine answer; stopping this cycle' : 'the engine failed the removal; whether it was carried out, the next cycle sees';
+      const msg =
+        outcome.kind === 'unreachable'
+          ? 'engine unreachable; stopping this cycle'
+          : outcome.kind === 'malformed'
+            ? 'unreadable engine answer; stopping this cycle'
+            : 'the engine failed the removal; whether it was carried out, the next cycle sees';
       alog.error({ name: action.name, id: action.id, err: outcome.message, inDoubt: true }, msg);
       return;
     }
     if (outcome.ok) {
       if (action.resource === 'image') deleted.push(...outcome.deleted);
       // Images: what the deletion freed (image accounting); prunes: the engine's SpaceReclaimed; others: as planned.
-      const freed: { bytes: number | null; range?: ByteRange } = action.resource === 'image' ? accounting.freed(action, outcome.deleted) : { bytes: outcome.bytes === undefined ? action.bytes : outcome.bytes };
+      const freed: { bytes: number | null; range?: ByteRange } =
+        action.resource === 'image'
+          ? accounting.freed(action, outcome.deleted)
+          : { bytes: outcome.bytes === undefined ? action.bytes : outcome.bytes };
       const bytes = freed.bytes;
       const archived = outcome.archived;
       const unplanned = outcome.unplanned;
-      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, ...(freed.range ? { range: freed.range } : {}), ...(archived ? { archived } : {}), ...(unplanned ? { unplanned } : {}) } });
+      results.set(action, {
+        removed: {
+          resource: action.resource,
+          id: action.id,
+          name: action.name,
+          policy: action.policy,
+          predictedBytes: action.bytes,
+          bytes,
+          ...(freed.range ? { range: freed.range } : {}),
+          ...(archived ? { archived } : {}),
+          ...(unplanned ? { unplanned } : {}),
+        },
+      });
       done.add(action.id);
-      alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason, ...(archived ? { archive: archived.path, archiveBytes: archived.bytes } : {}) }, 'removed');
+      alog.info(
+        {
+          name: action.name,
+          id: action.id,
+          bytes,
+          predictedBytes: action.bytes,
+          reason: action.reason,
+          ...(archived ? { archive: archived.path, archiveBytes: archived.bytes } : {}),
+        },
+        'removed',
+      );
     } else if (outcome.kind === 'unreachable') {
       interrupted ??= `engine unreachable: ${outcome.message}`;
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
@@ -168,14 +210,30 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       // removal's own) leaves nothing that rests on it to go on with: no further removal starts.
       interrupted ??= `unreadable engine answer: ${outcome.message}`;
       results.set(action, { skipped: skip(action, 'aborted', interrupted) });
-      alog.error({ name: action.name, id: action.id, err: outcome.message }, 'unreadable engine answer; stopping this cycle');
+      alog.error(
+        { name: action.name, id: action.id, err: outcome.message },
+        'unreadable engine answer; stopping this cycle',
+      );
     } else if (earlier !== undefined) {
       // An earlier request whose answer was lost removed it: counted now, and once.
       const { bytes } = earlier;
       done.add(action.id);
       if (action.resource === 'image') accounting.gone(action.id);
-      results.set(action, { removed: { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, bytes, earlier: true } });
-      alog.info({ name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason }, 'removed by an earlier request whose answer was lost');
+      results.set(action, {
+        removed: {
+          resource: action.resource,
+          id: action.id,
+          name: action.name,
+          policy: action.policy,
+          predictedBytes: action.bytes,
+          bytes,
+          earlier: true,
+        },
+      });
+      alog.info(
+        { name: action.name, id: action.id, bytes, predictedBytes: action.bytes, reason: action.reason },
+        'removed by an earlier request whose answer was lost',
+      );
     } else {
       // Gone is as good as removed for what depends on it (a parent waiting for its child).
       if (outcome.kind === 'gone') {
@@ -185,7 +243,10 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
       const reason: SkipReason = outcome.kind === 'failed' ? 'error' : outcome.kind;
       results.set(action, { skipped: skip(action, reason, outcome.message) });
       const archive = outcome.kind === 'archive-failed' ? { archive: outcome.path } : {};
-      alog[reason === 'error' || reason === 'archive-failed' ? 'error' : 'warn']({ name: action.name, id: action.id, reason, err: outcome.message, ...archive }, 'removal skipped');
+      alog[reason === 'error' || reason === 'archive-failed' ? 'error' : 'warn'](
+        { name: action.name, id: action.id, reason, err: outcome.message, ...archive },
+        'removal skipped',
+      );
     }
   };
 
@@ -211,8 +272,14 @@ export async function execute(engine: Engine, plan: Plan, log: Logger, options: 
   } else {
     // Images and volumes that no removed container holds depend on nothing this cycle does,
     // so they share the bound with the containers instead of waiting for the slowest of them.
-    const early = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter((a) => !waitsForContainers(a)) });
-    const late = (step: { actions: Action[]; serial: boolean }) => ({ ...step, actions: step.actions.filter(waitsForContainers) });
+    const early = (step: { actions: Action[]; serial: boolean }) => ({
+      ...step,
+      actions: step.actions.filter((a) => !waitsForContainers(a)),
+    });
+    const late = (step: { actions: Action[]; serial: boolean }) => ({
+      ...step,
+      actions: step.actions.filter(waitsForContainers),
+    });
     await Promise.all([lane([g.containers]), lane([early(g.images)]), lane([early(g.volumes)])]);
     // Once every container is gone, the rest no longer depend on anything this cycle does to
     // the others. Within the image lane, trees still go one at a time, children first, after
@@ -248,7 +315,13 @@ function groups(actions: readonly Action[]) {
 }
 
 /** `sent` is called just before the first request that changes anything on the engine. */
-async function removeOne(engine: Engine, action: Action, log: Logger, planTime: PlanTime | undefined, sent: () => void): Promise<Outcome> {
+async function removeOne(
+  engine: Engine,
+  action: Action,
+  log: Logger,
+  planTime: PlanTime | undefined,
+  sent: () => void,
+): Promise<Outcome> {
   switch (action.resource) {
     case 'container':
       sent();
@@ -261,7 +334,12 @@ async function removeOne(engine: Engine, action: Action, log: Logger, planTime: 
     case 'network':
       // The engine deletes a network that only stopped or created containers use; one attached
       // since the plan would then never start again, so look just before deleting.
-      if (await engine.networkInUse(action.id, action.name)) return { ok: false, kind: 'conflict', message: 'a container was attached to the network after the plan was made' };
+      if (await engine.networkInUse(action.id, action.name))
+        return {
+          ok: false,
+          kind: 'conflict',
+          message: 'a container was attached to the network after the plan was made',
+        };
       sent();
       return engine.removeNetwork(action.id);
     case 'buildCache':
@@ -283,31 +361,57 @@ async function removeOne(engine: Engine, action: Action, log: Logger, planTime: 
 async function removeImage(engine: Engine, action: Action, log: Logger, sent: () => void): Promise<Outcome> {
   const refs = await engine.imageRefs(action.id);
   if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
-  const unplanned = [...refs.tags.filter((t) => !(action.tags ?? []).includes(t)), ...refs.digests.filter((d) => !(action.digests ?? []).includes(d))];
-  if (unplanned.length > 0) return { ok: false, kind: 'conflict', message: `gained ${unplanned.join(', ')} since the plan was made` };
+  const unplanned = [
+    ...refs.tags.filter((t) => !(action.tags ?? []).includes(t)),
+    ...refs.digests.filter((d) => !(action.digests ?? []).includes(d)),
+  ];
+  if (unplanned.length > 0)
+    return { ok: false, kind: 'conflict', message: `gained ${unplanned.join(', ')} since the plan was made` };
   // Archive before anything is untagged: a failed archive must leave the image exactly as it was.
   let archived: Archived | undefined;
   if (action.archive !== undefined) {
     const a = await archiveImage(engine, action, refs.tags);
-    if (!a.ok) return a.kind === 'archive-failed' ? { ok: false, kind: a.kind, message: a.message, path: a.path } : { ok: false, kind: a.kind, message: a.message };
+    if (!a.ok)
+      return a.kind === 'archive-failed'
+        ? { ok: false, kind: a.kind, message: a.message, path: a.path }
+        : { ok: false, kind: a.kind, message: a.message };
     archived = { path: a.path, bytes: a.bytes };
   }
   const outcome = await untagAndDelete(engine, action, refs.tags, log, sent);
   return outcome.ok && archived ? { ...outcome, archived } : outcome;
 }
 
-async function untagAndDelete(engine: Engine, action: Action, tags: readonly string[], log: Logger, sent: () => void): Promise<RemovalOutcome> {
+async function untagAndDelete(
+  engine: Engine,
+  action: Action,
+  tags: readonly string[],
+  log: Logger,
+  sent: () => void,
+): Promise<RemovalOutcome> {
   const deleted: string[] = [];
   if (tags.length > 1) {
-    if (await engine.imageInUse(action.id)) return { ok: false, kind: 'conflict', message: 'a container uses the image (started after the plan, or its removal failed)' };
+    if (await engine.imageInUse(action.id))
+      return {
+        ok: false,
+        kind: 'conflict',
+        message: 'a container uses the image (started after the plan, or its removal failed)',
+      };
     for (const reference of tags.slice(0, -1)) {
       if ((await engine.imageIdOf(reference)) !== action.id) continue;
       sent();
       const untagged = await engine.untagImage(reference);
       if (untagged.ok) deleted.push(...untagged.deleted);
       else if (untagged.kind !== 'gone') return untagged;
-      const strays = untagged.ok ? untagged.deleted.filter((id) => id.startsWith('sha256:') && id !== action.id && engine.layerSize(id) === undefined) : [];
-      if (strays.length > 0) log.error({ reference, deleted: strays }, 'untagging deleted an image other than the one planned; its tag had moved');
+      const strays = untagged.ok
+        ? untagged.deleted.filter(
+            (id) => id.startsWith('sha256:') && id !== action.id && engine.layerSize(id) === undefined,
+          )
+        : [];
+      if (strays.length > 0)
+        log.error(
+          { reference, deleted: strays },
+          'untagging deleted an image other than the one planned; its tag had moved',
+        );
     }
   }
   sent();
@@ -338,7 +442,10 @@ function skip(action: Action, reason: SkipReason, message: string): SkipRecord {
  * here). Anything else was held by no container at all when the plan was made; should one
  * appear since, the engine refuses the removal (409), as it would later.
  */
-export function dependsOnRemovedContainers(plan: Plan, containers: readonly ContainerObj[]): (action: Action) => boolean {
+export function dependsOnRemovedContainers(
+  plan: Plan,
+  containers: readonly ContainerObj[],
+): (action: Action) => boolean {
   const removed = new Set(plan.actions.filter((a) => a.resource === 'container').map((a) => a.id));
   const images = new Set<string>();
   const volumes = new Set<string>();

@@ -31,12 +31,18 @@ export interface ImageMeasurement {
 }
 
 /** The execute() options that account for image deletions on this engine's store. */
-export function imageAccountingFor(engine: Engine, snapshot: Snapshot, plan: Plan): Pick<ExecuteOptions, 'images' | 'measureImages'> {
+export function imageAccountingFor(
+  engine: Engine,
+  snapshot: Snapshot,
+  plan: Plan,
+): Pick<ExecuteOptions, 'images' | 'measureImages'> {
   const planned = new Set(plan.actions.filter((a) => a.resource === 'image').map((a) => a.id));
   // Nothing to account for: no tally of every image's parts for a cycle that deletes none.
   if (engine.imageStore !== 'containerd' || planned.size === 0) return {};
   const removedContainers = new Set(plan.actions.filter((a) => a.resource === 'container').map((a) => a.id));
-  const ghostChains = snapshot.containers.filter((c) => !removedContainers.has(c.id)).flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
+  const ghostChains = snapshot.containers
+    .filter((c) => !removedContainers.has(c.id))
+    .flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
   const tally = new FreedTally(snapshot.images, ghostChains);
   // Measured when a planned image holds an estimated part, whichever deletion ends up freeing it.
   const estimated = snapshot.images.some((i) => planned.has(i.id) && i.layers.some((l) => l.bounds !== undefined));
@@ -61,13 +67,23 @@ export function settleImageBytes(
   const unknown = () => removed.map((r) => (r.range !== undefined ? { ...r, bytes: null } : r));
   if (usage?.before === undefined || usage.after === undefined) return { removed: unknown() };
   const exact = images.filter((r) => r.range === undefined).reduce((sum, r) => sum + (r.bytes ?? 0), 0);
-  const range = { low: exact + estimated.reduce((s, r) => s + (r.range as ByteRange).low, 0), high: exact + estimated.reduce((s, r) => s + (r.range as ByteRange).high, 0) };
+  const range = {
+    low: exact + estimated.reduce((s, r) => s + (r.range as ByteRange).low, 0),
+    high: exact + estimated.reduce((s, r) => s + (r.range as ByteRange).high, 0),
+  };
   const drop = usage.before - usage.after;
   const measurement = { before: usage.before, after: usage.after, range };
-  if (drop < range.low || drop > range.high) return { removed: unknown(), measurement: { ...measurement, settled: false } };
-  const shares = apportion(drop - exact, estimated.map((r) => r.bytes ?? 0));
+  if (drop < range.low || drop > range.high)
+    return { removed: unknown(), measurement: { ...measurement, settled: false } };
+  const shares = apportion(
+    drop - exact,
+    estimated.map((r) => r.bytes ?? 0),
+  );
   const settled = new Map(estimated.map((r, i) => [r, shares[i] as number]));
-  return { removed: removed.map((r) => (settled.has(r) ? { ...r, bytes: settled.get(r) as number } : r)), measurement: { ...measurement, settled: true } };
+  return {
+    removed: removed.map((r) => (settled.has(r) ? { ...r, bytes: settled.get(r) as number } : r)),
+    measurement: { ...measurement, settled: true },
+  };
 }
 
 /** `total` split in proportion to `weights` (equally if they are all 0), in whole bytes that add up to it. */
@@ -90,13 +106,32 @@ function apportion(total: number, weights: readonly number[]): number[] {
  * Logs what the measurement did, so an operator can see why estimated bytes became unknown.
  * `unseen`: an image deletion in doubt (in-doubt.ts) may have happened in the measured span.
  */
-export function logMeasurement(log: Logger, measurement: ImageMeasurement | undefined, estimated: number, unseen = false): void {
+export function logMeasurement(
+  log: Logger,
+  measurement: ImageMeasurement | undefined,
+  estimated: number,
+  unseen = false,
+): void {
   if (estimated === 0) return;
   if (unseen) {
-    log.warn({ removals: estimated }, "an image removal in doubt may have freed bytes while the engine's image disk usage was measured; the bytes of those whose content is shared with other images are unknown");
+    log.warn(
+      { removals: estimated },
+      "an image removal in doubt may have freed bytes while the engine's image disk usage was measured; the bytes of those whose content is shared with other images are unknown",
+    );
   } else if (measurement === undefined) {
-    log.warn({ removals: estimated }, "could not read the engine's image disk usage around the image removals; the bytes of those whose content is shared with other images are unknown");
+    log.warn(
+      { removals: estimated },
+      "could not read the engine's image disk usage around the image removals; the bytes of those whose content is shared with other images are unknown",
+    );
   } else if (!measurement.settled) {
-    log.warn({ drop: measurement.before - measurement.after, low: measurement.range.low, high: measurement.range.high, removals: estimated }, "the engine's image disk usage changed by more than the image removals can explain (something else was pulled, built or written meanwhile); the bytes of those whose content is shared with other images are unknown");
+    log.warn(
+      {
+        drop: measurement.before - measurement.after,
+        low: measurement.range.low,
+        high: measurement.range.high,
+        removals: estimated,
+      },
+      "the engine's image disk usage changed by more than the image removals can explain (something else was pulled, built or written meanwhile); the bytes of those whose content is shared with other images are unknown",
+    );
   }
 }

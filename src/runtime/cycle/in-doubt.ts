@@ -49,7 +49,14 @@ export interface Settled {
  * engine said the cycle's confirmed image deletions deleted (the classic store's chain IDs).
  */
 export function inDoubtOf(action: Action, message: string, snapshot: Snapshot, credited: ReadonlySet<string>): InDoubt {
-  const base = { resource: action.resource, id: action.id, name: action.name, policy: action.policy, predictedBytes: action.bytes, message };
+  const base = {
+    resource: action.resource,
+    id: action.id,
+    name: action.name,
+    policy: action.policy,
+    predictedBytes: action.bytes,
+    message,
+  };
   if (action.resource === 'image') {
     const layers = snapshot.images.find((i) => i.id === action.id)?.layers ?? [];
     return { ...base, parts: layers.filter((l) => !credited.has(l.chain)) };
@@ -89,8 +96,18 @@ export function settleInDoubt(entries: readonly InDoubt[], snapshot: Snapshot): 
     if (gone === undefined) unknown.push(entry);
     else if (!gone) listed.set(doubtKey(entry.resource, entry.id), entry);
     else {
-      const bytes = entry.resource === 'image' ? freedParts(entry.parts ?? [], (held ??= heldParts(snapshot)), counted) : bytesOf(entry);
-      removed.push({ resource: entry.resource, id: entry.id, name: entry.name, policy: entry.policy, predictedBytes: entry.predictedBytes, bytes });
+      const bytes =
+        entry.resource === 'image'
+          ? freedParts(entry.parts ?? [], (held ??= heldParts(snapshot)), counted)
+          : bytesOf(entry);
+      removed.push({
+        resource: entry.resource,
+        id: entry.id,
+        name: entry.name,
+        policy: entry.policy,
+        predictedBytes: entry.predictedBytes,
+        bytes,
+      });
     }
   }
   return { removed, listed, unknown };

@@ -17,7 +17,10 @@ export function cycleResult(report: CycleReport): CycleResult {
  */
 export function failureReason(report: CycleReport): string | undefined {
   const n = report.inDoubt.length;
-  const doubt = n === 0 ? undefined : `${n} removal${n === 1 ? '' : 's'} in doubt (sent, and no answer said what the engine did; the next cycle counts those it finds done): ${report.inDoubt[0]?.message}`;
+  const doubt =
+    n === 0
+      ? undefined
+      : `${n} removal${n === 1 ? '' : 's'} in doubt (sent, and no answer said what the engine did; the next cycle counts those it finds done): ${report.inDoubt[0]?.message}`;
   if (report.interrupted === undefined) return doubt;
   return doubt === undefined ? report.interrupted : `${report.interrupted}; ${doubt}`;
 }
@@ -66,12 +69,17 @@ export function recordCycle(metrics: Metrics, report: CycleReport, seconds: numb
     metrics.archived.inc({ policy: r.policy });
     metrics.archivedBytes.inc({ policy: r.policy }, r.archived.bytes);
   }
-  for (const r of report.removed) if (r.unplanned) metrics.unplannedRecords.inc({ policy: r.policy }, r.unplanned.length);
+  for (const r of report.removed)
+    if (r.unplanned) metrics.unplannedRecords.inc({ policy: r.policy }, r.unplanned.length);
   for (const s of report.skipped) metrics.skipped.inc({ resource: s.resource, reason: s.reason });
   metrics.planBlocked.set(report.plan.blocked === undefined ? 0 : 1);
   metrics.objects.set({ resource: 'image' }, report.engine.images);
   metrics.objects.set({ resource: 'container' }, report.engine.containers);
   metrics.objects.set({ resource: 'volume' }, report.engine.volumes);
-  metrics.diskUsage.set({ resource: 'image' }, report.engine.imageLayerBytes - report.removed.filter((r) => r.resource === 'image').reduce((s, r) => s + (r.bytes ?? 0), 0));
+  metrics.diskUsage.set(
+    { resource: 'image' },
+    report.engine.imageLayerBytes -
+      report.removed.filter((r) => r.resource === 'image').reduce((s, r) => s + (r.bytes ?? 0), 0),
+  );
   return result;
 }

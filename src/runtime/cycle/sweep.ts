@@ -27,7 +27,12 @@ export interface CycleReport {
   readonly unknownBytes: number;
   /** containerd image store: the disk-usage measurement that settled estimated image bytes, if one was made. */
   readonly imageMeasurement?: ImageMeasurement;
-  readonly engine: { readonly images: number; readonly containers: number; readonly volumes: number; readonly imageLayerBytes: number };
+  readonly engine: {
+    readonly images: number;
+    readonly containers: number;
+    readonly volumes: number;
+    readonly imageLayerBytes: number;
+  };
   /** Why the cycle stopped early (engine lost, shutdown), if it did. */
   readonly interrupted: string | undefined;
   /**
@@ -59,7 +64,12 @@ export interface CycleOptions {
   readonly inDoubt?: readonly InDoubt[];
 }
 
-export async function runCycle(engine: Engine, config: Config, options: CycleOptions, log: Logger): Promise<CycleReport> {
+export async function runCycle(
+  engine: Engine,
+  config: Config,
+  options: CycleOptions,
+  log: Logger,
+): Promise<CycleReport> {
   const clock = stopwatch();
   const needs = {
     containerDetails: config.policies.some((p) => p.resource === 'container'),
@@ -74,7 +84,11 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
   const first = usage === undefined ? listed : { ...listed, usage };
   // Read once per cycle, so both plans of the cycle judge pressure by the same figures.
   const disk = needsDisk(config) ? await readDisk(config, engine.dataRoot) : undefined;
-  if (disk?.error !== undefined) log.error({ path: disk.path, err: disk.error }, 'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing');
+  if (disk?.error !== undefined)
+    log.error(
+      { path: disk.path, err: disk.error },
+      'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing',
+    );
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now, disk?.figures);
   const snapshot = await withSizes(engine, config, first, initial, log);
@@ -84,15 +98,36 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
     mode: options.mode,
     startedAt: options.now,
     plan,
-    engine: { images: snapshot.images.length, containers: snapshot.containers.length, volumes: snapshot.volumes.length, imageLayerBytes: uniqueLayerBytes(snapshot) },
+    engine: {
+      images: snapshot.images.length,
+      containers: snapshot.containers.length,
+      volumes: snapshot.volumes.length,
+      imageLayerBytes: uniqueLayerBytes(snapshot),
+    },
     earlier: carried.removed,
     ...(disk ? { disk } : {}),
   };
   const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
-  const nothing = { removed: [], skipped: [], inDoubt: [], reclaimedBytes: 0, unknownBytes: 0, interrupted: undefined, timings: timings(0) };
+  const nothing = {
+    removed: [],
+    skipped: [],
+    inDoubt: [],
+    reclaimedBytes: 0,
+    unknownBytes: 0,
+    interrupted: undefined,
+    timings: timings(0),
+  };
   if (options.mode === 'dry-run' || plan.actions.length === 0) return { ...base, ...nothing };
   if (plan.blocked !== undefined) {
-    log.warn({ count: plan.totals.count, bytes: plan.totals.bytes, limit: config.limits.maxRemovalsPerRun, byPolicy: countByPolicy(plan) }, 'plan blocked by limits; nothing removed');
+    log.warn(
+      {
+        count: plan.totals.count,
+        bytes: plan.totals.bytes,
+        limit: config.limits.maxRemovalsPerRun,
+        byPolicy: countByPolicy(plan),
+      },
+      'plan blocked by limits; nothing removed',
+    );
     return { ...base, ...nothing };
   }
   const result = await execute(engine, plan, log, {
@@ -105,18 +140,33 @@ export async function runCycle(engine: Engine, config: Config, options: CycleOpt
   });
   // An image deletion nobody saw end may have freed its bytes inside the measured span; the
   // drop then says nothing certain about the deletions that were seen.
-  const unseen = result.inDoubt.some((d) => d.action.resource === 'image') || result.removed.some((r) => r.resource === 'image' && r.earlier === true);
+  const unseen =
+    result.inDoubt.some((d) => d.action.resource === 'image') ||
+    result.removed.some((r) => r.resource === 'image' && r.earlier === true);
   const { removed, measurement } = settleImageBytes(result.removed, unseen ? undefined : result.imageUsage);
   logMeasurement(log, measurement, result.removed.filter((r) => r.range !== undefined).length, unseen);
   const reclaimedBytes = removed.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
   const unknownBytes = removed.filter((r) => r.bytes === null).length;
   const credited = new Set(result.deleted);
   const inDoubt = result.inDoubt.map((d) => inDoubtOf(d.action, d.message, snapshot, credited));
-  return { ...base, skipped: result.skipped, inDoubt, interrupted: result.interrupted, removed, reclaimedBytes, unknownBytes, ...(measurement ? { imageMeasurement: measurement } : {}), timings: timings(clock()) };
+  return {
+    ...base,
+    skipped: result.skipped,
+    inDoubt,
+    interrupted: result.interrupted,
+    removed,
+    reclaimedBytes,
+    unknownBytes,
+    ...(measurement ? { imageMeasurement: measurement } : {}),
+    timings: timings(clock()),
+  };
 }
 
 /** For execute(): what a carried object the snapshot still listed freed, if the engine now answers 404 for it. */
-function removedEarlier(carried: Settled, snapshot: Snapshot): (action: Action) => { bytes: number | null } | undefined {
+function removedEarlier(
+  carried: Settled,
+  snapshot: Snapshot,
+): (action: Action) => { bytes: number | null } | undefined {
   return (action) => {
     const entry = carried.listed.get(doubtKey(action.resource, action.id));
     return entry === undefined ? undefined : { bytes: freedSinceListed(entry, snapshot) };
@@ -126,13 +176,28 @@ function removedEarlier(carried: Settled, snapshot: Snapshot): (action: Action) 
 /** Says once what became of each removal the previous cycle left in doubt. */
 function logSettled(log: Logger, carried: Settled): void {
   for (const r of carried.removed) {
-    log.child({ policy: r.policy, resource: r.resource }).info({ name: r.name, id: r.id, bytes: r.bytes, predictedBytes: r.predictedBytes }, 'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt');
+    log
+      .child({ policy: r.policy, resource: r.resource })
+      .info(
+        { name: r.name, id: r.id, bytes: r.bytes, predictedBytes: r.predictedBytes },
+        'removed by an earlier cycle: the engine carried out a removal whose outcome was in doubt',
+      );
   }
   for (const d of carried.listed.values()) {
-    log.child({ policy: d.policy, resource: d.resource }).info({ name: d.name, id: d.id }, 'a removal in doubt was not carried out: the object is still there, and the plan decides again');
+    log
+      .child({ policy: d.policy, resource: d.resource })
+      .info(
+        { name: d.name, id: d.id },
+        'a removal in doubt was not carried out: the object is still there, and the plan decides again',
+      );
   }
   for (const d of carried.unknown) {
-    log.child({ policy: d.policy, resource: d.resource }).warn({ name: d.name, id: d.id }, 'whether a removal in doubt was carried out is unknown (no policy lists its kind any more); it is not counted');
+    log
+      .child({ policy: d.policy, resource: d.resource })
+      .warn(
+        { name: d.name, id: d.id },
+        'whether a removal in doubt was carried out is unknown (no policy lists its kind any more); it is not counted',
+      );
   }
 }
 
@@ -153,7 +218,13 @@ function stopwatch(): () => number {
  * then the plan is made again with the answers. Sizes never change what is selected; a
  * registry's answer decides only whether an image is archived first.
  */
-async function withSizes(engine: Engine, config: Config, snapshot: Snapshot, plan: Plan, log: Logger): Promise<Snapshot> {
+async function withSizes(
+  engine: Engine,
+  config: Config,
+  snapshot: Snapshot,
+  plan: Plan,
+  log: Logger,
+): Promise<Snapshot> {
   const selected = [...plan.actions, ...plan.reported];
   const containerIds = selected.filter((a) => a.resource === 'container').map((a) => a.id);
   const needVolumes = selected.some((a) => a.resource === 'volume');
@@ -162,7 +233,10 @@ async function withSizes(engine: Engine, config: Config, snapshot: Snapshot, pla
   const wanted = new Set(containerIds);
   // Side by side: the volume walk and the container inspects wait on different parts of the
   // engine, and together they are most of what an enforce cycle adds to the removals.
-  const measuring = containerIds.length > 0 ? engine.measureContainers(containerIds) : Promise.resolve(new Map<string, ContainerMeasure>());
+  const measuring =
+    containerIds.length > 0
+      ? engine.measureContainers(containerIds)
+      : Promise.resolve(new Map<string, ContainerMeasure>());
   const sizing = needVolumes ? volumeSizesOrNone(engine, log) : Promise.resolve(new Map<string, number>());
   const asking = askRegistries(engine, digests);
   // All settle before any result is used, so no rejection is left unobserved.
@@ -191,7 +265,9 @@ function archiveDigests(config: Config, snapshot: Snapshot, plan: Plan): string[
   const archiving = new Set(config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [p.name] : [])));
   if (archiving.size === 0) return [];
   const images = new Map(snapshot.images.map((i) => [i.id, i]));
-  const digests = plan.actions.flatMap((a) => (a.resource === 'image' && archiving.has(a.policy) ? (images.get(a.id)?.digests ?? []) : []));
+  const digests = plan.actions.flatMap((a) =>
+    a.resource === 'image' && archiving.has(a.policy) ? (images.get(a.id)?.digests ?? []) : [],
+  );
   return [...new Set(digests)];
 }
 
@@ -199,7 +275,12 @@ function archiveDigests(config: Config, snapshot: Snapshot, plan: Plan): string[
  * The snapshot with its registry answers, for `explain`, so that its verdict on an archive
  * policy's image is the cycle's (a cycle asks them while it measures, in withSizes).
  */
-export async function withRegistryAnswers(engine: Engine, config: Config, snapshot: Snapshot, now: number): Promise<Snapshot> {
+export async function withRegistryAnswers(
+  engine: Engine,
+  config: Config,
+  snapshot: Snapshot,
+  now: number,
+): Promise<Snapshot> {
   const digests = archiveDigests(config, snapshot, makePlan(config, snapshot, now));
   return digests.length === 0 ? snapshot : { ...snapshot, registry: await askRegistries(engine, digests) };
 }

@@ -115,12 +115,21 @@ async function rename(fs: StateFs, from: string, to: string): Promise<boolean> {
  * cannot be opened for writing, it is replaced by a new, empty file.
  */
 async function openForOverwrite(fs: StateFs, tmp: string): Promise<FileHandle> {
-  const reuse = await fs.open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600).catch(() => undefined);
+  const reuse = await fs
+    .open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
+    .catch(() => undefined);
   if (reuse !== undefined) {
     const info = await reuse.stat().catch(() => undefined);
     // The spare was the state file before, so it should be 0600 already; an old spare that is
     // not is made so, since it is about to become the state file.
-    const usable = info?.isFile() === true && info.nlink === 1 && ((info.mode & 0o777) === 0o600 || (await reuse.chmod(0o600).then(() => true, () => false)));
+    const usable =
+      info?.isFile() === true &&
+      info.nlink === 1 &&
+      ((info.mode & 0o777) === 0o600 ||
+        (await reuse.chmod(0o600).then(
+          () => true,
+          () => false,
+        )));
     if (usable) return reuse;
     await reuse.close();
   }
@@ -130,7 +139,7 @@ async function openForOverwrite(fs: StateFs, tmp: string): Promise<FileHandle> {
 
 /** Writes all of `data` from offset 0. */
 async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
     if (bytesWritten <= 0) throw new Error('write made no progress');
     offset += bytesWritten;

@@ -9,7 +9,17 @@
 import { createHash } from 'node:crypto';
 import { access, constants, mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { assumeUsedUntil, decodeState, emptyRecord, encodeState, noteUse, resync, toUsage, type Listing, type UsageRecord } from '../../core/last-use/last-use.js';
+import {
+  assumeUsedUntil,
+  decodeState,
+  emptyRecord,
+  encodeState,
+  noteUse,
+  resync,
+  toUsage,
+  type Listing,
+  type UsageRecord,
+} from '../../core/last-use/last-use.js';
 import type { Config } from '../../core/config/config.js';
 import type { Snapshot, Usage } from '../../core/model/snapshot.js';
 import type { Logger } from '../logger.js';
@@ -84,7 +94,10 @@ export class LastUseStore {
       if (!readOnly) await mkdir(dir, { recursive: true });
       await access(dir, readOnly ? constants.R_OK : constants.R_OK | constants.W_OK);
     } catch (err) {
-      log[level]({ dir, err: (err as Error).message }, `state.dir is not ${readOnly ? 'readable' : 'writable'}: last use is unknown, so unusedFor rules select nothing`);
+      log[level](
+        { dir, err: (err as Error).message },
+        `state.dir is not ${readOnly ? 'readable' : 'writable'}: last use is unknown, so unusedFor rules select nothing`,
+      );
       return;
     }
     const file = stateFile(dir, engineId);
@@ -95,7 +108,10 @@ export class LastUseStore {
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        log[level]({ file, err: (err as Error).message }, 'cannot read the last-use state file: last use is unknown, so unusedFor rules select nothing');
+        log[level](
+          { file, err: (err as Error).message },
+          'cannot read the last-use state file: last use is unknown, so unusedFor rules select nothing',
+        );
         return;
       }
     }
@@ -115,13 +131,24 @@ export class LastUseStore {
       if (decoded.ok) {
         this.record = decoded.record;
         this.watchedUntil = decoded.savedAt;
-        log.info({ file, images: decoded.record.images.size, volumes: decoded.record.volumes.size }, 'last-use state loaded');
+        log.info(
+          { file, images: decoded.record.images.size, volumes: decoded.record.volumes.size },
+          'last-use state loaded',
+        );
         this.coverGap(Date.now());
       } else {
         metrics?.stateCorrupt.inc();
         const aside = `${file}.corrupt-${Date.now()}`;
-        const moved = readOnly ? false : await rename(file, aside).then(() => true, () => false);
-        log.error({ file, problem: decoded.message, ...(moved ? { setAside: aside } : {}) }, 'the last-use state file is unreadable; starting empty, so every image and volume counts as first seen now');
+        const moved = readOnly
+          ? false
+          : await rename(file, aside).then(
+              () => true,
+              () => false,
+            );
+        log.error(
+          { file, problem: decoded.message, ...(moved ? { setAside: aside } : {}) },
+          'the last-use state file is unreadable; starting empty, so every image and volume counts as first seen now',
+        );
       }
     }
     metrics?.lastUseKnown.set(1);
@@ -207,7 +234,10 @@ export class LastUseStore {
       this.dirty = false;
     } catch (err) {
       this.options.metrics?.stateWriteFailures.inc();
-      this.options.log.warn({ file, err: (err as Error).message }, 'could not write the last-use state file; keeping it in memory and trying again later');
+      this.options.log.warn(
+        { file, err: (err as Error).message },
+        'could not write the last-use state file; keeping it in memory and trying again later',
+      );
     }
   }
 }
@@ -224,7 +254,9 @@ export function listingOf(snapshot: Snapshot): Listing {
 
 /** Whether any policy has an `unusedFor` condition, so an unknown last use deserves a warning. */
 export function usesLastUse(config: Config): boolean {
-  return config.policies.some((p) => (p.resource === 'image' || p.resource === 'volume') && p.match.unusedFor !== undefined);
+  return config.policies.some(
+    (p) => (p.resource === 'image' || p.resource === 'volume') && p.match.unusedFor !== undefined,
+  );
 }
 
 /** The state file of one engine: named by a hash of its ID (IDs hold `:`, and may be long). */

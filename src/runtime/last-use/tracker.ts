@@ -70,7 +70,11 @@ export class LastUseTracker {
     this.lastResync = -Infinity;
     // An engine without an ID cannot be told from another: all of them would share one record.
     if (engine.engineId === '') {
-      if (!this.warnedNoId) this.log[needed ? 'warn' : 'info']({}, 'the engine reports no ID: last use is unknown, so unusedFor rules select nothing');
+      if (!this.warnedNoId)
+        this.log[needed ? 'warn' : 'info'](
+          {},
+          'the engine reports no ID: last use is unknown, so unusedFor rules select nothing',
+        );
       this.warnedNoId = true;
       return;
     }
@@ -96,7 +100,8 @@ export class LastUseTracker {
         // Whatever happened while the stream was down is only visible in the listings.
         return follower.listing().then(
           (listing) => store.resync(listing, Date.now()),
-          (err: unknown) => this.log.debug({ err: (err as Error).message }, 'could not resync last use from the listings'),
+          (err: unknown) =>
+            this.log.debug({ err: (err as Error).message }, 'could not resync last use from the listings'),
         );
       },
       onEvent: (event) => {
@@ -108,7 +113,9 @@ export class LastUseTracker {
         this.log.warn({ reason }, 'the engine event stream dropped; reconnecting');
       },
     };
-    const follower: Follower = this.options.follower?.(engine, handlers) ?? new EventFollower(engine.address, engine.apiVersion, engine.timeoutMs, handlers);
+    const follower: Follower =
+      this.options.follower?.(engine, handlers) ??
+      new EventFollower(engine.address, engine.apiVersion, engine.timeoutMs, handlers);
     this.follower = follower;
     follower.start();
   }
@@ -142,7 +149,8 @@ export class LastUseTracker {
     this.follower?.stop();
     this.follower = undefined;
     // Events received but not yet applied are uses: given a moment, then counted wholesale.
-    if (this.draining) await Promise.race([this.draining, new Promise((resolve) => setTimeout(resolve, DETACH_WAIT_MS).unref())]);
+    if (this.draining)
+      await Promise.race([this.draining, new Promise((resolve) => setTimeout(resolve, DETACH_WAIT_MS).unref())]);
     if (this.pending.size > 0) this.store?.assumeAllUsed(Date.now());
     this.pending.clear();
     await this.flush();
@@ -159,7 +167,10 @@ export class LastUseTracker {
    * engine (the provider forgets its connection) and attach opens that engine's record.
    */
   private engineChanged(): void {
-    this.log.warn({}, 'the event stream reached a different engine; last use is unknown until the next cycle reconnects');
+    this.log.warn(
+      {},
+      'the event stream reached a different engine; last use is unknown until the next cycle reconnects',
+    );
     this.mismatch = true;
     this.connected = false;
     this.follower?.stop();
@@ -175,7 +186,12 @@ export class LastUseTracker {
   private push(store: LastUseStore, follower: Follower, event: EngineEvent): void {
     const target = useOf(event);
     if (!target) return;
-    const key = target.kind === 'volume' ? `v:${target.name}` : target.kind === 'image' ? `i:${target.ref}` : `c:${target.imageRef ?? target.containerId}`;
+    const key =
+      target.kind === 'volume'
+        ? `v:${target.name}`
+        : target.kind === 'image'
+          ? `i:${target.ref}`
+          : `c:${target.imageRef ?? target.containerId}`;
     if (!this.pending.has(key) && this.pending.size >= MAX_PENDING) {
       // Dropping an event would make its object look older than it is: count everything as used.
       this.log.warn({ pending: this.pending.size }, 'too many engine events queued; everything counts as used now');
@@ -219,7 +235,9 @@ export class LastUseTracker {
     // The container's own record names the image by ID; the reference it was created with
     // may since name another image, so it is only the fallback once the container is gone.
     const ref = target.kind === 'image' ? target.ref : target.imageRef;
-    const id = (target.kind === 'container' ? await follower.containerImage(target.containerId) : undefined) ?? (ref !== undefined ? await follower.imageId(ref) : undefined);
+    const id =
+      (target.kind === 'container' ? await follower.containerImage(target.containerId) : undefined) ??
+      (ref !== undefined ? await follower.imageId(ref) : undefined);
     if (id === undefined) return;
     store.noteImage(id, at);
     this.log.debug({ image: id, event: `${event.type} ${event.action}` }, 'last use recorded');

@@ -29,7 +29,12 @@ export function needsDisk(config: Config): boolean {
 export async function readDisk(config: Config, engineDataRoot: string | undefined): Promise<DiskReading> {
   const path = config.pressure.path ?? engineDataRoot;
   if (path === undefined) {
-    return { path, figures: undefined, error: 'the engine did not report its data root (DockerRootDir); set pressure.path to a path on the file system that holds it' };
+    return {
+      path,
+      figures: undefined,
+      error:
+        'the engine did not report its data root (DockerRootDir); set pressure.path to a path on the file system that holds it',
+    };
   }
   try {
     const s = await statfs(path);
@@ -40,7 +45,7 @@ export async function readDisk(config: Config, engineDataRoot: string | undefine
     const hint =
       config.pressure.path === undefined
         ? `; reclaimd measures the engine's data root as the engine names it, so in a container mount it read-only at the same path (e.g. -v ${path}:${path}:ro) or set pressure.path to where it is mounted`
-        : '; pressure.path must be a path on the file system that holds the engine\'s data root (in a container, mount the data root read-only, e.g. -v /var/lib/docker:/var/lib/docker:ro)';
+        : "; pressure.path must be a path on the file system that holds the engine's data root (in a container, mount the data root read-only, e.g. -v /var/lib/docker:/var/lib/docker:ro)";
     return { path, figures: undefined, error: `cannot read disk usage at ${path}: ${(err as Error).message}${hint}` };
   }
 }

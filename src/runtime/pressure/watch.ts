@@ -22,7 +22,10 @@ export interface Holding {
  * image totals from an image listing (the adapter's caches make it a few calls). An unknown
  * disk never holds: nothing is triggered, let alone removed, on a guess.
  */
-export async function checkPressure(config: Config, engine: Engine): Promise<{ holding: Holding | undefined; disk: DiskReading | undefined }> {
+export async function checkPressure(
+  config: Config,
+  engine: Engine,
+): Promise<{ holding: Holding | undefined; disk: DiskReading | undefined }> {
   const disk = needsDisk(config) ? await readDisk(config, engine.dataRoot) : undefined;
   let imageTotal: number | undefined;
   for (const policy of config.policies) {
@@ -33,7 +36,9 @@ export async function checkPressure(config: Config, engine: Engine): Promise<{ h
       const f = disk?.figures;
       if (f && f.used / f.total > rule.above) return { holding: { policy: policy.name, figure: f.used }, disk };
     } else {
-      imageTotal ??= uniqueLayerBytes((await engine.snapshot({ containerDetails: false, swarmServices: false })).images);
+      imageTotal ??= uniqueLayerBytes(
+        (await engine.snapshot({ containerDetails: false, swarmServices: false })).images,
+      );
       if (imageTotal > rule.above) return { holding: { policy: policy.name, figure: imageTotal }, disk };
     }
   }

@@ -119,7 +119,10 @@ export class FreedTally {
 
   /** Bytes only this image holds: what deleting it alone would free now. */
   soleBytes(image: ImageObj): number {
-    return image.layers.reduce((sum, l) => sum + (this.refs.get(l.chain) === 1 ? (this.parts.get(l.chain)?.size ?? 0) : 0), 0);
+    return image.layers.reduce(
+      (sum, l) => sum + (this.refs.get(l.chain) === 1 ? (this.parts.get(l.chain)?.size ?? 0) : 0),
+      0,
+    );
   }
 }
 
@@ -128,9 +131,13 @@ export class FreedTally {
  * remaining container uses — what `docker rmi` would prune — unless something holds them.
  * Returns, for each added parent, the child whose deletion frees it.
  */
-function addPrunableParents(going: Set<string>, index: ImageIndex, isHeld: (i: ImageObj) => boolean): Map<string, string> {
+function addPrunableParents(
+  going: Set<string>,
+  index: ImageIndex,
+  isHeld: (i: ImageObj) => boolean,
+): Map<string, string> {
   const parentOf = new Map<string, string>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const id of [...going].sort()) {
       const parentId = index.byId.get(id)?.parentId;
@@ -151,7 +158,11 @@ function addPrunableParents(going: Set<string>, index: ImageIndex, isHeld: (i: I
  * names it), used by no remaining container, and not held. The planner asks the same when it
  * decides which selected images stay because a child stays (plan-images.ts).
  */
-export function prunableParent(image: ImageObj, used: { has(id: string): boolean }, isHeld: (i: ImageObj) => boolean): boolean {
+export function prunableParent(
+  image: ImageObj,
+  used: { has(id: string): boolean },
+  isHeld: (i: ImageObj) => boolean,
+): boolean {
   return image.tags.length === 0 && image.digests.length === 0 && !used.has(image.id) && !isHeld(image);
 }
 
@@ -164,7 +175,8 @@ function inTree(id: string, index: ImageIndex): boolean {
 function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
   const depth = (id: string): number => {
     let d = 0;
-    for (let p = index.byId.get(id)?.parentId; p !== undefined && index.byId.has(p); p = index.byId.get(p)?.parentId) d++;
+    for (let p = index.byId.get(id)?.parentId; p !== undefined && index.byId.has(p); p = index.byId.get(p)?.parentId)
+      d++;
     return d;
   };
   const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -185,7 +197,16 @@ function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
  * (and of spreading empty objects) for every image of a large plan.
  */
 export function imageAction(draft: Draft, del: ImageDeletion, image: ImageObj): Action {
-  const action: { -readonly [K in keyof Action]: Action[K] } = { resource: draft.resource, id: draft.id, name: draft.name, policy: draft.policy, reason: draft.reason, bytes: del.bytes, tags: image.tags, digests: image.digests };
+  const action: { -readonly [K in keyof Action]: Action[K] } = {
+    resource: draft.resource,
+    id: draft.id,
+    name: draft.name,
+    policy: draft.policy,
+    reason: draft.reason,
+    bytes: del.bytes,
+    tags: image.tags,
+    digests: image.digests,
+  };
   if (del.range) action.bytesRange = del.range;
   if (del.dependsOn.length > 0) action.dependsOn = del.dependsOn;
   if (del.inTree) action.inTree = true;

@@ -50,7 +50,10 @@ export class PressurePlanner {
   /** Computed on first use: most plans have no budget policy. */
   private totalImageBytes: number | undefined;
 
-  constructor(private readonly inputs: PressureInputs, private readonly ledger: Ledger) {}
+  constructor(
+    private readonly inputs: PressureInputs,
+    private readonly ledger: Ledger,
+  ) {}
 
   /**
    * Starts a pressure policy: records its summary and returns a session when its condition
@@ -61,40 +64,92 @@ export class PressurePlanner {
     const rule = pressureRule(policy);
     if (rule === undefined) return undefined;
     const figure = this.figure(rule);
-    const common = { policy: policy.name, measure: rule.measure, when: rule.aboveText, until: rule.belowText, freedEarlier: 0, freed: 0, selected: 0, spared: 0 };
+    const common = {
+      policy: policy.name,
+      measure: rule.measure,
+      when: rule.aboveText,
+      until: rule.belowText,
+      freedEarlier: 0,
+      freed: 0,
+      selected: 0,
+      spared: 0,
+    };
     if (figure === undefined) {
-      this.summaries.push({ ...common, state: 'unknown', before: null, capacity: null, target: null, predictedAfter: null, reached: false });
+      this.summaries.push({
+        ...common,
+        state: 'unknown',
+        before: null,
+        capacity: null,
+        target: null,
+        predictedAfter: null,
+        reached: false,
+      });
       return undefined;
     }
     if (!figure.holds) {
-      this.summaries.push({ ...common, state: 'idle', before: figure.before, capacity: figure.capacity, target: figure.target, predictedAfter: figure.before, reached: true });
+      this.summaries.push({
+        ...common,
+        state: 'idle',
+        before: figure.before,
+        capacity: figure.capacity,
+        target: figure.target,
+        predictedAfter: figure.before,
+        reached: true,
+      });
       return undefined;
     }
     return { choose: (candidates) => this.choose(policy, rule, figure, candidates) };
   }
 
   /** The measured figure, its target in bytes, and whether the condition holds. */
-  private figure(rule: PressureRule): { before: number; capacity: number | null; target: number; holds: boolean; describe: string } | undefined {
+  private figure(
+    rule: PressureRule,
+  ): { before: number; capacity: number | null; target: number; holds: boolean; describe: string } | undefined {
     if (rule.measure === 'totalSize') {
       const before = (this.totalImageBytes ??= uniqueLayerBytes(this.inputs.snapshot.images));
-      return { before, capacity: null, target: rule.below, holds: before > rule.above, describe: `images total ${formatBytes(before)}, above ${rule.aboveText}` };
+      return {
+        before,
+        capacity: null,
+        target: rule.below,
+        holds: before > rule.above,
+        describe: `images total ${formatBytes(before)}, above ${rule.aboveText}`,
+      };
     }
     const disk = this.inputs.disk;
     if (disk === undefined || !(disk.total > 0)) return undefined;
     const ratio = disk.used / disk.total;
-    return { before: disk.used, capacity: disk.total, target: Math.floor(disk.total * rule.below), holds: ratio > rule.above, describe: `disk ${(ratio * 100).toFixed(1)}% full, above ${rule.aboveText}` };
+    return {
+      before: disk.used,
+      capacity: disk.total,
+      target: Math.floor(disk.total * rule.below),
+      holds: ratio > rule.above,
+      describe: `disk ${(ratio * 100).toFixed(1)}% full, above ${rule.aboveText}`,
+    };
   }
 
-  private choose(policy: ImagePolicy, rule: PressureRule, figure: { before: number; capacity: number | null; target: number; describe: string }, candidates: readonly PressureCandidate[]): PressureCandidate[] {
+  private choose(
+    policy: ImagePolicy,
+    rule: PressureRule,
+    figure: { before: number; capacity: number | null; target: number; describe: string },
+    candidates: readonly PressureCandidate[],
+  ): PressureCandidate[] {
     const { now } = this.inputs;
     const usage = this.inputs.snapshot.usage?.images;
     // With neither a last use nor a build time, an image is taken last: nothing says it is old.
     const lastUse = (image: ImageObj) => usage?.get(image.id) ?? image.created ?? Infinity;
     // Least recently used first; equal times by ID, so the choice never depends on listing order.
-    const ordered = [...candidates].sort((a, b) => lastUse(a.image) - lastUse(b.image) || (a.image.id < b.image.id ? -1 : a.image.id > b.image.id ? 1 : 0));
+    const ordered = [...candidates].sort(
+      (a, b) => lastUse(a.image) - lastUse(b.image) || (a.image.id < b.image.id ? -1 : a.image.id > b.image.id ? 1 : 0),
+    );
     const earlier = this.ledger.selectedOf('image').map((d) => d.id);
     const freedBy = (ids: readonly string[]) =>
-      simulateImageDeletions(this.inputs.snapshot.images, this.inputs.index, ids, this.inputs.isHeld, this.inputs.ghostChains).deletions.reduce((s, d) => s + d.bytes, 0);
+      simulateImageDeletions(
+        this.inputs.snapshot.images,
+        this.inputs.index,
+        ids,
+        this.inputs.isHeld,
+        this.inputs.ghostChains,
+      ).deletions.reduce((s, d) => s + d.bytes, 0);
     const freedEarlier = earlier.length > 0 ? freedBy(earlier) : 0;
     const chosen: PressureCandidate[] = [];
     const chosenIds = new Set<string>();
@@ -102,7 +157,10 @@ export class PressurePlanner {
     let spared = 0;
     const reached = () => figure.before - freed <= figure.target;
     // The engine refuses an image with a child that stays; such an image cannot go yet.
-    const blocked = (c: PressureCandidate) => (this.inputs.index.children.get(c.image.id) ?? []).some((id) => !chosenIds.has(id) && !this.ledger.isSelected('image', id));
+    const blocked = (c: PressureCandidate) =>
+      (this.inputs.index.children.get(c.image.id) ?? []).some(
+        (id) => !chosenIds.has(id) && !this.ledger.isSelected('image', id),
+      );
     const take = (c: PressureCandidate) => {
       freed = freedBy([...earlier, ...chosenIds, c.image.id]);
       chosenIds.add(c.image.id);
@@ -114,7 +172,10 @@ export class PressurePlanner {
           : created !== undefined
             ? `no last-use record, so ordered by creation (created ${formatDuration(now - created)} ago)`
             : 'no last-use record and no build time, so taken last';
-      chosen.push({ image: c.image, reason: `${c.reason}; ${when}; under pressure (${figure.describe}): least recently used first until ${rule.belowText}` });
+      chosen.push({
+        image: c.image,
+        reason: `${c.reason}; ${when}; under pressure (${figure.describe}): least recently used first until ${rule.belowText}`,
+      });
     };
     // Parents passed over while a child stayed, least recently used first.
     const waiting: PressureCandidate[] = [];
@@ -130,7 +191,7 @@ export class PressurePlanner {
       take(c);
       // Taking a child may free a parent passed over before; it was used less recently than
       // anything still ahead, so it goes next.
-      for (let i = 0; i < waiting.length && !reached(); ) {
+      for (let i = 0; i < waiting.length && !reached();) {
         const w = waiting[i] as PressureCandidate;
         if (blocked(w)) i++;
         else {

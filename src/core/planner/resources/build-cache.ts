@@ -40,7 +40,12 @@ export interface PruneOptions {
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
  * order; a later one is predicted on what an earlier removing policy leaves.
  */
-export function planBuildCache(config: Config, records: readonly BuildCacheRecord[] | undefined, now: number, store: Snapshot['store'] = 'classic'): { actions: Action[]; reported: Action[] } {
+export function planBuildCache(
+  config: Config,
+  records: readonly BuildCacheRecord[] | undefined,
+  now: number,
+  store: Snapshot['store'] = 'classic',
+): { actions: Action[]; reported: Action[] } {
   const actions: Action[] = [];
   const reported: Action[] = [];
   if (records === undefined) return { actions, reported };
@@ -72,22 +77,34 @@ export function pruneOptions(policy: BuildCachePolicy): PruneOptions {
   };
 }
 
-function pruneAction(policy: BuildCachePolicy, options: PruneOptions, removed: readonly BuildCacheRecord[], before: readonly BuildCacheRecord[], store: Snapshot['store']): Action {
+function pruneAction(
+  policy: BuildCachePolicy,
+  options: PruneOptions,
+  removed: readonly BuildCacheRecord[],
+  before: readonly BuildCacheRecord[],
+  store: Snapshot['store'],
+): Action {
   const m = policy.match;
   // A record shared with an image (only an `all` prune takes one) frees none of its data: the
   // image keeps it on disk. The engine counts it in SpaceReclaimed all the same. On the
   // containerd image store it frees its own snapshot, of a size not known: up to all of it.
   const bytes = removed.reduce((sum, r) => sum + (r.shared ? 0 : r.size), 0);
   const sharedRemoved = removed.reduce((sum, r) => sum + (r.shared ? r.size : 0), 0);
-  const range = store === 'containerd' && sharedRemoved > 0 ? { bytesRange: { low: bytes, high: bytes + sharedRemoved } } : {};
+  const range =
+    store === 'containerd' && sharedRemoved > 0 ? { bytesRange: { low: bytes, high: bytes + sharedRemoved } } : {};
   const shared = options.all ? Object.fromEntries(before.filter((r) => r.shared).map((r) => [r.id, r.size])) : {};
   const reasons: string[] = [];
   if (m.unusedFor !== undefined) reasons.push(`unused for ${m.unusedFor} or more`);
-  if (options.keepStorage !== undefined) reasons.push(`cache of ${formatBytes(cacheSize(before))} is over keepStorage ${m.keepStorage}`);
-  reasons.push(options.all ? 'including shared, internal and frontend records' : 'not shared with images, not internal');
+  if (options.keepStorage !== undefined)
+    reasons.push(`cache of ${formatBytes(cacheSize(before))} is over keepStorage ${m.keepStorage}`);
+  reasons.push(
+    options.all ? 'including shared, internal and frontend records' : 'not shared with images, not internal',
+  );
   // BuildKit's `until` takes a Go duration; d and w are ours, so it is sent in seconds.
   const prune: BuildCachePrune = {
-    ...(options.unusedFor !== undefined && options.unusedFor > 0 ? { until: `${Math.floor(options.unusedFor / 1000)}s` } : {}),
+    ...(options.unusedFor !== undefined && options.unusedFor > 0
+      ? { until: `${Math.floor(options.unusedFor / 1000)}s` }
+      : {}),
     ...(options.keepStorage !== undefined ? { keepStorage: options.keepStorage } : {}),
     all: options.all,
     records: removed.map((r) => r.id),
@@ -111,7 +128,11 @@ export function cacheSize(records: readonly BuildCacheRecord[]): number {
 }
 
 /** The records a prune with these options would remove, in the order BuildKit removes them. */
-export function simulatePrune(records: readonly BuildCacheRecord[], options: PruneOptions, now: number): BuildCacheRecord[] {
+export function simulatePrune(
+  records: readonly BuildCacheRecord[],
+  options: PruneOptions,
+  now: number,
+): BuildCacheRecord[] {
   const cutoff = options.unusedFor === undefined || options.unusedFor === 0 ? undefined : now - options.unusedFor;
   const eligible = (r: BuildCacheRecord): boolean => {
     if (r.inUse) return false;
@@ -120,12 +141,14 @@ export function simulatePrune(records: readonly BuildCacheRecord[], options: Pru
   };
   const present = new Set(records.map((r) => r.id));
   const children = new Map<string, number>();
-  for (const r of records) if (r.parent !== undefined && present.has(r.parent)) children.set(r.parent, (children.get(r.parent) ?? 0) + 1);
+  for (const r of records)
+    if (r.parent !== undefined && present.has(r.parent)) children.set(r.parent, (children.get(r.parent) ?? 0) + 1);
   const removed: BuildCacheRecord[] = [];
   const remove = (r: BuildCacheRecord): void => {
     removed.push(r);
     present.delete(r.id);
-    if (r.parent !== undefined && children.has(r.parent)) children.set(r.parent, (children.get(r.parent) as number) - 1);
+    if (r.parent !== undefined && children.has(r.parent))
+      children.set(r.parent, (children.get(r.parent) as number) - 1);
   };
   const ready = () => records.filter((r) => present.has(r.id) && (children.get(r.id) ?? 0) === 0 && eligible(r));
 
@@ -174,6 +197,9 @@ export function rankForDeletion(records: readonly BuildCacheRecord[]): BuildCach
     countIndex.set(r.id, maxCount);
   }
   const scaled = (n: number, max: number) => (max === 0 ? 0 : n / max);
-  const score = (r: BuildCacheRecord) => scaled(lastIndex.get(r.id) ?? 0, maxLast) + scaled(countIndex.get(r.id) ?? 0, maxCount);
-  return [...records].sort((a, b) => score(a) - score(b) || lastUsed(a) - lastUsed(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const score = (r: BuildCacheRecord) =>
+    scaled(lastIndex.get(r.id) ?? 0, maxLast) + scaled(countIndex.get(r.id) ?? 0, maxCount);
+  return [...records].sort(
+    (a, b) => score(a) - score(b) || lastUsed(a) - lastUsed(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
 }

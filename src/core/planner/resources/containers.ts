@@ -42,7 +42,12 @@ function nameImageLabelFilters(policy: ContainerPolicy): (c: ContainerObj) => bo
 }
 
 /** The rest of `match`, protection and `keep`, for a container that passed the name, image and label filters. */
-function containerDecider(policy: ContainerPolicy, now: number, protectedBy: (l: ContainerObj['labels']) => string | undefined, newest: NewestContainers) {
+function containerDecider(
+  policy: ContainerPolicy,
+  now: number,
+  protectedBy: (l: ContainerObj['labels']) => string | undefined,
+  newest: NewestContainers,
+) {
   const m = policy.match;
   const statuses = m.status ?? DEFAULT_STATUS;
   const minStopped = m.stoppedFor === undefined ? undefined : (parseDuration(m.stoppedFor) as number);

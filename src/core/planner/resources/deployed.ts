@@ -34,7 +34,10 @@ export function referenceMatcher(images: readonly ImageObj[]): (ref: string) => 
     const p = parseReference(ref);
     // A reference with both tag and digest names the image either way: the engine runs the
     // digest when it has it, and the tag is what a redeploy would resolve again. Both count.
-    const ids = [...(p.tag !== undefined ? (byName.get(`${p.repository}:${p.tag}`) ?? []) : []), ...(p.digest !== undefined ? (byName.get(`${p.repository}@${p.digest}`) ?? []) : [])];
+    const ids = [
+      ...(p.tag !== undefined ? (byName.get(`${p.repository}:${p.tag}`) ?? []) : []),
+      ...(p.digest !== undefined ? (byName.get(`${p.repository}@${p.digest}`) ?? []) : []),
+    ];
     return [...new Set(ids)];
   };
 }
@@ -55,9 +58,12 @@ export function deployedImages(config: Config, snapshot: Snapshot): ReadonlyMap<
   let matcher: ((ref: string) => string[]) | undefined;
   const named = (ref: string): string[] => (matcher ??= referenceMatcher(snapshot.images))(ref);
   if (config.inUse.swarmServices) {
-    const services = [...(snapshot.serviceImages ?? [])].sort((a, b) => cmp(a.service, b.service) || cmp(a.reference, b.reference));
+    const services = [...(snapshot.serviceImages ?? [])].sort(
+      (a, b) => cmp(a.service, b.service) || cmp(a.reference, b.reference),
+    );
     for (const s of services) {
-      for (const id of named(s.reference)) if (!reasons.has(id)) reasons.set(id, `in use by swarm service ${s.service}`);
+      for (const id of named(s.reference))
+        if (!reasons.has(id)) reasons.set(id, `in use by swarm service ${s.service}`);
     }
   }
   if (config.inUse.composeProjects) {
@@ -71,7 +77,8 @@ export function deployedImages(config: Config, snapshot: Snapshot): ReadonlyMap<
       const members = (projects.get(p) ?? []).sort((a, b) => cmp(a.name, b.name) || cmp(a.id, b.id));
       for (const c of members) {
         const refs = c.createdFrom !== undefined && c.createdFrom !== c.image ? [c.image, c.createdFrom] : [c.image];
-        for (const id of [c.imageId, ...refs.flatMap(named)]) if (!reasons.has(id)) reasons.set(id, `in use by compose project ${p} (container ${c.name})`);
+        for (const id of [c.imageId, ...refs.flatMap(named)])
+          if (!reasons.has(id)) reasons.set(id, `in use by compose project ${p} (container ${c.name})`);
       }
     }
   }

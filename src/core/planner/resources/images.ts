@@ -37,7 +37,10 @@ export function indexImages(images: readonly ImageObj[], remaining: readonly Con
  * Each key to the first container, by name then ID, that has it, so a reason names the same
  * container whatever the listing order. One pass keeping the least, not a sort of them all.
  */
-export function firstUsers(containers: readonly ContainerObj[], keysOf: (c: ContainerObj) => readonly string[]): Map<string, ContainerObj> {
+export function firstUsers(
+  containers: readonly ContainerObj[],
+  keysOf: (c: ContainerObj) => readonly string[],
+): Map<string, ContainerObj> {
   const users = new Map<string, ContainerObj>();
   for (const c of containers) {
     for (const key of keysOf(c)) {
@@ -86,15 +89,22 @@ export function planImages(
     const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
     const unused = unusedRule(policy, usage, now);
     for (const image of candidates) {
-      if (!matchesRest(policy, image, index.children.has(image.id), minAge, now) || ledger.taken('image', image.id)) continue;
+      if (!matchesRest(policy, image, index.children.has(image.id), minAge, now) || ledger.taken('image', image.id))
+        continue;
       const unusedReason = unused?.(image.id);
       if (unusedReason === null) continue;
-      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? { kind: 'select' as const, reason: reasonFor(policy, image, f, now, unusedReason) };
+      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? {
+        kind: 'select' as const,
+        reason: reasonFor(policy, image, f, now, unusedReason),
+      };
       if (session && decision.kind === 'select') underPressure.push({ image, reason: decision.reason });
       else ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
     }
     for (const { image, reason } of session?.choose(underPressure) ?? []) {
-      ledger.record('image', policy, image.id, { kind: 'select', reason }, () => ({ id: image.id, name: imageName(image) }));
+      ledger.record('image', policy, image.id, { kind: 'select', reason }, () => ({
+        id: image.id,
+        name: imageName(image),
+      }));
     }
   }
   dropImagesWithStayingChildren(index, ledger, isHeld);
@@ -109,7 +119,12 @@ export function planImages(
  * and the next cycle would remove what this one kept. With no policy matching, it goes, as
  * `docker rmi` would prune it. Protected, deployed and in-use images always stay.
  */
-export function orphanHold(config: Config, index: ImageIndex, now: number, usage?: Usage): (image: ImageObj) => boolean {
+export function orphanHold(
+  config: Config,
+  index: ImageIndex,
+  now: number,
+  usage?: Usage,
+): (image: ImageObj) => boolean {
   const protectLabel = firstLabel(config.protect.labels);
   const protectRepo = anyGlob(config.protect.repositories);
   const noNewest: ReadonlySet<string> = new Set();
@@ -117,7 +132,15 @@ export function orphanHold(config: Config, index: ImageIndex, now: number, usage
   const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
   const rules = config.policies.flatMap((policy) =>
     policy.resource === 'image'
-      ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan), unused: unusedRule(policy, usage, now) }]
+      ? [
+          {
+            policy,
+            f: filters(policy),
+            keep: keepRules(policy, noNewest),
+            minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan),
+            unused: unusedRule(policy, usage, now),
+          },
+        ]
       : [],
   );
   return (image) => {
@@ -189,7 +212,13 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
 }
 
 /** The rest of `match`, for an image that already passed the repository, tag and label filters. */
-function matchesRest(policy: ImagePolicy, image: ImageObj, hasChildren: boolean, minAge: number | undefined, now: number): boolean {
+function matchesRest(
+  policy: ImagePolicy,
+  image: ImageObj,
+  hasChildren: boolean,
+  minAge: number | undefined,
+  now: number,
+): boolean {
   const m = policy.match;
   if (m.dangling !== undefined) {
     // Untagged parents (classic builder) are neither: not dangling, because they have children,
@@ -203,12 +232,19 @@ function matchesRest(policy: ImagePolicy, image: ImageObj, hasChildren: boolean,
 }
 
 /** Why a matching image was selected; built only for the images that are. */
-function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number, unusedReason: string | undefined): string {
+function reasonFor(
+  policy: ImagePolicy,
+  image: ImageObj,
+  f: Filters,
+  now: number,
+  unusedReason: string | undefined,
+): string {
   const m = policy.match;
   const reasons: string[] = [];
   if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
   if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
-  if (m.olderThan !== undefined && image.created !== undefined) reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
+  if (m.olderThan !== undefined && image.created !== undefined)
+    reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
   if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
   if (unusedReason !== undefined) reasons.push(unusedReason);
   return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
@@ -219,7 +255,11 @@ function reasonFor(policy: ImagePolicy, image: ImageObj, f: Filters, now: number
  * function giving the reason when the image was unused long enough, or null when it was not
  * (or its last use is unknown).
  */
-function unusedRule(policy: ImagePolicy, usage: Usage | undefined, now: number): ((id: string) => string | null) | undefined {
+function unusedRule(
+  policy: ImagePolicy,
+  usage: Usage | undefined,
+  now: number,
+): ((id: string) => string | null) | undefined {
   const d = policy.match.unusedFor;
   if (d === undefined) return undefined;
   const ms = parseDuration(d) as number;
@@ -235,7 +275,12 @@ interface KeepRules {
 
 /** A policy's keep rules, compiled once per policy rather than once per image. */
 function keepRules(policy: ImagePolicy, newest: ReadonlySet<string>): KeepRules {
-  return { tag: policy.keep?.tags ? anyGlob(policy.keep.tags) : undefined, label: firstLabel(policy.keep?.labels ?? []), newest, n: policy.keep?.newest };
+  return {
+    tag: policy.keep?.tags ? anyGlob(policy.keep.tags) : undefined,
+    label: firstLabel(policy.keep?.labels ?? []),
+    newest,
+    n: policy.keep?.newest,
+  };
 }
 
 function exemption(
@@ -256,11 +301,14 @@ function exemption(
   if (deployed !== undefined) return { kind: 'keep', reason: deployed };
   if (keep.tag) {
     const refs = referencesOf(image);
-    for (let i = 0; i < refs.length; i++) if (keep.tag((refs[i] as (typeof refs)[number]).tag)) return { kind: 'keep', reason: `keep.tags matches ${image.tags[i]}` };
+    for (let i = 0; i < refs.length; i++)
+      if (keep.tag((refs[i] as (typeof refs)[number]).tag))
+        return { kind: 'keep', reason: `keep.tags matches ${image.tags[i]}` };
   }
   const kl = keep.label(image.labels);
   if (kl) return { kind: 'keep', reason: `keep.labels "${kl}"` };
-  if (keep.newest.has(image.id)) return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
+  if (keep.newest.has(image.id))
+    return { kind: 'keep', reason: `among the ${keep.n} newest of its repository (keep.newest)` };
   return undefined;
 }
 
@@ -316,14 +364,16 @@ function dropImagesWithStayingChildren(index: ImageIndex, ledger: Ledger, isHeld
       const image = index.byId.get(id);
       const kids = index.children.get(id) ?? [];
       // An unselected child goes as a prunable parent once all its own children go.
-      answer = ledger.isSelected('image', id) ? !dropped.has(id) : image !== undefined && kids.length > 0 && prunableParent(image, index.usedBy, isHeld) && kids.every(goes);
+      answer = ledger.isSelected('image', id)
+        ? !dropped.has(id)
+        : image !== undefined && kids.length > 0 && prunableParent(image, index.usedBy, isHeld) && kids.every(goes);
       memo.set(id, answer);
       return answer;
     };
     return goes;
   };
   const selected = ledger.selectedOf('image').map((draft) => draft.id);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const goes = goesNow();
     for (const id of selected) {

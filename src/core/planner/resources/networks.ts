@@ -19,7 +19,14 @@ import { nameLabelKeep } from '../../match/name-label-keep.js';
  * Networks the engine creates and manages itself. The engine refuses to delete the first
  * three; `ingress` and `docker_gwbridge` belong to swarm mode, which recreates or needs them.
  */
-export const PREDEFINED_NETWORKS: ReadonlySet<string> = new Set(['bridge', 'host', 'none', 'default', 'ingress', 'docker_gwbridge']);
+export const PREDEFINED_NETWORKS: ReadonlySet<string> = new Set([
+  'bridge',
+  'host',
+  'none',
+  'default',
+  'ingress',
+  'docker_gwbridge',
+]);
 
 /** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
 export function predefinedReason(n: NetworkObj): string | undefined {
@@ -37,7 +44,13 @@ export function predefinedReason(n: NetworkObj): string | undefined {
 /**
  * @param remaining containers that stay after the plan; a network any of them refers to is in use
  */
-export function planNetworks(config: Config, networks: readonly NetworkObj[], remaining: readonly ContainerObj[], now: number, ledger: Ledger): void {
+export function planNetworks(
+  config: Config,
+  networks: readonly NetworkObj[],
+  remaining: readonly ContainerObj[],
+  now: number,
+  ledger: Ledger,
+): void {
   // Networks are listed only when a network policy needs them.
   if (networks.length === 0) return;
   const users = networkUsers(remaining);
@@ -55,7 +68,8 @@ export function planNetworks(config: Config, networks: readonly NetworkObj[], re
     if (policy.resource !== 'network') continue;
     const decide = networkDecider(policy, now, safety);
     for (const n of networks) {
-      if (!ledger.taken('network', n.id)) ledger.record('network', policy, n.id, decide(n), () => ({ id: n.id, name: n.name }));
+      if (!ledger.taken('network', n.id))
+        ledger.record('network', policy, n.id, decide(n), () => ({ id: n.id, name: n.name }));
     }
   }
 }
@@ -108,6 +122,9 @@ function networkDecider(policy: NetworkPolicy, now: number, safety: (n: NetworkO
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
     if (m.drivers) reasons.push(`driver ${n.driver}`);
-    return { kind: 'select', reason: reasons.length > 0 ? `${reasons.join(', ')}, no container attached` : 'no container attached' };
+    return {
+      kind: 'select',
+      reason: reasons.length > 0 ? `${reasons.join(', ')}, no container attached` : 'no container attached',
+    };
   };
 }

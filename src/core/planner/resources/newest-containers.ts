@@ -34,7 +34,8 @@ export function newestContainers(
     // By the reference given at creation where known: the listing shows the image ID instead
     // once the tag names a newer build, which would split one job's runs into many groups.
     for (const [ref, list] of groupBy(staying, (c) => canonicalReference(c.createdFrom ?? c.image))) {
-      for (const c of newestFirst(list).slice(0, perImage)) kept.set(c.id, `among the ${perImage} newest containers of image ${ref} (keep.newestPerImage)`);
+      for (const c of newestFirst(list).slice(0, perImage))
+        kept.set(c.id, `among the ${perImage} newest containers of image ${ref} (keep.newestPerImage)`);
     }
   }
   const perProject = keep.newestPerProject;
@@ -42,14 +43,21 @@ export function newestContainers(
     // Containers without the label belong to no project and are not counted.
     for (const [project, list] of groupBy(staying, (c) => c.labels[COMPOSE_PROJECT_LABEL])) {
       for (const c of newestFirst(list).slice(0, perProject)) {
-        if (!kept.has(c.id)) kept.set(c.id, `among the ${perProject} newest containers of compose project ${project} (keep.newestPerProject)`);
+        if (!kept.has(c.id))
+          kept.set(
+            c.id,
+            `among the ${perProject} newest containers of compose project ${project} (keep.newestPerProject)`,
+          );
       }
     }
   }
   return kept;
 }
 
-function groupBy(containers: readonly ContainerObj[], key: (c: ContainerObj) => string | undefined): Map<string, ContainerObj[]> {
+function groupBy(
+  containers: readonly ContainerObj[],
+  key: (c: ContainerObj) => string | undefined,
+): Map<string, ContainerObj[]> {
   const groups = new Map<string, ContainerObj[]>();
   for (const c of containers) {
     const k = key(c);

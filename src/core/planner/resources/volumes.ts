@@ -16,7 +16,15 @@ import { unusedForMatch } from '../../last-use/rule.js';
  * @param removed containers the plan removes, by ID
  * @param usage last use by volume name (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
  */
-export function planVolumes(config: Config, volumes: readonly VolumeObj[], remaining: readonly ContainerObj[], removed: ReadonlyMap<string, ContainerObj>, now: number, ledger: Ledger, usage?: Usage): void {
+export function planVolumes(
+  config: Config,
+  volumes: readonly VolumeObj[],
+  remaining: readonly ContainerObj[],
+  removed: ReadonlyMap<string, ContainerObj>,
+  now: number,
+  ledger: Ledger,
+  usage?: Usage,
+): void {
   const mountedBy = firstUsers(remaining, (c) => c.volumes);
   const byName = new Map(volumes.map((v) => [v.name, v]));
   const protectedBy = firstLabel(config.protect.labels);
@@ -27,7 +35,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     if (v.driver !== 'local') return { kind: 'keep', reason: `driver "${v.driver}" is not local` };
     // A local volume with options mounts something else (NFS, a bind, a device): its data is
     // not the volume's to lose, and the engine's own prune skips it too.
-    if (v.driverOptions === true) return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
+    if (v.driverOptions === true)
+      return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
     const pl = protectedBy(v.labels);
     if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
@@ -41,7 +50,8 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
     if (policy.resource === 'volume') {
       const decide = volumeDecider(policy, now, safety, usage);
       for (const v of volumes) {
-        if (!ledger.taken('volume', v.name)) ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
+        if (!ledger.taken('volume', v.name))
+          ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
       }
     } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
       // In name order: when two removed containers share an anonymous volume, the reason names
@@ -59,7 +69,12 @@ export function planVolumes(config: Config, volumes: readonly VolumeObj[], remai
   }
 }
 
-function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj) => Decision | undefined, usage: Usage | undefined) {
+function volumeDecider(
+  policy: VolumePolicy,
+  now: number,
+  safety: (v: VolumeObj) => Decision | undefined,
+  usage: Usage | undefined,
+) {
   const m = policy.match;
   const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
   const minUnused = m.unusedFor === undefined ? undefined : (parseDuration(m.unusedFor) as number);
@@ -83,7 +98,8 @@ function volumeDecider(policy: VolumePolicy, now: number, safety: (v: VolumeObj)
     // The reason is built last, only for a volume that is selected.
     const reasons: string[] = [];
     if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
-    if (minAge !== undefined && v.created !== undefined) reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
+    if (minAge !== undefined && v.created !== undefined)
+      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
     if (m.names) reasons.push('name matches');
     if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
     if (unusedReason !== undefined) reasons.push(unusedReason);
