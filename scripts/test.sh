@@ -16,6 +16,8 @@ scripts/install-test-deps.sh
 scripts/install-engines.sh >/dev/null
 npm ci --no-audit --no-fund
 npm run -s typecheck
+npm run -s lint
+npm run -s deps
 npx tsc -p tsconfig.build.json
 
 results="$(mktemp -d)"

@@ -36,10 +36,9 @@ export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   if (Math.abs(bytes) < 1000) return `${bytes} B`;
   let unit = 0;
-  let value = bytes;
   // Round first, then decide the unit, so 999,999 bytes reads "1.00 MB", not "1000.0 kB".
   for (;;) {
-    value = bytes / 1000 ** unit;
+    const value = bytes / 1000 ** unit;
     const shown = Number(value.toFixed(Math.abs(value) < 10 ? 2 : 1));
     if (Math.abs(shown) < 1000 || unit === units.length - 1)
       return `${Math.abs(shown) < 10 ? shown.toFixed(2) : shown.toFixed(1)} ${units[unit]}`;

@@ -309,7 +309,7 @@ export function busyboxLayer(): LayerSpec {
     try {
       busybox = readFileSync('/bin/busybox');
     } catch (err) {
-      throw new Error(`cannot read /bin/busybox (install busybox-static): ${String(err)}`);
+      throw new Error(`cannot read /bin/busybox (install busybox-static): ${String(err)}`, { cause: err });
     }
   }
   const applets = ['sh', 'sleep', 'head', 'true', 'dd'];

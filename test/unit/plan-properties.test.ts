@@ -139,15 +139,13 @@ const policiesArb = fc
     ps.map(([p, report], i) => ({ ...p, name: `p${i}`, ...(report ? { action: 'report' } : {}) }) as unknown as Policy),
   );
 
-const configArb = fc
-  .tuple(policiesArb, fc.integer({ min: 0, max: 30 }))
-  .map(([policies, limit]) =>
-    config({
-      policies,
-      protect: { labels: ['reclaimd.keep'], repositories: ['base'] },
-      limits: { maxRemovalsPerRun: limit },
-    }),
-  );
+const configArb = fc.tuple(policiesArb, fc.integer({ min: 0, max: 30 })).map(([policies, limit]) =>
+  config({
+    policies,
+    protect: { labels: ['reclaimd.keep'], repositories: ['base'] },
+    limits: { maxRemovalsPerRun: limit },
+  }),
+);
 
 const RUNS = { numRuns: 300 };
 

@@ -116,7 +116,6 @@ function tooDeep(text: string): { line: number; col: number } | undefined {
   let line = 1;
   let lineStart = 0;
   let atLineStart = true;
-  let blockColumn = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '\n') {
@@ -129,7 +128,7 @@ function tooDeep(text: string): { line: number; col: number } | undefined {
       if (c === ' ' || c === '\t') continue;
       if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) continue;
       atLineStart = false;
-      blockColumn = i - lineStart;
+      const blockColumn = i - lineStart;
       // Each block level needs at least one more column of indentation.
       if (blockColumn > MAX_DEPTH * 4) return { line, col: blockColumn + 1 };
     }
