@@ -292,8 +292,9 @@ async function loadArchive(docker: Docker, archive: Buffer): Promise<LoadResult>
     }
     const error = message.errorDetail?.message ?? message.error;
     if (error !== undefined) throw new Error(`image load failed: ${error}`);
-    const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(message.stream ?? '')?.[1];
-    if (id !== undefined) ids.push(id);
+    // One message may carry many lines (Docker 20.10 writes all the IDs at once).
+    for (const match of (message.stream ?? '').matchAll(/Loaded image ID: (sha256:[0-9a-f]{64})/g))
+      ids.push(match[1] as string);
   }
   return { ids, text };
 }
