@@ -1,7 +1,8 @@
 // reclaimd behind a filtering socket proxy that allows exactly the Engine API requests the
-// README's "Socket proxy" table lists: a dry-run cycle, the daemon's cycles and an enforce
-// cycle that removes a container, an image and a volume all succeed, and not one request
-// was refused. If reclaimd starts using an endpoint the README does not list, this fails.
+// "Socket proxy" table of docs/deploy/container.md lists: a dry-run cycle, the daemon's
+// cycles and an enforce cycle that removes a container, an image and a volume all succeed,
+// and not one request was refused. If reclaimd starts using an endpoint the table does not
+// list, this fails.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { busyboxLayer, loadImage } from '../support/image-archive.js';
 import { REPO_ROOT } from '../support/image-build.js';
 
 const host = inject('dockerHost');
-const allowList = allowListFromReadme(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
+const allowList = allowListFromReadme(readFileSync(path.join(REPO_ROOT, 'docs/deploy/container.md'), 'utf8'));
 let docker: Docker;
 let run: string;
 let proxy: AllowListProxy;
@@ -48,7 +49,7 @@ afterEach(async () => {
 });
 
 describe('the published allow-list', () => {
-  it('is read from the README and refuses what is not on it', () => {
+  it('is read from docs/deploy/container.md and refuses what is not on it', () => {
     expect(allowList.length).toBeGreaterThanOrEqual(13);
     expect(proxy.allows('GET', '/v1.41/images/rt1/app:1/json')).toBe(true);
     expect(proxy.allows('DELETE', '/v1.41/images/rt1/app:1?force=false&noprune=true')).toBe(true);
