@@ -17,7 +17,7 @@ import { limiter, mapLimit } from '../lib/pool.js';
 import { measureCreated, type SizedContainerInfo } from './created-sizes.js';
 import { listServiceImages } from './services.js';
 import { containerNetworks, mapNetwork, removeNetwork } from './networks.js';
-import { refersToNetwork } from '../core/planner/resources/networks.js';
+import { refersToNetwork } from '../core/model/network-refs.js';
 import { mapBuildCache, pruneBuildCache } from './build-cache.js';
 import type { BuildCachePrune } from '../core/model/plan.js';
 import { saveImageTo } from './save-image.js';

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type Docker from 'dockerode';
-import type { EngineEvent, Listing } from '../core/last-use/last-use.js';
+import type { EngineEvent, Listing } from '../core/model/engine-events.js';
 import { dockerOptions, engineClient } from './client.js';
 import { decodeJson, routeOf } from './answers/routes.js';
 import { inPath } from './request-path.js';

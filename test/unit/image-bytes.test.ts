@@ -3,7 +3,7 @@
 // pinned as data.
 import { describe, expect, it } from 'vitest';
 import { simulateImageDeletions } from '../../src/core/planner/bytes/image-bytes.js';
-import { indexImages } from '../../src/core/planner/resources/images.js';
+import { indexImages } from '../../src/core/planner/shared/image-index.js';
 import type { ContainerObj, ImageObj } from '../../src/core/model/snapshot.js';
 import { container, image } from '../support/builders.js';
 

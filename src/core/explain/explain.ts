@@ -14,7 +14,7 @@ import { plan } from '../planner/plan.js';
 import { whyNoMatch, type Target } from './match.js';
 import { anyGlob } from '../../lib/glob.js';
 import { firstLabel } from '../../lib/labels.js';
-import { imageName } from '../planner/resources/images.js';
+import { imageName } from '../planner/shared/image-index.js';
 import { isAnonymousVolume, repositoriesOf } from '../model/snapshot.js';
 import { formatBytes, formatDuration } from '../../lib/units.js';
 

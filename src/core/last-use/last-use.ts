@@ -7,6 +7,10 @@
  * less, because a later time can only make `unusedFor` select fewer objects.
  */
 import type { Usage } from '../model/snapshot.js';
+import type { EngineEvent, Listing } from '../model/engine-events.js';
+
+// The last-use store and tracker (src/runtime/last-use) read these from here.
+export type { EngineEvent, Listing };
 
 /** When an object was last used, or (used: false) first seen without ever being seen in use. */
 export interface LastUse {
@@ -22,16 +26,6 @@ export interface UsageRecord {
 
 export function emptyRecord(): UsageRecord {
   return { images: new Map(), volumes: new Map() };
-}
-
-/** One engine event, reduced to what reclaimd reads from it. */
-export interface EngineEvent {
-  readonly type: string;
-  readonly action: string;
-  readonly actorId: string;
-  readonly attributes: Readonly<Record<string, string>>;
-  /** Epoch milliseconds. */
-  readonly time: number;
 }
 
 /**
@@ -69,16 +63,6 @@ export function useOf(event: EngineEvent): UseTarget | undefined {
 export function noteUse(map: Map<string, LastUse>, key: string, at: number): void {
   const old = map.get(key);
   if (old === undefined || at >= old.at) map.set(key, { at, used: true });
-}
-
-/** What a full listing of the engine shows. */
-export interface Listing {
-  readonly images: readonly string[];
-  /** Image IDs of every container, whatever its state. */
-  readonly containerImages: readonly string[];
-  readonly volumes: readonly string[];
-  /** Volume names mounted by any container, whatever its state. */
-  readonly mountedVolumes: readonly string[];
 }
 
 /**

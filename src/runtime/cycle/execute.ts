@@ -14,28 +14,10 @@ import type { Logger } from '../logger.js';
 import { archiveImage, type Archived } from './archive.js';
 import { runPrune, type PlanTime } from './execute-prune.js';
 import { leavesInDoubt } from './in-doubt.js';
+import type { RemovalRecord } from './removal-record.js';
 
-export interface RemovalRecord {
-  readonly resource: ResourceKind;
-  readonly id: string;
-  readonly name: string;
-  readonly policy: string;
-  /** What the plan predicted. */
-  readonly predictedBytes: number | null;
-  /** What the engine reported freed; null when unknown. */
-  readonly bytes: number | null;
-  /**
-   * Images on the containerd image store whose bytes rest on estimated parts: the range they
-   * lie in. The cycle then measures the engine's disk usage to settle them (sweep.ts).
-   */
-  readonly range?: ByteRange;
-  /** Images: the archive written before the removal (Action.archive). */
-  readonly archived?: Archived;
-  /** Build cache: record IDs the prune deleted that the plan did not name. */
-  readonly unplanned?: readonly string[];
-  /** Removed by a request of an earlier cycle whose answer was lost (the engine now answered 404). */
-  readonly earlier?: true;
-}
+// The sweep, the image accounting and their tests read this from here.
+export type { RemovalRecord };
 
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
 export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';

@@ -13,7 +13,7 @@
  */
 import type { Action, ResourceKind } from '../../core/model/plan.js';
 import type { ImageLayer, Snapshot } from '../../core/model/snapshot.js';
-import type { RemovalRecord } from './execute.js';
+import type { RemovalRecord } from './removal-record.js';
 
 /** One removal in doubt, with what the next cycle needs to count it should it turn out done. */
 export interface InDoubt {

@@ -9,6 +9,7 @@ import type { Action, Plan } from '../../core/model/plan.js';
 import type { RegistryAnswer, Snapshot, Usage } from '../../core/model/snapshot.js';
 import { mapLimit } from '../../lib/pool.js';
 import { plan as makePlan } from '../../core/planner/plan.js';
+import { uniqueLayerBytes } from '../../core/planner/bytes/layer-bytes.js';
 import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecord } from './execute.js';
 import type { Logger } from '../logger.js';
 import { needsDisk, readDisk, type DiskReading } from '../pressure/disk.js';
@@ -102,7 +103,7 @@ export async function runCycle(
       images: snapshot.images.length,
       containers: snapshot.containers.length,
       volumes: snapshot.volumes.length,
-      imageLayerBytes: uniqueLayerBytes(snapshot),
+      imageLayerBytes: uniqueLayerBytes(snapshot.images),
     },
     earlier: carried.removed,
     ...(disk ? { disk } : {}),
@@ -303,15 +304,6 @@ async function volumeSizesOrNone(engine: Engine, log: Logger): Promise<Map<strin
     log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
     return new Map<string, number>();
   }
-}
-
-/** Bytes of all image layers, each shared layer once: what `docker system df` calls LayersSize. */
-function uniqueLayerBytes(snapshot: Snapshot): number {
-  const sizes = new Map<string, number>();
-  for (const image of snapshot.images) for (const l of image.layers) sizes.set(l.chain, l.size);
-  let total = 0;
-  for (const s of sizes.values()) total += s;
-  return total;
 }
 
 function countByPolicy(plan: Plan): Record<string, number> {

@@ -9,7 +9,7 @@
  * else needs are planned here as deletions of their own, after their children.
  */
 import type { ImageLayer, ImageObj } from '../../model/snapshot.js';
-import type { ImageIndex } from '../resources/images.js';
+import { prunableParent, type ImageIndex } from '../shared/image-index.js';
 import type { Action, ByteRange } from '../../model/plan.js';
 import type { Draft } from '../ledger.js';
 
@@ -151,19 +151,6 @@ function addPrunableParents(
     }
   }
   return parentOf;
-}
-
-/**
- * An image that may go with its last child: untagged, with no repository digest (so nothing
- * names it), used by no remaining container, and not held. The planner asks the same when it
- * decides which selected images stay because a child stays (plan-images.ts).
- */
-export function prunableParent(
-  image: ImageObj,
-  used: { has(id: string): boolean },
-  isHeld: (i: ImageObj) => boolean,
-): boolean {
-  return image.tags.length === 0 && image.digests.length === 0 && !used.has(image.id) && !isHeld(image);
 }
 
 function inTree(id: string, index: ImageIndex): boolean {

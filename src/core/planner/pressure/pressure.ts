@@ -5,13 +5,17 @@
  * in as data, measured by the shell.
  */
 import type { ImageObj, Snapshot } from '../../model/snapshot.js';
-import type { ImageIndex } from '../resources/images.js';
+import type { ImageIndex } from '../shared/image-index.js';
 import type { Ledger } from '../ledger.js';
 import type { PressureSummary } from '../../model/plan.js';
 import type { ImagePolicy } from '../../config/schema.js';
 import { simulateImageDeletions } from '../bytes/image-bytes.js';
 import { pressureRule, type PressureRule } from '../../config/pressure-rules.js';
 import { formatBytes, formatDuration } from '../../../lib/units.js';
+import { uniqueLayerBytes } from '../bytes/layer-bytes.js';
+
+// The daemon's pressure watch reads the same figure (src/runtime/pressure/watch.ts).
+export { uniqueLayerBytes };
 
 /** The file system holding the engine's data root, as `statfs` saw it (bytes). */
 export interface DiskFigures {
@@ -220,13 +224,4 @@ export class PressurePlanner {
     });
     return chosen;
   }
-}
-
-/** Bytes of all image layers, each shared layer once: what `docker system df` calls LayersSize. */
-export function uniqueLayerBytes(images: readonly ImageObj[]): number {
-  const sizes = new Map<string, number>();
-  for (const image of images) for (const l of image.layers) sizes.set(l.chain, l.size);
-  let total = 0;
-  for (const s of sizes.values()) total += s;
-  return total;
 }

@@ -1,60 +1,15 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
 import type { Config } from '../../config/config.js';
 import type { ImagePolicy } from '../../config/schema.js';
-import type { ContainerObj, ImageObj, Usage } from '../../model/snapshot.js';
-import { referencesOf, repositoriesOf, shortId } from '../../model/snapshot.js';
+import type { ImageObj, Usage } from '../../model/snapshot.js';
+import { referencesOf, repositoriesOf } from '../../model/snapshot.js';
 import { anyGlob } from '../../../lib/glob.js';
 import { allLabels, firstLabel } from '../../../lib/labels.js';
 import { formatDuration, parseDuration } from '../../../lib/units.js';
 import type { Decision, Ledger } from '../ledger.js';
 import { unusedForMatch } from '../../last-use/rule.js';
-import { prunableParent } from '../bytes/image-bytes.js';
+import { imageName, prunableParent, type ImageIndex } from '../shared/image-index.js';
 import type { PressureCandidate, PressurePlanner } from '../pressure/pressure.js';
-
-export interface ImageIndex {
-  readonly byId: ReadonlyMap<string, ImageObj>;
-  readonly children: ReadonlyMap<string, readonly string[]>;
-  /** Image ID → the first remaining container that uses it. */
-  readonly usedBy: ReadonlyMap<string, ContainerObj>;
-  /** Image ID → why something deployed (a swarm service, a Compose project) uses it; see plan-deployed.ts. */
-  readonly deployed?: ReadonlyMap<string, string>;
-}
-
-/** Indexes images by ID and parent, and records which images remaining containers use. */
-export function indexImages(images: readonly ImageObj[], remaining: readonly ContainerObj[]): ImageIndex {
-  const byId = new Map(images.map((i) => [i.id, i]));
-  const children = new Map<string, string[]>();
-  for (const i of images) {
-    if (i.parentId === undefined || !byId.has(i.parentId)) continue;
-    const list = children.get(i.parentId) ?? [];
-    list.push(i.id);
-    children.set(i.parentId, list);
-  }
-  return { byId, children, usedBy: firstUsers(remaining, (c) => [c.imageId]) };
-}
-
-/**
- * Each key to the first container, by name then ID, that has it, so a reason names the same
- * container whatever the listing order. One pass keeping the least, not a sort of them all.
- */
-export function firstUsers(
-  containers: readonly ContainerObj[],
-  keysOf: (c: ContainerObj) => readonly string[],
-): Map<string, ContainerObj> {
-  const users = new Map<string, ContainerObj>();
-  for (const c of containers) {
-    for (const key of keysOf(c)) {
-      const had = users.get(key);
-      if (had === undefined || byNameThenId(c, had) < 0) users.set(key, c);
-    }
-  }
-  return users;
-}
-
-/** Orders containers by name, then ID. */
-export function byNameThenId(a: ContainerObj, b: ContainerObj): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
 
 /**
  * @param isHeld an untagged parent that stays even when its last child goes (orphanHold)
@@ -156,10 +111,6 @@ export function orphanHold(
     }
     return false;
   };
-}
-
-export function imageName(image: ImageObj): string {
-  return image.tags[0] ?? `<none>@${shortId(image.id)}`;
 }
 
 interface Filters {

@@ -12,21 +12,12 @@ import { anyGlob } from '../../../lib/glob.js';
 import { allLabels, firstLabel } from '../../../lib/labels.js';
 import { formatDuration, parseDuration } from '../../../lib/units.js';
 import { noMatch, type Decision, type Ledger } from '../ledger.js';
-import { firstUsers } from './images.js';
-import { nameLabelKeep } from '../../match/name-label-keep.js';
+import { firstUsers } from '../shared/first-users.js';
+import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
 
-/**
- * Networks the engine creates and manages itself. The engine refuses to delete the first
- * three; `ingress` and `docker_gwbridge` belong to swarm mode, which recreates or needs them.
- */
-export const PREDEFINED_NETWORKS: ReadonlySet<string> = new Set([
-  'bridge',
-  'host',
-  'none',
-  'default',
-  'ingress',
-  'docker_gwbridge',
-]);
+// The fake engine of the unit tests reads these from here.
+export { PREDEFINED_NETWORKS, refersToNetwork };
+import { nameLabelKeep } from '../../match/name-label-keep.js';
 
 /** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
 export function predefinedReason(n: NetworkObj): string | undefined {
@@ -89,15 +80,6 @@ function userOf(users: ReadonlyMap<string, ContainerObj>, n: NetworkObj): Contai
   if (direct) return direct;
   for (const [ref, c] of users) if (refersToNetwork(ref, n)) return c;
   return undefined;
-}
-
-/**
- * Whether one container network reference (see containerNetworks) names this network: its
- * name, its ID, or a prefix of its ID. The check just before deleting uses this too, so it
- * sees exactly the users the plan saw.
- */
-export function refersToNetwork(ref: string, n: { readonly id: string; readonly name: string }): boolean {
-  return ref !== '' && (ref === n.name || n.id.startsWith(ref));
 }
 
 function networkDecider(policy: NetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {

@@ -7,7 +7,7 @@ import { anyGlob } from '../../../lib/glob.js';
 import { allLabels, firstLabel } from '../../../lib/labels.js';
 import { formatDuration, parseDuration } from '../../../lib/units.js';
 import { noMatch, type Decision, type Ledger } from '../ledger.js';
-import { byNameThenId, firstUsers } from './images.js';
+import { byNameThenId, firstUsers } from '../shared/first-users.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { unusedForMatch } from '../../last-use/rule.js';
 
