@@ -1,27 +1,24 @@
 /**
- * Cron expressions, read as crontab(5) reads them, with an optional leading seconds field,
- * and the next time one fires in local time. Pure: the daemon's timer (src/runtime/schedule.ts)
- * is the only caller that looks at the clock.
+ * Cron expressions as crontab(5) reads them, turned into what node-cron schedules. node-cron
+ * does the matching and the timing (src/runtime/schedule.ts); this file only checks the
+ * expression and bridges the places where the two read an expression differently:
  *
- * Ours rather than node-cron's because node-cron works out every time through
- * Intl.DateTimeFormat, which pages in about 7 MB of ICU data that then stays resident: a
- * tenth of the idle daemon (docs/performance.md, Memory).
+ * - crontab fires on a day matching *either* day field when both are restricted; node-cron
+ *   wants both. Such an expression becomes two node-cron expressions, one per day field.
+ * - node-cron accepts what crontab refuses (`L`, `W`, `#`, `?`, full names like `monday`,
+ *   ranges that wrap like `10-5`, steps longer than the field like 61 seconds) and
+ *   refuses `5/15`, which crontab reads as `5-59/15`. We accept crontab's forms only.
+ * - node-cron's messages name neither the field's range nor what it expected; ours do.
  */
-
-export interface CronSchedule {
-  /** Allowed values per field, indexed by value: second, minute, hour, day of month (1–31), month (1–12), day of week (0–6, Sunday 0). */
-  readonly second: readonly boolean[];
-  readonly minute: readonly boolean[];
-  readonly hour: readonly boolean[];
-  readonly day: readonly boolean[];
-  readonly month: readonly boolean[];
-  readonly weekday: readonly boolean[];
-  /** Both day fields restricted (neither is `*`): a day matching either one fires, as in crontab(5). */
-  readonly eitherDay: boolean;
-}
+import { validateDetailed } from 'node-cron';
 
 export type CronResult =
-  { readonly ok: true; readonly schedule: CronSchedule } | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: true;
+      /** What to give node-cron: one expression, or two when both day fields are restricted. */
+      readonly expressions: readonly string[];
+    }
+  | { readonly ok: false; readonly message: string };
 
 interface Field {
   readonly name: string;
@@ -38,10 +35,11 @@ const FIELDS: readonly Field[] = [
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
   { name: 'month', min: 1, max: 12, names: MONTHS },
-  // 7 is Sunday too, as crontab(5) allows.
+  // 7 is Sunday too, as crontab(5) allows; node-cron reads it so as well.
   { name: 'day of week', min: 0, max: 7, names: WEEKDAYS },
 ];
 
+// node-cron knows these too, but we need the fields to tell whether both day fields are restricted.
 const NICKNAMES: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
@@ -52,11 +50,13 @@ const NICKNAMES: Readonly<Record<string, string>> = {
   '@hourly': '0 * * * *',
 };
 
-/** Parses "m h dom mon dow", "s m h dom mon dow" or a nickname like "@daily". */
+/**
+ * Checks "m h dom mon dow", "s m h dom mon dow" or a nickname like "@daily", and returns the
+ * node-cron expressions (always six fields, numbers only) that together fire when crontab would.
+ */
 export function parseCron(expression: string): CronResult {
   const text = expression.trim();
-  const expanded = NICKNAMES[text.toLowerCase()] ?? text;
-  const parts = expanded.split(/\s+/);
+  const parts = (NICKNAMES[text.toLowerCase()] ?? text).split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) {
     return {
       ok: false,
@@ -64,61 +64,61 @@ export function parseCron(expression: string): CronResult {
     };
   }
   const texts = parts.length === 5 ? ['0', ...parts] : parts;
-  const sets: boolean[][] = [];
+  const fields: string[] = [];
   for (const [i, field] of FIELDS.entries()) {
-    const set = parseField(texts[i] as string, field);
-    if (typeof set === 'string') return { ok: false, message: set };
-    sets.push(set);
+    const converted = convertField(texts[i] as string, field);
+    if (!converted.ok) return { ok: false, message: converted.error };
+    fields.push(converted.text);
   }
-  const [second, minute, hour, day, month, weekday] = sets as [
-    boolean[],
-    boolean[],
-    boolean[],
-    boolean[],
-    boolean[],
-    boolean[],
-  ];
-  if (weekday[7]) weekday[0] = true;
-  weekday.length = 7;
-  const schedule: CronSchedule = {
-    second,
-    minute,
-    hour,
-    day,
-    month,
-    weekday,
-    eitherDay: texts[3] !== '*' && texts[5] !== '*',
-  };
-  // "0 0 30 2 *" parses but never fires; say so now rather than wait for ever.
-  if (nextRun(schedule, Date.UTC(2000, 0, 1)) === undefined)
-    return { ok: false, message: 'it never fires (no such day)' };
-  return { ok: true, schedule };
+  const [s, m, h, day, month, weekday] = fields as [string, string, string, string, string, string];
+  const expressions =
+    texts[3] !== '*' && texts[5] !== '*'
+      ? [`${s} ${m} ${h} ${day} ${month} *`, `${s} ${m} ${h} * ${month} ${weekday}`]
+      : [fields.join(' ')];
+  const kept: string[] = [];
+  for (const e of expressions) {
+    const check = validateDetailed(e);
+    const error = check.errors[0];
+    if (check.valid) kept.push(e);
+    // "0 0 30 2 *" never fires, and node-cron says so; with a day of week beside it, the
+    // day-of-month half alone never fires and is dropped.
+    else if (error === undefined || !/impossible day/.test(error.message))
+      return { ok: false, message: `node-cron refuses ${JSON.stringify(e)}: ${error?.message ?? 'no reason given'}` };
+  }
+  if (kept.length === 0) return { ok: false, message: 'it never fires (no such day)' };
+  return { ok: true, expressions: kept };
 }
 
-/** One field: a comma-separated list of `*`, `n`, `a-b`, each optionally `/step`. */
-function parseField(text: string, field: Field): boolean[] | string {
-  const set: boolean[] = Array.from({ length: field.max + 1 }, () => false);
+/**
+ * One field, a comma-separated list of `*`, `n`, `a-b`, each optionally `/step`, written the
+ * way node-cron reads it: names as numbers, and `a/step` as `a-max/step`.
+ */
+function convertField(text: string, field: Field): { ok: true; text: string } | { ok: false; error: string } {
+  const items: string[] = [];
   for (const item of text.split(',')) {
     const m = /^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:\/(\d+))?$/i.exec(item);
-    if (!m) return `${field.name} "${item}" is not a value, a range like 1-5, or a step like */15`;
-    const step = m[2] === undefined ? 1 : Number(m[2]);
-    if (step < 1 || step > field.max)
-      return `${field.name} step "/${m[2] as string}" must be between 1 and ${field.max}`;
-    let from = field.min;
-    let to = field.max;
-    if (m[1] !== '*') {
-      const [a, b] = (m[1] as string).split('-') as [string, string | undefined];
-      const start = value(a, field);
-      // "5/15" runs from 5 to the end in steps of 15, as in crontab(5).
-      const end = b !== undefined ? value(b, field) : m[2] !== undefined ? field.max : start;
-      if (typeof start === 'string') return start;
-      if (typeof end === 'string') return end;
-      if (end < start) return `${field.name} range "${m[1] as string}" runs backwards`;
-      [from, to] = [start, end];
+    if (!m)
+      return { ok: false, error: `${field.name} "${item}" is not a value, a range like 1-5, or a step like */15` };
+    const range = m[1] as string;
+    const step = m[2];
+    if (step !== undefined && (Number(step) < 1 || Number(step) > field.max))
+      return { ok: false, error: `${field.name} step "/${step}" must be between 1 and ${field.max}` };
+    const suffix = step === undefined ? '' : `/${step}`;
+    if (range === '*') {
+      items.push(`*${suffix}`);
+      continue;
     }
-    for (let v = from; v <= to; v += step) set[v] = true;
+    const [a, b] = range.split('-') as [string, string | undefined];
+    const start = value(a, field);
+    // "5/15" runs from 5 to the end in steps of 15, as in crontab(5).
+    const end = b !== undefined ? value(b, field) : step !== undefined ? field.max : start;
+    if (typeof start === 'string') return { ok: false, error: start };
+    if (typeof end === 'string') return { ok: false, error: end };
+    // node-cron would wrap round ("10-5" is 10 to 59, then 0 to 5); crontab refuses it.
+    if (end < start) return { ok: false, error: `${field.name} range "${range}" runs backwards` };
+    items.push(end === start && step === undefined ? `${start}` : `${start}-${end}${suffix}`);
   }
-  return set;
+  return { ok: true, text: items.join(',') };
 }
 
 function value(text: string, field: Field): number | string {
@@ -129,41 +129,4 @@ function value(text: string, field: Field): number | string {
   const n = Number(text);
   if (n < field.min || n > field.max) return `${field.name} ${n} is out of range ${field.min}–${field.max}`;
   return n;
-}
-
-/** The longest search: a schedule firing only on 29 February fires within eight years. */
-const SEARCH_YEARS = 9;
-
-/**
- * The first time strictly after `after` (ms since the epoch) at which the schedule fires, in
- * the process's local time zone; undefined if it never does. A time skipped by a daylight
- * saving change does not fire; an hour that repeats fires once, in its first pass.
- */
-export function nextRun(s: CronSchedule, after: number): number | undefined {
-  let t = Math.floor(after / 1000) * 1000 + 1000;
-  const limit = new Date(t).getFullYear() + SEARCH_YEARS;
-  for (;;) {
-    const d = new Date(t);
-    const [y, mo, dd, h, mi] = [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()];
-    if (y > limit) return undefined;
-    // Each miss jumps to the start of the next unit of local time; `later` makes sure the
-    // jump goes forward even where local time repeats (the hour a clock is set back).
-    if (!s.month[mo + 1]) t = later(t, new Date(y, mo + 1, 1).getTime());
-    else if (!dayMatches(s, d)) t = later(t, new Date(y, mo, dd + 1).getTime());
-    else if (!s.hour[h]) t = later(t, new Date(y, mo, dd, h + 1).getTime(), 3_600_000);
-    else if (!s.minute[mi]) t = later(t, new Date(y, mo, dd, h, mi + 1).getTime(), 60_000);
-    else if (!s.second[d.getSeconds()]) t += 1000;
-    else return t;
-  }
-}
-
-function dayMatches(s: CronSchedule, d: Date): boolean {
-  const day = s.day[d.getDate()] === true;
-  const weekday = s.weekday[d.getDay()] === true;
-  return s.eitherDay ? day || weekday : day && weekday;
-}
-
-/** `next`, unless local time repeated and it is not after `t`: then `t` plus one whole `unit`, on its boundary. */
-function later(t: number, next: number, unit = 1000): number {
-  return next > t ? next : Math.floor(t / unit) * unit + unit;
 }

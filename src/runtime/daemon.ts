@@ -3,8 +3,7 @@
  * endpoint, a cheap engine ping so `reclaimd_docker_up` is current between cycles, and a
  * configuration reload before every cycle that keeps the last good policies on a bad edit.
  */
-import { parseCron } from '../lib/cron.js';
-import { startCronTimer, type CronTimer } from './schedule.js';
+import { startSchedule, type Schedule } from './schedule.js';
 import type { Config, Mode } from '../core/config/config.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { formatProblem } from '../core/config/problems.js';
@@ -42,7 +41,7 @@ export class Daemon {
   private running: Promise<CycleReport | undefined> | undefined;
   /** The running cycle's own stop, and the mode it runs in: a reload to dry-run stops its removals. */
   private current: { readonly stop: AbortController; readonly mode: Mode } | undefined;
-  private task: CronTimer | undefined;
+  private task: Schedule | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private http: HttpServer | undefined;
   private readonly shutdown = new AbortController();
@@ -134,10 +133,8 @@ export class Daemon {
 
   private schedule(): void {
     this.task?.stop();
-    // The configuration was checked when it was loaded, so this parse cannot fail.
-    const parsed = parseCron(this.config.schedule);
-    if (!parsed.ok) throw new Error(`schedule ${JSON.stringify(this.config.schedule)}: ${parsed.message}`);
-    this.task = startCronTimer(parsed.schedule, () => void this.cycle('schedule'));
+    // The configuration was checked when it was loaded, so this cannot throw.
+    this.task = startSchedule(this.config.schedule, () => void this.cycle('schedule'), this.options.log);
   }
 
   private async runOne(trigger: string): Promise<CycleReport | undefined> {

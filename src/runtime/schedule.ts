@@ -1,38 +1,57 @@
 /**
- * Calls `run` each time the cron schedule fires. One timer at a time, never longer than a
- * minute: timers follow the monotonic clock, so a wall clock set forward or back (NTP, a
- * suspended VM) is noticed within a minute instead of at the end of a long wait. A clock set
- * far forward fires once, not once for every time it skipped.
+ * Calls `run` each time the cron schedule fires, with node-cron, in local time. An expression
+ * with both day fields restricted is two node-cron tasks (src/lib/cron.ts); on a day matching
+ * both, the two fire at the same time, and `run` is called once for that time.
+ *
+ * node-cron sleeps until the next time it expects, on the monotonic clock. A wall clock set
+ * back therefore fires nothing early; a wall clock set forward, or a process paused past a
+ * scheduled time, is noticed when that sleep ends, and then fires once, for the latest time it
+ * passed (node-cron's default would drop every time more than a second late, so a cycle held
+ * up by a busy event loop would be lost).
  */
-import { nextRun, type CronSchedule } from '../lib/cron.js';
+import { createTask, type Logger as CronLogger, type TaskContext } from 'node-cron';
+import { parseCron } from '../lib/cron.js';
+import type { Logger } from './logger.js';
 
-export interface CronTimer {
+export interface Schedule {
+  /** Stops every task; `run` is not called again. */
   stop(): void;
 }
 
-const MAX_WAIT_MS = 60_000;
-
-export function startCronTimer(schedule: CronSchedule, run: () => void, now: () => number = Date.now): CronTimer {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let due = nextRun(schedule, now());
-  const arm = () => {
-    if (stopped || due === undefined) return;
-    timer = setTimeout(tick, Math.min(Math.max(0, due - now()), MAX_WAIT_MS));
+/** Starts the node-cron task(s) for a crontab(5) expression; throws if it is not one. */
+export function startSchedule(expression: string, run: () => void, log: Logger): Schedule {
+  const parsed = parseCron(expression);
+  if (!parsed.ok) throw new Error(`schedule ${JSON.stringify(expression)}: ${parsed.message}`);
+  // The scheduled time each call is for (node-cron passes it, whole seconds): the second task
+  // of a pair skips a time the first has already run, and neither goes back to an older one.
+  let last = Number.NEGATIVE_INFINITY;
+  const fire = ({ date }: TaskContext) => {
+    const at = date.getTime();
+    if (at <= last) return;
+    last = at;
+    run();
   };
-  const tick = () => {
-    const t = now();
-    if (due !== undefined && t >= due) {
-      due = nextRun(schedule, t);
-      run();
-    }
-    arm();
-  };
-  arm();
+  const logger = cronLogger(log);
+  const tasks = parsed.expressions.map((e) =>
+    createTask(e, fire, { logger, missedExecutionTolerance: Number.POSITIVE_INFINITY }),
+  );
+  for (const task of tasks) void task.start();
   return {
     stop() {
-      stopped = true;
-      clearTimeout(timer);
+      // destroy, not stop: it also takes the task out of node-cron's process-wide registry.
+      for (const task of tasks) void task.destroy();
     },
+  };
+}
+
+/** node-cron's own warnings (a missed time, a failed task) as JSON lines like ours, not coloured text. */
+function cronLogger(log: Logger): CronLogger {
+  const child = log.child({ component: 'node-cron' });
+  const detail = (message: string | Error) => (message instanceof Error ? { err: message } : { detail: message });
+  return {
+    info: (message) => child.debug(detail(message), 'node-cron says'),
+    debug: (message) => child.debug(detail(message), 'node-cron says'),
+    warn: (message) => child.warn(detail(message), 'node-cron warns'),
+    error: (message, err) => child.error({ ...detail(message), ...(err ? { err } : {}) }, 'node-cron reports an error'),
   };
 }
