@@ -8,11 +8,12 @@ import { parseConfigText, parsePolicyText, policyWhere } from './validate.js';
 import { parseDuration } from '../../lib/units.js';
 import { pressureProblems } from './pressure-rules.js';
 import { parseCron } from '../../lib/cron.js';
+import type { LoadedPolicy } from './loaded-policy.js';
+import { compilePolicy, compileProtect, type CompiledPolicy, type CompiledProtect } from './compiled-policy.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
-/** A policy plus where it was written, for messages and attribution order. */
-export type LoadedPolicy = Policy & { readonly source: { readonly file: string; readonly line: number } };
+export type { LoadedPolicy };
 
 export interface Config {
   readonly file: string;
@@ -40,6 +41,14 @@ export interface Config {
   readonly pressure: { readonly path: string | undefined; readonly intervalMs: number };
   /** In evaluation order: file order, then list order. */
   readonly policies: readonly LoadedPolicy[];
+  /**
+   * The same policies and `protect`, compiled once at load (compiled-policy.ts): what the
+   * planner and explain read, so no plan parses a duration or a glob again.
+   */
+  readonly compiled: {
+    readonly policies: readonly CompiledPolicy[];
+    readonly protect: CompiledProtect;
+  };
 }
 
 export const DEFAULTS = {
@@ -137,6 +146,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
     });
   }
   if (problems.length > 0) return { ok: false, problems };
+  const protect = { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] };
   return {
     ok: true,
     value: deepFreeze({
@@ -147,7 +157,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
       pingIntervalMs: parseDuration(raw.docker?.pingInterval ?? DEFAULTS.pingInterval) as number,
       requestTimeoutMs: parseDuration(raw.docker?.timeout ?? DEFAULTS.timeout) as number,
       policyPatterns: raw.policies,
-      protect: { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] },
+      protect,
       limits: {
         maxRemovalsPerRun: raw.limits?.maxRemovalsPerRun ?? DEFAULTS.maxRemovalsPerRun,
         concurrentRemovals: raw.limits?.concurrentRemovals ?? DEFAULTS.concurrentRemovals,
@@ -162,6 +172,7 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
         intervalMs: parseDuration(raw.pressure?.interval ?? DEFAULTS.pressureInterval) as number,
       },
       policies,
+      compiled: { policies: policies.map(compilePolicy), protect: compileProtect(protect) },
     }),
   };
 }

@@ -8,6 +8,7 @@
  * learns a new rule.
  */
 import type { Config, LoadedPolicy } from '../config/config.js';
+import type { CompiledPolicy } from '../config/compiled-policy.js';
 import type { ArchivePlan, Plan, ResourceKind } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { plan } from '../planner/plan.js';
@@ -126,9 +127,15 @@ function narrow(config: Config, resource: ResourceKind, only: LoadedPolicy): Con
     if (p.resource !== 'container' || resource === 'container') return [];
     return [p.removeAnonymousVolumes === true ? { ...p, removeAnonymousVolumes: false } : p];
   });
+  const compiled = config.compiled.policies.flatMap((p): CompiledPolicy[] => {
+    if (p.spec === only) return [p];
+    if (p.resource !== 'container' || resource === 'container') return [];
+    return [p.removeAnonymousVolumes ? { ...p, removeAnonymousVolumes: false } : p];
+  });
   return {
     ...config,
     policies,
+    compiled: { ...config.compiled, policies: compiled },
     limits: { ...config.limits, maxRemovalsPerRun: Number.MAX_SAFE_INTEGER, maxRemovalFraction: undefined },
   };
 }

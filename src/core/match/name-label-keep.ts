@@ -1,18 +1,13 @@
-/** `keep` by name glob or label, as containers and volumes have it. */
+/** `keep` by name glob or label, as containers, volumes and networks have it. */
 import type { Labels } from '../../lib/labels.js';
-import { firstLabel } from '../../lib/labels.js';
-import { anyGlob } from '../../lib/glob.js';
+import type { NameLabelKeep } from '../config/compiled-policy.js';
 import type { Decision } from '../planner/ledger.js';
 
-/** Compiles a policy's `keep: { names, labels }` once; the result says whether, and why, it keeps. */
-export function nameLabelKeep(
-  keep: { names?: string[]; labels?: string[] } | undefined,
-): (name: string, labels: Labels) => Decision | undefined {
-  const keepName = keep?.names ? anyGlob(keep.names) : undefined;
-  const keepLabel = firstLabel(keep?.labels ?? []);
+/** Whether, and why, a policy's compiled `keep: { names, labels }` keeps an object. */
+export function nameLabelKeep(keep: NameLabelKeep): (name: string, labels: Labels) => Decision | undefined {
   return (name, labels) => {
-    if (keepName?.(name)) return { kind: 'keep', reason: 'keep.names matches its name' };
-    const kl = keepLabel(labels);
+    if (keep.names?.matches(name)) return { kind: 'keep', reason: 'keep.names matches its name' };
+    const kl = keep.labels.firstHeld(labels);
     return kl ? { kind: 'keep', reason: `keep.labels "${kl}"` } : undefined;
   };
 }

@@ -74,7 +74,9 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   // A planned parent is removed, so what a policy reported or kept about it no longer stands.
   for (const del of sim.deletions) if (del.parentOf !== undefined) ledger.supersede('image', del.id);
   const archiveDirs = new Map(
-    config.policies.flatMap((p) => (p.resource === 'image' && p.archive ? [[p.name, p.archive.dir] as const] : [])),
+    config.compiled.policies.flatMap((p) =>
+      p.resource === 'image' && p.archiveDir !== undefined ? [[p.name, p.archiveDir] as const] : [],
+    ),
   );
   const imageActions: Action[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;

@@ -8,9 +8,9 @@ import type { ImageObj, Snapshot } from '../../model/snapshot.js';
 import type { ImageIndex } from '../shared/image-index.js';
 import type { Ledger } from '../ledger.js';
 import type { PressureSummary } from '../../model/plan.js';
-import type { ImagePolicy } from '../../config/schema.js';
+import type { CompiledImagePolicy } from '../../config/compiled-policy.js';
 import { simulateImageDeletions } from '../bytes/image-bytes.js';
-import { pressureRule, type PressureRule } from '../../config/pressure-rules.js';
+import type { PressureRule } from '../../config/pressure-rules.js';
 import { formatBytes, formatDuration } from '../../../lib/units.js';
 import { uniqueLayerBytes } from '../bytes/layer-bytes.js';
 
@@ -64,8 +64,8 @@ export class PressurePlanner {
    * holds, or undefined when the policy must do nothing (condition false, or figure unknown:
    * never remove on a guess).
    */
-  start(policy: ImagePolicy): PressureSession | undefined {
-    const rule = pressureRule(policy);
+  start(policy: CompiledImagePolicy): PressureSession | undefined {
+    const rule = policy.pressure;
     if (rule === undefined) return undefined;
     const figure = this.figure(rule);
     const common = {
@@ -132,7 +132,7 @@ export class PressurePlanner {
   }
 
   private choose(
-    policy: ImagePolicy,
+    policy: CompiledImagePolicy,
     rule: PressureRule,
     figure: { before: number; capacity: number | null; target: number; describe: string },
     candidates: readonly PressureCandidate[],

@@ -24,10 +24,10 @@
  * cross the line in between stay.
  */
 import type { Config } from '../../config/config.js';
-import type { BuildCachePolicy } from '../../config/schema.js';
+import type { CompiledBuildCachePolicy } from '../../config/compiled-policy.js';
 import type { Action, BuildCachePrune } from '../../model/plan.js';
 import type { BuildCacheRecord, Snapshot } from '../../model/snapshot.js';
-import { formatBytes, parseDuration, parseSize } from '../../../lib/units.js';
+import { formatBytes } from '../../../lib/units.js';
 
 export interface PruneOptions {
   /** Milliseconds: only records last used at least this long ago. */
@@ -50,7 +50,7 @@ export function planBuildCache(
   const reported: Action[] = [];
   if (records === undefined) return { actions, reported };
   let left = records;
-  for (const policy of config.policies) {
+  for (const policy of config.compiled.policies) {
     if (policy.resource !== 'buildCache') continue;
     const options = pruneOptions(policy);
     const removed = simulatePrune(left, options, now);
@@ -67,24 +67,20 @@ export function planBuildCache(
   return { actions, reported };
 }
 
-/** A policy's match, parsed once: durations in milliseconds, sizes in bytes. */
-export function pruneOptions(policy: BuildCachePolicy): PruneOptions {
+/** A policy's match as the prune simulation reads it: durations in milliseconds, sizes in bytes. */
+function pruneOptions(policy: CompiledBuildCachePolicy): PruneOptions {
   const m = policy.match;
-  return {
-    unusedFor: m.unusedFor === undefined ? undefined : parseDuration(m.unusedFor),
-    keepStorage: m.keepStorage === undefined ? undefined : parseSize(m.keepStorage),
-    all: m.all === true,
-  };
+  return { unusedFor: m.unusedFor?.ms, keepStorage: m.keepStorage, all: m.all };
 }
 
 function pruneAction(
-  policy: BuildCachePolicy,
+  policy: CompiledBuildCachePolicy,
   options: PruneOptions,
   removed: readonly BuildCacheRecord[],
   before: readonly BuildCacheRecord[],
   store: Snapshot['store'],
 ): Action {
-  const m = policy.match;
+  const m = policy.spec.match;
   // A record shared with an image (only an `all` prune takes one) frees none of its data: the
   // image keeps it on disk. The engine counts it in SpaceReclaimed all the same. On the
   // containerd image store it frees its own snapshot, of a size not known: up to all of it.

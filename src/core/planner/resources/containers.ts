@@ -1,21 +1,19 @@
 /** Which stopped containers the container policies select. */
 import type { Config } from '../../config/config.js';
-import type { ContainerPolicy } from '../../config/schema.js';
+import { REMOVABLE_STATES, type CompiledContainerPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj } from '../../model/snapshot.js';
-import { anyGlob } from '../../../lib/glob.js';
-import { allLabels, firstLabel } from '../../../lib/labels.js';
-import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { formatDuration } from '../../../lib/units.js';
 import { noMatch, type Decision, type Ledger } from '../ledger.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { newestContainers, type NewestContainers } from './newest-containers.js';
 
-/** Only these states can be removed; running, paused, restarting and removing never are. */
-export const REMOVABLE_STATES: ReadonlySet<string> = new Set(['exited', 'dead', 'created']);
-const DEFAULT_STATUS = [...REMOVABLE_STATES];
+// Explain and the tests read this from here.
+export { REMOVABLE_STATES };
 
 export function planContainers(config: Config, containers: readonly ContainerObj[], now: number, ledger: Ledger): void {
-  const protectedBy = firstLabel(config.protect.labels);
-  for (const policy of config.policies) {
+  const protect = config.compiled.protect.labels;
+  const protectedBy = (l: ContainerObj['labels']) => protect.firstHeld(l);
+  for (const policy of config.compiled.policies) {
     if (policy.resource !== 'container') continue;
     const filtersOk = nameImageLabelFilters(policy);
     // The name, image and label filters, applied once: both the keep.newest rules and the
@@ -33,24 +31,22 @@ export function planContainers(config: Config, containers: readonly ContainerObj
 }
 
 /** `match.names`, `match.images` and `match.labels`, which also decide what keep.newest* counts. */
-function nameImageLabelFilters(policy: ContainerPolicy): (c: ContainerObj) => boolean {
-  const m = policy.match;
-  const nameOk = m.names ? anyGlob(m.names) : undefined;
-  const imageOk = m.images ? anyGlob(m.images) : undefined;
-  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
-  return (c) => (!nameOk || nameOk(c.name)) && (!imageOk || imageOk(c.image)) && (!labelsOk || labelsOk(c.labels));
+function nameImageLabelFilters(policy: CompiledContainerPolicy): (c: ContainerObj) => boolean {
+  const { names, images, labels } = policy.match;
+  return (c) =>
+    (!names || names.matches(c.name)) && (!images || images.matches(c.image)) && (!labels || labels.allHold(c.labels));
 }
 
 /** The rest of `match`, protection and `keep`, for a container that passed the name, image and label filters. */
 function containerDecider(
-  policy: ContainerPolicy,
+  policy: CompiledContainerPolicy,
   now: number,
   protectedBy: (l: ContainerObj['labels']) => string | undefined,
   newest: NewestContainers,
 ) {
   const m = policy.match;
-  const statuses = m.status ?? DEFAULT_STATUS;
-  const minStopped = m.stoppedFor === undefined ? undefined : (parseDuration(m.stoppedFor) as number);
+  const statuses = m.status;
+  const minStopped = m.stoppedFor?.ms;
   const keep = nameLabelKeep(policy.keep);
 
   return (c: ContainerObj): Decision => {
@@ -72,7 +68,8 @@ function containerDecider(
     if (newestReason !== undefined) return { kind: 'keep', reason: newestReason };
     // The reason is built last, only for a container that is selected.
     let reason = c.state;
-    if (since !== undefined) reason += `, stopped ${formatDuration(now - since)} ago (stoppedFor ${m.stoppedFor})`;
+    if (since !== undefined)
+      reason += `, stopped ${formatDuration(now - since)} ago (stoppedFor ${m.stoppedFor?.text})`;
     if (byExitCode) reason += `, exit code ${c.exitCode}`;
     return { kind: 'select', reason };
   };

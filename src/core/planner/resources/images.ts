@@ -1,11 +1,9 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
 import type { Config } from '../../config/config.js';
-import type { ImagePolicy } from '../../config/schema.js';
+import type { CompiledImagePolicy, CompiledProtect } from '../../config/compiled-policy.js';
 import type { ImageObj, Usage } from '../../model/snapshot.js';
 import { referencesOf, repositoriesOf } from '../../model/snapshot.js';
-import { anyGlob } from '../../../lib/glob.js';
-import { allLabels, firstLabel } from '../../../lib/labels.js';
-import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { formatDuration } from '../../../lib/units.js';
 import type { Decision, Ledger } from '../ledger.js';
 import { unusedForMatch } from '../../last-use/rule.js';
 import { imageName, prunableParent, type ImageIndex } from '../shared/image-index.js';
@@ -27,13 +25,12 @@ export function planImages(
   usage?: Usage,
   pressure?: PressurePlanner,
 ): void {
-  const protectLabel = firstLabel(config.protect.labels);
-  const protectRepo = anyGlob(config.protect.repositories);
-  for (const policy of config.policies) {
+  const protect = config.compiled.protect;
+  for (const policy of config.compiled.policies) {
     if (policy.resource !== 'image') continue;
     // A pressure policy whose condition does not hold (or cannot be known) does nothing at all.
-    const session = policy.when === undefined ? undefined : pressure?.start(policy);
-    if (policy.when !== undefined && session === undefined) continue;
+    const session = policy.pressure === undefined ? undefined : pressure?.start(policy);
+    if (policy.pressure !== undefined && session === undefined) continue;
     const underPressure: PressureCandidate[] = [];
     const f = filters(policy);
     // The repository, tag and label filters, applied once: both keep.newest and the
@@ -41,14 +38,12 @@ export function planImages(
     const candidates = images.filter((image) => namesAndLabelsMatch(image, f));
     const newest = newestKept(policy, candidates, ledger);
     const keep = keepRules(policy, newest);
-    const minAge = policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan);
     const unused = unusedRule(policy, usage, now);
     for (const image of candidates) {
-      if (!matchesRest(policy, image, index.children.has(image.id), minAge, now) || ledger.taken('image', image.id))
-        continue;
+      if (!matchesRest(policy, image, index.children.has(image.id), now) || ledger.taken('image', image.id)) continue;
       const unusedReason = unused?.(image.id);
       if (unusedReason === null) continue;
-      const decision = exemption(image, index, keep, protectLabel, protectRepo) ?? {
+      const decision = exemption(image, index, keep, protect) ?? {
         kind: 'select' as const,
         reason: reasonFor(policy, image, f, now, unusedReason),
       };
@@ -80,33 +75,24 @@ export function orphanHold(
   now: number,
   usage?: Usage,
 ): (image: ImageObj) => boolean {
-  const protectLabel = firstLabel(config.protect.labels);
-  const protectRepo = anyGlob(config.protect.repositories);
+  const protect = config.compiled.protect;
   const noNewest: ReadonlySet<string> = new Set();
   // Protection, use and deployment, which hold whether or not any policy matches.
   const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
-  const rules = config.policies.flatMap((policy) =>
+  const rules = config.compiled.policies.flatMap((policy) =>
     policy.resource === 'image'
-      ? [
-          {
-            policy,
-            f: filters(policy),
-            keep: keepRules(policy, noNewest),
-            minAge: policy.match.olderThan === undefined ? undefined : parseDuration(policy.match.olderThan),
-            unused: unusedRule(policy, usage, now),
-          },
-        ]
+      ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), unused: unusedRule(policy, usage, now) }]
       : [],
   );
   return (image) => {
-    if (exemption(image, index, noKeep, protectLabel, protectRepo) !== undefined) return true;
-    for (const { policy, f, keep, minAge, unused } of rules) {
-      if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, minAge, now)) continue;
+    if (exemption(image, index, noKeep, protect) !== undefined) return true;
+    for (const { policy, f, keep, unused } of rules) {
+      if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, now)) continue;
       if (unused?.(image.id) === null) continue;
-      const kept = exemption(image, index, keep, protectLabel, protectRepo) !== undefined;
+      const kept = exemption(image, index, keep, protect) !== undefined;
       // A pressure policy decides only while its condition holds; its keep rules are honoured
       // whenever it might, and otherwise the next policy decides, as it would without pressure.
-      if (policy.when !== undefined && !kept) continue;
+      if (policy.pressure !== undefined && !kept) continue;
       return kept || policy.action === 'report';
     }
     return false;
@@ -119,11 +105,12 @@ interface Filters {
   labels?: (l: ImageObj['labels']) => boolean;
 }
 
-function filters(policy: ImagePolicy): Filters {
+function filters(policy: CompiledImagePolicy): Filters {
+  const { repositories, tags, labels } = policy.match;
   const f: Filters = {};
-  if (policy.match.repositories) f.repo = remembered(anyGlob(policy.match.repositories));
-  if (policy.match.tags) f.tag = anyGlob(policy.match.tags);
-  if (policy.match.labels) f.labels = allLabels(policy.match.labels);
+  if (repositories) f.repo = remembered((name) => repositories.matches(name));
+  if (tags) f.tag = (tag) => tags.matches(tag);
+  if (labels) f.labels = (l) => labels.allHold(l);
   return f;
 }
 
@@ -163,13 +150,7 @@ function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
 }
 
 /** The rest of `match`, for an image that already passed the repository, tag and label filters. */
-function matchesRest(
-  policy: ImagePolicy,
-  image: ImageObj,
-  hasChildren: boolean,
-  minAge: number | undefined,
-  now: number,
-): boolean {
+function matchesRest(policy: CompiledImagePolicy, image: ImageObj, hasChildren: boolean, now: number): boolean {
   const m = policy.match;
   if (m.dangling !== undefined) {
     // Untagged parents (classic builder) are neither: not dangling, because they have children,
@@ -179,12 +160,12 @@ function matchesRest(
     if (m.dangling ? !dangling : !tagged) return false;
   }
   // An unknown build time is no age: no olderThan holds for it.
-  return minAge === undefined || (image.created !== undefined && now - image.created >= minAge);
+  return m.olderThan === undefined || (image.created !== undefined && now - image.created >= m.olderThan.ms);
 }
 
 /** Why a matching image was selected; built only for the images that are. */
 function reasonFor(
-  policy: ImagePolicy,
+  policy: CompiledImagePolicy,
   image: ImageObj,
   f: Filters,
   now: number,
@@ -195,8 +176,8 @@ function reasonFor(
   if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
   if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
   if (m.olderThan !== undefined && image.created !== undefined)
-    reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan})`);
-  if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan.text})`);
+  if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
   if (unusedReason !== undefined) reasons.push(unusedReason);
   return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
 }
@@ -207,14 +188,13 @@ function reasonFor(
  * (or its last use is unknown).
  */
 function unusedRule(
-  policy: ImagePolicy,
+  policy: CompiledImagePolicy,
   usage: Usage | undefined,
   now: number,
 ): ((id: string) => string | null) | undefined {
   const d = policy.match.unusedFor;
   if (d === undefined) return undefined;
-  const ms = parseDuration(d) as number;
-  return (id) => unusedForMatch(usage, 'images', id, d, ms, now) ?? null;
+  return (id) => unusedForMatch(usage, 'images', id, d.text, d.ms, now) ?? null;
 }
 
 interface KeepRules {
@@ -225,12 +205,13 @@ interface KeepRules {
 }
 
 /** A policy's keep rules, compiled once per policy rather than once per image. */
-function keepRules(policy: ImagePolicy, newest: ReadonlySet<string>): KeepRules {
+function keepRules(policy: CompiledImagePolicy, newest: ReadonlySet<string>): KeepRules {
+  const { tags, labels } = policy.keep;
   return {
-    tag: policy.keep?.tags ? anyGlob(policy.keep.tags) : undefined,
-    label: firstLabel(policy.keep?.labels ?? []),
+    tag: tags ? (tag) => tags.matches(tag) : undefined,
+    label: (l) => labels.firstHeld(l),
     newest,
-    n: policy.keep?.newest,
+    n: policy.keep.newest,
   };
 }
 
@@ -238,13 +219,12 @@ function exemption(
   image: ImageObj,
   index: ImageIndex,
   keep: KeepRules,
-  protectLabel: (l: ImageObj['labels']) => string | undefined,
-  protectRepo: (r: string) => boolean,
+  protect: CompiledProtect,
 ): Decision | undefined {
-  const pl = protectLabel(image.labels);
+  const pl = protect.labels.firstHeld(image.labels);
   if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
   // Digests count too: a pulled-by-digest image of a protected repository has no tag.
-  const pr = repositoriesOf(image).find(protectRepo);
+  const pr = repositoriesOf(image).find((r) => protect.repositories.matches(r));
   if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
@@ -268,8 +248,8 @@ function exemption(
  * filters match, whatever their age, so that at least N always remain. Newer first; equal
  * creation times are ordered by ID so the choice never depends on listing order.
  */
-function newestKept(policy: ImagePolicy, candidates: readonly ImageObj[], ledger: Ledger): ReadonlySet<string> {
-  const n = policy.keep?.newest;
+function newestKept(policy: CompiledImagePolicy, candidates: readonly ImageObj[], ledger: Ledger): ReadonlySet<string> {
+  const n = policy.keep.newest;
   const kept = new Set<string>();
   if (n === undefined || n === 0) return kept;
   const byRepo = new Map<string, ImageObj[]>();

@@ -6,11 +6,9 @@
  * any container in any state, which the planner checks itself.
  */
 import type { Config } from '../../config/config.js';
-import type { NetworkPolicy } from '../../config/schema.js';
+import type { CompiledNetworkPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj, NetworkObj } from '../../model/snapshot.js';
-import { anyGlob } from '../../../lib/glob.js';
-import { allLabels, firstLabel } from '../../../lib/labels.js';
-import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { formatDuration } from '../../../lib/units.js';
 import { noMatch, type Decision, type Ledger } from '../ledger.js';
 import { firstUsers } from '../shared/first-users.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
@@ -45,17 +43,17 @@ export function planNetworks(
   // Networks are listed only when a network policy needs them.
   if (networks.length === 0) return;
   const users = networkUsers(remaining);
-  const protectedBy = firstLabel(config.protect.labels);
+  const protect = config.compiled.protect.labels;
   const safety = (n: NetworkObj): Decision | undefined => {
     const predefined = predefinedReason(n);
     if (predefined) return { kind: 'keep', reason: predefined };
     const user = userOf(users, n);
     if (user) return { kind: 'keep', reason: `container ${user.name} (${user.state}) is attached` };
-    const pl = protectedBy(n.labels);
+    const pl = protect.firstHeld(n.labels);
     if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
   };
-  for (const policy of config.policies) {
+  for (const policy of config.compiled.policies) {
     if (policy.resource !== 'network') continue;
     const decide = networkDecider(policy, now, safety);
     for (const n of networks) {
@@ -82,27 +80,25 @@ function userOf(users: ReadonlyMap<string, ContainerObj>, n: NetworkObj): Contai
   return undefined;
 }
 
-function networkDecider(policy: NetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {
+function networkDecider(policy: CompiledNetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {
   const m = policy.match;
-  const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
-  const nameOk = m.names ? anyGlob(m.names) : undefined;
-  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  const minAge = m.olderThan?.ms;
   const keep = nameLabelKeep(policy.keep);
   return (n: NetworkObj): Decision => {
     const reasons: string[] = [];
     if (minAge !== undefined) {
       if (n.created === undefined || now - n.created < minAge) return noMatch;
-      reasons.push(`created ${formatDuration(now - n.created)} ago (olderThan ${m.olderThan})`);
+      reasons.push(`created ${formatDuration(now - n.created)} ago (olderThan ${m.olderThan?.text})`);
     }
-    if (nameOk && !nameOk(n.name)) return noMatch;
-    if (labelsOk && !labelsOk(n.labels)) return noMatch;
+    if (m.names && !m.names.matches(n.name)) return noMatch;
+    if (m.labels && !m.labels.allHold(n.labels)) return noMatch;
     if (m.drivers && !m.drivers.includes(n.driver)) return noMatch;
     const s = safety(n);
     if (s) return s;
     const kept = keep(n.name, n.labels);
     if (kept) return kept;
     if (m.names) reasons.push('name matches');
-    if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
     if (m.drivers) reasons.push(`driver ${n.driver}`);
     return {
       kind: 'select',

@@ -22,7 +22,7 @@ export type NewestContainers = ReadonlyMap<string, string>;
  * times are ordered by ID so the choice never depends on the order the engine listed them.
  */
 export function newestContainers(
-  keep: { newestPerImage?: number; newestPerProject?: number } | undefined,
+  keep: { readonly newestPerImage?: number | undefined; readonly newestPerProject?: number | undefined } | undefined,
   candidates: readonly ContainerObj[],
   ledger: Ledger,
 ): NewestContainers {

@@ -1,11 +1,9 @@
 /** Which volumes the volume policies select, and the anonymous volumes of removed containers. */
 import type { Config } from '../../config/config.js';
-import type { VolumePolicy } from '../../config/schema.js';
+import type { CompiledVolumePolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj, Usage, VolumeObj } from '../../model/snapshot.js';
 import { isAnonymousVolume } from '../../model/snapshot.js';
-import { anyGlob } from '../../../lib/glob.js';
-import { allLabels, firstLabel } from '../../../lib/labels.js';
-import { formatDuration, parseDuration } from '../../../lib/units.js';
+import { formatDuration } from '../../../lib/units.js';
 import { noMatch, type Decision, type Ledger } from '../ledger.js';
 import { byNameThenId, firstUsers } from '../shared/first-users.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
@@ -27,7 +25,7 @@ export function planVolumes(
 ): void {
   const mountedBy = firstUsers(remaining, (c) => c.volumes);
   const byName = new Map(volumes.map((v) => [v.name, v]));
-  const protectedBy = firstLabel(config.protect.labels);
+  const protect = config.compiled.protect.labels;
   const safety = (v: VolumeObj): Decision | undefined => {
     const user = mountedBy.get(v.name);
     if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
@@ -37,7 +35,7 @@ export function planVolumes(
     // not the volume's to lose, and the engine's own prune skips it too.
     if (v.driverOptions === true)
       return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
-    const pl = protectedBy(v.labels);
+    const pl = protect.firstHeld(v.labels);
     if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
   };
@@ -46,14 +44,14 @@ export function planVolumes(
   const removedWithVolumes = [...removed.values()].filter((c) => c.volumes.length > 0).sort(byNameThenId);
   // Policies run in file order so that the first one to select a volume is credited with it,
   // whether it is a volume policy or a container policy that removes anonymous volumes.
-  for (const policy of config.policies) {
+  for (const policy of config.compiled.policies) {
     if (policy.resource === 'volume') {
       const decide = volumeDecider(policy, now, safety, usage);
       for (const v of volumes) {
         if (!ledger.taken('volume', v.name))
           ledger.record('volume', policy, v.name, decide(v), () => ({ id: v.name, name: v.name }));
       }
-    } else if (policy.resource === 'container' && policy.removeAnonymousVolumes === true) {
+    } else if (policy.resource === 'container' && policy.removeAnonymousVolumes) {
       // In name order: when two removed containers share an anonymous volume, the reason names
       // the same one whatever order the engine listed them in.
       for (const c of removedWithVolumes) {
@@ -70,25 +68,22 @@ export function planVolumes(
 }
 
 function volumeDecider(
-  policy: VolumePolicy,
+  policy: CompiledVolumePolicy,
   now: number,
   safety: (v: VolumeObj) => Decision | undefined,
   usage: Usage | undefined,
 ) {
   const m = policy.match;
-  const minAge = m.olderThan === undefined ? undefined : (parseDuration(m.olderThan) as number);
-  const minUnused = m.unusedFor === undefined ? undefined : (parseDuration(m.unusedFor) as number);
-  const nameOk = m.names ? anyGlob(m.names) : undefined;
-  const labelsOk = m.labels ? allLabels(m.labels) : undefined;
+  const minAge = m.olderThan?.ms;
   const keep = nameLabelKeep(policy.keep);
   return (v: VolumeObj): Decision => {
     if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return noMatch;
     if (minAge !== undefined && (v.created === undefined || now - v.created < minAge)) return noMatch;
-    if (nameOk && !nameOk(v.name)) return noMatch;
-    if (labelsOk && !labelsOk(v.labels)) return noMatch;
+    if (m.names && !m.names.matches(v.name)) return noMatch;
+    if (m.labels && !m.labels.allHold(v.labels)) return noMatch;
     let unusedReason: string | undefined;
-    if (m.unusedFor !== undefined && minUnused !== undefined) {
-      unusedReason = unusedForMatch(usage, 'volumes', v.name, m.unusedFor, minUnused, now);
+    if (m.unusedFor !== undefined) {
+      unusedReason = unusedForMatch(usage, 'volumes', v.name, m.unusedFor.text, m.unusedFor.ms, now);
       if (unusedReason === undefined) return noMatch;
     }
     const s = safety(v);
@@ -99,9 +94,9 @@ function volumeDecider(
     const reasons: string[] = [];
     if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
     if (minAge !== undefined && v.created !== undefined)
-      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan})`);
+      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan?.text})`);
     if (m.names) reasons.push('name matches');
-    if (m.labels) reasons.push(`labels ${m.labels.join(', ')} hold`);
+    if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
     if (unusedReason !== undefined) reasons.push(unusedReason);
     return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };
   };
