@@ -31,6 +31,7 @@ export function startSchedule(expression: string, run: () => void, log: Logger):
     last = at;
     run();
   };
+  warnOfRepeatedHour(log);
   const logger = cronLogger(log);
   const tasks = parsed.expressions.map((e) =>
     createTask(e, fire, { logger, missedExecutionTolerance: Number.POSITIVE_INFINITY }),
@@ -54,4 +55,24 @@ function cronLogger(log: Logger): CronLogger {
     warn: (message) => child.warn(detail(message), 'node-cron warns'),
     error: (message, err) => child.error({ ...detail(message), ...(err ? { err } : {}) }, 'node-cron reports an error'),
   };
+}
+
+/**
+ * node-cron 4.6 (the latest) mishandles the hour the clocks go back in the process's local zone:
+ * it rounds "now" through local time, reads the repeated hour as its first pass, then re-arms a
+ * 0 ms timer until the hour is over and misses what fell due in it (node-cron/node-cron#509,
+ * pinned by test/unit/schedule-dst.test.ts). Nothing outside node-cron can fix that, so an
+ * operator whose zone has daylight saving hears of it once, at start, with the way out.
+ */
+function warnOfRepeatedHour(log: Logger, now = new Date()): void {
+  const year = now.getFullYear();
+  const winter = new Date(year, 0, 1).getTimezoneOffset();
+  const summer = new Date(year, 6, 1).getTimezoneOffset();
+  if (winter === summer) return;
+  log.warn(
+    { utcOffsetMinutes: [-winter, -summer] },
+    'the schedule runs in local time, whose zone changes for daylight saving: node-cron misses the scheduled ' +
+      'cycles of the hour the clocks go back and keeps a CPU busy through it (node-cron#509); run with TZ=UTC, ' +
+      'and write the schedule in UTC, to avoid it',
+  );
 }

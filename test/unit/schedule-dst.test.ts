@@ -33,6 +33,15 @@ describe('the schedule across daylight saving changes (Europe/Berlin)', () => {
     expect(new Date(Date.parse('2026-07-01T00:00:00Z')).getHours()).toBe(2);
   });
 
+  it('warns once at start that node-cron mishandles the hour the clocks go back', () => {
+    const { log, lines } = captureLog();
+    startSchedule('0 * * * *', () => undefined, log).stop();
+    const warnings = lines.filter((l) => l['level'] === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ utcOffsetMinutes: [60, 120] });
+    expect(String(warnings[0]?.['msg'])).toContain('TZ=UTC');
+  });
+
   it('does not fire at a time the clocks skip', async () => {
     // 2026-03-29: 02:00 local becomes 03:00 (01:00 UTC); 02:30 does not exist that day.
     expect(await runs('30 2 * * *', '2026-03-28T02:00:00Z', 2)).toEqual([

@@ -83,6 +83,12 @@ describe('startSchedule', () => {
     schedule.stop();
   });
 
+  it('warns of nothing about daylight saving in UTC', () => {
+    const { log, lines } = captureLog();
+    startSchedule('0 * * * *', () => undefined, log).stop();
+    expect(lines.filter((l) => l['level'] === 40)).toEqual([]);
+  });
+
   it('refuses what is not a crontab expression', () => {
     expect(() => startSchedule('0 0 L * *', () => undefined, captureLog().log)).toThrow(
       'schedule "0 0 L * *": day of month "L" is not a number',
