@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import type { Action, ArchivePlan, Plan } from '../model/plan.js';
 import type { ContainerObj, ImageObj, Snapshot } from '../model/snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
+import { planContext, type AfterContainers } from './context.js';
 import { planContainers } from './resources/containers.js';
 import { orphanHold, planImages } from './resources/images.js';
 import { imageName, indexImages } from './shared/image-index.js';
@@ -23,9 +24,10 @@ import { PressurePlanner, type DiskFigures } from './pressure/pressure.js';
  */
 export function plan(config: Config, snapshot: Snapshot, now: number, disk?: DiskFigures): Plan {
   const ledger = new Ledger();
+  const base = planContext(config, snapshot, now, ledger);
 
   // Containers first: an image or volume used only by containers this plan removes is free.
-  planContainers(config, snapshot.containers, now, ledger);
+  planContainers(base);
   const removed = new Map<string, ContainerObj>();
   const remaining: ContainerObj[] = [];
   for (const c of snapshot.containers) {
@@ -36,24 +38,15 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   const index = { ...indexImages(snapshot.images, remaining), deployed: deployedImages(config, snapshot) };
   // Whether an untagged parent stays when its last child goes: the same answer for the pressure
   // estimate and for the plan, and independent of the order policies are evaluated in.
-  const isHeld = orphanHold(config, index, now, snapshot.usage);
+  const isHeld = orphanHold(base, index);
   // Only containers that stay keep their ghost layers; one the plan removes releases them.
   const ghostChains = remaining.flatMap((c) => snapshot.ghostLayers?.[c.id] ?? []);
-  const pressure = new PressurePlanner(
-    {
-      snapshot,
-      index,
-      ghostChains,
-      isHeld,
-      disk,
-      now,
-    },
-    ledger,
-  );
-  planImages(config, snapshot.images, index, now, ledger, isHeld, snapshot.usage, pressure);
-  planVolumes(config, snapshot.volumes, remaining, removed, now, ledger, snapshot.usage);
-  planNetworks(config, snapshot.networks ?? [], remaining, now, ledger);
-  const buildCache = planBuildCache(config, snapshot.buildCache, now, snapshot.store);
+  const ctx: AfterContainers = { ...base, remaining, removed, index, isHeld, ghostChains };
+  const pressure = new PressurePlanner({ snapshot, index, ghostChains, isHeld, disk, now }, ledger);
+  planImages(ctx, pressure);
+  planVolumes(ctx);
+  planNetworks(ctx);
+  const buildCache = planBuildCache(base);
 
   const containerActions = sorted(ledger.selectedOf('container')).map((d) => ({
     ...d,

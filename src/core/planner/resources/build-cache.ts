@@ -23,10 +23,10 @@
  * is lengthened by the time since the plan (src/runtime/cycle/execute-prune.ts), so records that
  * cross the line in between stay.
  */
-import type { Config } from '../../config/config.js';
 import type { CompiledBuildCachePolicy } from '../../config/compiled-policy.js';
 import type { Action, BuildCachePrune } from '../../model/plan.js';
 import type { BuildCacheRecord, Snapshot } from '../../model/snapshot.js';
+import type { PlanContext } from '../context.js';
 import { formatBytes } from '../../../lib/units.js';
 
 export interface PruneOptions {
@@ -40,17 +40,15 @@ export interface PruneOptions {
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
  * order; a later one is predicted on what an earlier removing policy leaves.
  */
-export function planBuildCache(
-  config: Config,
-  records: readonly BuildCacheRecord[] | undefined,
-  now: number,
-  store: Snapshot['store'] = 'classic',
-): { actions: Action[]; reported: Action[] } {
+export function planBuildCache(ctx: PlanContext): { actions: Action[]; reported: Action[] } {
+  const { now } = ctx;
+  const records = ctx.snapshot.buildCache;
+  const store = ctx.snapshot.store ?? 'classic';
   const actions: Action[] = [];
   const reported: Action[] = [];
   if (records === undefined) return { actions, reported };
   let left = records;
-  for (const policy of config.compiled.policies) {
+  for (const policy of ctx.policies) {
     if (policy.resource !== 'buildCache') continue;
     const options = pruneOptions(policy);
     const removed = simulatePrune(left, options, now);

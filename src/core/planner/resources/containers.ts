@@ -1,19 +1,21 @@
 /** Which stopped containers the container policies select. */
-import type { Config } from '../../config/config.js';
 import { REMOVABLE_STATES, type CompiledContainerPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj } from '../../model/snapshot.js';
 import { formatDuration } from '../../../lib/units.js';
-import { noMatch, type Decision, type Ledger } from '../ledger.js';
+import { noMatch, type Decision } from '../ledger.js';
+import type { PlanContext } from '../context.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { newestContainers, type NewestContainers } from './newest-containers.js';
 
 // Explain and the tests read this from here.
 export { REMOVABLE_STATES };
 
-export function planContainers(config: Config, containers: readonly ContainerObj[], now: number, ledger: Ledger): void {
-  const protect = config.compiled.protect.labels;
-  const protectedBy = (l: ContainerObj['labels']) => protect.firstHeld(l);
-  for (const policy of config.compiled.policies) {
+/** Records every container policy's decisions in the context's ledger. */
+export function planContainers(ctx: PlanContext): void {
+  const { ledger, now } = ctx;
+  const containers = ctx.snapshot.containers;
+  const protectedBy = (l: ContainerObj['labels']) => ctx.protect.labels.firstHeld(l);
+  for (const policy of ctx.policies) {
     if (policy.resource !== 'container') continue;
     const filtersOk = nameImageLabelFilters(policy);
     // The name, image and label filters, applied once: both the keep.newest rules and the

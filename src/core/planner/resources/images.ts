@@ -1,32 +1,26 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
-import type { Config } from '../../config/config.js';
 import type { CompiledImagePolicy, CompiledProtect } from '../../config/compiled-policy.js';
 import type { ImageObj, Usage } from '../../model/snapshot.js';
 import { referencesOf, repositoriesOf } from '../../model/snapshot.js';
 import { formatDuration } from '../../../lib/units.js';
 import type { Decision, Ledger } from '../ledger.js';
+import type { AfterContainers, PlanContext } from '../context.js';
 import { unusedForMatch } from '../../last-use/rule.js';
 import { imageName, prunableParent, type ImageIndex } from '../shared/image-index.js';
 import type { PressureCandidate, PressurePlanner } from '../pressure/pressure.js';
 
 /**
- * @param isHeld an untagged parent that stays even when its last child goes (orphanHold)
- * @param usage last use by image ID (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
+ * Records the image policies' decisions. Last use comes from Snapshot.usage; when it is absent,
+ * `unusedFor` selects nothing.
+ *
  * @param pressure plans policies with `when`; without it such policies do nothing, since no
  *   pressure figure is known.
  */
-export function planImages(
-  config: Config,
-  images: readonly ImageObj[],
-  index: ImageIndex,
-  now: number,
-  ledger: Ledger,
-  isHeld: (image: ImageObj) => boolean,
-  usage?: Usage,
-  pressure?: PressurePlanner,
-): void {
-  const protect = config.compiled.protect;
-  for (const policy of config.compiled.policies) {
+export function planImages(ctx: AfterContainers, pressure?: PressurePlanner): void {
+  const { index, now, ledger, isHeld, protect } = ctx;
+  const images = ctx.snapshot.images;
+  const usage = ctx.snapshot.usage;
+  for (const policy of ctx.policies) {
     if (policy.resource !== 'image') continue;
     // A pressure policy whose condition does not hold (or cannot be known) does nothing at all.
     const session = policy.pressure === undefined ? undefined : pressure?.start(policy);
@@ -69,17 +63,13 @@ export function planImages(
  * and the next cycle would remove what this one kept. With no policy matching, it goes, as
  * `docker rmi` would prune it. Protected, deployed and in-use images always stay.
  */
-export function orphanHold(
-  config: Config,
-  index: ImageIndex,
-  now: number,
-  usage?: Usage,
-): (image: ImageObj) => boolean {
-  const protect = config.compiled.protect;
+export function orphanHold(ctx: PlanContext, index: ImageIndex): (image: ImageObj) => boolean {
+  const { now, protect } = ctx;
+  const usage = ctx.snapshot.usage;
   const noNewest: ReadonlySet<string> = new Set();
   // Protection, use and deployment, which hold whether or not any policy matches.
   const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
-  const rules = config.compiled.policies.flatMap((policy) =>
+  const rules = ctx.policies.flatMap((policy) =>
     policy.resource === 'image'
       ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), unused: unusedRule(policy, usage, now) }]
       : [],

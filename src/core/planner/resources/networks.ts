@@ -5,11 +5,11 @@
  * that only stopped or created containers refer to (observed on 20.10). So "in use" here is
  * any container in any state, which the planner checks itself.
  */
-import type { Config } from '../../config/config.js';
 import type { CompiledNetworkPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj, NetworkObj } from '../../model/snapshot.js';
 import { formatDuration } from '../../../lib/units.js';
-import { noMatch, type Decision, type Ledger } from '../ledger.js';
+import { noMatch, type Decision } from '../ledger.js';
+import type { AfterContainers } from '../context.js';
 import { firstUsers } from '../shared/first-users.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
 
@@ -30,20 +30,14 @@ export function predefinedReason(n: NetworkObj): string | undefined {
   return undefined;
 }
 
-/**
- * @param remaining containers that stay after the plan; a network any of them refers to is in use
- */
-export function planNetworks(
-  config: Config,
-  networks: readonly NetworkObj[],
-  remaining: readonly ContainerObj[],
-  now: number,
-  ledger: Ledger,
-): void {
+/** Records the network policies' decisions. A network any remaining container refers to is in use. */
+export function planNetworks(ctx: AfterContainers): void {
+  const { remaining, now, ledger } = ctx;
+  const networks = ctx.snapshot.networks ?? [];
   // Networks are listed only when a network policy needs them.
   if (networks.length === 0) return;
   const users = networkUsers(remaining);
-  const protect = config.compiled.protect.labels;
+  const protect = ctx.protect.labels;
   const safety = (n: NetworkObj): Decision | undefined => {
     const predefined = predefinedReason(n);
     if (predefined) return { kind: 'keep', reason: predefined };
@@ -53,7 +47,7 @@ export function planNetworks(
     if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
   };
-  for (const policy of config.compiled.policies) {
+  for (const policy of ctx.policies) {
     if (policy.resource !== 'network') continue;
     const decide = networkDecider(policy, now, safety);
     for (const n of networks) {

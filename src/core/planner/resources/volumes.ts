@@ -1,31 +1,26 @@
 /** Which volumes the volume policies select, and the anonymous volumes of removed containers. */
-import type { Config } from '../../config/config.js';
 import type { CompiledVolumePolicy } from '../../config/compiled-policy.js';
-import type { ContainerObj, Usage, VolumeObj } from '../../model/snapshot.js';
+import type { Usage, VolumeObj } from '../../model/snapshot.js';
 import { isAnonymousVolume } from '../../model/snapshot.js';
 import { formatDuration } from '../../../lib/units.js';
-import { noMatch, type Decision, type Ledger } from '../ledger.js';
+import { noMatch, type Decision } from '../ledger.js';
+import type { AfterContainers } from '../context.js';
 import { byNameThenId, firstUsers } from '../shared/first-users.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { unusedForMatch } from '../../last-use/rule.js';
 
 /**
- * @param remaining containers that stay after the plan; any volume they mount is in use
- * @param removed containers the plan removes, by ID
- * @param usage last use by volume name (Snapshot.usage); absent: unknown, so `unusedFor` selects nothing
+ * Records the volume policies' decisions, and the anonymous volumes of removed containers. A
+ * volume any remaining container mounts is in use. Last use comes from Snapshot.usage; when it
+ * is absent, `unusedFor` selects nothing.
  */
-export function planVolumes(
-  config: Config,
-  volumes: readonly VolumeObj[],
-  remaining: readonly ContainerObj[],
-  removed: ReadonlyMap<string, ContainerObj>,
-  now: number,
-  ledger: Ledger,
-  usage?: Usage,
-): void {
+export function planVolumes(ctx: AfterContainers): void {
+  const { remaining, removed, now, ledger } = ctx;
+  const volumes = ctx.snapshot.volumes;
+  const usage = ctx.snapshot.usage;
   const mountedBy = firstUsers(remaining, (c) => c.volumes);
   const byName = new Map(volumes.map((v) => [v.name, v]));
-  const protect = config.compiled.protect.labels;
+  const protect = ctx.protect.labels;
   const safety = (v: VolumeObj): Decision | undefined => {
     const user = mountedBy.get(v.name);
     if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
@@ -44,7 +39,7 @@ export function planVolumes(
   const removedWithVolumes = [...removed.values()].filter((c) => c.volumes.length > 0).sort(byNameThenId);
   // Policies run in file order so that the first one to select a volume is credited with it,
   // whether it is a volume policy or a container policy that removes anonymous volumes.
-  for (const policy of config.compiled.policies) {
+  for (const policy of ctx.policies) {
     if (policy.resource === 'volume') {
       const decide = volumeDecider(policy, now, safety, usage);
       for (const v of volumes) {
