@@ -48,12 +48,21 @@ function actionJson(a: Action): Record<string, unknown> {
     reason: a.reason,
     bytes: a.bytes,
   };
-  if (a.bytesRange) out['bytesRange'] = a.bytesRange;
-  if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
-  if (a.dependsOn) out['dependsOn'] = a.dependsOn;
-  if (a.prune) out['prune'] = a.prune;
-  if (a.archive) out['archive'] = a.archive;
+  if (a.resource === 'image') {
+    if (a.bytesRange) out['bytesRange'] = a.bytesRange;
+    if (a.tags && a.tags.length > 1) out['tags'] = a.tags;
+    if (a.dependsOn) out['dependsOn'] = a.dependsOn;
+    if (a.archive) out['archive'] = a.archive;
+  } else if (a.resource === 'buildCache') {
+    if (a.bytesRange) out['bytesRange'] = a.bytesRange;
+    out['prune'] = a.prune;
+  }
   return out;
+}
+
+/** The span an estimate lies in: only images and build-cache prunes have one. */
+function rangeOf(a: Action): ByteRange | undefined {
+  return a.resource === 'image' || a.resource === 'buildCache' ? a.bytesRange : undefined;
 }
 
 function bytes(b: number | null, range?: ByteRange): string {
@@ -78,22 +87,19 @@ export function planText(plan: Plan, mode: string): string {
   const verb = mode === 'enforce' ? 'Will remove' : 'Would remove';
   lines.push(`${verb} ${plan.totals.count} object(s), freeing ${totalText(plan.totals)} (mode: ${mode})`);
   if (plan.blocked) lines.push(`BLOCKED: ${plan.blocked}`);
-  lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes, a.bytesRange), a.reason])));
+  lines.push(...table(plan.actions.map((a) => [a.resource, a.policy, a.name, bytes(a.bytes, rangeOf(a)), a.reason])));
   if (plan.totals.range) lines.push(ESTIMATE_NOTE);
-  const archived = plan.actions.filter((a) => a.archive !== undefined);
+  const archived = plan.actions.flatMap((a) =>
+    a.resource === 'image' && a.archive !== undefined ? [{ ...a, archive: a.archive }] : [],
+  );
   if (archived.length > 0) {
-    const about = archived.reduce((sum, a) => sum + (a.archive?.estimatedBytes ?? 0), 0);
+    const about = archived.reduce((sum, a) => sum + a.archive.estimatedBytes, 0);
     lines.push(
       `${mode === 'enforce' ? 'Will archive' : 'Would archive'} ${archived.length} image(s) first (docker save), about ${formatBytes(about)} (estimate: image sizes):`,
     );
     lines.push(
       ...table(
-        archived.map((a) => [
-          a.policy,
-          a.name,
-          `~${formatBytes(a.archive?.estimatedBytes ?? 0)}`,
-          `to ${a.archive?.dir ?? ''}`,
-        ]),
+        archived.map((a) => [a.policy, a.name, `~${formatBytes(a.archive.estimatedBytes)}`, `to ${a.archive.dir}`]),
       ),
     );
   }

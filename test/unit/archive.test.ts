@@ -15,6 +15,10 @@ import { runCycle } from '../../src/runtime/cycle/sweep.js';
 import { archiveFileName, unusableArchiveDirs } from '../../src/runtime/cycle/archive.js';
 import { execute } from '../../src/runtime/cycle/execute.js';
 import { plan } from '../../src/core/planner/plan.js';
+import type { Action } from '../../src/core/model/plan.js';
+
+/** An action's archive plan; only image actions have one. */
+const archiveOf = (a: Action | undefined) => (a?.resource === 'image' ? a.archive : undefined);
 import type { Mode } from '../../src/core/config/config.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { ago, config, image, NOW, planAt } from '../support/builders.js';
@@ -78,8 +82,8 @@ describe('archive: planning', () => {
   it('plans an archive for an image without a digest, and says why one its registry has gets none', () => {
     const p = planAt(cfg('/archive'), { images: [built, pulled], registry });
     const byName = new Map(p.actions.map((a) => [a.name, a]));
-    expect(byName.get('ci/app:pr-1')?.archive).toEqual({ dir: '/archive', estimatedBytes: 1000 });
-    expect(byName.get('ci/app:pr-2')?.archive).toBeUndefined();
+    expect(archiveOf(byName.get('ci/app:pr-1'))).toEqual({ dir: '/archive', estimatedBytes: 1000 });
+    expect(archiveOf(byName.get('ci/app:pr-2'))).toBeUndefined();
     expect(byName.get('ci/app:pr-2')?.reason).toMatch(
       /not archived: its registry has ci\/app@sha256:d+, so it can be pulled again$/,
     );
@@ -89,7 +93,7 @@ describe('archive: planning', () => {
   it('archives an image whose repository digest its registry does not confirm, and says why', () => {
     for (const answers of [new Map([[PULLED, { found: false, detail: 'manifest unknown' }]]), undefined]) {
       const p = planAt(cfg('/archive'), { images: [pulled], ...(answers ? { registry: answers } : {}) });
-      expect(p.actions[0]?.archive).toEqual({ dir: '/archive', estimatedBytes: 2000 });
+      expect(archiveOf(p.actions[0])).toEqual({ dir: '/archive', estimatedBytes: 2000 });
       expect(p.actions[0]?.reason).toMatch(
         new RegExp(
           `archived first: ci/app@sha256:d+ is not confirmed in its registry \\(${answers ? 'manifest unknown' : 'not asked'}\\)$`,
@@ -100,14 +104,14 @@ describe('archive: planning', () => {
 
   it('sizes the archive by content where the engine says (containerd image store), not content and snapshots', () => {
     const p = planAt(cfg('/archive'), { images: [{ ...built, size: 5000, content: 1800 }] });
-    expect(p.actions[0]?.archive).toEqual({ dir: '/archive', estimatedBytes: 1800 });
+    expect(archiveOf(p.actions[0])).toEqual({ dir: '/archive', estimatedBytes: 1800 });
   });
 
   it('gives an untagged parent planned with its child no archive of its own', () => {
     const parent = image({ id: 'sha256:' + 'c'.repeat(64), layers: [['P', 500]] });
     const child = image({ id: `sha256:${HEX}`, tags: ['ci/app:pr-1'], parent, layers: [['C', 100]], created: ago(60) });
     const p = planAt(cfg('/archive'), { images: [parent, child] });
-    expect(p.actions.map((a) => [a.id, a.archive])).toEqual([
+    expect(p.actions.map((a) => [a.id, archiveOf(a)])).toEqual([
       [child.id, { dir: '/archive', estimatedBytes: 600 }],
       [parent.id, undefined],
     ]);
@@ -117,7 +121,7 @@ describe('archive: planning', () => {
     const p = planAt(config({ policies: [{ name: 'p', resource: 'image', match: { olderThan: '30d' } }] }), {
       images: [built],
     });
-    expect(p.actions[0]?.archive).toBeUndefined();
+    expect(archiveOf(p.actions[0])).toBeUndefined();
   });
 
   it('dry-run text and JSON say what would be archived, with the size as an estimate', () => {
@@ -242,7 +246,7 @@ describe('archive: execution', () => {
   it('dry-run writes nothing', async () => {
     const engine = new FakeEngine({ images: [built] });
     const { report } = await cycle(engine, 'dry-run');
-    expect(report.plan.actions[0]?.archive).toEqual({ dir, estimatedBytes: 1000 });
+    expect(archiveOf(report.plan.actions[0])).toEqual({ dir, estimatedBytes: 1000 });
     expect(engine.calls).toEqual(['snapshot']);
     expect(readdirSync(dir)).toEqual([]);
   });

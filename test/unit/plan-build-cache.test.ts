@@ -3,6 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildCachePolicy } from '../../src/core/config/schema.js';
 import type { BuildCacheRecord } from '../../src/core/model/snapshot.js';
+import type { Action } from '../../src/core/model/plan.js';
+
+/** The records a build-cache prune removes; other actions have none. */
+const recordsOf = (a: Action) => (a.resource === 'buildCache' ? a.prune.records : undefined);
 import { rankForDeletion, simulatePrune } from '../../src/core/planner/resources/build-cache.js';
 import { DAY, HOUR, NOW, ago, config, planAt } from '../support/builders.js';
 
@@ -154,8 +158,8 @@ describe('the plan', () => {
       }),
       { buildCache: records },
     );
-    expect(p.reported.map((a) => [a.policy, a.prune?.records])).toEqual([['report', ['old']]]);
-    expect(p.actions.map((a) => [a.policy, a.prune?.records, a.bytes])).toEqual([
+    expect(p.reported.map((a) => [a.policy, recordsOf(a)])).toEqual([['report', ['old']]]);
+    expect(p.actions.map((a) => [a.policy, recordsOf(a), a.bytes])).toEqual([
       ['a', ['old', 'mid'], 700],
       ['b', ['new'], 300],
     ]);
@@ -165,7 +169,7 @@ describe('the plan', () => {
     const p = planAt(config({ policies: [policy({ keepStorage: '1KiB' })] }), {
       buildCache: [rec('x', { size: 1024 })],
     });
-    expect(p.actions[0]?.prune?.keepStorage).toBe(1024);
+    expect(p.actions[0]?.resource === 'buildCache' ? p.actions[0].prune.keepStorage : undefined).toBe(1024);
   });
 
   it('maxRemovalFraction counts the records a prune removes', () => {
@@ -179,12 +183,16 @@ describe('the plan', () => {
   it('all with shared records: on the classic store they free nothing; on the containerd image store up to their size, a range', () => {
     const withShared = [rec('free', { size: 700 }), rec('img', { shared: true, size: 9000 })];
     const classic = planAt(config({ policies: [policy({ all: true })] }), { buildCache: withShared });
-    expect(classic.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, undefined]]);
+    expect(classic.actions.map((a) => [a.bytes, a.resource === 'buildCache' ? a.bytesRange : undefined])).toEqual([
+      [700, undefined],
+    ]);
     const containerd = planAt(config({ policies: [policy({ all: true })] }), {
       store: 'containerd',
       buildCache: withShared,
     });
-    expect(containerd.actions.map((a) => [a.bytes, a.bytesRange])).toEqual([[700, { low: 700, high: 9700 }]]);
+    expect(containerd.actions.map((a) => [a.bytes, a.resource === 'buildCache' ? a.bytesRange : undefined])).toEqual([
+      [700, { low: 700, high: 9700 }],
+    ]);
     expect(containerd.totals).toEqual({ count: 1, bytes: 700, range: { low: 700, high: 9700 } });
   });
 });

@@ -209,7 +209,7 @@ describe('untagged parents left without children', () => {
     const leaf = image({ id: 'c', parent: m2, tags: ['ci/app:pr-1'], layers: [['l2', 10]], created: ago(90) });
     const ciPolicy: Policy = { name: 'ci', resource: 'image', match: { repositories: ['ci/**'] } };
     const p = planAt(config({ policies: [ciPolicy] }), { images: [top, m2, leaf] });
-    expect(p.actions.map((a) => [a.id, a.dependsOn ?? []])).toEqual([
+    expect(p.actions.map((a) => [a.id, (a.resource === 'image' ? a.dependsOn : undefined) ?? []])).toEqual([
       ['c', []],
       ['m', ['c']],
       ['a', ['m']],

@@ -7,6 +7,10 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { runCycle } from '../../src/runtime/cycle/sweep.js';
 import type { Policy } from '../../src/core/config/schema.js';
 import type { BuildCacheRecord, NetworkObj } from '../../src/core/model/snapshot.js';
+import type { Action } from '../../src/core/model/plan.js';
+
+/** The records a build-cache prune removes; other actions have none. */
+const recordsOf = (a: Action) => (a.resource === 'buildCache' ? a.prune.records : undefined);
 import { FakeEngine } from '../support/fake-engine.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { recordCycle } from '../../src/runtime/cycle/record.js';
@@ -185,7 +189,7 @@ describe('networks and build cache in a cycle', () => {
       { mode: 'enforce', now: NOW, clock: () => later },
       log,
     );
-    expect(report.plan.actions.map((a) => a.prune?.records)).toEqual([['old']]);
+    expect(report.plan.actions.map((a) => recordsOf(a))).toEqual([['old']]);
     expect(engine.calls.filter((c) => c.startsWith('prune'))).toEqual(['pruneBuildCache until=605400s']);
     expect(engine.buildCache.map((r) => r.id).sort()).toEqual(['edge', 'new']);
     expect(report.removed.map((r) => [r.bytes, r.unplanned])).toEqual([[5000, undefined]]);
@@ -226,7 +230,7 @@ describe('networks and build cache in a cycle', () => {
       { mode: 'enforce', now: NOW, clock: () => NOW },
       log,
     );
-    expect(report.plan.actions.map((a) => [a.prune?.records, a.bytes])).toEqual([[['old', 'layer'], 5000]]);
+    expect(report.plan.actions.map((a) => [recordsOf(a), a.bytes])).toEqual([[['old', 'layer'], 5000]]);
     expect(engine.buildCache.map((r) => r.id)).toEqual(['new']);
     // The engine's SpaceReclaimed says 8000; the shared record's data stays with its image.
     expect(report.removed.map((r) => [r.bytes, r.predictedBytes])).toEqual([[5000, 5000]]);

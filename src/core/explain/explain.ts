@@ -165,7 +165,7 @@ function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['ve
       outcome: 'remove',
       policy: action.policy,
       reason: action.reason,
-      ...(action.archive ? { archive: action.archive } : {}),
+      ...(action.resource === 'image' && action.archive ? { archive: action.archive } : {}),
     };
   const reported = p.reported.find(is);
   if (reported) return { outcome: 'report', policy: reported.policy, reason: reported.reason };

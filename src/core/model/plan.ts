@@ -25,33 +25,61 @@ export interface BuildCachePrune {
   readonly shared?: Readonly<Record<string, number>>;
 }
 
-export interface Action {
-  readonly resource: ResourceKind;
+/** What every removal (or report) carries, whatever the resource. */
+interface ActionBase {
   readonly id: string;
   readonly name: string;
   readonly policy: string;
   readonly reason: string;
   /** Bytes this removal frees, predicted; null when the engine gave no size to predict from. */
   readonly bytes: number | null;
+}
+
+export interface ContainerAction extends ActionBase {
+  readonly resource: 'container';
+}
+
+export interface ImageAction extends ActionBase {
+  readonly resource: 'image';
   /**
-   * Images on the containerd image store: set when `bytes` is an estimate (content shared with
-   * other images, which the engine does not size blob by blob), with the range the true figure
-   * is certain to lie in. See src/core/model/image-parts.ts.
+   * Set when `bytes` is an estimate (containerd image store: content shared with other images,
+   * which the engine does not size blob by blob), with the range the true figure is certain to
+   * lie in. See src/core/model/image-parts.ts.
    */
   readonly bytesRange?: ByteRange;
-  /** Images: every tag the image had when planned; one it has gained since stops the removal. */
+  /** Every tag the image had when planned; one it has gained since stops the removal. Absent on a report. */
   readonly tags?: readonly string[];
-  /** Images: every digest the image had when planned; one it has gained since stops the removal. */
+  /** Every digest the image had when planned; one it has gained since stops the removal. Absent on a report. */
   readonly digests?: readonly string[];
-  /** Images: planned children that must be deleted first; if one is not, this one is skipped. */
+  /** Planned children that must be deleted first; if one is not, this one is skipped. */
   readonly dependsOn?: readonly string[];
-  /** Images: part of a parent/child tree, so deleted one at a time in plan order. */
+  /** Part of a parent/child tree, so deleted one at a time in plan order. */
   readonly inTree?: boolean;
-  /** Build cache: the action is one engine-side prune; see BuildCachePrune. */
-  readonly prune?: BuildCachePrune;
-  /** Images: save it (`docker save`) into this archive first; if that fails, it stays. */
+  /** Save it (`docker save`) into this archive first; if that fails, it stays. */
   readonly archive?: ArchivePlan;
 }
+
+export interface VolumeAction extends ActionBase {
+  readonly resource: 'volume';
+}
+
+export interface NetworkAction extends ActionBase {
+  readonly resource: 'network';
+}
+
+export interface BuildCacheAction extends ActionBase {
+  readonly resource: 'buildCache';
+  /** containerd image store: records shared with images free an unknown part of their size. */
+  readonly bytesRange?: ByteRange;
+  /** The action is one engine-side prune; see BuildCachePrune. */
+  readonly prune: BuildCachePrune;
+}
+
+/** One removal (or report), by resource: only images and build-cache prunes carry more than the base. */
+export type Action = ContainerAction | ImageAction | VolumeAction | NetworkAction | BuildCacheAction;
+
+/** The action of one resource. */
+export type ActionOf<R extends ResourceKind> = Extract<Action, { readonly resource: R }>;
 
 /** Where an image is archived before removal, and about how large the archive will be. */
 export interface ArchivePlan {

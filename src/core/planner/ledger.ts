@@ -4,7 +4,7 @@
  * fate — remove, report or keep — and later policies do not look at it again.
  * Entries are kept per resource and keyed by ID alone: this is the planner's hottest path.
  */
-import type { Action, Kept, ResourceKind } from '../model/plan.js';
+import type { Kept, ResourceKind } from '../model/plan.js';
 
 export type Decision = { kind: 'no-match' } | { kind: 'keep'; reason: string } | { kind: 'select'; reason: string };
 
@@ -15,7 +15,14 @@ export interface Subject {
   readonly name: string;
 }
 
-export type Draft = Omit<Action, 'bytes'>;
+/** A selection or report before the plan adds what it frees, and for images what they carry. */
+export interface Draft<R extends ResourceKind = ResourceKind> {
+  readonly resource: R;
+  readonly id: string;
+  readonly name: string;
+  readonly policy: string;
+  readonly reason: string;
+}
 
 /**
  * Everything decided about one kind of resource. One object per kind, reached through a
@@ -113,12 +120,15 @@ export class Ledger {
     book.kept.delete(id);
   }
 
-  selectedOf(resource: ResourceKind): Draft[] {
-    return [...this.book(resource).selected.values()];
+  // Every entry of a book was recorded with the book's own resource (see record), so the
+  // drafts of `resource` are Draft<R>; the books themselves stay untyped by kind because
+  // `book` is the hottest call of the planner.
+  selectedOf<R extends ResourceKind>(resource: R): Draft<R>[] {
+    return [...this.book(resource).selected.values()] as Draft<R>[];
   }
 
-  reportedOf(resource: ResourceKind): Draft[] {
-    return [...this.book(resource).reported.values()];
+  reportedOf<R extends ResourceKind>(resource: R): Draft<R>[] {
+    return [...this.book(resource).reported.values()] as Draft<R>[];
   }
 
   /**

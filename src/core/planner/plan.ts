@@ -4,7 +4,7 @@
  * as data. Safety rules (in use, protected, limits) live here, not in the engine adapter.
  */
 import type { Config } from '../config/config.js';
-import type { Action, ArchivePlan, Plan } from '../model/plan.js';
+import type { Action, ArchivePlan, ImageAction, Plan } from '../model/plan.js';
 import type { ContainerObj, ImageObj, Snapshot } from '../model/snapshot.js';
 import { Ledger, type Draft } from './ledger.js';
 import { planContext, type AfterContainers } from './context.js';
@@ -59,7 +59,7 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
   const freedBy = new Map(
     sim.deletions.flatMap((d) => (d.parentOf === undefined ? [] : [[d.id, d.parentOf] as const])),
   );
-  const creditOf = (id: string): Draft | undefined => {
+  const creditOf = (id: string): Draft<'image'> | undefined => {
     let at: string | undefined = id;
     while (at !== undefined && !imageDrafts.has(at)) at = freedBy.get(at);
     return at === undefined ? undefined : imageDrafts.get(at);
@@ -71,10 +71,10 @@ export function plan(config: Config, snapshot: Snapshot, now: number, disk?: Dis
       p.resource === 'image' && p.archiveDir !== undefined ? [[p.name, p.archiveDir] as const] : [],
     ),
   );
-  const imageActions: Action[] = sim.deletions.map((del) => {
+  const imageActions: ImageAction[] = sim.deletions.map((del) => {
     const image = index.byId.get(del.id) as ImageObj;
     const credit = creditOf(del.id);
-    const draft: Draft = imageDrafts.get(del.id) ?? {
+    const draft: Draft<'image'> = imageDrafts.get(del.id) ?? {
       resource: 'image',
       id: del.id,
       name: imageName(image),
@@ -135,10 +135,11 @@ function totalsOf(actions: readonly Action[]): Plan['totals'] {
       unknown++;
       continue;
     }
+    const range = a.resource === 'image' || a.resource === 'buildCache' ? a.bytesRange : undefined;
     bytes += a.bytes;
-    low += a.bytesRange?.low ?? a.bytes;
-    high += a.bytesRange?.high ?? a.bytes;
-    if (a.bytesRange) estimated = true;
+    low += range?.low ?? a.bytes;
+    high += range?.high ?? a.bytes;
+    if (range) estimated = true;
   }
   return {
     count: actions.length,
@@ -199,7 +200,7 @@ function blockedBy(config: Config, snapshot: Snapshot, actions: readonly Action[
     // A build-cache prune is one request but removes many records; the records are what count.
     const n = actions
       .filter((a) => a.resource === resource)
-      .reduce((sum, a) => sum + (a.prune?.records.length ?? 1), 0);
+      .reduce((sum, a) => sum + (a.resource === 'buildCache' ? a.prune.records.length : 1), 0);
     if (n >= FRACTION_FLOOR && n / totals[resource] > fraction) {
       return `the plan removes ${n} of ${totals[resource]} ${resource === 'buildCache' ? 'build cache records' : `${resource}s`}, more than limits.maxRemovalFraction (${fraction}); nothing will be removed`;
     }

@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
-import type { Action, Plan } from '../../core/model/plan.js';
+import type { ImageAction, Plan } from '../../core/model/plan.js';
 import { shortId } from '../../core/model/snapshot.js';
 
 /** A written archive. */
@@ -49,7 +49,11 @@ export function archiveFileName(id: string, tags: readonly string[]): string {
  * they are counted as they always are; everything else (directory missing or unwritable, disk
  * full, the stream breaking off, the engine refusing) is `archive-failed`.
  */
-export async function archiveImage(engine: Engine, action: Action, tags: readonly string[]): Promise<ArchiveOutcome> {
+export async function archiveImage(
+  engine: Engine,
+  action: ImageAction,
+  tags: readonly string[],
+): Promise<ArchiveOutcome> {
   const dir = action.archive?.dir;
   if (dir === undefined) throw new Error(`archiveImage called for ${action.id} without an archive plan`);
   const file = path.join(dir, archiveFileName(action.id, tags));
@@ -70,7 +74,7 @@ export async function archiveImage(engine: Engine, action: Action, tags: readonl
  * it writes nothing.
  */
 export async function unusableArchiveDirs(plan: Plan): Promise<Array<{ dir: string; problem: string }>> {
-  const dirs = new Set(plan.actions.flatMap((a) => (a.archive ? [a.archive.dir] : [])));
+  const dirs = new Set(plan.actions.flatMap((a) => (a.resource === 'image' && a.archive ? [a.archive.dir] : [])));
   const out: Array<{ dir: string; problem: string }> = [];
   for (const dir of [...dirs].sort()) {
     try {

@@ -7,7 +7,7 @@
  * meanwhile, BuildKit ranked a tie the other way) is logged and returned as `unplanned`.
  */
 import type { Engine, RemovalOutcome } from '../../engine/engine.js';
-import type { Action, BuildCachePrune } from '../../core/model/plan.js';
+import type { BuildCacheAction, BuildCachePrune } from '../../core/model/plan.js';
 import type { Logger } from '../logger.js';
 
 /** When the plan was made, and the clock that tells how long ago that was. */
@@ -28,11 +28,10 @@ export type PruneOutcome = RemovalOutcome & { readonly unplanned?: readonly stri
  */
 export async function runPrune(
   engine: Engine,
-  action: Action,
+  action: BuildCacheAction,
   time: PlanTime | undefined,
   log: Logger,
 ): Promise<PruneOutcome> {
-  if (!action.prune) return { ok: false, kind: 'failed', message: 'a build-cache action without prune parameters' };
   const prune = withUntilAt(action.prune, time);
   const measure = action.bytesRange === undefined ? undefined : () => engine.imageDiskUsage().catch(() => undefined);
   const before = await measure?.();

@@ -6,7 +6,7 @@
  * neither removed nor skipped, for the next cycle to settle.
  */
 import type { Engine, RemovalOutcome } from '../../engine/engine.js';
-import type { Action, ByteRange, Plan, ResourceKind } from '../../core/model/plan.js';
+import type { Action, ByteRange, ImageAction, Plan, ResourceKind } from '../../core/model/plan.js';
 import type { ContainerObj } from '../../core/model/snapshot.js';
 import { classify } from '../../engine/errors.js';
 import { limiter, mapLimit } from '../../lib/pool.js';
@@ -117,7 +117,7 @@ export async function execute(
       return;
     }
     // A parent whose planned child stayed would only lose its tags and then meet a 409.
-    const stayed = (action.dependsOn ?? []).find((child) => !done.has(child));
+    const stayed = (action.resource === 'image' ? (action.dependsOn ?? []) : []).find((child) => !done.has(child));
     if (stayed !== undefined) {
       results.set(action, { skipped: skip(action, 'conflict', `its child image ${stayed} was not deleted`) });
       return;
@@ -340,7 +340,7 @@ async function removeOne(
  * untagged only if it still names this image, so a tag moved to another image is never touched.
  * An image whose plan says to archive it is saved first; if that fails, nothing else happens.
  */
-async function removeImage(engine: Engine, action: Action, log: Logger, sent: () => void): Promise<Outcome> {
+async function removeImage(engine: Engine, action: ImageAction, log: Logger, sent: () => void): Promise<Outcome> {
   const refs = await engine.imageRefs(action.id);
   if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
   const unplanned = [

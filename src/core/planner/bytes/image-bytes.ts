@@ -10,7 +10,7 @@
  */
 import type { ImageLayer, ImageObj } from '../../model/snapshot.js';
 import { prunableParent, type ImageIndex } from '../shared/image-index.js';
-import type { Action, ByteRange } from '../../model/plan.js';
+import type { ByteRange, ImageAction } from '../../model/plan.js';
 import type { Draft } from '../ledger.js';
 
 /** What one image deletion frees: bytes, and where they are an estimate, the range they lie in. */
@@ -183,8 +183,8 @@ function deletionOrder(ids: readonly string[], index: ImageIndex): string[] {
  * `{ ...draft, bytes, tags, digests, dependsOn?, inTree? }`, without the cost of spreading
  * (and of spreading empty objects) for every image of a large plan.
  */
-export function imageAction(draft: Draft, del: ImageDeletion, image: ImageObj): Action {
-  const action: { -readonly [K in keyof Action]: Action[K] } = {
+export function imageAction(draft: Draft<'image'>, del: ImageDeletion, image: ImageObj): ImageAction {
+  const action: { -readonly [K in keyof ImageAction]: ImageAction[K] } = {
     resource: draft.resource,
     id: draft.id,
     name: draft.name,

@@ -24,7 +24,7 @@
  * cross the line in between stay.
  */
 import type { CompiledBuildCachePolicy } from '../../config/compiled-policy.js';
-import type { Action, BuildCachePrune } from '../../model/plan.js';
+import type { BuildCacheAction, BuildCachePrune } from '../../model/plan.js';
 import type { BuildCacheRecord, Snapshot } from '../../model/snapshot.js';
 import type { PlanContext } from '../context.js';
 import { formatBytes } from '../../../lib/units.js';
@@ -40,12 +40,12 @@ export interface PruneOptions {
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
  * order; a later one is predicted on what an earlier removing policy leaves.
  */
-export function planBuildCache(ctx: PlanContext): { actions: Action[]; reported: Action[] } {
+export function planBuildCache(ctx: PlanContext): { actions: BuildCacheAction[]; reported: BuildCacheAction[] } {
   const { now } = ctx;
   const records = ctx.snapshot.buildCache;
   const store = ctx.snapshot.store ?? 'classic';
-  const actions: Action[] = [];
-  const reported: Action[] = [];
+  const actions: BuildCacheAction[] = [];
+  const reported: BuildCacheAction[] = [];
   if (records === undefined) return { actions, reported };
   let left = records;
   for (const policy of ctx.policies) {
@@ -77,7 +77,7 @@ function pruneAction(
   removed: readonly BuildCacheRecord[],
   before: readonly BuildCacheRecord[],
   store: Snapshot['store'],
-): Action {
+): BuildCacheAction {
   const m = policy.spec.match;
   // A record shared with an image (only an `all` prune takes one) frees none of its data: the
   // image keeps it on disk. The engine counts it in SpaceReclaimed all the same. On the
