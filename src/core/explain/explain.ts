@@ -12,14 +12,13 @@ import type { CompiledPolicy } from '../config/compiled-policy.js';
 import type { ArchivePlan, Plan, ResourceKind } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { plan } from '../planner/plan.js';
-import { whyNoMatch, type Target } from './match.js';
-import { anyGlob } from '../../lib/glob.js';
-import { firstLabel } from '../../lib/labels.js';
+import { whyNoMatch } from './why-no-match.js';
+import type { Target } from './target.js';
 import { imageName } from '../planner/shared/image-index.js';
 import { isAnonymousVolume, repositoriesOf } from '../model/snapshot.js';
 import { formatBytes, formatDuration } from '../../lib/units.js';
 
-export type { Target } from './match.js';
+export type { Target } from './target.js';
 export { findObject, describeTarget, type FindResult } from './find.js';
 
 /** One policy's decision about the object, had it been the only policy of its resource. */
@@ -73,14 +72,22 @@ export function explain(config: Config, snapshot: Snapshot, now: number, target:
   const full = plan(config, snapshot, now);
   const verdict = verdictOf(full, resource, id);
   const views = relevantPolicies(config, resource).map((p): Omit<PolicyView, 'decides'> => {
-    const narrowed = plan(narrow(config, resource, p), snapshot, now);
+    const narrowedConfig = narrow(config, resource, p);
+    const narrowed = plan(narrowedConfig, snapshot, now);
     const seen = decisionIn(narrowed, resource, id, p.name);
+    const compiled = narrowedConfig.compiled.policies.find((c) => c.spec === p);
     return {
       policy: p.name,
       file: p.source.file,
       line: p.source.line,
       resource: p.resource,
-      ...(seen ?? { decision: 'no-match', reason: whyNoMatch(p, target, snapshot, now) }),
+      ...(seen ?? {
+        decision: 'no-match',
+        reason:
+          compiled === undefined
+            ? 'does not match (a match condition fails)'
+            : whyNoMatch(compiled, target, snapshot, now, narrowed),
+      }),
     };
   });
   // The full plan names the deciding policy; were it silent, the first that matched would decide.
@@ -198,10 +205,10 @@ function summarize(t: Target, now: number): string {
 function protection(config: Config, t: Target): string | undefined {
   const labels =
     t.resource === 'image' ? t.image.labels : t.resource === 'container' ? t.container.labels : t.volume.labels;
-  const label = firstLabel(config.protect.labels)(labels);
+  const label = config.compiled.protect.labels.firstHeld(labels);
   if (label !== undefined) return `protect.labels "${label}"`;
   if (t.resource !== 'image') return undefined;
-  const repo = repositoriesOf(t.image).find(anyGlob(config.protect.repositories));
+  const repo = repositoriesOf(t.image).find((r) => config.compiled.protect.repositories.matches(r));
   return repo === undefined ? undefined : `protect.repositories (${repo})`;
 }
 

@@ -3,7 +3,7 @@
  * reference (`repo:tag`, `repo` meaning `repo:latest`, or `repo@sha256:…`); a container by
  * ID, short ID or name; a volume by name. Exact matches win over ID prefixes.
  */
-import type { Target } from './match.js';
+import type { Target } from './target.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { shortId } from '../model/snapshot.js';
 

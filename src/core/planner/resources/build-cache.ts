@@ -27,14 +27,11 @@ import type { CompiledBuildCachePolicy } from '../../config/compiled-policy.js';
 import type { BuildCacheAction, BuildCachePrune } from '../../model/plan.js';
 import type { BuildCacheRecord, Snapshot } from '../../model/snapshot.js';
 import type { PlanContext } from '../context.js';
+import { pruneOptions, type PruneOptions } from '../../match/build-cache.js';
 import { formatBytes } from '../../../lib/units.js';
 
-export interface PruneOptions {
-  /** Milliseconds: only records last used at least this long ago. */
-  readonly unusedFor: number | undefined;
-  readonly keepStorage: number | undefined;
-  readonly all: boolean;
-}
+// The tests of the prune simulation read this from here.
+export type { PruneOptions };
 
 /**
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
@@ -63,12 +60,6 @@ export function planBuildCache(ctx: PlanContext): { actions: BuildCacheAction[];
     }
   }
   return { actions, reported };
-}
-
-/** A policy's match as the prune simulation reads it: durations in milliseconds, sizes in bytes. */
-function pruneOptions(policy: CompiledBuildCachePolicy): PruneOptions {
-  const m = policy.match;
-  return { unusedFor: m.unusedFor?.ms, keepStorage: m.keepStorage, all: m.all };
 }
 
 function pruneAction(

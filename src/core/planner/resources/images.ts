@@ -1,11 +1,10 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
 import type { CompiledImagePolicy, CompiledProtect } from '../../config/compiled-policy.js';
-import type { ImageObj, Usage } from '../../model/snapshot.js';
+import type { ImageObj } from '../../model/snapshot.js';
 import { referencesOf, repositoriesOf } from '../../model/snapshot.js';
-import { formatDuration } from '../../../lib/units.js';
 import type { Decision, Ledger } from '../ledger.js';
 import type { AfterContainers, PlanContext } from '../context.js';
-import { unusedForMatch } from '../../last-use/rule.js';
+import { imageMatcher } from '../../match/images.js';
 import { imageName, prunableParent, type ImageIndex } from '../shared/image-index.js';
 import type { PressureCandidate, PressurePlanner } from '../pressure/pressure.js';
 
@@ -26,20 +25,19 @@ export function planImages(ctx: AfterContainers, pressure?: PressurePlanner): vo
     const session = policy.pressure === undefined ? undefined : pressure?.start(policy);
     if (policy.pressure !== undefined && session === undefined) continue;
     const underPressure: PressureCandidate[] = [];
-    const f = filters(policy);
+    const match = imageMatcher(policy, now, usage);
     // The repository, tag and label filters, applied once: both keep.newest and the
     // selection look only at the images that pass them.
-    const candidates = images.filter((image) => namesAndLabelsMatch(image, f));
+    const candidates = images.filter((image) => match.namesAndLabels(image));
     const newest = newestKept(policy, candidates, ledger);
     const keep = keepRules(policy, newest);
-    const unused = unusedRule(policy, usage, now);
     for (const image of candidates) {
-      if (!matchesRest(policy, image, index.children.has(image.id), now) || ledger.taken('image', image.id)) continue;
-      const unusedReason = unused?.(image.id);
+      if (!match.rest(image, index.children.has(image.id)) || ledger.taken('image', image.id)) continue;
+      const unusedReason = match.unused(image.id);
       if (unusedReason === null) continue;
       const decision = exemption(image, index, keep, protect) ?? {
         kind: 'select' as const,
-        reason: reasonFor(policy, image, f, now, unusedReason),
+        reason: match.reason(image, unusedReason),
       };
       if (session && decision.kind === 'select') underPressure.push({ image, reason: decision.reason });
       else ledger.record('image', policy, image.id, decision, () => ({ id: image.id, name: imageName(image) }));
@@ -71,14 +69,14 @@ export function orphanHold(ctx: PlanContext, index: ImageIndex): (image: ImageOb
   const noKeep: KeepRules = { tag: undefined, label: () => undefined, newest: noNewest, n: undefined };
   const rules = ctx.policies.flatMap((policy) =>
     policy.resource === 'image'
-      ? [{ policy, f: filters(policy), keep: keepRules(policy, noNewest), unused: unusedRule(policy, usage, now) }]
+      ? [{ policy, match: imageMatcher(policy, now, usage), keep: keepRules(policy, noNewest) }]
       : [],
   );
   return (image) => {
     if (exemption(image, index, noKeep, protect) !== undefined) return true;
-    for (const { policy, f, keep, unused } of rules) {
-      if (!namesAndLabelsMatch(image, f) || !matchesRest(policy, image, false, now)) continue;
-      if (unused?.(image.id) === null) continue;
+    for (const { policy, match, keep } of rules) {
+      if (!match.namesAndLabels(image) || !match.rest(image, false)) continue;
+      if (match.unused(image.id) === null) continue;
       const kept = exemption(image, index, keep, protect) !== undefined;
       // A pressure policy decides only while its condition holds; its keep rules are honoured
       // whenever it might, and otherwise the next policy decides, as it would without pressure.
@@ -87,104 +85,6 @@ export function orphanHold(ctx: PlanContext, index: ImageIndex): (image: ImageOb
     }
     return false;
   };
-}
-
-interface Filters {
-  repo?: (name: string) => boolean;
-  tag?: (name: string) => boolean;
-  labels?: (l: ImageObj['labels']) => boolean;
-}
-
-function filters(policy: CompiledImagePolicy): Filters {
-  const { repositories, tags, labels } = policy.match;
-  const f: Filters = {};
-  if (repositories) f.repo = remembered((name) => repositories.matches(name));
-  if (tags) f.tag = (tag) => tags.matches(tag);
-  if (labels) f.labels = (l) => labels.allHold(l);
-  return f;
-}
-
-/**
- * A glob's answers remembered per name, for one policy: a host has far fewer repositories than
- * images (every build of an app shares its repository), so each is matched once.
- */
-function remembered(match: (name: string) => boolean): (name: string) => boolean {
-  const answers = new Map<string, boolean>();
-  return (name) => {
-    let answer = answers.get(name);
-    if (answer === undefined) {
-      answer = match(name);
-      answers.set(name, answer);
-    }
-    return answer;
-  };
-}
-
-/**
- * The repository, tag and label filters. Every tag of the image must match: removing an image
- * removes all its names, so a policy about `ci/**` must not take an image also tagged `prod/app`.
- * Labels are looked at first: one property lookup, and often the filter that rejects most.
- */
-function namesAndLabelsMatch(image: ImageObj, f: Filters): boolean {
-  if (f.labels && !f.labels(image.labels)) return false;
-  if (f.repo || f.tag) {
-    if (image.tags.length === 0) return false;
-    const refs = referencesOf(image);
-    for (let i = 0; i < refs.length; i++) {
-      const r = refs[i] as (typeof refs)[number];
-      if (f.repo && !f.repo(r.repository)) return false;
-      if (f.tag && !f.tag(r.tag)) return false;
-    }
-  }
-  return true;
-}
-
-/** The rest of `match`, for an image that already passed the repository, tag and label filters. */
-function matchesRest(policy: CompiledImagePolicy, image: ImageObj, hasChildren: boolean, now: number): boolean {
-  const m = policy.match;
-  if (m.dangling !== undefined) {
-    // Untagged parents (classic builder) are neither: not dangling, because they have children,
-    // and not tagged. They go with their last child, or when a policy without `dangling` takes them.
-    const tagged = image.tags.length > 0;
-    const dangling = !tagged && !hasChildren;
-    if (m.dangling ? !dangling : !tagged) return false;
-  }
-  // An unknown build time is no age: no olderThan holds for it.
-  return m.olderThan === undefined || (image.created !== undefined && now - image.created >= m.olderThan.ms);
-}
-
-/** Why a matching image was selected; built only for the images that are. */
-function reasonFor(
-  policy: CompiledImagePolicy,
-  image: ImageObj,
-  f: Filters,
-  now: number,
-  unusedReason: string | undefined,
-): string {
-  const m = policy.match;
-  const reasons: string[] = [];
-  if (m.dangling !== undefined) reasons.push(m.dangling ? 'dangling' : 'tagged');
-  if (f.repo || f.tag) reasons.push(`tags ${image.tags.join(', ')} match`);
-  if (m.olderThan !== undefined && image.created !== undefined)
-    reasons.push(`created ${formatDuration(now - image.created)} ago (olderThan ${m.olderThan.text})`);
-  if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
-  if (unusedReason !== undefined) reasons.push(unusedReason);
-  return reasons.length > 0 ? reasons.join(', ') : 'matches every image';
-}
-
-/**
- * `match.unusedFor`, compiled once per policy: undefined when the policy has none; otherwise a
- * function giving the reason when the image was unused long enough, or null when it was not
- * (or its last use is unknown).
- */
-function unusedRule(
-  policy: CompiledImagePolicy,
-  usage: Usage | undefined,
-  now: number,
-): ((id: string) => string | null) | undefined {
-  const d = policy.match.unusedFor;
-  if (d === undefined) return undefined;
-  return (id) => unusedForMatch(usage, 'images', id, d.text, d.ms, now) ?? null;
 }
 
 interface KeepRules {

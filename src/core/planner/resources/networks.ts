@@ -7,7 +7,7 @@
  */
 import type { CompiledNetworkPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj, NetworkObj } from '../../model/snapshot.js';
-import { formatDuration } from '../../../lib/units.js';
+import { networkMatcher } from '../../match/networks.js';
 import { noMatch, type Decision } from '../ledger.js';
 import type { AfterContainers } from '../context.js';
 import { firstUsers } from '../shared/first-users.js';
@@ -75,25 +75,15 @@ function userOf(users: ReadonlyMap<string, ContainerObj>, n: NetworkObj): Contai
 }
 
 function networkDecider(policy: CompiledNetworkPolicy, now: number, safety: (n: NetworkObj) => Decision | undefined) {
-  const m = policy.match;
-  const minAge = m.olderThan?.ms;
+  const match = networkMatcher(policy, now);
   const keep = nameLabelKeep(policy.keep);
   return (n: NetworkObj): Decision => {
-    const reasons: string[] = [];
-    if (minAge !== undefined) {
-      if (n.created === undefined || now - n.created < minAge) return noMatch;
-      reasons.push(`created ${formatDuration(now - n.created)} ago (olderThan ${m.olderThan?.text})`);
-    }
-    if (m.names && !m.names.matches(n.name)) return noMatch;
-    if (m.labels && !m.labels.allHold(n.labels)) return noMatch;
-    if (m.drivers && !m.drivers.includes(n.driver)) return noMatch;
+    const reasons = match.test(n);
+    if (reasons === null) return noMatch;
     const s = safety(n);
     if (s) return s;
     const kept = keep(n.name, n.labels);
     if (kept) return kept;
-    if (m.names) reasons.push('name matches');
-    if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
-    if (m.drivers) reasons.push(`driver ${n.driver}`);
     return {
       kind: 'select',
       reason: reasons.length > 0 ? `${reasons.join(', ')}, no container attached` : 'no container attached',

@@ -2,12 +2,11 @@
 import type { CompiledVolumePolicy } from '../../config/compiled-policy.js';
 import type { Usage, VolumeObj } from '../../model/snapshot.js';
 import { isAnonymousVolume } from '../../model/snapshot.js';
-import { formatDuration } from '../../../lib/units.js';
 import { noMatch, type Decision } from '../ledger.js';
 import type { AfterContainers } from '../context.js';
 import { byNameThenId, firstUsers } from '../shared/first-users.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
-import { unusedForMatch } from '../../last-use/rule.js';
+import { volumeMatcher } from '../../match/volumes.js';
 
 /**
  * Records the volume policies' decisions, and the anonymous volumes of removed containers. A
@@ -68,31 +67,16 @@ function volumeDecider(
   safety: (v: VolumeObj) => Decision | undefined,
   usage: Usage | undefined,
 ) {
-  const m = policy.match;
-  const minAge = m.olderThan?.ms;
+  const match = volumeMatcher(policy, now, usage);
   const keep = nameLabelKeep(policy.keep);
   return (v: VolumeObj): Decision => {
-    if (m.anonymous !== undefined && isAnonymousVolume(v) !== m.anonymous) return noMatch;
-    if (minAge !== undefined && (v.created === undefined || now - v.created < minAge)) return noMatch;
-    if (m.names && !m.names.matches(v.name)) return noMatch;
-    if (m.labels && !m.labels.allHold(v.labels)) return noMatch;
-    let unusedReason: string | undefined;
-    if (m.unusedFor !== undefined) {
-      unusedReason = unusedForMatch(usage, 'volumes', v.name, m.unusedFor.text, m.unusedFor.ms, now);
-      if (unusedReason === undefined) return noMatch;
-    }
+    const reason = match.test(v);
+    if (reason === null) return noMatch;
     const s = safety(v);
     if (s) return s;
     const kept = keep(v.name, v.labels);
     if (kept) return kept;
     // The reason is built last, only for a volume that is selected.
-    const reasons: string[] = [];
-    if (m.anonymous !== undefined) reasons.push(m.anonymous ? 'anonymous' : 'named');
-    if (minAge !== undefined && v.created !== undefined)
-      reasons.push(`created ${formatDuration(now - v.created)} ago (olderThan ${m.olderThan?.text})`);
-    if (m.names) reasons.push('name matches');
-    if (m.labels) reasons.push(`labels ${m.labels.texts.join(', ')} hold`);
-    if (unusedReason !== undefined) reasons.push(unusedReason);
-    return { kind: 'select', reason: reasons.length > 0 ? reasons.join(', ') : 'unused' };
+    return { kind: 'select', reason: reason() };
   };
 }
