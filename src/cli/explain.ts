@@ -7,6 +7,9 @@ import type { Config, Mode } from '../core/config/config.js';
 import { explain, findObject } from '../core/explain/explain.js';
 import { explainJson, explainText } from './render-explain.js';
 import { withRegistryAnswers } from '../runtime/cycle/sweep.js';
+import { EngineProvider } from '../runtime/engine-provider.js';
+import type { Logger } from '../runtime/logger.js';
+import { EXIT } from './exit-codes.js';
 
 export interface ExplainOutput {
   /** 0 explained, 3 no such object (or more than one matched). */
@@ -41,4 +44,24 @@ export async function runExplain(
     ? JSON.stringify(explainJson(e, options.mode, options.now), null, 2)
     : explainText(e, options.mode, options.now);
   return { code: 0, stdout: `${text}\n`, stderr: '' };
+}
+
+/** `reclaimd explain`: connects to the engine and prints runExplain's answer. */
+export async function explainCommand(
+  config: Config,
+  query: string,
+  mode: Mode,
+  log: Logger,
+  json: boolean,
+): Promise<number> {
+  const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
+  try {
+    const out = await runExplain(await provider.get(), config, query, { json, mode, now: Date.now() });
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.code;
+  } catch (err) {
+    process.stderr.write(`reclaimd: explain failed: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
 }

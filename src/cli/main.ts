@@ -6,13 +6,12 @@
  * is the exit code.
  */
 import { parseArgs } from 'node:util';
-import type { Config, Mode } from '../core/config/config.js';
-import { EngineProvider } from '../runtime/engine-provider.js';
-import { createLogger, type Logger } from '../runtime/logger.js';
+import type { Mode } from '../core/config/config.js';
+import { createLogger } from '../runtime/logger.js';
 import { VERSION } from '../lib/version.js';
 import { daemonCommand } from './daemon.js';
 import { EXIT, print } from './exit-codes.js';
-import { runExplain } from './explain.js';
+import { explainCommand } from './explain.js';
 import { onceCommand } from './once.js';
 import { planCommand } from './plan.js';
 import { loadValidConfig, validateCommand } from './validate.js';
@@ -97,20 +96,6 @@ async function main(argv: string[]): Promise<number> {
     return explainCommand(config, positionals[1] as string, modeOverride ?? config.mode, log, values.json === true);
   if (command === 'plan') return planCommand(config, log, values.json === true);
   return onceCommand(modeOverride ?? config.mode, config, log, values.json === true);
-}
-
-/** `reclaimd explain`: connects to the engine and prints runExplain's answer (explain.ts). */
-async function explainCommand(config: Config, query: string, mode: Mode, log: Logger, json: boolean): Promise<number> {
-  const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
-  try {
-    const out = await runExplain(await provider.get(), config, query, { json, mode, now: Date.now() });
-    process.stdout.write(out.stdout);
-    process.stderr.write(out.stderr);
-    return out.code;
-  } catch (err) {
-    process.stderr.write(`reclaimd: explain failed: ${(err as Error).message}\n`);
-    return EXIT.failed;
-  }
 }
 
 main(process.argv.slice(2)).then(

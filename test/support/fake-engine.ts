@@ -19,7 +19,7 @@ import type {
 } from '../../src/core/model/snapshot.js';
 import type { BuildCachePrune } from '../../src/core/model/plan.js';
 import { simulatePrune } from '../../src/core/planner/resources/build-cache.js';
-import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/core/planner/resources/networks.js';
+import { PREDEFINED_NETWORKS, refersToNetwork } from '../../src/core/model/network-refs.js';
 import { writeAtomically } from '../../src/engine/save-image.js';
 import type { ImageStore } from '../../src/engine/client.js';
 

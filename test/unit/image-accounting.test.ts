@@ -3,7 +3,7 @@
 // around the image removals, and unknown (never a guess) when that figure does not fit.
 import { describe, expect, it } from 'vitest';
 import { settleImageBytes } from '../../src/runtime/cycle/image-accounting.js';
-import type { RemovalRecord } from '../../src/runtime/cycle/execute.js';
+import type { RemovalRecord } from '../../src/runtime/cycle/removal-record.js';
 import { runCycle } from '../../src/runtime/cycle/sweep.js';
 import type { ImageObj } from '../../src/core/model/snapshot.js';
 import { FakeEngine } from '../support/fake-engine.js';

@@ -10,7 +10,7 @@ import { LastUseTracker, type Follower } from '../../src/runtime/last-use/tracke
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { stateFile } from '../../src/runtime/last-use/store.js';
 import type { EventHandlers } from '../../src/engine/events.js';
-import type { EngineEvent, Listing } from '../../src/core/last-use/last-use.js';
+import type { EngineEvent, Listing } from '../../src/core/model/engine-events.js';
 import { image, snapshot } from '../support/builders.js';
 
 const lines: string[] = [];

@@ -11,10 +11,9 @@ import {
   resync,
   toUsage,
   useOf,
-  type EngineEvent,
-  type Listing,
   type UsageRecord,
 } from '../../src/core/last-use/last-use.js';
+import type { EngineEvent, Listing } from '../../src/core/model/engine-events.js';
 import { parseEvent } from '../../src/engine/events.js';
 import { DAY, NOW } from '../support/builders.js';
 

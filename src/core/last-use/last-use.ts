@@ -10,7 +10,6 @@ import type { Usage } from '../model/snapshot.js';
 import type { EngineEvent, Listing } from '../model/engine-events.js';
 
 // The last-use store and tracker (src/runtime/last-use) read these from here.
-export type { EngineEvent, Listing };
 
 /** When an object was last used, or (used: false) first seen without ever being seen in use. */
 export interface LastUse {

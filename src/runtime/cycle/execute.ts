@@ -17,7 +17,6 @@ import { leavesInDoubt } from './in-doubt.js';
 import type { RemovalRecord } from './removal-record.js';
 
 // The sweep, the image accounting and their tests read this from here.
-export type { RemovalRecord };
 
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
 export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';

@@ -16,7 +16,8 @@ import type { Engine } from '../../engine/engine.js';
 import { FreedTally } from '../../core/planner/bytes/image-bytes.js';
 import type { ByteRange, Plan } from '../../core/model/plan.js';
 import type { Snapshot } from '../../core/model/snapshot.js';
-import type { ExecuteOptions, RemovalRecord } from './execute.js';
+import type { ExecuteOptions } from './execute.js';
+import type { RemovalRecord } from './removal-record.js';
 import type { Logger } from '../logger.js';
 
 /** The measurement that settled (or could not settle) estimated image bytes. */

@@ -10,7 +10,8 @@ import type { RegistryAnswer, Snapshot, Usage } from '../../core/model/snapshot.
 import { mapLimit } from '../../lib/pool.js';
 import { plan as makePlan } from '../../core/planner/plan.js';
 import { uniqueLayerBytes } from '../../core/planner/bytes/layer-bytes.js';
-import { dependsOnRemovedContainers, execute, type RemovalRecord, type SkipRecord } from './execute.js';
+import { dependsOnRemovedContainers, execute, type SkipRecord } from './execute.js';
+import type { RemovalRecord } from './removal-record.js';
 import type { Logger } from '../logger.js';
 import { needsDisk, readDisk, type DiskReading } from '../pressure/disk.js';
 import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';

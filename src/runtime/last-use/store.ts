@@ -17,9 +17,9 @@ import {
   noteUse,
   resync,
   toUsage,
-  type Listing,
   type UsageRecord,
 } from '../../core/last-use/last-use.js';
+import type { Listing } from '../../core/model/engine-events.js';
 import type { Config } from '../../core/config/config.js';
 import type { Snapshot, Usage } from '../../core/model/snapshot.js';
 import type { Logger } from '../logger.js';

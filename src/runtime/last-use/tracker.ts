@@ -2,7 +2,7 @@
  * The daemon's last-use tracker: the store, fed by the engine's event stream between cycles
  * and by every cycle's snapshot. Flushed after each cycle and on shutdown, not on every event.
  */
-import type { EngineEvent } from '../../core/last-use/last-use.js';
+import type { EngineEvent } from '../../core/model/engine-events.js';
 import { useOf } from '../../core/last-use/last-use.js';
 import type { Snapshot, Usage } from '../../core/model/snapshot.js';
 import { EventFollower, type EventHandlers } from '../../engine/events.js';

@@ -6,7 +6,7 @@
 import type { Config } from '../../core/config/config.js';
 import type { Engine } from '../../engine/engine.js';
 import { pressureRule } from '../../core/config/pressure-rules.js';
-import { uniqueLayerBytes } from '../../core/planner/pressure/pressure.js';
+import { uniqueLayerBytes } from '../../core/planner/bytes/layer-bytes.js';
 import { needsDisk, readDisk, type DiskReading } from './disk.js';
 import type { CycleReport } from '../cycle/sweep.js';
 import type { Logger } from '../logger.js';

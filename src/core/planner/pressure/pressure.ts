@@ -15,7 +15,6 @@ import { formatBytes, formatDuration } from '../../../lib/units.js';
 import { uniqueLayerBytes } from '../bytes/layer-bytes.js';
 
 // The daemon's pressure watch reads the same figure (src/runtime/pressure/watch.ts).
-export { uniqueLayerBytes };
 
 /** The file system holding the engine's data root, as `statfs` saw it (bytes). */
 export interface DiskFigures {

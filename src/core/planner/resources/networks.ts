@@ -14,7 +14,6 @@ import { firstUsers } from '../shared/first-users.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
 
 // The fake engine of the unit tests reads these from here.
-export { PREDEFINED_NETWORKS, refersToNetwork };
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 
 /** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
