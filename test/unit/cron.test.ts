@@ -4,19 +4,13 @@
 // saving changes are in schedule-dst.test.ts: node-cron keeps the zone of its first Intl
 // formatter for the life of the process, so a second zone needs a process of its own.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseCron } from '../../src/lib/cron.js';
 import { startSchedule } from '../../src/runtime/schedule.js';
 import { captureLog } from '../support/capture-log.js';
+import { inTimeZone } from '../support/time-zone.js';
 
-const tz = process.env['TZ'];
-beforeAll(() => {
-  process.env['TZ'] = 'UTC';
-});
-afterAll(() => {
-  if (tz === undefined) delete process.env['TZ'];
-  else process.env['TZ'] = tz;
-});
+inTimeZone('UTC');
 
 /**
  * The first `count` times the real node-cron task(s) call back, started on a fake clock at

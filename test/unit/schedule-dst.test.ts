@@ -1,18 +1,12 @@
 // When the real node-cron tasks fire across daylight saving changes, in a zone that has them.
 // A file of its own: node-cron reads local time through an Intl formatter it creates once and
 // keeps, so the zone must be set before its first use in the process, and cannot change after.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startSchedule } from '../../src/runtime/schedule.js';
 import { captureLog } from '../support/capture-log.js';
+import { inTimeZone } from '../support/time-zone.js';
 
-const tz = process.env['TZ'];
-beforeAll(() => {
-  process.env['TZ'] = 'Europe/Berlin';
-});
-afterAll(() => {
-  if (tz === undefined) delete process.env['TZ'];
-  else process.env['TZ'] = tz;
-});
+inTimeZone('Europe/Berlin');
 
 /** The first `count` times the schedule's tasks call back, started on a fake clock at `from`, in UTC. */
 async function runs(expr: string, from: string, count: number): Promise<string[]> {

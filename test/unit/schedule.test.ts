@@ -2,19 +2,13 @@
 // time, once, never after stop, and keep their footing when the wall clock is set forward or
 // back (node-cron sleeps on the monotonic clock; fake timers model that, vi.setSystemTime
 // moves only the wall clock).
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getTasks } from 'node-cron';
 import { startSchedule } from '../../src/runtime/schedule.js';
 import { captureLog } from '../support/capture-log.js';
+import { inTimeZone } from '../support/time-zone.js';
 
-const tz = process.env['TZ'];
-beforeAll(() => {
-  process.env['TZ'] = 'UTC';
-});
-afterAll(() => {
-  if (tz === undefined) delete process.env['TZ'];
-  else process.env['TZ'] = tz;
-});
+inTimeZone('UTC');
 
 describe('startSchedule', () => {
   afterEach(() => {
