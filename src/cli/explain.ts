@@ -19,7 +19,7 @@ export interface ExplainOutput {
 }
 
 /** Exit code when the object is not found or the query names several objects. */
-export const EXIT_NOT_FOUND = 3;
+export const EXIT_NOT_FOUND = EXIT.notFound;
 
 /** Explains `query` against what the engine holds now; engine errors are thrown to the caller. */
 export async function runExplain(
