@@ -3,7 +3,7 @@
  * endpoint, a cheap engine ping so `reclaimd_docker_up` is current between cycles, and a
  * configuration reload before every cycle that keeps the last good policies on a bad edit.
  */
-import { startSchedule, type Schedule } from './schedule.js';
+import { startSchedule, warnOfRepeatedHour, type Schedule } from './schedule.js';
 import type { Config, Mode } from '../core/config/config.js';
 import type { Snapshot } from '../core/model/snapshot.js';
 import { formatProblem } from '../core/config/problems.js';
@@ -88,6 +88,7 @@ export class Daemon {
       lastCycle: this.lastCycle,
       configOk: this.configOk,
     }));
+    warnOfRepeatedHour(log);
     this.schedule();
     this.startTicker();
     this.pressure.start(this.config.pressure.intervalMs);

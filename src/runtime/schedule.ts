@@ -18,6 +18,9 @@ export interface Schedule {
   stop(): void;
 }
 
+/** A scheduled call this late is worth a warning: node-cron wakes within milliseconds otherwise. */
+const LATE_MS = 60_000;
+
 /** Starts the node-cron task(s) for a crontab(5) expression; throws if it is not one. */
 export function startSchedule(expression: string, run: () => void, log: Logger): Schedule {
   const parsed = parseCron(expression);
@@ -29,12 +32,20 @@ export function startSchedule(expression: string, run: () => void, log: Logger):
     const at = date.getTime();
     if (at <= last) return;
     last = at;
+    const late = Date.now() - at;
+    if (late >= LATE_MS)
+      log.warn(
+        { scheduledFor: date.toISOString(), lateMs: late },
+        'the schedule woke late (the wall clock moved, or the process was paused): one cycle runs for the times it passed',
+      );
     run();
   };
-  warnOfRepeatedHour(log);
   const logger = cronLogger(log);
   const tasks = parsed.expressions.map((e) =>
-    createTask(e, fire, { logger, missedExecutionTolerance: Number.POSITIVE_INFINITY }),
+    // One cycle runs for all the times a late wake-up passed, and says so once (above), so
+    // node-cron's warning for each of them (86,400 after a day's jump of a per-second
+    // schedule) would say nothing more.
+    createTask(e, fire, { logger, missedExecutionTolerance: Number.POSITIVE_INFINITY, suppressMissedWarning: true }),
   );
   for (const task of tasks) void task.start();
   return {
@@ -62,9 +73,10 @@ function cronLogger(log: Logger): CronLogger {
  * it rounds "now" through local time, reads the repeated hour as its first pass, then re-arms a
  * 0 ms timer until the hour is over and misses what fell due in it (node-cron/node-cron#509,
  * pinned by test/unit/schedule-dst.test.ts). Nothing outside node-cron can fix that, so an
- * operator whose zone has daylight saving hears of it once, at start, with the way out.
+ * operator whose zone has daylight saving hears of it once, when the daemon starts, with the
+ * way out.
  */
-function warnOfRepeatedHour(log: Logger, now = new Date()): void {
+export function warnOfRepeatedHour(log: Logger, now = new Date()): void {
   const year = now.getFullYear();
   const winter = new Date(year, 0, 1).getTimezoneOffset();
   const summer = new Date(year, 6, 1).getTimezoneOffset();

@@ -2,7 +2,7 @@
 // A file of its own: node-cron reads local time through an Intl formatter it creates once and
 // keeps, so the zone must be set before its first use in the process, and cannot change after.
 import { describe, expect, it, vi } from 'vitest';
-import { startSchedule } from '../../src/runtime/schedule.js';
+import { startSchedule, warnOfRepeatedHour } from '../../src/runtime/schedule.js';
 import { captureLog } from '../support/capture-log.js';
 import { inTimeZone } from '../support/time-zone.js';
 
@@ -27,9 +27,9 @@ describe('the schedule across daylight saving changes (Europe/Berlin)', () => {
     expect(new Date(Date.parse('2026-07-01T00:00:00Z')).getHours()).toBe(2);
   });
 
-  it('warns once at start that node-cron mishandles the hour the clocks go back', () => {
+  it('warns that node-cron mishandles the hour the clocks go back', () => {
     const { log, lines } = captureLog();
-    startSchedule('0 * * * *', () => undefined, log).stop();
+    warnOfRepeatedHour(log);
     const warnings = lines.filter((l) => l['level'] === 40);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ utcOffsetMinutes: [60, 120] });
