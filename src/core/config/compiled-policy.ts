@@ -229,7 +229,13 @@ function selectors(texts: readonly string[] | undefined): LabelSelectors | undef
   return texts === undefined ? undefined : new LabelSelectors(texts);
 }
 
-/** The schema and the meaning checks have made sure the text is a duration. */
+/**
+ * The schema and the meaning checks have made sure the text is a duration. Should one ever get
+ * through, compiling fails: a span of 0 would make every `olderThan` hold.
+ */
 function span(text: string | undefined): Span | undefined {
-  return text === undefined ? undefined : { text, ms: parseDuration(text) ?? 0 };
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return { text, ms };
 }

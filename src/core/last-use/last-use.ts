@@ -9,8 +9,6 @@
 import type { Usage } from '../model/snapshot.js';
 import type { EngineEvent, Listing } from '../model/engine-events.js';
 
-// The last-use store and tracker (src/runtime/last-use) read these from here.
-
 /** When an object was last used, or (used: false) first seen without ever being seen in use. */
 export interface LastUse {
   readonly at: number;

@@ -16,8 +16,6 @@ import { runPrune, type PlanTime } from './execute-prune.js';
 import { leavesInDoubt } from './in-doubt.js';
 import type { RemovalRecord } from './removal-record.js';
 
-// The sweep, the image accounting and their tests read this from here.
-
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
 export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';
 

@@ -14,8 +14,6 @@ import type { PressureRule } from '../../config/pressure-rules.js';
 import { formatBytes, formatDuration } from '../../../lib/units.js';
 import { uniqueLayerBytes } from '../bytes/layer-bytes.js';
 
-// The daemon's pressure watch reads the same figure (src/runtime/pressure/watch.ts).
-
 /** The file system holding the engine's data root, as `statfs` saw it (bytes). */
 export interface DiskFigures {
   readonly total: number;

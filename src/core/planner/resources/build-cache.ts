@@ -30,9 +30,6 @@ import type { PlanContext } from '../context.js';
 import { pruneOptions, type PruneOptions } from '../../match/build-cache.js';
 import { formatBytes } from '../../../lib/units.js';
 
-// The tests of the prune simulation read this from here.
-export type { PruneOptions };
-
 /**
  * One Action per buildCache policy whose prune would remove anything. Policies run in file
  * order; a later one is predicted on what an earlier removing policy leaves.

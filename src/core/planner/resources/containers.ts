@@ -1,14 +1,11 @@
 /** Which stopped containers the container policies select. */
-import { REMOVABLE_STATES, type CompiledContainerPolicy } from '../../config/compiled-policy.js';
+import type { CompiledContainerPolicy } from '../../config/compiled-policy.js';
 import type { ContainerObj } from '../../model/snapshot.js';
 import { containerMatcher, type ContainerMatcher } from '../../match/containers.js';
 import { noMatch, type Decision } from '../ledger.js';
 import type { PlanContext } from '../context.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { newestContainers, type NewestContainers } from './newest-containers.js';
-
-// Explain and the tests read this from here.
-export { REMOVABLE_STATES };
 
 /** Records every container policy's decisions in the context's ledger. */
 export function planContainers(ctx: PlanContext): void {

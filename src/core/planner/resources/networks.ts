@@ -13,7 +13,6 @@ import type { AfterContainers } from '../context.js';
 import { firstUsers } from '../shared/first-users.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
 
-// The fake engine of the unit tests reads these from here.
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 
 /** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
