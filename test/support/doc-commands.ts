@@ -1,0 +1,92 @@
+// The commands the docs tell a user to type, read from the docs themselves, so that a test runs
+// what a reader copies and a recipe cannot drift from its files. A test names a block by a
+// marker (a piece of its text), applies only the substitutions a throwaway engine forces on it
+// (its socket path, a free port, the locally built image), each of which must occur, and runs
+// it in bash as a terminal would. DOC_COMMANDS says, for every shell block in the README,
+// CONTRIBUTING and docs/, which test runs it or why none can; test/unit/doc-commands.test.ts
+// holds every block to that list.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
+/** A fence whose commands a reader types: sh, bash, shell or console. */
+const SHELL_FENCE = /^\s*```(sh|bash|shell|console)\s*$/;
+
+/** The text of every shell block of a Markdown file (relative to the root), in order. */
+export function shellBlocks(doc: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] | undefined;
+  for (const line of readFileSync(path.join(ROOT, doc), 'utf8').split('\n')) {
+    if (current === undefined) {
+      if (SHELL_FENCE.test(line)) current = [];
+    } else if (/^\s*```\s*$/.test(line)) {
+      blocks.push(current.join('\n'));
+      current = undefined;
+    } else current.push(line);
+  }
+  return blocks;
+}
+
+/** The one shell block of `doc` that contains `marker`; throws when none or several do. */
+export function shellBlock(doc: string, marker: string): string {
+  const found = shellBlocks(doc).filter((b) => b.includes(marker));
+  if (found.length !== 1) throw new Error(`${doc}: ${found.length} shell blocks contain ${JSON.stringify(marker)}, not 1`);
+  return found[0] as string;
+}
+
+/**
+ * `block` with each [from, to] replaced everywhere; a `from` that does not occur throws, so a
+ * doc that no longer says what the test adapts fails the test instead of running something else.
+ */
+export function substitute(block: string, replace: ReadonlyArray<readonly [string, string]> = []): string {
+  let text = block;
+  for (const [from, to] of replace) {
+    if (!text.includes(from)) throw new Error(`the block no longer contains ${JSON.stringify(from)}:\n${block}`);
+    text = text.split(from).join(to);
+  }
+  return text;
+}
+
+export interface RunOptions {
+  /** Where the reader stands when typing the block's first line. */
+  readonly cwd: string;
+  /** Added to this process's environment (DOCKER_HOST of the throwaway engine, say). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly replace?: ReadonlyArray<readonly [string, string]>;
+  readonly timeoutMs?: number;
+}
+
+/** Runs a block in bash, stopping at the first failing command, as `set -e` does; rejects on failure. */
+export function runShellBlock(block: string, options: RunOptions): Promise<{ stdout: string; stderr: string }> {
+  const script = `set -euo pipefail\n${substitute(block, options.replace)}\n`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      ['-c', script],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n--- script\n${script}--- stdout\n${stdout}--- stderr\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Who runs a block: a test file that reads it by `marker`, or a reason none can here. */
+export type DocCommand =
+  | { readonly doc: string; readonly marker: string; readonly runBy: string }
+  | { readonly doc: string; readonly marker: string; readonly notRun: string };
+
+/**
+ * Every shell block of the docs, once. A `runBy` test must contain the marker (it reads the
+ * block with shellBlock); a `notRun` says what no throwaway engine on this machine can do.
+ */
+export const DOC_COMMANDS: readonly DocCommand[] = [];
