@@ -5,7 +5,7 @@
 // it in bash as a terminal would. DOC_COMMANDS says, for every shell block in the README,
 // CONTRIBUTING and docs/, which test runs it or why none can; test/unit/doc-commands.test.ts
 // holds every block to that list.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,8 @@ export function shellBlocks(doc: string): string[] {
 /** The one shell block of `doc` that contains `marker`; throws when none or several do. */
 export function shellBlock(doc: string, marker: string): string {
   const found = shellBlocks(doc).filter((b) => b.includes(marker));
-  if (found.length !== 1) throw new Error(`${doc}: ${found.length} shell blocks contain ${JSON.stringify(marker)}, not 1`);
+  if (found.length !== 1)
+    throw new Error(`${doc}: ${found.length} shell blocks contain ${JSON.stringify(marker)}, not 1`);
   return found[0] as string;
 }
 
@@ -80,6 +81,35 @@ export function runShellBlock(block: string, options: RunOptions): Promise<{ std
   });
 }
 
+/**
+ * Starts a block that does not end by itself (a daemon) in bash, in a process group of its
+ * own so that `stop` ends it and everything it started. Output is collected as it comes.
+ */
+export function startShellBlock(
+  block: string,
+  options: RunOptions,
+): { readonly child: ChildProcess; output: () => string; stop: () => Promise<number | null> } {
+  const script = `set -euo pipefail\n${substitute(block, options.replace)}\n`;
+  const child = spawn('bash', ['-c', script], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => text,
+    stop: async () => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      return exited;
+    },
+  };
+}
+
 /** Who runs a block: a test file that reads it by `marker`, or a reason none can here. */
 export type DocCommand =
   | { readonly doc: string; readonly marker: string; readonly runBy: string }
@@ -89,4 +119,38 @@ export type DocCommand =
  * Every shell block of the docs, once. A `runBy` test must contain the marker (it reads the
  * block with shellBlock); a `notRun` says what no throwaway engine on this machine can do.
  */
-export const DOC_COMMANDS: readonly DocCommand[] = [];
+export const DOC_COMMANDS: readonly DocCommand[] = [
+  { doc: 'README.md', marker: 'npm ci && npx reclaimd daemon', runBy: 'test/integration/readme-commands.test.ts' },
+  {
+    doc: 'README.md',
+    marker: 'npx reclaimd validate --config config.example.yaml',
+    runBy: 'test/integration/readme-commands.test.ts',
+  },
+  {
+    doc: 'CONTRIBUTING.md',
+    marker: 'npm ci && npx reclaimd daemon',
+    runBy: 'test/integration/readme-commands.test.ts',
+  },
+  {
+    doc: 'CONTRIBUTING.md',
+    marker: 'scripts/test.sh',
+    notRun: 'the test command itself: .ci/run runs scripts/test.sh, which runs every test',
+  },
+  {
+    doc: 'CONTRIBUTING.md',
+    marker: 'npm run test:unit',
+    notRun: 'parts of the test command: scripts/test.sh runs the same vitest projects and the build',
+  },
+  {
+    doc: 'CONTRIBUTING.md',
+    marker: 'npm run typecheck',
+    notRun: 'scripts/test.sh runs typecheck, lint and deps before any test; format rewrites files',
+  },
+  { doc: 'docs/architecture.md', marker: 'npx depcruise src', runBy: 'test/unit/doc-commands.test.ts' },
+  {
+    doc: 'docs/deploy/kubernetes.md',
+    marker: 'kubectl apply -k deploy/kubernetes',
+    notRun:
+      'no Kubernetes cluster here: test/unit/kubernetes-manifests.test.ts checks the manifests against their schemas',
+  },
+];
