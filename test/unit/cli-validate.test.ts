@@ -64,6 +64,7 @@ describe('validate: the invalid corpus', () => {
   it('has the cases it is meant to have, each with an expected.txt', () => {
     for (const name of [
       'yaml-syntax',
+      'bad-indentation',
       'unknown-key',
       'wrong-types',
       'bad-duration',
