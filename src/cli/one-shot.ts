@@ -4,13 +4,12 @@
  */
 import type { Config, Mode } from '../core/config/config.js';
 import type { Plan } from '../core/model/plan.js';
-import type { Snapshot } from '../core/model/snapshot.js';
 import { EngineError } from '../engine/errors.js';
 import { unusableArchiveDirs } from '../runtime/cycle/archive.js';
 import { failureReason } from '../runtime/cycle/record.js';
 import { runCycle, type CycleReport } from '../runtime/cycle/sweep.js';
 import { EngineProvider } from '../runtime/engine-provider.js';
-import { LastUseStore, usesLastUse } from '../runtime/last-use/store.js';
+import { openOneShotLastUse } from '../runtime/last-use/one-shot.js';
 import type { Logger } from '../runtime/logger.js';
 import { EXIT, print } from './exit-codes.js';
 
@@ -37,25 +36,19 @@ export async function runOneShot(options: OneShotOptions): Promise<number> {
   const provider = new EngineProvider(config.dockerHost, log, config.requestTimeoutMs);
   try {
     const engine = await provider.get();
-    // Last use as remembered by the daemon's state file; `plan` only reads it. Neither follows
-    // events, so neither marks the file as watched: a file no daemon watched recently counts
-    // everything as used now (see WATCH_GAP_MS), and `once` from cron alone selects nothing by unusedFor.
-    const store = new LastUseStore({
-      dir: config.stateDir,
-      log,
-      readOnly: options.readOnlyState,
-      needed: usesLastUse(config),
-    });
-    await store.open(engine.cache.engineId);
+    // Last use as remembered by the daemon's state file; `plan` only reads it.
     const now = Date.now();
-    const usage = (snapshot: Snapshot) => store.observe(snapshot, now);
+    const lastUse = await openOneShotLastUse(config, log, engine.cache.engineId, {
+      readOnly: options.readOnlyState,
+      now,
+    });
     const report = await runCycle(
       engine,
       config,
-      { mode, now, usage, ...(options.signal ? { signal: options.signal } : {}) },
+      { mode, now, usage: lastUse.usage, ...(options.signal ? { signal: options.signal } : {}) },
       log,
     );
-    await store.flush();
+    await lastUse.flush();
     print(options.render(report));
     if (mode === 'dry-run') await warnUnusableArchiveDirs(report.plan);
     // A removal in doubt cannot be settled by a later process: `once` keeps nothing over.

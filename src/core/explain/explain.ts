@@ -12,6 +12,7 @@ import type { CompiledPolicy } from '../config/compiled-policy.js';
 import type { ArchivePlan, Plan, ResourceKind } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { plan } from '../planner/plan.js';
+import type { DiskFigures } from '../planner/pressure/pressure.js';
 import { whyNoMatch } from './why-no-match.js';
 import type { Target } from './target.js';
 import { imageName } from '../planner/shared/image-index.js';
@@ -66,14 +67,25 @@ export interface Explanation {
   readonly blocked: string | undefined;
 }
 
-/** Explains what `config` does with `target`, given the engine `snapshot` at `now`. */
-export function explain(config: Config, snapshot: Snapshot, now: number, target: Target): Explanation {
+/**
+ * Explains what `config` does with `target`, given the engine `snapshot` at `now`.
+ *
+ * @param disk the data-root file system as the cycle measured it, for `when.diskUsageAbove`
+ *   policies (the planner's own parameter): without it they do nothing, as in the plan.
+ */
+export function explain(
+  config: Config,
+  snapshot: Snapshot,
+  now: number,
+  target: Target,
+  disk?: DiskFigures,
+): Explanation {
   const { resource, id, name } = identify(target);
-  const full = plan(config, snapshot, now);
+  const full = plan(config, snapshot, now, disk);
   const verdict = verdictOf(full, resource, id);
   const views = relevantPolicies(config, resource).map((p): Omit<PolicyView, 'decides'> => {
     const narrowedConfig = narrow(config, resource, p);
-    const narrowed = plan(narrowedConfig, snapshot, now);
+    const narrowed = plan(narrowedConfig, snapshot, now, disk);
     const seen = decisionIn(narrowed, resource, id, p.name);
     const compiled = narrowedConfig.compiled.policies.find((c) => c.spec === p);
     return {

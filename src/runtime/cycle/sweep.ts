@@ -13,7 +13,9 @@ import { uniqueLayerBytes } from '../../core/planner/bytes/layer-bytes.js';
 import { dependsOnRemovedContainers, execute, type SkipRecord } from './execute.js';
 import type { RemovalRecord } from './removal-record.js';
 import type { Logger } from '../logger.js';
-import { needsDisk, readDisk, type DiskReading } from '../pressure/disk.js';
+import type { DiskReading } from '../pressure/disk.js';
+import type { DiskFigures } from '../../core/planner/pressure/pressure.js';
+import { gatherInputs } from './inputs.js';
 import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';
 import { doubtKey, freedSinceListed, inDoubtOf, settleInDoubt, type InDoubt, type Settled } from './in-doubt.js';
 
@@ -73,24 +75,9 @@ export async function runCycle(
   log: Logger,
 ): Promise<CycleReport> {
   const clock = stopwatch();
-  const needs = {
-    containerDetails: config.policies.some((p) => p.resource === 'container'),
-    networks: config.policies.some((p) => p.resource === 'network'),
-    buildCache: config.policies.some((p) => p.resource === 'buildCache'),
-    swarmServices: config.inUse.swarmServices && config.policies.some((p) => p.resource === 'image'),
-  };
-  const listed = await engine.snapshot(needs);
-  const carried = settleInDoubt(options.inDoubt ?? [], listed);
-  logSettled(log, carried);
-  const usage = options.usage?.(listed);
-  const first = usage === undefined ? listed : { ...listed, usage };
-  // Read once per cycle, so both plans of the cycle judge pressure by the same figures.
-  const disk = needsDisk(config) ? await readDisk(config, engine.dataRoot) : undefined;
-  if (disk?.error !== undefined)
-    log.error(
-      { path: disk.path, err: disk.error },
-      'disk usage unknown: policies with when.diskUsageAbove are skipped and remove nothing',
-    );
+  const { listed, snapshot: first, disk } = await gatherInputs(engine, config, options.usage, log);
+  const settled = settleInDoubt(options.inDoubt ?? [], listed);
+  logSettled(log, settled);
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now, disk?.figures);
   const snapshot = await withSizes(engine, config, first, initial, log);
@@ -106,7 +93,7 @@ export async function runCycle(
       volumes: snapshot.volumes.length,
       imageLayerBytes: uniqueLayerBytes(snapshot.images),
     },
-    earlier: carried.removed,
+    earlier: settled.removed,
     ...(disk ? { disk } : {}),
   };
   const timings = (executeSeconds: number) => ({ snapshotSeconds, planSeconds, executeSeconds });
@@ -138,7 +125,7 @@ export async function runCycle(
     waitsForContainers: dependsOnRemovedContainers(plan, snapshot.containers),
     planTime: { plannedAt: options.now, clock: options.clock ?? Date.now },
     ...imageAccountingFor(engine, snapshot, plan),
-    ...(carried.listed.size > 0 ? { removedEarlier: removedEarlier(carried, snapshot) } : {}),
+    ...(settled.listed.size > 0 ? { removedEarlier: removedEarlier(settled, snapshot) } : {}),
   });
   // An image deletion nobody saw end may have freed its bytes inside the measured span; the
   // drop then says nothing certain about the deletions that were seen.
@@ -282,8 +269,9 @@ export async function withRegistryAnswers(
   config: Config,
   snapshot: Snapshot,
   now: number,
+  disk: DiskFigures | undefined,
 ): Promise<Snapshot> {
-  const digests = archiveDigests(config, snapshot, makePlan(config, snapshot, now));
+  const digests = archiveDigests(config, snapshot, makePlan(config, snapshot, now, disk));
   return digests.length === 0 ? snapshot : { ...snapshot, registry: await askRegistries(engine, digests) };
 }
 
