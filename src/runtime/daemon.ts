@@ -192,6 +192,7 @@ export class Daemon {
           seconds,
           planned: report.plan.totals.count,
           plannedBytes: report.plan.totals.bytes,
+          ...(report.plan.totals.unknown !== undefined ? { plannedWithUnknownBytes: report.plan.totals.unknown } : {}),
           removed: report.removed.length,
           reclaimedBytes: report.reclaimedBytes,
           skipped: report.skipped.length,

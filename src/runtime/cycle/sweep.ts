@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { DiskReading } from '../pressure/disk.js';
 import type { DiskFigures } from '../../core/planner/pressure/pressure.js';
 import { gatherInputs } from './inputs.js';
+import { logBlocked, logWouldRemove } from './plan-log.js';
 import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';
 import { doubtKey, freedSinceListed, inDoubtOf, settleInDoubt, type InDoubt, type Settled } from './in-doubt.js';
 
@@ -106,17 +107,14 @@ export async function runCycle(
     interrupted: undefined,
     timings: timings(0),
   };
-  if (options.mode === 'dry-run' || plan.actions.length === 0) return { ...base, ...nothing };
+  if (plan.actions.length === 0) return { ...base, ...nothing };
   if (plan.blocked !== undefined) {
-    log.warn(
-      {
-        count: plan.totals.count,
-        bytes: plan.totals.bytes,
-        limit: config.limits.maxRemovalsPerRun,
-        byPolicy: countByPolicy(plan),
-      },
-      'plan blocked by limits; nothing removed',
-    );
+    logBlocked(log, config, plan, options.mode);
+    return { ...base, ...nothing };
+  }
+  // Dry-run stops exactly here, and says what enforce would remove, one line per removal.
+  if (options.mode === 'dry-run') {
+    logWouldRemove(log, plan);
     return { ...base, ...nothing };
   }
   const result = await execute(engine, plan, log, {
@@ -293,10 +291,4 @@ async function volumeSizesOrNone(engine: Engine, log: Logger): Promise<Map<strin
     log.warn({ err: e.message }, 'could not measure volume sizes; their bytes are reported as unknown');
     return new Map<string, number>();
   }
-}
-
-function countByPolicy(plan: Plan): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const a of plan.actions) out[a.policy] = (out[a.policy] ?? 0) + 1;
-  return out;
 }
