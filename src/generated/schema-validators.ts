@@ -6,7 +6,7 @@ import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 const ucs2length = ucs2lengthModule.default ?? ucs2lengthModule;
 
 export const validateConfig = validate10;
-const schema11 = {"additionalProperties":false,"description":"reclaimd global configuration.","type":"object","required":["policies"],"properties":{"mode":{"type":"string","enum":["dry-run","enforce"],"description":"dry-run (default) reports what would be removed; enforce removes it."},"schedule":{"format":"cron","x-expected":"a cron expression like \"*/30 * * * *\"","description":"When cycles run (cron, 5 or 6 fields). Default \"*/30 * * * *\".","type":"string"},"docker":{"additionalProperties":false,"description":"How to reach the Docker Engine.","type":"object","properties":{"host":{"pattern":"^(unix://|tcp://)","x-expected":"an address like unix:///var/run/docker.sock or tcp://host:2375","description":"Engine address. Default: DOCKER_HOST, like the docker CLI.","type":"string"},"pingInterval":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How often the engine is pinged (and the configuration re-read), so reclaimd_docker_up stays current (default 15s, at most 1d).","type":"string"},"timeout":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How long one engine request may go without an answer before it fails (default 60s, at most 1d).","type":"string"}}},"policies":{"minItems":1,"description":"Policy files or globs, relative to this file.","type":"array","items":{"format":"glob","x-expected":"a policy file or glob like \"policies/*.yaml\"","type":"string"}},"protect":{"additionalProperties":false,"description":"Global protections; they beat every policy.","type":"object","properties":{"labels":{"description":"Objects carrying any of these labels are never removed.","type":"array","items":{"format":"label-selector","x-expected":"a label selector like \"team\", \"team=ci\" or \"!keep\"","description":"A label selector: \"key\" (present), \"key=value\" (equal) or \"!key\" (absent).","type":"string"}},"repositories":{"description":"Images with a tag or digest in a repository matching any of these globs are never removed.","type":"array","items":{"format":"glob","x-expected":"a glob like \"ci/**\" or \"pr-*\"","description":"A glob. `*` and `?` match within one `/`-separated segment, `**` crosses segments, `[abc]` is a class.","type":"string"}}}},"limits":{"additionalProperties":false,"description":"Safety limits.","type":"object","properties":{"maxRemovalsPerRun":{"minimum":0,"x-expected":"a whole number ≥ 0","description":"A plan with more removals than this removes nothing (default 500).","type":"integer"},"maxRemovalFraction":{"exclusiveMinimum":0,"maximum":1,"x-expected":"a fraction above 0 and at most 1, like 0.5","description":"A plan that would remove more than this fraction of the images, containers or volumes on the engine (checked from 10 removals of a kind up) removes nothing: a guard against a policy edit that suddenly selects far more than usual. Off by default.","type":"number"},"concurrentRemovals":{"minimum":1,"maximum":64,"x-expected":"a whole number from 1 to 64","description":"Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.","type":"integer"}}},"metrics":{"additionalProperties":false,"description":"The HTTP endpoint.","type":"object","properties":{"listen":{"pattern":"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$","x-expected":"host:port like 0.0.0.0:9476","description":"Where /metrics and /healthz are served (default 0.0.0.0:9476).","type":"string"}}},"log":{"additionalProperties":false,"description":"Logging.","type":"object","properties":{"level":{"type":"string","enum":["fatal","error","warn","info","debug","trace"],"description":"Log level (default info)."}}},"inUse":{"additionalProperties":false,"description":"What is deployed counts as in use, beyond the containers that exist.","type":"object","properties":{"swarmServices":{"description":"On a swarm manager, an image a service names (even one scaled to 0) is in use (default true).","type":"boolean"},"composeProjects":{"description":"Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).","type":"boolean"}}},"state":{"additionalProperties":false,"description":"State kept across restarts.","type":"object","properties":{"dir":{"pattern":"^/","x-expected":"an absolute directory path like /var/lib/reclaimd","description":"Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.","type":"string"}}},"pressure":{"additionalProperties":false,"description":"Disk-pressure checks for policies with `when`.","type":"object","properties":{"path":{"minLength":1,"x-expected":"an absolute path like /var/lib/docker","pattern":"^/","description":"Where to measure disk usage for when.diskUsageAbove: a path on the file system holding the engine's data root (default: the engine's DockerRootDir; in a sidecar, where that is mounted).","type":"string"},"interval":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How often pressure conditions are checked between scheduled cycles (default 30s, at most 1d).","type":"string"}}}}};
+const schema11 = {"additionalProperties":false,"description":"reclaimd global configuration.","type":"object","required":["policies"],"properties":{"mode":{"type":"string","enum":["dry-run","enforce"],"description":"dry-run (default) reports what would be removed; enforce removes it."},"schedule":{"format":"cron","x-expected":"a cron expression like \"*/30 * * * *\"","description":"When cycles run (cron, 5 or 6 fields). Default \"*/30 * * * *\".","type":"string"},"docker":{"additionalProperties":false,"description":"How to reach the Docker Engine.","type":"object","properties":{"host":{"pattern":"^(unix://|tcp://)","x-expected":"an address like unix:///var/run/docker.sock or tcp://host:2375","description":"Engine address. Default: DOCKER_HOST, like the docker CLI.","type":"string"},"pingInterval":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How often the engine is pinged (and the configuration re-read), so reclaimd_docker_up stays current (default 15s, at most 1d).","type":"string"},"timeout":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How long one engine request may go without an answer before it fails (default 60s, at most 1d).","type":"string"}}},"policies":{"minItems":1,"description":"Policy files or globs, relative to this file.","type":"array","items":{"format":"glob","x-expected":"a policy file or glob like \"policies/*.yaml\"","type":"string"}},"protect":{"additionalProperties":false,"description":"Global protections: they beat every policy, its keep rules and every other reason. A protected object is kept, with the protect entry that holds named as the reason.","type":"object","properties":{"labels":{"description":"Images, containers, volumes and networks carrying any of these labels are never removed.","type":"array","items":{"format":"label-selector","x-expected":"a label selector like \"team\", \"team=ci\" or \"!keep\"","description":"A label selector: \"key\" (present), \"key=value\" (equal) or \"!key\" (absent).","type":"string"}},"repositories":{"description":"Images with a tag or digest in a repository matching any of these globs are never removed.","type":"array","items":{"format":"glob","x-expected":"a glob like \"ci/**\" or \"pr-*\"","description":"A glob. `*` and `?` match within one `/`-separated segment, `**` crosses segments, `[abc]` is a class.","type":"string"}},"images":{"description":"Images never removed, nor any of their tags untagged: by reference (\"postgres:16\"), by glob over repository and tag (\"registry.example.com/base/*:*\"), by repository digest (\"postgres@sha256:…\") or by image ID or ID prefix of at least 12 hex digits (\"sha256:4f1c2a9b0e7d\"). An image with any matching tag is protected with all its tags.","type":"array","items":{"format":"image-selector","x-expected":"an image reference, glob or ID like \"postgres:16\", \"registry.example.com/base/*:*\" or \"sha256:4f1c2a9b0e7d\"","description":"An image reference (\"postgres:16\"), a glob over repository and tag (\"registry.example.com/base/*:*\"), a digest reference (\"postgres@sha256:…\"), or an image ID or ID prefix of at least 12 hex digits (\"sha256:4f1c2a9b0e7d\").","type":"string"}},"containers":{"description":"Containers whose name (as docker ps shows it) matches any of these globs are never removed.","type":"array","items":{"format":"name-glob","x-expected":"a container name glob like \"db\" or \"db-*\"","description":"A glob over a name: `*` and `?` match any characters, `[abc]` is a class.","type":"string"}},"volumes":{"description":"Volumes whose name matches any of these globs are never removed.","type":"array","items":{"format":"name-glob","x-expected":"a volume name glob like \"pgdata\" or \"*-data\"","description":"A glob over a name: `*` and `?` match any characters, `[abc]` is a class.","type":"string"}},"networks":{"description":"Networks whose name matches any of these globs are never removed.","type":"array","items":{"format":"glob","x-expected":"a network name glob like \"proxy\" or \"traefik_*\"","description":"A glob. `*` and `?` match within one `/`-separated segment, `**` crosses segments, `[abc]` is a class.","type":"string"}}}},"limits":{"additionalProperties":false,"description":"Safety limits.","type":"object","properties":{"maxRemovalsPerRun":{"minimum":0,"x-expected":"a whole number ≥ 0","description":"A plan with more removals than this removes nothing (default 500).","type":"integer"},"maxRemovalFraction":{"exclusiveMinimum":0,"maximum":1,"x-expected":"a fraction above 0 and at most 1, like 0.5","description":"A plan that would remove more than this fraction of the images, containers or volumes on the engine (checked from 10 removals of a kind up) removes nothing: a guard against a policy edit that suddenly selects far more than usual. Off by default.","type":"number"},"concurrentRemovals":{"minimum":1,"maximum":64,"x-expected":"a whole number from 1 to 64","description":"Removal requests in flight at once (default 4). Images in a parent/child tree always go one at a time.","type":"integer"}}},"metrics":{"additionalProperties":false,"description":"The HTTP endpoint.","type":"object","properties":{"listen":{"pattern":"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$","x-expected":"host:port like 0.0.0.0:9476","description":"Where /metrics and /healthz are served (default 0.0.0.0:9476).","type":"string"}}},"log":{"additionalProperties":false,"description":"Logging.","type":"object","properties":{"level":{"type":"string","enum":["fatal","error","warn","info","debug","trace"],"description":"Log level (default info)."}}},"inUse":{"additionalProperties":false,"description":"What is deployed counts as in use, beyond the containers that exist.","type":"object","properties":{"swarmServices":{"description":"On a swarm manager, an image a service names (even one scaled to 0) is in use (default true).","type":"boolean"},"composeProjects":{"description":"Every image used by a container of a Compose project that still has a container (any state) is in use, even one whose container this plan removes (default true).","type":"boolean"}}},"state":{"additionalProperties":false,"description":"State kept across restarts.","type":"object","properties":{"dir":{"pattern":"^/","x-expected":"an absolute directory path like /var/lib/reclaimd","description":"Where reclaimd keeps what it must remember across restarts (when images and volumes were last used). Not set (the default): last use is unknown and unusedFor matches nothing.","type":"string"}}},"pressure":{"additionalProperties":false,"description":"Disk-pressure checks for policies with `when`.","type":"object","properties":{"path":{"minLength":1,"x-expected":"an absolute path like /var/lib/docker","pattern":"^/","description":"Where to measure disk usage for when.diskUsageAbove: a path on the file system holding the engine's data root (default: the engine's DockerRootDir; in a sidecar, where that is mounted).","type":"string"},"interval":{"pattern":"^0*[1-9][0-9]*(s|m|h|d|w)$","x-expected":"a duration of at least 1s like 15s or 1m","description":"How often pressure conditions are checked between scheduled cycles (default 30s, at most 1d).","type":"string"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ucs2length;
 const pattern0 = new RegExp("^(unix://|tcp://)", "u");
@@ -15,6 +15,8 @@ const pattern3 = new RegExp("^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$"
 const pattern4 = new RegExp("^/", "u");
 const formats0 = formats.glob;
 const formats2 = formats["label-selector"];
+const formats6 = formats["image-selector"];
+const formats8 = formats["name-glob"];
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -235,7 +237,7 @@ if(data.protect !== undefined){
 let data8 = data.protect;
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 for(const key2 in data8){
-if(!((key2 === "labels") || (key2 === "repositories"))){
+if(!((((((key2 === "labels") || (key2 === "repositories")) || (key2 === "images")) || (key2 === "containers")) || (key2 === "volumes")) || (key2 === "networks"))){
 const err17 = {instancePath:instancePath+"/protect",schemaPath:"#/properties/protect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.protect,data:data8};
 if(vErrors === null){
 vErrors = [err17];
@@ -328,9 +330,15 @@ vErrors.push(err23);
 errors++;
 }
 }
-}
-else {
-const err24 = {instancePath:instancePath+"/protect",schemaPath:"#/properties/protect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.protect.type,parentSchema:schema11.properties.protect,data:data8};
+if(data8.images !== undefined){
+let data13 = data8.images;
+if(Array.isArray(data13)){
+const len3 = data13.length;
+for(let i3=0; i3<len3; i3++){
+let data14 = data13[i3];
+if(typeof data14 === "string"){
+if(!(formats6(data14))){
+const err24 = {instancePath:instancePath+"/protect/images/" + i3,schemaPath:"#/properties/protect/properties/images/items/format",keyword:"format",params:{format: "image-selector"},message:"must match format \""+"image-selector"+"\"",schema:"image-selector",parentSchema:schema11.properties.protect.properties.images.items,data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -340,12 +348,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data.limits !== undefined){
-let data13 = data.limits;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-for(const key3 in data13){
-if(!(((key3 === "maxRemovalsPerRun") || (key3 === "maxRemovalFraction")) || (key3 === "concurrentRemovals"))){
-const err25 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.limits,data:data13};
+else {
+const err25 = {instancePath:instancePath+"/protect/images/" + i3,schemaPath:"#/properties/protect/properties/images/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protect.properties.images.items.type,parentSchema:schema11.properties.protect.properties.images.items,data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -355,10 +359,9 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data13.maxRemovalsPerRun !== undefined){
-let data14 = data13.maxRemovalsPerRun;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err26 = {instancePath:instancePath+"/limits/maxRemovalsPerRun",schemaPath:"#/properties/limits/properties/maxRemovalsPerRun/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.limits.properties.maxRemovalsPerRun.type,parentSchema:schema11.properties.limits.properties.maxRemovalsPerRun,data:data14};
+}
+else {
+const err26 = {instancePath:instancePath+"/protect/images",schemaPath:"#/properties/protect/properties/images/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.protect.properties.images.type,parentSchema:schema11.properties.protect.properties.images,data:data13};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -367,9 +370,16 @@ vErrors.push(err26);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 0 || isNaN(data14)){
-const err27 = {instancePath:instancePath+"/limits/maxRemovalsPerRun",schemaPath:"#/properties/limits/properties/maxRemovalsPerRun/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.limits.properties.maxRemovalsPerRun,data:data14};
+}
+if(data8.containers !== undefined){
+let data15 = data8.containers;
+if(Array.isArray(data15)){
+const len4 = data15.length;
+for(let i4=0; i4<len4; i4++){
+let data16 = data15[i4];
+if(typeof data16 === "string"){
+if(!(formats8(data16))){
+const err27 = {instancePath:instancePath+"/protect/containers/" + i4,schemaPath:"#/properties/protect/properties/containers/items/format",keyword:"format",params:{format: "name-glob"},message:"must match format \""+"name-glob"+"\"",schema:"name-glob",parentSchema:schema11.properties.protect.properties.containers.items,data:data16};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -379,12 +389,8 @@ vErrors.push(err27);
 errors++;
 }
 }
-}
-if(data13.maxRemovalFraction !== undefined){
-let data15 = data13.maxRemovalFraction;
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 1 || isNaN(data15)){
-const err28 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data15};
+else {
+const err28 = {instancePath:instancePath+"/protect/containers/" + i4,schemaPath:"#/properties/protect/properties/containers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protect.properties.containers.items.type,parentSchema:schema11.properties.protect.properties.containers.items,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -393,8 +399,10 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(data15 <= 0 || isNaN(data15)){
-const err29 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data15};
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/protect/containers",schemaPath:"#/properties/protect/properties/containers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.protect.properties.containers.type,parentSchema:schema11.properties.protect.properties.containers,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -404,8 +412,15 @@ vErrors.push(err29);
 errors++;
 }
 }
-else {
-const err30 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.limits.properties.maxRemovalFraction.type,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data15};
+if(data8.volumes !== undefined){
+let data17 = data8.volumes;
+if(Array.isArray(data17)){
+const len5 = data17.length;
+for(let i5=0; i5<len5; i5++){
+let data18 = data17[i5];
+if(typeof data18 === "string"){
+if(!(formats8(data18))){
+const err30 = {instancePath:instancePath+"/protect/volumes/" + i5,schemaPath:"#/properties/protect/properties/volumes/items/format",keyword:"format",params:{format: "name-glob"},message:"must match format \""+"name-glob"+"\"",schema:"name-glob",parentSchema:schema11.properties.protect.properties.volumes.items,data:data18};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -415,10 +430,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data13.concurrentRemovals !== undefined){
-let data16 = data13.concurrentRemovals;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err31 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.limits.properties.concurrentRemovals.type,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data16};
+else {
+const err31 = {instancePath:instancePath+"/protect/volumes/" + i5,schemaPath:"#/properties/protect/properties/volumes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protect.properties.volumes.items.type,parentSchema:schema11.properties.protect.properties.volumes.items,data:data18};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -427,9 +440,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 64 || isNaN(data16)){
-const err32 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data16};
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/protect/volumes",schemaPath:"#/properties/protect/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.protect.properties.volumes.type,parentSchema:schema11.properties.protect.properties.volumes,data:data17};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -438,8 +452,16 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(data16 < 1 || isNaN(data16)){
-const err33 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data16};
+}
+if(data8.networks !== undefined){
+let data19 = data8.networks;
+if(Array.isArray(data19)){
+const len6 = data19.length;
+for(let i6=0; i6<len6; i6++){
+let data20 = data19[i6];
+if(typeof data20 === "string"){
+if(!(formats0(data20))){
+const err33 = {instancePath:instancePath+"/protect/networks/" + i6,schemaPath:"#/properties/protect/properties/networks/items/format",keyword:"format",params:{format: "glob"},message:"must match format \""+"glob"+"\"",schema:"glob",parentSchema:schema11.properties.protect.properties.networks.items,data:data20};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -449,10 +471,8 @@ vErrors.push(err33);
 errors++;
 }
 }
-}
-}
 else {
-const err34 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.limits.type,parentSchema:schema11.properties.limits,data:data13};
+const err34 = {instancePath:instancePath+"/protect/networks/" + i6,schemaPath:"#/properties/protect/properties/networks/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.protect.properties.networks.items.type,parentSchema:schema11.properties.protect.properties.networks.items,data:data20};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -462,12 +482,9 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data.metrics !== undefined){
-let data17 = data.metrics;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-for(const key4 in data17){
-if(!(key4 === "listen")){
-const err35 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data17};
+}
+else {
+const err35 = {instancePath:instancePath+"/protect/networks",schemaPath:"#/properties/protect/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.protect.properties.networks.type,parentSchema:schema11.properties.protect.properties.networks,data:data19};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -477,11 +494,9 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data17.listen !== undefined){
-let data18 = data17.listen;
-if(typeof data18 === "string"){
-if(!pattern3.test(data18)){
-const err36 = {instancePath:instancePath+"/metrics/listen",schemaPath:"#/properties/metrics/properties/listen/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$"},message:"must match pattern \""+"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$"+"\"",schema:"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$",parentSchema:schema11.properties.metrics.properties.listen,data:data18};
+}
+else {
+const err36 = {instancePath:instancePath+"/protect",schemaPath:"#/properties/protect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.protect.type,parentSchema:schema11.properties.protect,data:data8};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -491,8 +506,12 @@ vErrors.push(err36);
 errors++;
 }
 }
-else {
-const err37 = {instancePath:instancePath+"/metrics/listen",schemaPath:"#/properties/metrics/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.listen.type,parentSchema:schema11.properties.metrics.properties.listen,data:data18};
+if(data.limits !== undefined){
+let data21 = data.limits;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key3 in data21){
+if(!(((key3 === "maxRemovalsPerRun") || (key3 === "maxRemovalFraction")) || (key3 === "concurrentRemovals"))){
+const err37 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.limits,data:data21};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -502,9 +521,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-}
-else {
-const err38 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data17};
+if(data21.maxRemovalsPerRun !== undefined){
+let data22 = data21.maxRemovalsPerRun;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err38 = {instancePath:instancePath+"/limits/maxRemovalsPerRun",schemaPath:"#/properties/limits/properties/maxRemovalsPerRun/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.limits.properties.maxRemovalsPerRun.type,parentSchema:schema11.properties.limits.properties.maxRemovalsPerRun,data:data22};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -513,13 +533,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data.log !== undefined){
-let data19 = data.log;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-for(const key5 in data19){
-if(!(key5 === "level")){
-const err39 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.log,data:data19};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 < 0 || isNaN(data22)){
+const err39 = {instancePath:instancePath+"/limits/maxRemovalsPerRun",schemaPath:"#/properties/limits/properties/maxRemovalsPerRun/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.limits.properties.maxRemovalsPerRun,data:data22};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -529,10 +545,12 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data19.level !== undefined){
-let data20 = data19.level;
-if(typeof data20 !== "string"){
-const err40 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.log.properties.level.type,parentSchema:schema11.properties.log.properties.level,data:data20};
+}
+if(data21.maxRemovalFraction !== undefined){
+let data23 = data21.maxRemovalFraction;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 1 || isNaN(data23)){
+const err40 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data23};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -541,8 +559,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(!((((((data20 === "fatal") || (data20 === "error")) || (data20 === "warn")) || (data20 === "info")) || (data20 === "debug")) || (data20 === "trace"))){
-const err41 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.log.properties.level.enum,parentSchema:schema11.properties.log.properties.level,data:data20};
+if(data23 <= 0 || isNaN(data23)){
+const err41 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data23};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -552,9 +570,8 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
 else {
-const err42 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.log.type,parentSchema:schema11.properties.log,data:data19};
+const err42 = {instancePath:instancePath+"/limits/maxRemovalFraction",schemaPath:"#/properties/limits/properties/maxRemovalFraction/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.limits.properties.maxRemovalFraction.type,parentSchema:schema11.properties.limits.properties.maxRemovalFraction,data:data23};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -564,12 +581,10 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.inUse !== undefined){
-let data21 = data.inUse;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-for(const key6 in data21){
-if(!((key6 === "swarmServices") || (key6 === "composeProjects"))){
-const err43 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.inUse,data:data21};
+if(data21.concurrentRemovals !== undefined){
+let data24 = data21.concurrentRemovals;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+const err43 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.limits.properties.concurrentRemovals.type,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data24};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -578,11 +593,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-if(data21.swarmServices !== undefined){
-let data22 = data21.swarmServices;
-if(typeof data22 !== "boolean"){
-const err44 = {instancePath:instancePath+"/inUse/swarmServices",schemaPath:"#/properties/inUse/properties/swarmServices/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.inUse.properties.swarmServices.type,parentSchema:schema11.properties.inUse.properties.swarmServices,data:data22};
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 64 || isNaN(data24)){
+const err44 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data24};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -591,11 +604,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-if(data21.composeProjects !== undefined){
-let data23 = data21.composeProjects;
-if(typeof data23 !== "boolean"){
-const err45 = {instancePath:instancePath+"/inUse/composeProjects",schemaPath:"#/properties/inUse/properties/composeProjects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.inUse.properties.composeProjects.type,parentSchema:schema11.properties.inUse.properties.composeProjects,data:data23};
+if(data24 < 1 || isNaN(data24)){
+const err45 = {instancePath:instancePath+"/limits/concurrentRemovals",schemaPath:"#/properties/limits/properties/concurrentRemovals/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.limits.properties.concurrentRemovals,data:data24};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -606,8 +616,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err46 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.inUse.type,parentSchema:schema11.properties.inUse,data:data21};
+const err46 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.limits.type,parentSchema:schema11.properties.limits,data:data21};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -617,12 +628,12 @@ vErrors.push(err46);
 errors++;
 }
 }
-if(data.state !== undefined){
-let data24 = data.state;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key7 in data24){
-if(!(key7 === "dir")){
-const err47 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.state,data:data24};
+if(data.metrics !== undefined){
+let data25 = data.metrics;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key4 in data25){
+if(!(key4 === "listen")){
+const err47 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.metrics,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -632,11 +643,11 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data24.dir !== undefined){
-let data25 = data24.dir;
-if(typeof data25 === "string"){
-if(!pattern4.test(data25)){
-const err48 = {instancePath:instancePath+"/state/dir",schemaPath:"#/properties/state/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema11.properties.state.properties.dir,data:data25};
+if(data25.listen !== undefined){
+let data26 = data25.listen;
+if(typeof data26 === "string"){
+if(!pattern3.test(data26)){
+const err48 = {instancePath:instancePath+"/metrics/listen",schemaPath:"#/properties/metrics/properties/listen/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$"},message:"must match pattern \""+"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$"+"\"",schema:"^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$",parentSchema:schema11.properties.metrics.properties.listen,data:data26};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -647,7 +658,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/state/dir",schemaPath:"#/properties/state/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.state.properties.dir.type,parentSchema:schema11.properties.state.properties.dir,data:data25};
+const err49 = {instancePath:instancePath+"/metrics/listen",schemaPath:"#/properties/metrics/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.metrics.properties.listen.type,parentSchema:schema11.properties.metrics.properties.listen,data:data26};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -659,7 +670,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.state.type,parentSchema:schema11.properties.state,data:data24};
+const err50 = {instancePath:instancePath+"/metrics",schemaPath:"#/properties/metrics/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.metrics.type,parentSchema:schema11.properties.metrics,data:data25};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -669,12 +680,12 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data.pressure !== undefined){
-let data26 = data.pressure;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key8 in data26){
-if(!((key8 === "path") || (key8 === "interval"))){
-const err51 = {instancePath:instancePath+"/pressure",schemaPath:"#/properties/pressure/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.pressure,data:data26};
+if(data.log !== undefined){
+let data27 = data.log;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key5 in data27){
+if(!(key5 === "level")){
+const err51 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.log,data:data27};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -684,11 +695,10 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data26.path !== undefined){
-let data27 = data26.path;
-if(typeof data27 === "string"){
-if(func3(data27) < 1){
-const err52 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.pressure.properties.path,data:data27};
+if(data27.level !== undefined){
+let data28 = data27.level;
+if(typeof data28 !== "string"){
+const err52 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.log.properties.level.type,parentSchema:schema11.properties.log.properties.level,data:data28};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -697,8 +707,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(!pattern4.test(data27)){
-const err53 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema11.properties.pressure.properties.path,data:data27};
+if(!((((((data28 === "fatal") || (data28 === "error")) || (data28 === "warn")) || (data28 === "info")) || (data28 === "debug")) || (data28 === "trace"))){
+const err53 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema11.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.log.properties.level.enum,parentSchema:schema11.properties.log.properties.level,data:data28};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -708,8 +718,9 @@ vErrors.push(err53);
 errors++;
 }
 }
+}
 else {
-const err54 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.pressure.properties.path.type,parentSchema:schema11.properties.pressure.properties.path,data:data27};
+const err54 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.log.type,parentSchema:schema11.properties.log,data:data27};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -719,11 +730,12 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data26.interval !== undefined){
-let data28 = data26.interval;
-if(typeof data28 === "string"){
-if(!pattern1.test(data28)){
-const err55 = {instancePath:instancePath+"/pressure/interval",schemaPath:"#/properties/pressure/properties/interval/pattern",keyword:"pattern",params:{pattern: "^0*[1-9][0-9]*(s|m|h|d|w)$"},message:"must match pattern \""+"^0*[1-9][0-9]*(s|m|h|d|w)$"+"\"",schema:"^0*[1-9][0-9]*(s|m|h|d|w)$",parentSchema:schema11.properties.pressure.properties.interval,data:data28};
+if(data.inUse !== undefined){
+let data29 = data.inUse;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+for(const key6 in data29){
+if(!((key6 === "swarmServices") || (key6 === "composeProjects"))){
+const err55 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.inUse,data:data29};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -733,8 +745,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-else {
-const err56 = {instancePath:instancePath+"/pressure/interval",schemaPath:"#/properties/pressure/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.pressure.properties.interval.type,parentSchema:schema11.properties.pressure.properties.interval,data:data28};
+if(data29.swarmServices !== undefined){
+let data30 = data29.swarmServices;
+if(typeof data30 !== "boolean"){
+const err56 = {instancePath:instancePath+"/inUse/swarmServices",schemaPath:"#/properties/inUse/properties/swarmServices/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.inUse.properties.swarmServices.type,parentSchema:schema11.properties.inUse.properties.swarmServices,data:data30};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -744,9 +758,10 @@ vErrors.push(err56);
 errors++;
 }
 }
-}
-else {
-const err57 = {instancePath:instancePath+"/pressure",schemaPath:"#/properties/pressure/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.pressure.type,parentSchema:schema11.properties.pressure,data:data26};
+if(data29.composeProjects !== undefined){
+let data31 = data29.composeProjects;
+if(typeof data31 !== "boolean"){
+const err57 = {instancePath:instancePath+"/inUse/composeProjects",schemaPath:"#/properties/inUse/properties/composeProjects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.inUse.properties.composeProjects.type,parentSchema:schema11.properties.inUse.properties.composeProjects,data:data31};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -758,12 +773,163 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err58 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.inUse.type,parentSchema:schema11.properties.inUse,data:data29};
 if(vErrors === null){
 vErrors = [err58];
 }
 else {
 vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data.state !== undefined){
+let data32 = data.state;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+for(const key7 in data32){
+if(!(key7 === "dir")){
+const err59 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.state,data:data32};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+if(data32.dir !== undefined){
+let data33 = data32.dir;
+if(typeof data33 === "string"){
+if(!pattern4.test(data33)){
+const err60 = {instancePath:instancePath+"/state/dir",schemaPath:"#/properties/state/properties/dir/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema11.properties.state.properties.dir,data:data33};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/state/dir",schemaPath:"#/properties/state/properties/dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.state.properties.dir.type,parentSchema:schema11.properties.state.properties.dir,data:data33};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/state",schemaPath:"#/properties/state/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.state.type,parentSchema:schema11.properties.state,data:data32};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.pressure !== undefined){
+let data34 = data.pressure;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key8 in data34){
+if(!((key8 === "path") || (key8 === "interval"))){
+const err63 = {instancePath:instancePath+"/pressure",schemaPath:"#/properties/pressure/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.pressure,data:data34};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data34.path !== undefined){
+let data35 = data34.path;
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+const err64 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.pressure.properties.path,data:data35};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(!pattern4.test(data35)){
+const err65 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema11.properties.pressure.properties.path,data:data35};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/pressure/path",schemaPath:"#/properties/pressure/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.pressure.properties.path.type,parentSchema:schema11.properties.pressure.properties.path,data:data35};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+if(data34.interval !== undefined){
+let data36 = data34.interval;
+if(typeof data36 === "string"){
+if(!pattern1.test(data36)){
+const err67 = {instancePath:instancePath+"/pressure/interval",schemaPath:"#/properties/pressure/properties/interval/pattern",keyword:"pattern",params:{pattern: "^0*[1-9][0-9]*(s|m|h|d|w)$"},message:"must match pattern \""+"^0*[1-9][0-9]*(s|m|h|d|w)$"+"\"",schema:"^0*[1-9][0-9]*(s|m|h|d|w)$",parentSchema:schema11.properties.pressure.properties.interval,data:data36};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/pressure/interval",schemaPath:"#/properties/pressure/properties/interval/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.pressure.properties.interval.type,parentSchema:schema11.properties.pressure.properties.interval,data:data36};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/pressure",schemaPath:"#/properties/pressure/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.pressure.type,parentSchema:schema11.properties.pressure,data:data34};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+else {
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 }

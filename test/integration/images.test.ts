@@ -239,7 +239,7 @@ describe('what is never removed', () => {
     const reasons = Object.fromEntries(plan.kept.map((k) => [k.id, k.reason]));
     expect(reasons[runtime]).toMatch(/in use by container .* \(running\)/);
     expect(reasons[stoppedUser]).toMatch(/in use by container .* \(exited\)/);
-    expect(reasons[protectedImg]).toMatch(/protected by label "reclaimd.keep"/);
+    expect(reasons[protectedImg]).toMatch(/protected by protect.labels "reclaimd.keep"/);
     // alsoProd matches no policy at all: one of its tags is outside `repo`.
     expect(reasons[alsoProd]).toBeUndefined();
 

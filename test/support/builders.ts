@@ -3,7 +3,7 @@
 // policy file), a fixed clock, and a seeded shuffle for the determinism tests.
 import { resolveConfig, type Config } from '../../src/core/config/config.js';
 import { formatProblem } from '../../src/core/config/problems.js';
-import type { Policy } from '../../src/core/config/schema.js';
+import type { Policy, RawConfig } from '../../src/core/config/schema.js';
 import type { Labels } from '../../src/lib/labels.js';
 import type { ContainerObj, ImageObj, Snapshot, VolumeObj } from '../../src/core/model/snapshot.js';
 import { plan } from '../../src/core/planner/plan.js';
@@ -122,7 +122,7 @@ export function snapshot(parts: Partial<Snapshot>): Snapshot {
 
 export interface ConfigSpec {
   policies: readonly Policy[];
-  protect?: { labels?: string[]; repositories?: string[] };
+  protect?: RawConfig['protect'];
   limits?: { maxRemovalsPerRun?: number; concurrentRemovals?: number; maxRemovalFraction?: number };
   inUse?: { swarmServices?: boolean; composeProjects?: boolean };
 }

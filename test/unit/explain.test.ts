@@ -64,8 +64,12 @@ describe('explain: images', () => {
       'ci/app:pr-2',
     );
     expect(e.protectedBy).toBe('protect.labels "reclaimd.keep"');
-    expect(views(e)).toEqual([['stale-ci', 'keep', 'protected by label "reclaimd.keep"', true]]);
-    expect(e.verdict).toEqual({ outcome: 'keep', policy: 'stale-ci', reason: 'protected by label "reclaimd.keep"' });
+    expect(views(e)).toEqual([['stale-ci', 'keep', 'protected by protect.labels "reclaimd.keep"', true]]);
+    expect(e.verdict).toEqual({
+      outcome: 'keep',
+      policy: 'stale-ci',
+      reason: 'protected by protect.labels "reclaimd.keep"',
+    });
   });
 
   it('kept by in-use: names the container; one the plan removes frees the image', () => {

@@ -124,7 +124,10 @@ describe('keep rules and protection', () => {
     [{ name: 'x', labels: { tier: 'gold' } }, 'keep.labels "tier=gold"'],
     [{ name: 'x', labels: { pinned: 'no', tier: 'gold' } }, 'keep.labels "pinned"'],
     // Global protection is checked first and beats the policy's own keep rules.
-    [{ name: 'keep-me', labels: { 'com.example.protect': 'true' } }, 'protected by label "com.example.protect"'],
+    [
+      { name: 'keep-me', labels: { 'com.example.protect': 'true' } },
+      'protected by protect.labels "com.example.protect"',
+    ],
   ])('%j is kept: %s', (spec, reason) => {
     const c = container(spec);
     const p = planAt(cfg, { containers: [c] });

@@ -98,7 +98,7 @@ describe('swarm services', () => {
       images: [web],
       serviceImages: [{ service: 's', reference: 'web:1' }],
     });
-    expect(p.kept.map((k) => k.reason)).toEqual(['protected repository (web)']);
+    expect(p.kept.map((k) => k.reason)).toEqual(['protected by protect.repositories "web"']);
   });
 });
 

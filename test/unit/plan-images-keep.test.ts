@@ -140,10 +140,10 @@ describe('global protection beats every policy', () => {
   const cfg = config({ policies, protect: { labels: ['com.example.keep'], repositories: ['prod/**', 'base'] } });
 
   it.each([
-    [{ tags: ['ci/app:1'], labels: { 'com.example.keep': 'yes' } }, 'protected by label "com.example.keep"'],
-    [{ tags: ['ci/app:1', 'prod/eu/app:1'], labels: {} }, 'protected repository (prod/eu/app)'],
-    [{ tags: ['base:22.04'], labels: {} }, 'protected repository (base)'],
-    [{ tags: [], labels: { 'com.example.keep': '' } }, 'protected by label "com.example.keep"'],
+    [{ tags: ['ci/app:1'], labels: { 'com.example.keep': 'yes' } }, 'protected by protect.labels "com.example.keep"'],
+    [{ tags: ['ci/app:1', 'prod/eu/app:1'], labels: {} }, 'protected by protect.repositories "prod/**" (prod/eu/app)'],
+    [{ tags: ['base:22.04'], labels: {} }, 'protected by protect.repositories "base"'],
+    [{ tags: [], labels: { 'com.example.keep': '' } }, 'protected by protect.labels "com.example.keep"'],
   ])('%j', (spec, reason) => {
     const p = planAt(cfg, { images: [image({ id: 'i', ...spec, created: ago(60) })] });
     expect(p.actions).toEqual([]);
@@ -154,7 +154,7 @@ describe('global protection beats every policy', () => {
   it('protection wins over keep rules in the reason', () => {
     const c = config({ policies: [{ ...stale, keep: { tags: ['*'] } }], protect: { repositories: ['app'] } });
     const p = planAt(c, { images: [image({ id: 'i', tags: ['app:1'], created: ago(60) })] });
-    expect(p.kept.map((k) => k.reason)).toEqual(['protected repository (app)']);
+    expect(p.kept.map((k) => k.reason)).toEqual(['protected by protect.repositories "app"']);
   });
 });
 

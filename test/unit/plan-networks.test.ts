@@ -136,7 +136,7 @@ describe('match and keep', () => {
   it.each<[string, Partial<NetworkObj> & { name: string }, string]>([
     ['keep.names', { name: 'keep-me' }, 'keep.names matches its name'],
     ['keep.labels', { name: 'n', labels: { pinned: '1' } }, 'keep.labels "pinned"'],
-    ['protect.labels', { name: 'n', labels: { protect: '' } }, 'protected by label "protect"'],
+    ['protect.labels', { name: 'n', labels: { protect: '' } }, 'protected by protect.labels "protect"'],
   ])('%s keeps it', (_why, spec, reason) => {
     const p = plan([policy({}, { keep: { names: ['keep-*'], labels: ['pinned'] } })], [network(spec)], [], {
       labels: ['protect'],

@@ -92,7 +92,7 @@ describe('what keeps a matching volume', () => {
   it.each<[string, VolumeSpec, string]>([
     ['keep.names', { name: 'keep-db' }, 'keep.names matches its name'],
     ['keep.labels', { name: 'v', labels: { pinned: '' } }, 'keep.labels "pinned"'],
-    ['protect.labels', { name: 'keep-db', labels: { protect: '' } }, 'protected by label "protect"'],
+    ['protect.labels', { name: 'keep-db', labels: { protect: '' } }, 'protected by protect.labels "protect"'],
     // Other drivers may keep the data elsewhere; the engine's own prune skips them too.
     ['a non-local driver', { name: 'keep-db', driver: 'nfs' }, 'driver "nfs" is not local'],
   ])('%s', (_why, spec, reason) => {

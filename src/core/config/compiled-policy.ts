@@ -6,7 +6,7 @@
  */
 import type { BuildCachePolicy, ContainerPolicy, ImagePolicy, NetworkPolicy, VolumePolicy } from './schema.js';
 import type { LoadedPolicy } from './loaded-policy.js';
-import { GlobList, LabelSelectors, type Span } from './matchers.js';
+import { GlobList, ImageSelectors, LabelSelectors, type Span } from './matchers.js';
 import { pressureRule, type PressureRule } from './pressure-rules.js';
 import { parseDuration, parseSize } from '../../lib/units.js';
 
@@ -104,10 +104,27 @@ export type CompiledPolicy =
   | CompiledNetworkPolicy
   | CompiledBuildCachePolicy;
 
-/** `protect`, compiled: it holds for every resource and every policy. */
+/** `protect` as written, with every list present (empty when not given). */
+export interface ProtectLists {
+  readonly labels: readonly string[];
+  readonly repositories: readonly string[];
+  readonly images: readonly string[];
+  readonly containers: readonly string[];
+  readonly volumes: readonly string[];
+  readonly networks: readonly string[];
+}
+
+/**
+ * `protect`, compiled: it holds for every resource and beats every policy. src/core/match/protect.ts
+ * says which entry protects an object; the planners and explain both ask it.
+ */
 export interface CompiledProtect {
   readonly labels: LabelSelectors;
   readonly repositories: GlobList;
+  readonly images: ImageSelectors;
+  readonly containers: GlobList;
+  readonly volumes: GlobList;
+  readonly networks: GlobList;
 }
 
 /** Only containers in these states are ever removed; running, paused, restarting and removing never are. */
@@ -210,11 +227,15 @@ export function compilePolicy(policy: LoadedPolicy): CompiledPolicy {
 }
 
 /** Compiles `protect`. */
-export function compileProtect(protect: {
-  readonly labels: readonly string[];
-  readonly repositories: readonly string[];
-}): CompiledProtect {
-  return { labels: new LabelSelectors(protect.labels), repositories: new GlobList(protect.repositories) };
+export function compileProtect(protect: ProtectLists): CompiledProtect {
+  return {
+    labels: new LabelSelectors(protect.labels),
+    repositories: new GlobList(protect.repositories),
+    images: new ImageSelectors(protect.images),
+    containers: new GlobList(protect.containers),
+    volumes: new GlobList(protect.volumes),
+    networks: new GlobList(protect.networks),
+  };
 }
 
 function nameLabelKeep(keep: { names?: string[]; labels?: string[] } | undefined): NameLabelKeep {

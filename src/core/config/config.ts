@@ -9,7 +9,13 @@ import { parseDuration } from '../../lib/units.js';
 import { pressureProblems } from './pressure-rules.js';
 import { parseCron } from '../../lib/cron.js';
 import type { LoadedPolicy } from './loaded-policy.js';
-import { compilePolicy, compileProtect, type CompiledPolicy, type CompiledProtect } from './compiled-policy.js';
+import {
+  compilePolicy,
+  compileProtect,
+  type CompiledPolicy,
+  type CompiledProtect,
+  type ProtectLists,
+} from './compiled-policy.js';
 
 export type Mode = 'dry-run' | 'enforce';
 
@@ -25,7 +31,8 @@ export interface Config {
   /** Milliseconds one engine request may stay silent before it fails. */
   readonly requestTimeoutMs: number;
   readonly policyPatterns: readonly string[];
-  readonly protect: { readonly labels: readonly string[]; readonly repositories: readonly string[] };
+  /** `protect` as written, every list present (empty when not given); see CompiledProtect. */
+  readonly protect: ProtectLists;
   readonly limits: {
     readonly maxRemovalsPerRun: number;
     readonly concurrentRemovals: number;
@@ -146,7 +153,14 @@ export function resolveConfig(file: string, raw: RawConfig, policyFiles: readonl
     });
   }
   if (problems.length > 0) return { ok: false, problems };
-  const protect = { labels: raw.protect?.labels ?? [], repositories: raw.protect?.repositories ?? [] };
+  const protect: ProtectLists = {
+    labels: raw.protect?.labels ?? [],
+    repositories: raw.protect?.repositories ?? [],
+    images: raw.protect?.images ?? [],
+    containers: raw.protect?.containers ?? [],
+    volumes: raw.protect?.volumes ?? [],
+    networks: raw.protect?.networks ?? [],
+  };
   return {
     ok: true,
     value: deepFreeze({

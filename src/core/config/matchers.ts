@@ -6,11 +6,15 @@
  */
 import { anyGlob } from '../../lib/glob.js';
 import { allLabels, firstLabel, type Labels } from '../../lib/labels.js';
+import { canonicalReference } from '../../lib/reference.js';
+import { parseImageSelector, type ImageSelector } from './image-selector.js';
 
 /** A list of globs; a name matches when any of them does. */
 export class GlobList {
   readonly patterns: readonly string[];
   readonly #test: (name: string) => boolean;
+  // One test per pattern, made on the first call of firstMatching: only reasons need them.
+  #each: ReadonlyArray<(name: string) => boolean> | undefined;
 
   constructor(patterns: readonly string[]) {
     this.patterns = patterns;
@@ -20,6 +24,64 @@ export class GlobList {
   /** Whether any of the globs matches `name`. */
   matches(name: string): boolean {
     return this.#test(name);
+  }
+
+  /** The first glob, in the order written, that matches `name`: what a reason names. */
+  firstMatching(name: string): string | undefined {
+    if (this.patterns.length === 0 || !this.#test(name)) return undefined;
+    this.#each ??= this.patterns.map((p) => anyGlob([p]));
+    const i = this.#each.findIndex((test) => test(name));
+    return i < 0 ? undefined : this.patterns[i];
+  }
+}
+
+/** What `protect.images` looks at in an image (src/core/match/protect.ts fills it from an ImageObj). */
+export interface ImageNames {
+  readonly id: string;
+  /** Its tags as written (`repo:tag`) and split into repository and tag, in the same order. */
+  readonly tags: readonly string[];
+  readonly references: ReadonlyArray<{ readonly repository: string; readonly tag: string }>;
+  /** Repository digests, `repo@sha256:…`. */
+  readonly digests: readonly string[];
+}
+
+/** `protect.images`, compiled: the entries as written, and which of them an image meets. */
+export class ImageSelectors {
+  readonly texts: readonly string[];
+  readonly #selectors: readonly ImageSelector[];
+
+  constructor(texts: readonly string[]) {
+    this.texts = texts;
+    this.#selectors = texts.map((text) => {
+      const r = parseImageSelector(text);
+      if (!r.ok) throw new Error(`invalid protect.images entry "${text}": ${r.reason}`);
+      return r.selector;
+    });
+  }
+
+  /**
+   * The first entry, in the order written, that the image meets, and the name of the image it
+   * met (a tag, a digest or the ID); undefined when none does.
+   */
+  firstMatching(image: ImageNames): { readonly entry: string; readonly matched: string } | undefined {
+    for (const s of this.#selectors) {
+      const matched = selectorMatch(s, image);
+      if (matched !== undefined) return { entry: s.text, matched };
+    }
+    return undefined;
+  }
+}
+
+function selectorMatch(s: ImageSelector, image: ImageNames): string | undefined {
+  switch (s.kind) {
+    case 'id':
+      return image.id.startsWith(s.prefix) ? image.id : undefined;
+    case 'digest':
+      return image.digests.find((d) => canonicalReference(d) === s.reference);
+    case 'tag': {
+      const i = image.references.findIndex((r) => s.repository(r.repository) && s.tag(r.tag));
+      return i < 0 ? undefined : image.tags[i];
+    }
   }
 }
 

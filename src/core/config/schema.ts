@@ -38,6 +38,23 @@ export const LabelSelector = Type.String({
   description: 'A label selector: "key" (present), "key=value" (equal) or "!key" (absent).',
 });
 
+/** A glob over names that never hold a `/` (containers, volumes). */
+const NameGlob = (expected: string) =>
+  Type.String({
+    format: 'name-glob',
+    'x-expected': expected,
+    description: 'A glob over a name: `*` and `?` match any characters, `[abc]` is a class.',
+  });
+
+/** A `protect.images` entry: a reference or glob over `repository:tag`, a digest reference, or an image ID (prefix). */
+const ImageSelector = Type.String({
+  format: 'image-selector',
+  'x-expected':
+    'an image reference, glob or ID like "postgres:16", "registry.example.com/base/*:*" or "sha256:4f1c2a9b0e7d"',
+  description:
+    'An image reference ("postgres:16"), a glob over repository and tag ("registry.example.com/base/*:*"), a digest reference ("postgres@sha256:…"), or an image ID or ID prefix of at least 12 hex digits ("sha256:4f1c2a9b0e7d").',
+});
+
 /** A size: a number and a unit of B, kB/KB, MB, GB, TB (decimal) or KiB, MiB, GiB, TiB. */
 export const Size = Type.String({
   pattern: '^[0-9]+(\\.[0-9]+)?\\s?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
@@ -418,15 +435,44 @@ export const Config = Type.Object(
         {
           // Empty lists are fine here: protecting nothing is a clear statement.
           labels: Type.Optional(
-            Type.Array(LabelSelector, { description: 'Objects carrying any of these labels are never removed.' }),
+            Type.Array(LabelSelector, {
+              description: 'Images, containers, volumes and networks carrying any of these labels are never removed.',
+            }),
           ),
           repositories: Type.Optional(
             Type.Array(Glob, {
               description: 'Images with a tag or digest in a repository matching any of these globs are never removed.',
             }),
           ),
+          images: Type.Optional(
+            Type.Array(ImageSelector, {
+              description:
+                'Images never removed, nor any of their tags untagged: by reference ("postgres:16"), by glob over repository and tag ("registry.example.com/base/*:*"), by repository digest ("postgres@sha256:…") or by image ID or ID prefix of at least 12 hex digits ("sha256:4f1c2a9b0e7d"). An image with any matching tag is protected with all its tags.',
+            }),
+          ),
+          containers: Type.Optional(
+            Type.Array(NameGlob('a container name glob like "db" or "db-*"'), {
+              description:
+                'Containers whose name (as docker ps shows it) matches any of these globs are never removed.',
+            }),
+          ),
+          volumes: Type.Optional(
+            Type.Array(NameGlob('a volume name glob like "pgdata" or "*-data"'), {
+              description: 'Volumes whose name matches any of these globs are never removed.',
+            }),
+          ),
+          networks: Type.Optional(
+            Type.Array(
+              { ...Glob, 'x-expected': 'a network name glob like "proxy" or "traefik_*"' },
+              { description: 'Networks whose name matches any of these globs are never removed.' },
+            ),
+          ),
         },
-        { ...closed, description: 'Global protections; they beat every policy.' },
+        {
+          ...closed,
+          description:
+            'Global protections: they beat every policy, its keep rules and every other reason. A protected object is kept, with the protect entry that holds named as the reason.',
+        },
       ),
     ),
     limits: Type.Optional(

@@ -10,7 +10,7 @@ import {
   validateConfig as configValidator,
   validatePolicyFile as policyFileValidator,
 } from '../../generated/schema-validators.js';
-import { compileGlob } from '../../lib/glob.js';
+import { formatReasons } from './schema-formats.js';
 import { parseYaml, type PathSegment, type YamlSource } from './yaml-source.js';
 import type { Problem, Result } from './problems.js';
 
@@ -116,7 +116,7 @@ function toProblem(e: ErrorObject, source: YamlSource, where: Where): Problem {
     case 'minimum':
     case 'minLength': {
       const why =
-        e.keyword === 'format' && e.params['format'] === 'glob' && typeof e.data === 'string' ? globReason(e.data) : '';
+        e.keyword === 'format' && typeof e.data === 'string' ? formatReason(String(e.params['format']), e.data) : '';
       return {
         ...at(path),
         message: `expected ${typeof expected === 'string' ? expected : (e.message ?? 'a valid value')}, got ${got}${why}`,
@@ -188,9 +188,10 @@ function unknownPolicyKeys(errors: ErrorObject[], source: YamlSource, where: Whe
   return out;
 }
 
-function globReason(glob: string): string {
-  const r = compileGlob(glob);
-  return r.ok ? '' : ` (${r.reason})`;
+/** Why a string fails its format (a glob, an image selector), in parentheses; '' when the format cannot say. */
+function formatReason(format: string, value: string): string {
+  const reason = formatReasons[format]?.(value);
+  return reason === undefined ? '' : ` (${reason})`;
 }
 
 function describe(value: unknown): string {

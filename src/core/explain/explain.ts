@@ -16,7 +16,8 @@ import type { DiskFigures } from '../planner/pressure/pressure.js';
 import { whyNoMatch } from './why-no-match.js';
 import type { Target } from './target.js';
 import { imageName } from '../planner/shared/image-index.js';
-import { isAnonymousVolume, repositoriesOf } from '../model/snapshot.js';
+import { isAnonymousVolume } from '../model/snapshot.js';
+import { containerProtection, imageProtection, protectedReason, volumeProtection } from '../match/protect.js';
 import { formatBytes, formatDuration } from '../../lib/units.js';
 
 export type { Target } from './target.js';
@@ -49,7 +50,10 @@ export interface Explanation {
   readonly name: string;
   /** What the policies look at, in a line: tags and digests, age, size, state. */
   readonly summary: string;
-  /** Global protection that holds for it (protect.labels, protect.repositories), if any. */
+  /**
+   * The global protection that holds for it, naming the key and the entry, e.g.
+   * `protect.images "postgres:16"` or `protect.containers "db-*" (db-main)`; undefined if none.
+   */
   readonly protectedBy: string | undefined;
   /** Containers using the image or mounting the volume (any state). */
   readonly usedBy: readonly UsedBy[];
@@ -82,7 +86,8 @@ export function explain(
 ): Explanation {
   const { resource, id, name } = identify(target);
   const full = plan(config, snapshot, now, disk);
-  const verdict = verdictOf(full, resource, id);
+  const protectedBy = protection(config, target);
+  const verdict = verdictOf(full, resource, id, protectedBy);
   const views = relevantPolicies(config, resource).map((p): Omit<PolicyView, 'decides'> => {
     const narrowedConfig = narrow(config, resource, p);
     const narrowed = plan(narrowedConfig, snapshot, now, disk);
@@ -109,7 +114,7 @@ export function explain(
     id,
     name,
     summary: summarize(target, now),
-    protectedBy: protection(config, target),
+    protectedBy,
     usedBy: usersOf(snapshot, full, target),
     lastUsed: lastUse(snapshot, target),
     policies: views.map((v) => ({ ...v, decides: v.policy === decidedBy })),
@@ -176,7 +181,12 @@ function decisionIn(
   return undefined;
 }
 
-function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['verdict'] {
+function verdictOf(
+  p: Plan,
+  resource: ResourceKind,
+  id: string,
+  protectedBy: string | undefined,
+): Explanation['verdict'] {
   const is = (e: { resource: ResourceKind; id: string }) => e.resource === resource && e.id === id;
   const action = p.actions.find(is);
   if (action)
@@ -190,7 +200,9 @@ function verdictOf(p: Plan, resource: ResourceKind, id: string): Explanation['ve
   if (reported) return { outcome: 'report', policy: reported.policy, reason: reported.reason };
   const kept = p.kept.find(is);
   if (kept) return { outcome: 'keep', policy: kept.policy, reason: kept.reason };
-  return { outcome: 'none', policy: undefined, reason: 'no policy matches it, so it stays' };
+  // No policy would take it, but say the protection too: it holds whatever policies are added.
+  const why = protectedBy === undefined ? '' : `${protectedReason(protectedBy)}, and `;
+  return { outcome: 'none', policy: undefined, reason: `${why}no policy matches it, so it stays` };
 }
 
 function summarize(t: Target, now: number): string {
@@ -214,14 +226,12 @@ function summarize(t: Target, now: number): string {
   return `${isAnonymousVolume(v) ? 'anonymous' : 'named'}; driver ${v.driver}; created ${ago(v.created)}`;
 }
 
+/** The protect entry that holds for the object, in the very words the planner's reason uses. */
 function protection(config: Config, t: Target): string | undefined {
-  const labels =
-    t.resource === 'image' ? t.image.labels : t.resource === 'container' ? t.container.labels : t.volume.labels;
-  const label = config.compiled.protect.labels.firstHeld(labels);
-  if (label !== undefined) return `protect.labels "${label}"`;
-  if (t.resource !== 'image') return undefined;
-  const repo = repositoriesOf(t.image).find((r) => config.compiled.protect.repositories.matches(r));
-  return repo === undefined ? undefined : `protect.repositories (${repo})`;
+  const protect = config.compiled.protect;
+  if (t.resource === 'image') return imageProtection(protect, t.image);
+  if (t.resource === 'container') return containerProtection(protect, t.container);
+  return volumeProtection(protect, t.volume);
 }
 
 function usersOf(snapshot: Snapshot, full: Plan, t: Target): UsedBy[] {

@@ -5,13 +5,14 @@ import { containerMatcher, type ContainerMatcher } from '../../match/containers.
 import { noMatch, type Decision } from '../ledger.js';
 import type { PlanContext } from '../context.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
+import { containerProtection, protectedReason } from '../../match/protect.js';
 import { newestContainers, type NewestContainers } from './newest-containers.js';
 
 /** Records every container policy's decisions in the context's ledger. */
 export function planContainers(ctx: PlanContext): void {
   const { ledger, now } = ctx;
   const containers = ctx.snapshot.containers;
-  const protectedBy = (l: ContainerObj['labels']) => ctx.protect.labels.firstHeld(l);
+  const protectedBy = (c: ContainerObj) => containerProtection(ctx.protect, c);
   for (const policy of ctx.policies) {
     if (policy.resource !== 'container') continue;
     const match = containerMatcher(policy, now);
@@ -33,14 +34,14 @@ export function planContainers(ctx: PlanContext): void {
 function containerDecider(
   match: ContainerMatcher,
   policy: CompiledContainerPolicy,
-  protectedBy: (l: ContainerObj['labels']) => string | undefined,
+  protectedBy: (c: ContainerObj) => string | undefined,
   newest: NewestContainers,
 ) {
   const keep = nameLabelKeep(policy.keep);
   return (c: ContainerObj): Decision => {
     if (!match.rest(c)) return noMatch;
-    const prot = protectedBy(c.labels);
-    if (prot) return { kind: 'keep', reason: `protected by label "${prot}"` };
+    const by = protectedBy(c);
+    if (by !== undefined) return { kind: 'keep', reason: protectedReason(by) };
     const kept = keep(c.name, c.labels);
     if (kept) return kept;
     const newestReason = newest.get(c.id);

@@ -1,10 +1,11 @@
 /** Which images the image policies select, and which the engine's own rules force us to keep. */
 import type { CompiledImagePolicy, CompiledProtect } from '../../config/compiled-policy.js';
 import type { ImageObj } from '../../model/snapshot.js';
-import { referencesOf, repositoriesOf } from '../../model/snapshot.js';
+import { referencesOf } from '../../model/snapshot.js';
 import type { Decision, Ledger } from '../ledger.js';
 import type { AfterContainers, PlanContext } from '../context.js';
 import { imageMatcher } from '../../match/images.js';
+import { imageProtection, protectedReason } from '../../match/protect.js';
 import { imageName, prunableParent, type ImageIndex } from '../shared/image-index.js';
 import type { PressureCandidate, PressurePlanner } from '../pressure/pressure.js';
 
@@ -111,11 +112,9 @@ function exemption(
   keep: KeepRules,
   protect: CompiledProtect,
 ): Decision | undefined {
-  const pl = protect.labels.firstHeld(image.labels);
-  if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
-  // Digests count too: a pulled-by-digest image of a protected repository has no tag.
-  const pr = repositoriesOf(image).find((r) => protect.repositories.matches(r));
-  if (pr !== undefined) return { kind: 'keep', reason: `protected repository (${pr})` };
+  // Protection first: it beats every other reason, and the reason names the entry that holds.
+  const by = imageProtection(protect, image);
+  if (by !== undefined) return { kind: 'keep', reason: protectedReason(by) };
   const user = index.usedBy.get(image.id);
   if (user) return { kind: 'keep', reason: `in use by container ${user.name} (${user.state})` };
   const deployed = index.deployed?.get(image.id);

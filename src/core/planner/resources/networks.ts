@@ -14,6 +14,7 @@ import { firstUsers } from '../shared/first-users.js';
 import { PREDEFINED_NETWORKS, refersToNetwork } from '../../model/network-refs.js';
 
 import { nameLabelKeep } from '../../match/name-label-keep.js';
+import { networkProtection, protectedReason } from '../../match/protect.js';
 
 /** Why the engine (or swarm) owns this network, if it does; such networks are never selected. */
 export function predefinedReason(n: NetworkObj): string | undefined {
@@ -35,14 +36,14 @@ export function planNetworks(ctx: AfterContainers): void {
   // Networks are listed only when a network policy needs them.
   if (networks.length === 0) return;
   const users = networkUsers(remaining);
-  const protect = ctx.protect.labels;
   const safety = (n: NetworkObj): Decision | undefined => {
+    // Protection first: it beats every other reason, and the reason names the entry that holds.
+    const by = networkProtection(ctx.protect, n);
+    if (by !== undefined) return { kind: 'keep', reason: protectedReason(by) };
     const predefined = predefinedReason(n);
     if (predefined) return { kind: 'keep', reason: predefined };
     const user = userOf(users, n);
     if (user) return { kind: 'keep', reason: `container ${user.name} (${user.state}) is attached` };
-    const pl = protect.firstHeld(n.labels);
-    if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
   };
   for (const policy of ctx.policies) {

@@ -7,6 +7,7 @@ import type { AfterContainers } from '../context.js';
 import { byNameThenId, firstUsers } from '../shared/first-users.js';
 import { nameLabelKeep } from '../../match/name-label-keep.js';
 import { volumeMatcher } from '../../match/volumes.js';
+import { protectedReason, volumeProtection } from '../../match/protect.js';
 
 /**
  * Records the volume policies' decisions, and the anonymous volumes of removed containers. A
@@ -19,8 +20,10 @@ export function planVolumes(ctx: AfterContainers): void {
   const usage = ctx.snapshot.usage;
   const mountedBy = firstUsers(remaining, (c) => c.volumes);
   const byName = new Map(volumes.map((v) => [v.name, v]));
-  const protect = ctx.protect.labels;
   const safety = (v: VolumeObj): Decision | undefined => {
+    // Protection first: it beats every other reason, and the reason names the entry that holds.
+    const by = volumeProtection(ctx.protect, v);
+    if (by !== undefined) return { kind: 'keep', reason: protectedReason(by) };
     const user = mountedBy.get(v.name);
     if (user) return { kind: 'keep', reason: `mounted by container ${user.name} (${user.state})` };
     // Other drivers may keep data elsewhere (NFS, cloud disks); the engine's own prune skips them too.
@@ -29,8 +32,6 @@ export function planVolumes(ctx: AfterContainers): void {
     // not the volume's to lose, and the engine's own prune skips it too.
     if (v.driverOptions === true)
       return { kind: 'keep', reason: 'created with driver options (e.g. an NFS or bind mount)' };
-    const pl = protect.firstHeld(v.labels);
-    if (pl) return { kind: 'keep', reason: `protected by label "${pl}"` };
     return undefined;
   };
 
