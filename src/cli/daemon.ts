@@ -58,7 +58,7 @@ export async function daemonCommand(
     const onSignal = (signal: NodeJS.Signals) => {
       // A second signal means "now": exit at once, without waiting for the removal in flight.
       if (stopping) process.exit(130);
-      log.info({ signal }, 'shutting down: finishing the removal in flight');
+      shuttingDown(log, signal, d.activity);
       shutdown(EXIT.ok);
     };
     // Another process may take a lost lock at any time: stop as on SIGTERM, but exit non-zero
@@ -75,4 +75,12 @@ export async function daemonCommand(
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'unhandled rejection'),
     );
   });
+}
+
+/** Says what the shutdown waits for: the removals in flight, a cycle that starts no more, or nothing. */
+function shuttingDown(log: Logger, signal: NodeJS.Signals, activity: Daemon['activity']): void {
+  const { cycle, removalsInFlight } = activity;
+  if (removalsInFlight > 0) log.info({ signal, removalsInFlight }, 'shutting down: finishing the removal in flight');
+  else if (cycle) log.info({ signal }, 'shutting down: the running cycle stops before its next removal');
+  else log.info({ signal }, 'shutting down');
 }

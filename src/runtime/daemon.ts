@@ -51,6 +51,8 @@ export class Daemon {
   private lastCycle: { result: CycleResult; at: string } | undefined;
   private readonly lastUse: LastUseTracker;
   private readonly pressure: PressureWatch;
+  /** Removals started and not yet ended, fresh look and archive included. */
+  private removalsInFlight = 0;
   /**
    * The last cycle's removals in doubt, and the engine they were sent to: the next cycle on the
    * same engine settles them. Kept in memory only, so they do not outlive the process.
@@ -75,6 +77,11 @@ export class Daemon {
 
   get mode(): Mode {
     return this.options.modeOverride ?? this.config.mode;
+  }
+
+  /** What a shutdown waits for: a running cycle, and the removals it has in flight. */
+  get activity(): { readonly cycle: boolean; readonly removalsInFlight: number } {
+    return { cycle: this.running !== undefined, removalsInFlight: this.removalsInFlight };
   }
 
   /** Starts serving and scheduling, then runs a first cycle so metrics are filled at once. */
@@ -167,10 +174,13 @@ export class Daemon {
       this.current = { stop, mode: this.mode };
       const signal = AbortSignal.any([this.shutdown.signal, stop.signal]);
       const inDoubt = this.carriedTo(engine.cache.engineId, log);
+      const inFlight = (change: 1 | -1) => {
+        this.removalsInFlight += change;
+      };
       const report = await runCycle(
         engine,
         config,
-        { mode: this.mode, now: started, signal, usage, inDoubt },
+        { mode: this.mode, now: started, signal, usage, inDoubt, inFlight },
         log,
       ).finally(() => {
         this.current = undefined;
@@ -321,7 +331,10 @@ export class Daemon {
     const before = this.config;
     this.config = result.value;
     if (this.current?.mode === 'enforce' && this.mode === 'dry-run' && !this.current.stop.signal.aborted) {
-      log.warn({}, 'the mode changed to dry-run: the running cycle starts no further removal');
+      log.warn(
+        { removalsInFlight: this.removalsInFlight },
+        'the mode changed to dry-run: the running cycle starts no further removal',
+      );
       this.current.stop.abort('the mode changed to dry-run');
     }
     if (JSON.stringify(before) !== JSON.stringify(result.value)) {

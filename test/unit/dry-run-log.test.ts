@@ -1,7 +1,7 @@
 // What a cycle that removes nothing says it would remove: in dry-run, one `would remove` line
 // per planned removal, with the fields of enforce's `removed` line (policy, resource, name, id,
 // bytes or null, reason), so an operator can grep the dry-run before switching to enforce; a
-// blocked plan says so in either mode.
+// blocked plan says so in either mode. And the removals in flight, as shutdown asks for them.
 import { describe, expect, it } from 'vitest';
 import { runCycle } from '../../src/runtime/cycle/sweep.js';
 import { FakeEngine } from '../support/fake-engine.js';
@@ -53,13 +53,25 @@ describe('a dry-run cycle', () => {
     expect(blocked).toMatchObject({ count: 3, limit: 1, byPolicy: { 'old-ci': 2, 'idle-vols': 1 } });
   });
 
-  it('an enforce cycle logs no "would remove" line', async () => {
+  it('an enforce cycle logs no "would remove" line, and tells when each removal starts and ends', async () => {
     const e = engine();
     const { log, lines } = captureLog();
-    const report = await runCycle(e, config({ policies }), { mode: 'enforce', now: NOW }, log);
+    let inFlight = 0;
+    const seen: number[] = [];
+    e.beforeRemoval = () => seen.push(inFlight);
+    const report = await runCycle(
+      e,
+      config({ policies }),
+      { mode: 'enforce', now: NOW, inFlight: (change) => (inFlight += change) },
+      log,
+    );
     expect(report.removed).toHaveLength(3);
     expect(lines.filter((l) => l['msg'] === 'would remove')).toEqual([]);
     expect(lines.filter((l) => l['msg'] === 'removed')).toHaveLength(3);
+    // Each removal was counted as in flight while the engine carried it out, and none is left over.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.every((n) => n >= 1)).toBe(true);
+    expect(inFlight).toBe(0);
   });
 });
 

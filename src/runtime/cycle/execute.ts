@@ -75,6 +75,8 @@ export interface ExecuteOptions {
    * Returns what its removal freed (null: unknown), or undefined for any other object.
    */
   readonly removedEarlier?: (action: Action) => { readonly bytes: number | null } | undefined;
+  /** Told when a removal starts (+1), its fresh look and archive included, and when it has ended (-1). */
+  readonly inFlight?: (change: 1 | -1) => void;
 }
 
 /**
@@ -122,12 +124,13 @@ export async function execute(
     // Set just before the first request that changes anything: until then, a failure leaves
     // the object as it was.
     let sent = false;
-    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true)).catch(
-      (err: unknown): Outcome => {
+    options.inFlight?.(1);
+    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true))
+      .catch((err: unknown): Outcome => {
         const e = classify(err);
         return { ok: false, kind: e.kind, message: e.message };
-      },
-    );
+      })
+      .finally(() => options.inFlight?.(-1));
     const alog = log.child({ policy: action.policy, resource: action.resource });
     const earlier = !outcome.ok && outcome.kind === 'gone' ? options.removedEarlier?.(action) : undefined;
     if (!outcome.ok && sent && leavesInDoubt(outcome)) {

@@ -67,6 +67,8 @@ export interface CycleOptions {
   readonly clock?: () => number;
   /** The previous cycle's removals in doubt (its report's `inDoubt`), on this same engine. */
   readonly inDoubt?: readonly InDoubt[];
+  /** Told when a removal starts (+1) and when it has ended (-1): shutdown says whether one is in flight. */
+  readonly inFlight?: (change: 1 | -1) => void;
 }
 
 export async function runCycle(
@@ -122,6 +124,7 @@ export async function runCycle(
     concurrency: config.limits.concurrentRemovals,
     waitsForContainers: dependsOnRemovedContainers(plan, snapshot.containers),
     planTime: { plannedAt: options.now, clock: options.clock ?? Date.now },
+    ...(options.inFlight ? { inFlight: options.inFlight } : {}),
     ...imageAccountingFor(engine, snapshot, plan),
     ...(settled.listed.size > 0 ? { removedEarlier: removedEarlier(settled, snapshot) } : {}),
   });
