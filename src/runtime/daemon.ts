@@ -90,6 +90,7 @@ export class Daemon {
     metrics.configReloadOk.set(1);
     metrics.configReloadTime.set(Math.floor(Date.now() / 1000));
     metrics.info.set({ version: VERSION, mode: this.mode }, 1);
+    createKnownSeries(metrics, this.config);
     this.http = await startHttp(this.options.listen ?? this.config.metrics.listen, metrics.registry, () => ({
       dockerUp: this.dockerUp,
       lastCycle: this.lastCycle,
@@ -339,6 +340,7 @@ export class Daemon {
     }
     if (JSON.stringify(before) !== JSON.stringify(result.value)) {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
+      createKnownSeries(metrics, result.value);
       if (before.schedule !== result.value.schedule) this.schedule();
       if (before.dockerHost !== result.value.dockerHost || before.requestTimeoutMs !== result.value.requestTimeoutMs) {
         this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);
