@@ -21,6 +21,8 @@ import { usesLastUse } from './last-use/store.js';
 import { VERSION } from '../lib/version.js';
 import { checkPressure, PressureWatch, type Holding } from './pressure/watch.js';
 import { recordDisk, recordPressure } from './pressure/metrics.js';
+import { createKnownSeries } from './metric-series.js';
+import { PolicySetLog } from './policy-set.js';
 
 /** How often, at most, last use recorded from events between cycles is written to state.dir. */
 const STATE_FLUSH_MS = 5 * 60_000;
@@ -51,6 +53,7 @@ export class Daemon {
   private lastCycle: { result: CycleResult; at: string } | undefined;
   private readonly lastUse: LastUseTracker;
   private readonly pressure: PressureWatch;
+  private readonly policySet: PolicySetLog;
   /** Removals started and not yet ended, fresh look and archive included. */
   private removalsInFlight = 0;
   /**
@@ -73,6 +76,7 @@ export class Daemon {
       check: () => this.pressureCheck(),
       trigger: (holding) => this.pressureCycle(holding),
     });
+    this.policySet = new PolicySetLog(options.log);
   }
 
   get mode(): Mode {
@@ -110,6 +114,7 @@ export class Daemon {
       },
       'reclaimd started',
     );
+    this.policySet.note(this.config);
     void this.cycle('startup');
     return { port: this.http.port };
   }
@@ -326,6 +331,8 @@ export class Daemon {
       return;
     }
     this.lastProblems = '';
+    // A bad edit fixed: said even when the configuration is the one kept meanwhile.
+    if (!this.configOk) log.info({ policies: result.value.policies.length }, 'configuration is valid again');
     this.configOk = true;
     metrics.configReloadOk.set(1);
     metrics.configReloadTime.set(Math.floor(Date.now() / 1000));
@@ -340,6 +347,7 @@ export class Daemon {
     }
     if (JSON.stringify(before) !== JSON.stringify(result.value)) {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
+      this.policySet.note(result.value);
       createKnownSeries(metrics, result.value);
       if (before.schedule !== result.value.schedule) this.schedule();
       if (before.dockerHost !== result.value.dockerHost || before.requestTimeoutMs !== result.value.requestTimeoutMs) {
