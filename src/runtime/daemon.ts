@@ -21,6 +21,7 @@ import { usesLastUse } from './last-use/store.js';
 import { VERSION } from '../lib/version.js';
 import { checkPressure, PressureWatch, type Holding } from './pressure/watch.js';
 import { recordDisk, recordPressure } from './pressure/metrics.js';
+import { fingerprint } from './pressure/fingerprint.js';
 import { createKnownSeries } from './metric-series.js';
 import { PolicySetLog } from './policy-set.js';
 
@@ -74,7 +75,9 @@ export class Daemon {
       log: options.log,
       busy: () => this.running !== undefined || this.shutdown.signal.aborted,
       check: () => this.pressureCheck(),
-      trigger: (holding) => this.pressureCycle(holding),
+      trigger: (holding, because) => this.pressureCycle(holding, because),
+      seen: async () =>
+        fingerprint(await (await this.provider.get()).snapshot({ containerDetails: false, swarmServices: false })),
     });
     this.policySet = new PolicySetLog(options.log);
   }
@@ -191,6 +194,7 @@ export class Daemon {
       ).finally(() => {
         this.current = undefined;
       });
+      this.pressure.settle(report);
       // Settled by this cycle's snapshot; what this cycle left in doubt goes to the next. A
       // cycle that threw before reporting settled nothing, so the old ones stay.
       this.inDoubt =
@@ -271,11 +275,11 @@ export class Daemon {
   }
 
   /** A cycle started by pressure, counted only when it really starts. */
-  private pressureCycle(holding: Holding): Promise<CycleReport | undefined> {
+  private pressureCycle(holding: Holding, because: string | undefined): Promise<CycleReport | undefined> {
     if (this.running || this.shutdown.signal.aborted) return Promise.resolve(undefined);
     this.options.metrics.pressureTriggers.inc({ policy: holding.policy });
     this.options.log.info(
-      { policy: holding.policy, figure: holding.figure },
+      { policy: holding.policy, figure: holding.figure, ...(because !== undefined ? { because } : {}) },
       'pressure condition holds; starting a cycle',
     );
     return this.cycle('pressure');
@@ -349,6 +353,8 @@ export class Daemon {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
       this.policySet.note(result.value);
       createKnownSeries(metrics, result.value);
+      // Other policies may act on what the last pressure cycle could not.
+      if (JSON.stringify(before.policies) !== JSON.stringify(result.value.policies)) this.pressure.reset();
       if (before.schedule !== result.value.schedule) this.schedule();
       if (before.dockerHost !== result.value.dockerHost || before.requestTimeoutMs !== result.value.requestTimeoutMs) {
         this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);

@@ -15,6 +15,7 @@ import type { RemovalRecord } from './removal-record.js';
 import type { Logger } from '../logger.js';
 import type { DiskReading } from '../pressure/disk.js';
 import type { DiskFigures } from '../../core/planner/pressure/pressure.js';
+import { hasPressurePolicies, leftAfter } from '../pressure/fingerprint.js';
 import { gatherInputs } from './inputs.js';
 import { logBlocked, logWouldRemove } from './plan-log.js';
 import { imageAccountingFor, logMeasurement, settleImageBytes, type ImageMeasurement } from './image-accounting.js';
@@ -51,6 +52,12 @@ export interface CycleReport {
   readonly timings: { readonly snapshotSeconds: number; readonly planSeconds: number; readonly executeSeconds: number };
   /** The data-root file system, read when a policy has `when.diskUsageAbove`. */
   readonly disk?: DiskReading;
+  /**
+   * With pressure policies: a digest of the images and containers the cycle leaves behind
+   * (fingerprint.ts), so the pressure watch can tell whether anything a policy could act on
+   * changed since.
+   */
+  readonly seen?: string;
 }
 
 export interface CycleOptions {
@@ -77,6 +84,17 @@ export async function runCycle(
   options: CycleOptions,
   log: Logger,
 ): Promise<CycleReport> {
+  const { snapshot, ...report } = await cycleOf(engine, config, options, log);
+  return hasPressurePolicies(config) ? { ...report, seen: leftAfter(snapshot, report.removed) } : report;
+}
+
+/** The cycle itself; runCycle adds what the pressure watch needs. */
+async function cycleOf(
+  engine: Engine,
+  config: Config,
+  options: CycleOptions,
+  log: Logger,
+): Promise<CycleReport & { readonly snapshot: Snapshot }> {
   const clock = stopwatch();
   const { listed, snapshot: first, disk } = await gatherInputs(engine, config, options.usage, log);
   const settled = settleInDoubt(options.inDoubt ?? [], listed);
@@ -90,6 +108,7 @@ export async function runCycle(
     mode: options.mode,
     startedAt: options.now,
     plan,
+    snapshot,
     engine: {
       images: snapshot.images.length,
       containers: snapshot.containers.length,
