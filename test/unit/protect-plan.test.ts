@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Policy, RawConfig } from '../../src/core/config/schema.js';
 import type { NetworkObj } from '../../src/core/model/snapshot.js';
 import type { Plan } from '../../src/core/model/plan.js';
-import { ago, config, container, image, names, planAt, volume } from '../support/builders.js';
+import { plan } from '../../src/core/planner/plan.js';
+import { ago, config, container, image, names, NOW, planAt, volume } from '../support/builders.js';
 
 const HEX = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -263,5 +264,34 @@ describe('protection beats every other reason and every policy', () => {
       'volume v: protected by protect.labels "reclaimd.keep"',
       'network n: protected by protect.labels "reclaimd.keep"',
     ]);
+  });
+});
+
+describe('under disk pressure', () => {
+  it('a protected image is never taken, however long unused: the next least recently used go instead', () => {
+    const alone = (id: string, size: number) => image({ id, tags: [`ci/${id}:1`], layers: [[`L-${id}`, size]] });
+    const images = [alone('a', 1000), alone('b', 2000), alone('c', 3000), alone('d', 4000)];
+    // Least recently used first: d, a, c, b.
+    const usage = {
+      images: new Map([
+        ['d', ago(9)],
+        ['a', ago(7)],
+        ['c', ago(5)],
+        ['b', ago(1)],
+      ]),
+      volumes: new Map(),
+    };
+    const budget: Policy = {
+      name: 'budget',
+      resource: 'image',
+      match: {},
+      when: { totalSizeAbove: '9000B' },
+      until: { totalSizeBelow: '5000B' },
+    };
+    const cfg = config({ policies: [budget], protect: { images: ['ci/d:*'] } });
+    const p = plan(cfg, { images, containers: [], volumes: [], usage }, NOW);
+    // Without d's 4000 bytes, a (1000), c (3000) and b (2000) are needed to get from 10000 to 5000.
+    expect(p.actions.map((a) => a.id)).toEqual(['a', 'b', 'c']);
+    expect(p.kept.map((k) => `${k.id}: ${k.reason}`)).toEqual(['d: protected by protect.images "ci/d:*" (ci/d:1)']);
   });
 });
