@@ -119,6 +119,108 @@ const one = (kind: string): Json => {
   return found[0]!.body;
 };
 
+/**
+ * Writes the ConfigMap's items where the DaemonSet mounts them (in a temporary directory) and
+ * loads the configuration the container's --config names, as reclaimd in the pod would.
+ */
+async function loadMountedConfig(): ReturnType<typeof loadConfig> {
+  const configMap = one('ConfigMap');
+  const pod = one('DaemonSet').spec.template.spec;
+  const volume = pod.volumes.find((v: Json) => v.configMap?.name === configMap.metadata.name);
+  const mount = pod.containers[0].volumeMounts.find((m: Json) => m.name === volume.name);
+  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-k8s-'));
+  for (const item of volume.configMap.items as { key: string; path: string }[]) {
+    mkdirSync(path.dirname(path.join(dir, item.path)), { recursive: true });
+    writeFileSync(path.join(dir, item.path), configMap.data[item.key]);
+  }
+  const configArg = pod.containers[0].args[pod.containers[0].args.indexOf('--config') + 1] as string;
+  expect(path.dirname(configArg)).toBe(mount.mountPath);
+  return loadConfig(path.join(dir, path.basename(configArg)));
+}
+
+type Level = 'privileged' | 'baseline' | 'restricted';
+
+// Pod Security Standards (kubernetes.io/docs/concepts/security/pod-security-standards/): the
+// controls a pod spec can break, as Pod Security Admission checks them.
+const BASELINE_CAPABILITIES = new Set(
+  'AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL MKNOD NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT'.split(
+    ' ',
+  ),
+);
+const RESTRICTED_VOLUMES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
+
+/** What in `pod` (a pod spec) the Pod Security Standard `level` forbids, one line each. */
+function podSecurityViolations(pod: Json, level: Exclude<Level, 'privileged'>): string[] {
+  const found: string[] = [];
+  const containers: Json[] = [...(pod.initContainers ?? []), ...pod.containers, ...(pod.ephemeralContainers ?? [])];
+  const podContext = pod.securityContext ?? {};
+  for (const ns of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[ns] === true) found.push(`${ns}`);
+  for (const v of pod.volumes ?? []) {
+    if (v.hostPath !== undefined) found.push(`hostPath volume "${v.name}"`);
+    else if (level === 'restricted') {
+      const kind = Object.keys(v).find((k) => k !== 'name');
+      if (kind === undefined || !RESTRICTED_VOLUMES.has(kind)) found.push(`${String(kind)} volume "${v.name}"`);
+    }
+  }
+  if (podContext.seccompProfile?.type === 'Unconfined') found.push('pod seccomp Unconfined');
+  for (const c of containers) {
+    const context = c.securityContext ?? {};
+    const name = `"${c.name}"`;
+    if (context.privileged === true) found.push(`privileged container ${name}`);
+    if (context.windowsOptions?.hostProcess === true) found.push(`host process ${name}`);
+    if ((c.ports ?? []).some((p: Json) => (p.hostPort ?? 0) !== 0)) found.push(`host port in ${name}`);
+    if (context.procMount !== undefined && context.procMount !== 'Default') found.push(`procMount in ${name}`);
+    const seccomp = context.seccompProfile?.type ?? podContext.seccompProfile?.type;
+    if (context.seccompProfile?.type === 'Unconfined') found.push(`seccomp Unconfined in ${name}`);
+    const added: string[] = context.capabilities?.add ?? [];
+    if (added.some((cap) => !BASELINE_CAPABILITIES.has(cap))) found.push(`capabilities added to ${name}`);
+    if (level === 'baseline') continue;
+    if (context.allowPrivilegeEscalation !== false) found.push(`container ${name} allows privilege escalation`);
+    if ((context.runAsNonRoot ?? podContext.runAsNonRoot) !== true) found.push(`container ${name} may run as root`);
+    if ((context.runAsUser ?? podContext.runAsUser) === 0) found.push(`container ${name} runs as uid 0`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') found.push(`no seccomp profile for ${name}`);
+    if (!(context.capabilities?.drop ?? []).includes('ALL')) found.push(`container ${name} keeps capabilities`);
+    if (added.some((cap) => cap !== 'NET_BIND_SERVICE')) found.push(`capabilities beyond NET_BIND_SERVICE in ${name}`);
+  }
+  return found;
+}
+
+/** The strictest Pod Security level that admits `pod`. */
+function strictestLevel(pod: Json): Level {
+  if (podSecurityViolations(pod, 'restricted').length === 0) return 'restricted';
+  if (podSecurityViolations(pod, 'baseline').length === 0) return 'baseline';
+  return 'privileged';
+}
+
+interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+/** Whether `t` tolerates `taint`, by the scheduler's rules (an empty key with Exists matches every key). */
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect !== undefined && t.effect !== '' && t.effect !== taint.effect) return false;
+  if ((t.operator ?? 'Equal') === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+}
+
 describe('deploy/kubernetes manifests', () => {
   it('every manifest passes its schema', () => {
     expect(manifests.map((m) => `${m.file} ${String(m.body.kind)}`)).toHaveLength(6);
@@ -191,21 +293,65 @@ describe('deploy/kubernetes manifests', () => {
   });
 
   it('the ConfigMap, mounted as the DaemonSet mounts it, is a configuration reclaimd accepts', async () => {
-    const configMap = one('ConfigMap');
-    const pod = one('DaemonSet').spec.template.spec;
-    const volume = pod.volumes.find((v: Json) => v.configMap?.name === configMap.metadata.name);
-    const mount = pod.containers[0].volumeMounts.find((m: Json) => m.name === volume.name);
-    const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-k8s-'));
-    for (const item of volume.configMap.items as { key: string; path: string }[]) {
-      mkdirSync(path.dirname(path.join(dir, item.path)), { recursive: true });
-      writeFileSync(path.join(dir, item.path), configMap.data[item.key]);
-    }
-    const configArg = pod.containers[0].args[pod.containers[0].args.indexOf('--config') + 1] as string;
-    expect(path.dirname(configArg)).toBe(mount.mountPath);
-    const result = await loadConfig(path.join(dir, path.basename(configArg)));
+    const result = await loadMountedConfig();
     expect(result.ok ? [] : result.problems).toEqual([]);
     if (result.ok) expect(result.value.policies.length).toBeGreaterThan(0);
-    expect(parse(configMap.data['config.yaml'])).toMatchObject({ mode: 'dry-run' });
+    expect(parse(one('ConfigMap').data['config.yaml'])).toMatchObject({ mode: 'dry-run' });
+  });
+
+  it('the ConfigMap keeps state in the writable volume the DaemonSet mounts for it', async () => {
+    const result = await loadMountedConfig();
+    if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
+    const pod = one('DaemonSet').spec.template.spec;
+    const mount = pod.containers[0].volumeMounts.find((m: Json) => m.mountPath === result.value.stateDir);
+    expect(mount, `a volume mounted at state.dir (${String(result.value.stateDir)})`).toBeDefined();
+    expect(mount.readOnly).not.toBe(true);
+    const volume = pod.volumes.find((v: Json) => v.name === mount.name);
+    // Kubernetes mounts these read-only whatever the mount says.
+    for (const readOnlyKind of ['configMap', 'secret', 'downwardAPI', 'projected'])
+      expect(volume[readOnlyKind], `state volume "${volume.name}"`).toBeUndefined();
+  });
+
+  it('the namespace enforces the strictest Pod Security level the pod meets: privileged, for the socket alone', () => {
+    const namespace = one('Namespace');
+    const daemonSet = one('DaemonSet');
+    const pod = daemonSet.spec.template.spec;
+    // The socket is a hostPath volume, which "baseline" already forbids; nothing else departs
+    // even from "restricted", and that is what keeps the pod as strict as it can be.
+    expect(podSecurityViolations(pod, 'baseline')).toEqual(['hostPath volume "docker-socket"']);
+    expect(podSecurityViolations(pod, 'restricted')).toEqual(['hostPath volume "docker-socket"']);
+    expect(namespace.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': strictestLevel(pod) });
+    expect(strictestLevel(pod)).toBe('privileged');
+    for (const m of manifests.filter((x) => x.body.kind !== 'Namespace'))
+      expect(m.body.metadata.namespace, m.file).toBe(namespace.metadata.name);
+    // The checker does see a departure of the container itself.
+    const loosened = structuredClone(pod);
+    loosened.containers[0].securityContext.allowPrivilegeEscalation = true;
+    loosened.containers[0].securityContext.privileged = true;
+    expect(podSecurityViolations(loosened, 'restricted')).toEqual([
+      'hostPath volume "docker-socket"',
+      'privileged container "reclaimd"',
+      'container "reclaimd" allows privilege escalation',
+    ]);
+  });
+
+  it('the DaemonSet tolerates the taints of dedicated CI nodes, and is not evicted by them', () => {
+    const pod = one('DaemonSet').spec.template.spec;
+    const taints: Taint[] = [
+      { key: 'ci', value: 'true', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'runner', effect: 'NoExecute' },
+      { key: 'gitlab-runner', effect: 'NoSchedule' },
+      { key: 'node-role.kubernetes.io/build', effect: 'NoExecute' },
+    ];
+    for (const taint of taints)
+      expect(
+        (pod.tolerations ?? []).some((t: Toleration) => tolerates(t, taint)),
+        `${taint.key}:${taint.effect}`,
+      ).toBe(true);
+    // A NoExecute toleration with tolerationSeconds would still evict the pod after that time.
+    for (const t of pod.tolerations as Toleration[]) expect(t.tolerationSeconds).toBeUndefined();
+    // The opt-in is the node label: the tolerations never place a pod on a node without it.
+    expect(pod.nodeSelector).toMatchObject({ 'reclaimd.dev/docker-engine': 'true' });
   });
 
   it('kustomization.yaml lists every manifest', () => {
