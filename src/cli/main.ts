@@ -12,31 +12,10 @@ import { VERSION } from '../lib/version.js';
 import { daemonCommand } from './daemon.js';
 import { EXIT, print } from './exit-codes.js';
 import { explainCommand } from './explain.js';
+import { COMMAND_HELP, isCommand, USAGE } from './help.js';
 import { onceCommand } from './once.js';
 import { planCommand } from './plan.js';
 import { loadValidConfig, validateCommand } from './validate.js';
-
-const USAGE = `reclaimd ${VERSION} — policy-driven cleanup for Docker hosts
-
-Usage:
-  reclaimd validate --config FILE            check the configuration and every policy file
-  reclaimd plan     --config FILE [--json]   show what would be removed and kept (never removes)
-  reclaimd once     --config FILE [--json]   run one cycle in the configured mode
-  reclaimd daemon   --config FILE            run cycles on the schedule; serve /metrics, /healthz
-  reclaimd explain  --config FILE [--json] OBJECT
-                                             why policies would remove or keep one image (ID, short
-                                             ID or reference), container (ID or name) or volume (name)
-
-Options:
-  --config FILE              the global configuration (default: ./config.yaml)
-  --mode dry-run|enforce     override the configuration's mode
-  --json                     machine-readable output (plan, once, explain)
-  --listen HOST:PORT         override metrics.listen (daemon)
-  --help, --version
-
-Exit codes: 0 ok, 1 the engine failed or a cycle did not complete, 2 invalid configuration,
-3 explain: no such object (or several match), 64 usage, 75 once, daemon: another reclaimd
-process holds the lock (in state.dir, or for this engine on this machine); nothing was removed.`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -54,30 +33,36 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    // Commands come first, so the command's own usage is the one to show.
+    const first = argv[0];
+    process.stderr.write(`${(err as Error).message}\n\n${isCommand(first) ? COMMAND_HELP[first] : USAGE}\n`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.version) return print(VERSION);
-  const command = positionals[0];
-  if (values.help) return print(USAGE);
+  // `reclaimd help [COMMAND]` is `reclaimd [COMMAND] --help`.
+  const asksHelp = values.help || positionals[0] === 'help';
+  const words = positionals[0] === 'help' ? positionals.slice(1) : positionals;
+  const command = words[0];
+  if (asksHelp && command === undefined) return print(USAGE);
   if (command === undefined) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;
   }
-  if (
-    !['validate', 'plan', 'once', 'daemon', 'explain'].includes(command) ||
-    positionals.length > (command === 'explain' ? 2 : 1)
-  ) {
-    process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
+  if (asksHelp && isCommand(command)) return print(COMMAND_HELP[command]);
+  if (!isCommand(command) || asksHelp || words.length > (command === 'explain' ? 2 : 1)) {
+    process.stderr.write(`unknown command: ${words.join(' ')}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   if (values.mode !== undefined && values.mode !== 'dry-run' && values.mode !== 'enforce') {
     process.stderr.write(`--mode: expected dry-run or enforce, got "${values.mode}"\n`);
     return EXIT.usage;
   }
-  if (command === 'explain' && positionals[1] === undefined) {
-    process.stderr.write(`explain: which object? e.g. reclaimd explain --config FILE ci/app:pr-1\n\n${USAGE}\n`);
+  const object = words[1];
+  if (command === 'explain' && object === undefined) {
+    process.stderr.write(
+      `explain: which object? e.g. reclaimd explain --config FILE ci/app:pr-1\n\n${COMMAND_HELP.explain}\n`,
+    );
     return EXIT.usage;
   }
   const modeOverride = values.mode as Mode | undefined;
@@ -93,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(level, command === 'daemon' ? process.stdout : process.stderr);
   if (command === 'daemon') return daemonCommand(configPath, config, modeOverride, log, values.listen);
   if (command === 'explain')
-    return explainCommand(config, positionals[1] as string, modeOverride ?? config.mode, log, values.json === true);
+    return explainCommand(config, object as string, modeOverride ?? config.mode, log, values.json === true);
   if (command === 'plan') return planCommand(config, log, values.json === true);
   return onceCommand(modeOverride ?? config.mode, config, log, values.json === true);
 }
