@@ -15,7 +15,7 @@ import { explainCommand } from './explain.js';
 import { COMMAND_HELP, isCommand, USAGE } from './help.js';
 import { onceCommand } from './once.js';
 import { planCommand } from './plan.js';
-import { loadValidConfig, validateCommand } from './validate.js';
+import { DEFAULT_CONFIG, loadValidConfig, validateCommand } from './validate.js';
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -24,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        config: { type: 'string', default: 'config.yaml' },
+        // No default here: whether --config was given decides what a missing file means.
+        config: { type: 'string' },
         mode: { type: 'string' },
         json: { type: 'boolean', default: false },
         listen: { type: 'string' },
@@ -66,9 +67,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const modeOverride = values.mode as Mode | undefined;
-  const configPath = values.config as string;
+  const configPath = values.config ?? DEFAULT_CONFIG;
 
-  const config = await loadValidConfig(configPath);
+  const config = await loadValidConfig(configPath, {
+    command: `${command}${object === undefined ? '' : ` ${object}`}`,
+    defaulted: values.config === undefined,
+  });
   if (typeof config === 'number') return config;
   if (command === 'validate') return validateCommand(configPath, config, modeOverride);
   // Logs go to stderr for one-shot commands so that stdout carries only the plan or report.

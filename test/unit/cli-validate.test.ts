@@ -4,7 +4,18 @@
 // Each directory under test/fixtures/invalid/ is one case: a config.yaml (absent for the
 // missing-file case), its policy files, and expected.txt with exactly the problem lines the CLI
 // must print to stderr, in order. Cases too big or too odd to commit are generated below.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -290,9 +301,69 @@ describe('command line', { timeout: 30_000 }, () => {
   });
 
   it('reads ./config.yaml when --config is not given', async () => {
-    // The repository root has no config.yaml: the default path is what the problem names.
+    const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-cwd-'));
+    writeFileSync(path.join(dir, 'config.yaml'), readFileSync(path.join(ROOT, 'config.example.yaml')));
+    cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
+    const r = await runNode([CLI, 'validate'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^config\.yaml: valid \(/);
+  });
+});
+
+describe('no --config and no ./config.yaml', { timeout: 30_000 }, () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  function emptyDir(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-cwd-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  // Every command that reads the configuration, with what it needs besides.
+  const commands = [['validate'], ['plan', '--json'], ['once'], ['daemon'], ['explain', 'ci/app:1']];
+
+  it.concurrent.each(commands)(
+    '%s: says the default is missing and names config.example.yaml in the working directory',
+    async (...args) => {
+      const dir = emptyDir();
+      copyFileSync(path.join(ROOT, 'config.example.yaml'), path.join(dir, 'config.example.yaml'));
+      const r = await runNode([CLI, ...args], { cwd: dir });
+      expectNoCrash(r);
+      expect(r.code).toBe(EXIT.invalid);
+      expect(r.stdout).toBe('');
+      const object = args[0] === 'explain' ? ` ${args[1]}` : '';
+      expect(r.stderr).toBe(
+        `config.yaml: no such file. Without --config, reclaimd reads config.yaml in the working directory (${realpathSync(dir)}).\n` +
+          'Pass the configuration with --config FILE; config.example.yaml is a dry-run one to start from:\n' +
+          `  reclaimd ${args[0]}${object} --config config.example.yaml\n`,
+      );
+    },
+  );
+
+  it('names the repository’s config.example.yaml when the working directory has none', async () => {
+    const dir = emptyDir();
+    const r = await runNode([CLI, 'plan'], { cwd: dir });
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      'Pass the configuration with --config FILE; ' +
+        `${path.join(ROOT, 'config.example.yaml')} is a dry-run one to start from:`,
+      `  reclaimd plan --config ${path.join(ROOT, 'config.example.yaml')}`,
+      '',
+    ]);
+  });
+
+  it('from the repository root, names config.example.yaml as it is there', async () => {
     expect(existsSync(path.join(ROOT, 'config.yaml'))).toBe(false);
-    const r = await runCli(['validate']);
+    const r = await runCli(['plan']);
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.stderr).toMatch(/^config\.yaml: no such file\. Without --config/);
+    expect(r.stderr).toContain('\n  reclaimd plan --config config.example.yaml\n');
+  });
+
+  it('an explicit --config that is missing is reported as before, with no advice', async () => {
+    const r = await runNode([CLI, 'plan', '--config', 'config.yaml'], { cwd: emptyDir() });
     expect(problemLines(r, 'config.yaml')).toEqual(['config.yaml:1:1: no such file']);
   });
 });
