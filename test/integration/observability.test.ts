@@ -306,3 +306,68 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
     for (const p of panels) expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
   });
 });
+
+describe('the dashboard when nothing is reclaimable', () => {
+  const host = inject('dockerHost');
+  // No fixture carries this run's label, so the one policy selects nothing on the engine.
+  const run = newRunId();
+  let daemon: DaemonProcess | undefined;
+  let prometheus: PrometheusServer | undefined;
+  const reclaimableNow = panels.find((p) => p.title === 'Reclaimable now')!;
+
+  beforeAll(async () => {
+    const configPath = writeConfig(
+      { mode: 'dry-run', schedule: '* * * * * *', docker: { host, pingInterval: '1s' } },
+      {
+        'p.yaml': {
+          policies: [{ name: 'obs-nothing', resource: 'image', match: { labels: [`${TEST_LABEL}=${run}`] } }],
+        },
+      },
+    );
+    daemon = new DaemonProcess(['--config', configPath]);
+    await daemon.started();
+    const server = await PrometheusServer.start(`127.0.0.1:${daemon.port}`, []);
+    prometheus = server;
+    await waitFor(
+      () => server.ready(),
+      60_000,
+      () => `prometheus to be ready:\n${server.log()}`,
+    );
+    // A cycle has been recorded and scraped: the engine's object counts are there.
+    await waitFor(
+      async () => {
+        const answer = await server.query('reclaimd_engine_objects{resource="image"}');
+        return (answer.data?.result.length ?? 0) > 0 ? true : undefined;
+      },
+      60_000,
+      () => `a scraped cycle:\n${server.log()}`,
+    );
+  });
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    daemon?.kill('SIGKILL');
+  });
+
+  async function samples(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+    const answer = await prometheus!.query(expr);
+    expect(answer, expr).toMatchObject({ status: 'success' });
+    return answer.data!.result as { metric: Record<string, string>; value: [number, string] }[];
+  }
+
+  it('"Reclaimable now" shows 0, not "No data"', async () => {
+    // What the panel had to cope with: no reclaimable series at all.
+    expect(await samples('reclaimd_reclaimable_bytes')).toEqual([]);
+    expect(reclaimableNow.targets).toHaveLength(1);
+    const result = await samples(substitute(reclaimableNow.targets![0]!.expr, variableValues()));
+    expect(result.map((s) => s.value[1])).toEqual(['0']);
+  });
+
+  it('"Reclaimable now" stays empty for an instance that is not there, rather than a made-up 0', async () => {
+    const values = variableValues();
+    values.set('instance', 'no-such-host:9476');
+    expect(await samples(substitute(reclaimableNow.targets![0]!.expr, values))).toEqual([]);
+    values.set('instance', `127.0.0.1:${daemon!.port}`);
+    expect((await samples(substitute(reclaimableNow.targets![0]!.expr, values))).map((s) => s.value[1])).toEqual(['0']);
+  });
+});
