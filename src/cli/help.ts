@@ -74,9 +74,9 @@ prints its report: in enforce it removes what the plan selects, in dry-run it st
 before the first removal. It holds the process lock while it runs, so it never overlaps a
 daemon or another once on the same engine.`,
     [CONFIG, MODE, JSON_OUTPUT],
-    `0 the cycle completed, 1 the engine failed, the cycle did not complete or a removal is in
-doubt, 2 invalid configuration, 64 usage, 75 another reclaimd process holds the lock (nothing
-was removed).`,
+    `0 the cycle completed, 1 the engine failed, the cycle did not complete or a
+removal is in doubt, 2 invalid configuration, 64 usage, 75 another reclaimd process holds
+the lock (nothing was removed).`,
   ),
   daemon: commandHelp(
     'reclaimd daemon [--config FILE] [--mode dry-run|enforce] [--listen HOST:PORT]',
@@ -86,8 +86,8 @@ configuration before every cycle and on SIGHUP; an invalid edit keeps the last g
 SIGTERM or SIGINT lets the removal in flight finish, then exits; a second signal exits at
 once.`,
     [CONFIG, MODE, '  --listen HOST:PORT       override metrics.listen'],
-    `0 stopped by SIGTERM or SIGINT, 1 could not start (e.g. the listen address is taken) or
-lost the process lock, 2 invalid configuration at start, 64 usage, 75 another reclaimd
+    `0 stopped by SIGTERM or SIGINT, 1 could not start (the listen address taken, say)
+or lost the process lock, 2 invalid configuration at start, 64 usage, 75 another reclaimd
 process holds the lock (nothing was removed), 130 stopped at once by a second signal.`,
   ),
   explain: commandHelp(
@@ -101,7 +101,7 @@ name) or a volume (name). Reads the engine; removes nothing.`,
       "  --mode dry-run|enforce   the mode the verdict is given for (default: the configuration's)",
       JSON_OUTPUT,
     ],
-    `0 explained, 1 the engine failed, 2 invalid configuration, 3 no such object (or the name
-matches several), 64 usage.`,
+    `0 explained, 1 the engine failed, 2 invalid configuration, 3 no such object (or
+the name matches several), 64 usage.`,
   ),
 };
