@@ -1,18 +1,29 @@
-// The container image as users run it: built from the Dockerfile (on a base made from this
-// machine's node, since no registry can be reached), run as a non-root user on a read-only
-// root file system with the engine's socket and its group, answering /healthz and counting a
-// dry-run cycle in /metrics; then the Swarm stack of deploy/swarm, one task per node.
-import { chmodSync, readdirSync, statSync } from 'node:fs';
+// The container image as users run it. The image is built from the Dockerfile (on a base made
+// from this machine's node, since no registry can be reached) and checked for what it is made
+// of. Then the recipe of docs/deploy/container.md (a container beside the engine) is read from
+// the doc itself and run as written, in a temporary copy of the files it uses, on the
+// throwaway engine; the test lists what it changes in it, and why the engine forces it. Last,
+// the Swarm stack of deploy/swarm, one task per node.
+//
+// For the recipe, DOCKER_HOST names the throwaway engine, the docker CLI is the one of the
+// engine under test, DOCKER_CONFIG is empty and DOCKER_BUILDKIT=0 (dockerCliEnv): the classic
+// builder reuses the steps buildReclaimdImage has just built, so the recipe's own
+// `docker build` costs seconds instead of a second `npm ci`.
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
 import { writeConfig } from '../support/cli.js';
 import { waitFor } from '../support/daemon-process.js';
+import { runShellBlock, shellBlock } from '../support/doc-commands.js';
 import { dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
+import { loadImages } from '../support/image-archive.js';
 import {
   allImageIds,
   buildReclaimdImage,
   dockerCli,
+  dockerCliEnv,
   freePort,
   removeImagesSince,
   REPO_ROOT,
@@ -26,12 +37,28 @@ let run: string;
 let before: Set<string>;
 let built: { base: string; image: string } | undefined;
 const containers: string[] = [];
+const copies: string[] = [];
+
+// Four CI images that the shipped policy `stale-ci-images` matches (repository ci/**, tags
+// pr-*, label team=ci, built in 2024); it keeps the newest three, so exactly one is
+// reclaimable. A cycle's /metrics then names the policy that decided, which shows whose
+// policies a recipe's reclaimd runs.
+const CI_IMAGES = [1, 2, 3, 4].map((n) => `ci/app:pr-${n}`);
 
 beforeAll(async () => {
   docker = dockerFor(host);
   run = newRunId();
   before = await allImageIds(docker);
   built = await buildReclaimdImage(host, run);
+  await loadImages(
+    docker,
+    CI_IMAGES.map((tag, i) => ({
+      tags: [tag],
+      created: new Date(Date.UTC(2024, 0, 1 + i)),
+      labels: { [TEST_LABEL]: run, team: 'ci' },
+      layers: [{ files: [{ path: 'app', content: tag }] }],
+    })),
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -40,10 +67,20 @@ afterAll(async () => {
       .getContainer(id)
       .remove({ force: true })
       .catch(() => undefined);
-  await removeImagesSince(docker, before, built ? [built.image, built.base] : []);
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+  // The recipe's own tag `reclaimd` included: the engine is left as this file found it.
+  await removeImagesSince(docker, before, built ? ['reclaimd', ...CI_IMAGES, built.image, built.base] : []);
   // The build stages' untagged images included: the engine is left as this file found it.
   expect([...(await allImageIds(docker))].filter((id) => !before.has(id))).toEqual([]);
 });
+
+/** A temporary copy of `paths` (files or directories, relative to the checkout), as a reader has them. */
+function copyOfCheckout(paths: readonly string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-recipe-'));
+  copies.push(dir);
+  for (const p of paths) cpSync(path.join(REPO_ROOT, p), path.join(dir, p), { recursive: true });
+  return dir;
+}
 
 /** A dry-run configuration on a one-second schedule, listening on `port`, readable by any uid. */
 function containerConfig(port: number): string {
@@ -68,16 +105,69 @@ function containerConfig(port: number): string {
   return path.dirname(configPath);
 }
 
-async function get(port: number, urlPath: string): Promise<{ status: number; body: string } | undefined> {
+async function get(
+  port: number,
+  urlPath: string,
+  address = '127.0.0.1',
+): Promise<{ status: number; body: string } | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${urlPath}`);
+    const res = await fetch(`http://${address}:${port}${urlPath}`);
     return { status: res.status, body: await res.text() };
   } catch {
     return undefined; // not listening yet
   }
 }
 
-/** Runs the image as the README documents: read-only, the socket, its group, host networking. */
+/** The /metrics text once it counts a successful cycle. */
+async function metricsAfterACycle(port: number): Promise<string | undefined> {
+  const metrics = await get(port, '/metrics');
+  const cycles = metrics ? sample(metrics.body, 'reclaimd_cycles_total', { result: 'success' }) : undefined;
+  return cycles !== undefined && cycles >= 1 ? metrics!.body : undefined;
+}
+
+/** The policies of /metrics that planned something in the last cycle. */
+function deciding(metrics: string): string[] {
+  const names = [...metrics.matchAll(/^reclaimd_reclaimable_objects\{[^}]*policy="([^"]+)"/gm)].map((m) => m[1]!);
+  return [...new Set(names)].sort();
+}
+
+/** uid, gid and supplementary groups of a running process, as the kernel has them. */
+function processIds(pid: number): { uid: string; gid: string; groups: string[] } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): string[] =>
+    (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/);
+  return { uid: field('Uid')[0]!, gid: field('Gid')[0]!, groups: field('Groups').filter((g) => g !== '') };
+}
+
+/** Whether the root file system of a running process is mounted read-only. */
+function rootIsReadOnly(pid: number): boolean {
+  const root = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .find((line) => line.split(' ')[4] === '/');
+  return root?.split(' ')[5]?.split(',').includes('ro') ?? false;
+}
+
+/** The state files reclaimd wrote into a volume (last-use-<engine>.json). */
+async function stateFiles(volume: string): Promise<string[]> {
+  const { Mountpoint } = await docker.getVolume(volume).inspect();
+  return readdirSync(Mountpoint).filter((f) => /^last-use-[0-9a-f]{16}\.json$/.test(f));
+}
+
+/** Waits for Docker's own verdict of the image's HEALTHCHECK (first probe after 30 s). */
+async function becomesHealthy(id: string, extra: () => Promise<void> = async () => undefined): Promise<void> {
+  await waitFor(
+    async () => {
+      await extra();
+      const state = (await docker.getContainer(id).inspect()).State;
+      if (!state.Running) throw new Error(`the container stopped (exit ${state.ExitCode})`);
+      return state.Health?.Status === 'healthy' ? true : undefined;
+    },
+    90_000,
+    () => 'a healthy container',
+  );
+}
+
+/** Runs the image with a test configuration: read-only, the socket, optionally its group, host networking. */
 async function runContainer(image: string, port: number, groupAdd: boolean): Promise<string> {
   const args = ['run', '-d', '--read-only', '--network', 'host', '--label', `${TEST_LABEL}=${run}`];
   args.push('-v', `${socket}:/var/run/docker.sock`, '-v', `${containerConfig(port)}:/etc/reclaimd:ro`);
@@ -120,39 +210,9 @@ describe('the container image', () => {
     expect(listing.split('\n')).toContain('dockerode');
   });
 
-  it('runs read-only as uid 10001 through the socket group, answers /healthz and counts a dry-run cycle', async () => {
-    const port = await freePort();
-    const id = await runContainer(built!.image, port, true);
-    await waitFor(
-      async () => {
-        const metrics = await get(port, '/metrics');
-        const cycles = metrics ? sample(metrics.body, 'reclaimd_cycles_total', { result: 'success' }) : undefined;
-        return cycles !== undefined && cycles >= 1 ? true : undefined;
-      },
-      60_000,
-      () => 'a successful cycle in /metrics',
-    );
-    const health = await get(port, '/healthz');
-    expect(health?.status).toBe(200);
-    expect(JSON.parse(health!.body)).toMatchObject({ status: 'ok', dockerUp: true, configOk: true });
-    expect((await get(port, '/metrics'))?.body).toMatch(/reclaimd_info\{[^}]*mode="dry-run"/);
-
-    const inspect = await docker.getContainer(id).inspect();
-    expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
-    expect((await dockerCli(host, ['exec', id, 'id', '-u'])).trim()).toBe('10001');
-    // The root file system really is read-only for the process.
-    await expect(dockerCli(host, ['exec', id, 'sh', '-c', 'touch /app/x'])).rejects.toThrow(/Read-only file system/);
-    // The image's HEALTHCHECK (node's fetch, no curl) turns the container healthy.
-    await waitFor(
-      async () => ((await docker.getContainer(id).inspect()).State.Health?.Status === 'healthy' ? true : undefined),
-      60_000,
-      () => 'a healthy container',
-    );
-  });
-
   it('cannot reach the engine without the socket group (so the group is what grants access)', async () => {
     const port = await freePort();
-    await runContainer(built!.image, port, false);
+    const id = await runContainer(built!.image, port, false);
     await waitFor(
       async () => {
         const metrics = await get(port, '/metrics');
@@ -163,7 +223,100 @@ describe('the container image', () => {
       () => 'a failed cycle in /metrics',
     );
     expect(JSON.parse((await get(port, '/healthz'))!.body)).toMatchObject({ dockerUp: false });
+    // Its failing cycle every second would only load the machine during the recipes below.
+    await docker.getContainer(id).remove({ force: true });
   });
+});
+
+describe('docs/deploy/container.md, followed as written', () => {
+  // What changes in the block, and why:
+  // - `docker build` gets `--build-arg BASE=<local base>` (no registry has node:20-bookworm-slim)
+  //   and `--network host` (the engine has no bridge, so RUN npm ci would have no network).
+  // - The socket's path on this machine is the throwaway engine's; inside the container it
+  //   stays /var/run/docker.sock, where reclaimd looks by default.
+  // - `-p 127.0.0.1:9476:9476` becomes `--network host`: the engine runs with --bridge=none and
+  //   --iptables=false, so there is no network to publish from. The image's own command then
+  //   runs with its listen address moved to 127.0.0.1:<free port> (9476 may be taken on this
+  //   machine), and RECLAIMD_HEALTHCHECK_URL follows it, as the doc says to.
+  // The container, the image tag and the volume keep their names: the engine is this run's.
+  it('builds, runs read-only as uid 10001 with the socket group, is healthy and counts a dry-run cycle', async () => {
+    const block = shellBlock('docs/deploy/container.md', 'docker build -t reclaimd .');
+    // The build context is what .dockerignore lets through, beside the Dockerfile.
+    const context = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1));
+    const dir = copyOfCheckout(['Dockerfile', '.dockerignore', ...context]);
+
+    // The image's own command, with only its listen address moved: what -p would have reached.
+    const cmd = (await docker.getImage(built!.image).inspect()).Config.Cmd ?? [];
+    expect(cmd).toContain('0.0.0.0:9476');
+    const port = await freePort();
+    const command = cmd.map((a) => (a === '0.0.0.0:9476' ? `127.0.0.1:${port}` : a)).join(' ');
+    const replace: Array<[string, string]> = [
+      ['docker build ', `docker build --network host --build-arg BASE=${built!.base} `],
+      ['-v /var/run/docker.sock:', `-v ${socket}:`],
+      ['stat -c %g /var/run/docker.sock', `stat -c %g ${socket}`],
+      [
+        '-p 127.0.0.1:9476:9476 reclaimd',
+        `--network host -e RECLAIMD_HEALTHCHECK_URL=http://127.0.0.1:${port}/healthz reclaimd ${command}`,
+      ],
+    ];
+    const started = Date.now();
+    try {
+      const { stdout } = await runShellBlock(block, { cwd: dir, env: dockerCliEnv(host), replace, timeoutMs: 600_000 });
+      // The classic builder says of each step whether it reused buildReclaimdImage's result.
+      const steps = stdout.split(/^(?=Step \d+\/\d+ : )/m).filter((s) => s.startsWith('Step '));
+      const rebuilt = steps
+        .filter((s) => !s.includes(' ---> Using cache') && !/^Step \S+ : FROM /.test(s))
+        .map((s) => s.split('\n')[0]);
+      const id = (await docker.getContainer('reclaimd').inspect()).Id;
+      console.log(
+        `container recipe: built (${steps.length} steps, ${rebuilt.length} run again${rebuilt.length > 0 ? `, first ${rebuilt[0]}` : ''}) and started in ${Date.now() - started} ms`,
+      );
+      // The recipe ran the image it built, whose command is the one moved above.
+      expect((await docker.getContainer(id).inspect()).Config.Image).toBe('reclaimd');
+      expect((await docker.getImage('reclaimd').inspect()).Config.Cmd).toEqual(cmd);
+
+      const metrics = await waitFor(
+        () => metricsAfterACycle(port),
+        60_000,
+        () => 'a successful cycle in /metrics',
+      );
+      expect(metrics).toMatch(/reclaimd_info\{[^}]*mode="dry-run"/);
+      // The policies mounted from $PWD/policies (the shipped ones, copied) decided.
+      expect(deciding(metrics)).toContain('stale-ci-images');
+      expect(sample(metrics, 'reclaimd_reclaimable_objects', { resource: 'image', policy: 'stale-ci-images' })).toBe(1);
+      const health = await get(port, '/healthz');
+      expect(health?.status).toBe(200);
+      expect(JSON.parse(health!.body)).toMatchObject({ status: 'ok', dockerUp: true, configOk: true });
+
+      const inspect = await docker.getContainer(id).inspect();
+      const gid = String(statSync(socket).gid);
+      expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(rootIsReadOnly(inspect.State.Pid)).toBe(true);
+      expect(inspect.HostConfig.GroupAdd).toEqual([gid]);
+      expect(processIds(inspect.State.Pid)).toMatchObject({ uid: '10001', gid: '10001' });
+      expect(processIds(inspect.State.Pid).groups).toContain(gid);
+      // config.example.yaml's state.dir is the volume's mount: the cycle's last use is there.
+      await waitFor(
+        async () => ((await stateFiles('reclaimd-state')).length === 1 ? true : undefined),
+        30_000,
+        () => 'a state file in the volume reclaimd-state',
+      );
+      // The image's HEALTHCHECK (node's fetch, no curl), at its own interval, as the doc runs it.
+      await becomesHealthy(id);
+    } finally {
+      await docker
+        .getContainer('reclaimd')
+        .remove({ force: true })
+        .catch(() => undefined);
+      await docker
+        .getVolume('reclaimd-state')
+        .remove()
+        .catch(() => undefined);
+    }
+  }, 600_000);
 });
 
 describe('the Swarm stack (deploy/swarm)', () => {

@@ -136,3 +136,21 @@ export function sample(body: string, name: string, labels: Record<string, string
   }
   return undefined;
 }
+
+/**
+ * The environment `dockerCli` gives the docker CLI, for a shell that runs docker commands
+ * itself (a documentation block): the engine at `host` only, the CLI of the engine under test,
+ * an empty DOCKER_CONFIG and the classic builder. The host's client settings are blanked,
+ * since the caller merges this over its own environment (the CLI reads empty as unset).
+ */
+export function dockerCliEnv(host: string): Record<string, string> {
+  return {
+    DOCKER_HOST: host,
+    DOCKER_CONFIG: dockerConfig,
+    DOCKER_BUILDKIT: '0',
+    PATH: cliPath,
+    DOCKER_TLS_VERIFY: '',
+    DOCKER_CERT_PATH: '',
+    DOCKER_CONTEXT: '',
+  };
+}
