@@ -1,19 +1,20 @@
-// The container image as users run it. The image is built from the Dockerfile (on a base made
-// from this machine's node, since no registry can be reached) and checked for what it is made
-// of. Then the recipe of docs/deploy/container.md (a container beside the engine) is read from
-// the doc itself and run as written, in a temporary copy of the files it uses, on the
-// throwaway engine; the test lists what it changes in it, and why the engine forces it. Last,
-// the Swarm stack of deploy/swarm, one task per node.
+// The container image and its two recipes as users follow them. The image is built from the
+// Dockerfile (on a base made from this machine's node, since no registry can be reached) and
+// checked for what it is made of. Then the recipes of docs/deploy/container.md (a container
+// beside the engine) and docs/deploy/swarm.md (a stack, one task per node) are read from the
+// docs themselves and run as written, in a temporary copy of the files they use, on the
+// throwaway engine; each test lists what it changes in them, and why the engine forces it.
 //
-// For the recipe, DOCKER_HOST names the throwaway engine, the docker CLI is the one of the
-// engine under test, DOCKER_CONFIG is empty and DOCKER_BUILDKIT=0 (dockerCliEnv): the classic
-// builder reuses the steps buildReclaimdImage has just built, so the recipe's own
-// `docker build` costs seconds instead of a second `npm ci`.
+// For both, DOCKER_HOST names the throwaway engine, the docker CLI is the one of the engine
+// under test, DOCKER_CONFIG is empty and DOCKER_BUILDKIT=0 (dockerCliEnv): the classic builder
+// reuses the steps buildReclaimdImage has just built, so the recipe's own `docker build`
+// costs seconds instead of a second `npm ci`.
 import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
+import { parse } from 'yaml';
 import { writeConfig } from '../support/cli.js';
 import { waitFor } from '../support/daemon-process.js';
 import { runShellBlock, shellBlock } from '../support/doc-commands.js';
@@ -319,11 +320,71 @@ describe('docs/deploy/container.md, followed as written', () => {
   }, 600_000);
 });
 
-describe('the Swarm stack (deploy/swarm)', () => {
-  it('deploys one reclaimd task per node with host networking, and it runs dry-run cycles', async () => {
+interface TaskState {
+  readonly id: string;
+  readonly state: string;
+  readonly container: string | undefined;
+  readonly exitCode: number | undefined;
+  readonly error: string | undefined;
+}
+
+async function tasksOf(service: string): Promise<TaskState[]> {
+  const tasks = (await docker.listTasks({ filters: { service: [service] } })) as Array<{
+    ID: string;
+    Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  }>;
+  return tasks.map((t) => ({
+    id: t.ID,
+    state: t.Status.State,
+    container: t.Status.ContainerStatus?.ContainerID,
+    exitCode: t.Status.ContainerStatus?.ExitCode,
+    error: t.Status.Err,
+  }));
+}
+
+/** A container's output, stdout and stderr, as `docker logs` shows it. */
+async function logsOf(container: string): Promise<string> {
+  const { stdout } = await runShellBlock(`docker logs ${container} 2>&1`, { cwd: REPO_ROOT, env: dockerCliEnv(host) });
+  return stdout;
+}
+
+// Swarm task states up to running; any other (complete, failed, shutdown, rejected ...) ended it.
+const STARTING = ['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'];
+
+/** Throws at the first task that ended, with what it said, instead of waiting for a crash loop to time out. */
+async function noTaskEnded(service: string): Promise<void> {
+  const ended = (await tasksOf(service)).find((t) => !STARTING.includes(t.state));
+  if (ended === undefined) return;
+  const logs = ended.container ? await logsOf(ended.container).catch((e: Error) => e.message) : '';
+  throw new Error(`a task of ${service} ended: ${ended.state}, exit ${ended.exitCode}, ${ended.error}\n${logs}`);
+}
+
+describe('docs/deploy/swarm.md, followed as written', () => {
+  // What changes in the block, and why:
+  // - `stat -c %g` reads the throwaway engine's socket, and DOCKER_SOCKET (which the doc names
+  //   for this) points the stack's bind mount at it.
+  // - RECLAIMD_PORT (which the doc names for this) is a free port: tasks use the host's
+  //   network, where 9476 may be taken.
+  // - RECLAIMD_IMAGE is the image built here instead of a registry's; the stack gets a unique name.
+  // - At the doc's "edit both", policies.yaml is edited: stale-ci-images is renamed
+  //   site-ci-images. Only that name may then decide: the image's own defaults.yaml must not
+  //   be loaded beside it (same names stopped reclaimd, other names let the defaults decide).
+  it('deploys one task that stays running, healthy, with only the edited policies', async () => {
+    const block = shellBlock('docs/deploy/swarm.md', 'docker stack deploy -c reclaimd.stack.yml');
+    const dir = copyOfCheckout(['deploy/swarm', 'config.example.yaml', 'policies']);
     const stack = `rt${run}`;
+    const service = `${stack}_reclaimd`;
     const port = await freePort();
-    const configDir = containerConfig(port);
+    const gid = String(statSync(socket).gid);
+    const policiesFile = path.join(dir, 'deploy/swarm/policies.yaml');
+    const edit = `sed -i 's/name: stale-ci-images$/name: site-ci-images/' policies.yaml`;
+    const replace: Array<[string, string]> = [
+      ['# edit both', `# edit both\n${edit}`],
+      ['stat -c %g /var/run/docker.sock', `stat -c %g ${socket}`],
+      ['RECLAIMD_IMAGE=registry.example.com/reclaimd:0.1.0', `RECLAIMD_IMAGE=${built!.image}`],
+      ['-c reclaimd.stack.yml reclaimd', `-c reclaimd.stack.yml ${stack}`],
+    ];
+    const env = { ...dockerCliEnv(host), DOCKER_SOCKET: socket, RECLAIMD_PORT: String(port) };
     // A free port for the swarm's own listener, so no other engine on this machine collides.
     await dockerCli(host, [
       'swarm',
@@ -334,36 +395,73 @@ describe('the Swarm stack (deploy/swarm)', () => {
       `127.0.0.1:${await freePort()}`,
     ]);
     try {
-      const env = {
-        RECLAIMD_IMAGE: built!.image,
-        DOCKER_SOCKET: socket,
-        DOCKER_GID: String(statSync(socket).gid),
-        RECLAIMD_PORT: String(port),
-        RECLAIMD_CONFIG: path.join(configDir, 'config.yaml'),
-        RECLAIMD_POLICIES: path.join(configDir, 'policies', 'p.yaml'),
-        CONFIG_VERSION: run,
-      };
-      await dockerCli(host, ['stack', 'deploy', '-c', path.join(REPO_ROOT, 'deploy/swarm/reclaimd.stack.yml'), stack], {
-        env,
-      });
-      await waitFor(
+      const started = Date.now();
+      await runShellBlock(block, { cwd: dir, env, replace, timeoutMs: 180_000 });
+      const policies = parse(readFileSync(policiesFile, 'utf8')) as { policies: Array<{ name: string }> };
+      const names = policies.policies.map((p) => p.name);
+      expect(names).toContain('site-ci-images');
+      expect(names).not.toContain('stale-ci-images');
+
+      const metrics = await waitFor(
         async () => {
-          const metrics = await get(port, '/metrics');
-          const cycles = metrics ? sample(metrics.body, 'reclaimd_cycles_total', { result: 'success' }) : undefined;
-          return cycles !== undefined && cycles >= 1 ? true : undefined;
+          await noTaskEnded(service);
+          return metricsAfterACycle(port);
         },
-        90_000,
+        120_000,
         () => 'a successful cycle of the stack task in /metrics',
       );
+      const firstSeen = Date.now();
+      console.log(`swarm recipe: a cycle ${firstSeen - started} ms after the deploy`);
+      const [task] = await tasksOf(service);
+      // Only the edited policies are loaded, and the renamed one is the one that decides.
+      expect(deciding(metrics)).toContain('site-ci-images');
+      expect(deciding(metrics)).not.toContain('stale-ci-images');
+      expect(sample(metrics, 'reclaimd_reclaimable_objects', { resource: 'image', policy: 'site-ci-images' })).toBe(1);
+      const log = await logsOf(task!.container!);
+      const startLine = log
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; policies?: number })
+        .find((l) => l.msg === 'reclaimd started');
+      expect(startLine?.policies).toBe(names.length);
 
-      const service = await docker.getService(`${stack}_reclaimd`).inspect();
-      expect(service.Spec.Mode).toHaveProperty('Global');
-      const tasks = await docker.listContainers({ filters: { label: [`com.docker.stack.namespace=${stack}`] } });
-      expect(tasks).toHaveLength(1);
-      const task = await docker.getContainer(tasks[0]!.Id).inspect();
-      expect(task.Config.User).toBe(`10001:${statSync(socket).gid}`);
-      expect(task.HostConfig.ReadonlyRootfs).toBe(true);
-      expect(task.HostConfig.NetworkMode).toBe('host');
+      // It stays running: the image's health check turns it healthy (its first probe comes 30 s
+      // after the start) while it remains the one task, never restarted.
+      await becomesHealthy(task!.container!, () => noTaskEnded(service));
+      const rest = 15_000 - (Date.now() - firstSeen);
+      if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+      console.log(`swarm recipe: the same task ran ${Date.now() - firstSeen} ms after its first cycle`);
+      const tasks = await tasksOf(service);
+      expect(tasks.map((t) => [t.id, t.state, t.container])).toEqual([[task!.id, 'running', task!.container]]);
+      const ps = await dockerCli(host, [
+        'service',
+        'ps',
+        '--no-trunc',
+        '--format',
+        '{{.CurrentState}} {{.Error}}',
+        service,
+      ]);
+      expect(ps.trim().split('\n')).toHaveLength(1);
+      expect(ps).toMatch(/^Running /);
+
+      const container = await docker.getContainer(task!.container!).inspect();
+      expect((await docker.getService(service).inspect()).Spec.Mode).toHaveProperty('Global');
+      expect(container.Config.User).toBe(`10001:${gid}`);
+      expect(container.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(rootIsReadOnly(container.State.Pid)).toBe(true);
+      expect(processIds(container.State.Pid)).toMatchObject({ uid: '10001', gid });
+      expect(container.HostConfig.NetworkMode).toBe('host');
+      // It listens on every address of the node, as the doc says, not only on loopback.
+      const address = Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+      if (address !== undefined) expect((await get(port, '/metrics', address))?.status).toBe(200);
+      // config.example.yaml's state.dir is the stack's state volume: the last use is there.
+      await waitFor(
+        async () => ((await stateFiles(`${stack}_state`)).length === 1 ? true : undefined),
+        30_000,
+        () => 'a state file in the stack volume',
+      );
     } finally {
       await dockerCli(host, ['stack', 'rm', stack]).catch(() => undefined);
       // Tasks stop in the background; the state volume and the gateway bridge outlive the stack.
@@ -373,7 +471,7 @@ describe('the Swarm stack (deploy/swarm)', () => {
             .length === 0
             ? true
             : undefined,
-        60_000,
+        90_000,
         () => 'the stack tasks to go',
       );
       await dockerCli(host, ['swarm', 'leave', '--force']);
@@ -396,5 +494,5 @@ describe('the Swarm stack (deploy/swarm)', () => {
         () => 'docker_gwbridge to be removed',
       );
     }
-  });
+  }, 600_000);
 });

@@ -1,8 +1,9 @@
 // The deployment recipes under deploy/ are read by tools a machine may not have (Compose,
 // systemd), so their structure is checked here as data: what each must grant, what it must
 // not, and that every file they mount from this repository exists. The Swarm stack is
-// deployed for real by test/integration/image.test.ts; docker-compose and systemd-analyze
-// check the others where they are installed (scripts/install-test-deps.sh installs both).
+// deployed for real, as docs/deploy/swarm.md says, by test/integration/image.test.ts;
+// docker-compose and systemd-analyze check the others where they are installed
+// (scripts/install-test-deps.sh installs both).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -95,16 +96,43 @@ describe('deploy/compose/docker-compose.yml', () => {
 describe('deploy/swarm/reclaimd.stack.yml', () => {
   const stack = parse(read('deploy/swarm/reclaimd.stack.yml')) as ComposeFile;
   const reclaimd = stack.services['reclaimd'];
+  const targets = reclaimd?.configs?.map((c) => c.target) ?? [];
 
   it('is a global service on the host network with the policies as Swarm configs', () => {
     expect(reclaimd?.deploy?.mode).toBe('global');
     expect(reclaimd?.read_only).toBe(true);
     expect(reclaimd?.user).toMatch(/^10001:\$\{DOCKER_GID/);
     expect(stack.networks?.[reclaimd?.networks?.[0] ?? '']).toEqual({ external: true, name: 'host' });
-    expect(reclaimd?.configs?.map((c) => c.target).sort()).toEqual([
-      '/etc/reclaimd/config.yaml',
-      '/etc/reclaimd/policies/policies.yaml',
+    expect([...targets].sort()).toEqual([
+      '/etc/reclaimd/stack/config.yaml',
+      '/etc/reclaimd/stack/policies/policies.yaml',
     ]);
+  });
+
+  it("mounts the user's files where the configuration's policy glob finds none of the image's", () => {
+    // Every directory the image fills with a COPY: a policies file mounted in one of them would
+    // be loaded together with the image's own (duplicate names stop reclaimd with exit 2).
+    const imageDirs = read('Dockerfile')
+      .split('\n')
+      .filter((l) => /^COPY (?!--from)\S+ \/etc\//.test(l))
+      .map((l) => l.split(' ')[2] ?? '');
+    expect(imageDirs).toContain('/etc/reclaimd/policies');
+    for (const target of targets) {
+      for (const dir of imageDirs) expect(target.startsWith(`${dir}/`), `${target} in ${dir}`).toBe(false);
+    }
+    // --config names the mounted configuration, whose relative policies/*.yaml finds the mounted policies.
+    const command = (reclaimd as { command?: string[] } | undefined)?.command ?? [];
+    const config = command[command.indexOf('--config') + 1] ?? '';
+    expect(targets).toContain(config);
+    expect((parse(read('config.example.yaml')) as { policies: string[] }).policies).toEqual(['policies/*.yaml']);
+    expect(targets).toContain(path.posix.join(path.posix.dirname(config), 'policies', 'policies.yaml'));
+  });
+
+  it('listens on every address of the node, on the port its health check asks', () => {
+    const service = reclaimd as { command?: string[]; environment?: Record<string, string> } | undefined;
+    const command = service?.command ?? [];
+    expect(command[command.indexOf('--listen') + 1]).toBe('0.0.0.0:${RECLAIMD_PORT:-9476}');
+    expect(service?.environment?.['RECLAIMD_HEALTHCHECK_URL']).toBe('http://127.0.0.1:${RECLAIMD_PORT:-9476}/healthz');
   });
 });
 
