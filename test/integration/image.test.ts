@@ -269,7 +269,7 @@ describe('docs/deploy/container.md, followed as written', () => {
       // The classic builder says of each step whether it reused buildReclaimdImage's result.
       const steps = stdout.split(/^(?=Step \d+\/\d+ : )/m).filter((s) => s.startsWith('Step '));
       const rebuilt = steps
-        .filter((s) => !s.includes(' ---> Using cache') && !/^Step \S+ : FROM /.test(s))
+        .filter((s) => !s.includes(' ---> Using cache') && !/^Step \S+ : (FROM|ARG) /.test(s))
         .map((s) => s.split('\n')[0]);
       const id = (await docker.getContainer('reclaimd').inspect()).Id;
       console.log(
@@ -431,7 +431,17 @@ describe('docs/deploy/swarm.md, followed as written', () => {
       const rest = 15_000 - (Date.now() - firstSeen);
       if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
       console.log(`swarm recipe: the same task ran ${Date.now() - firstSeen} ms after its first cycle`);
-      const tasks = await tasksOf(service);
+      // A task with a health check is "starting" until the engine reports it healthy, and the
+      // swarm learns that a moment after the container's own status shows it.
+      const tasks = await waitFor(
+        async () => {
+          await noTaskEnded(service);
+          const now = await tasksOf(service);
+          return now.every((t) => t.state === 'running') ? now : undefined;
+        },
+        15_000,
+        () => 'the task to be running',
+      );
       expect(tasks.map((t) => [t.id, t.state, t.container])).toEqual([[task!.id, 'running', task!.container]]);
       const ps = await dockerCli(host, [
         'service',
