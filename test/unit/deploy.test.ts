@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { shellBlock } from '../support/doc-commands.js';
 import { shippedNode } from '../support/shipped-node.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,7 +43,35 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(reclaimd?.user).toBe('10001:10001');
     expect(reclaimd?.read_only).toBe(true);
     expect(reclaimd?.group_add?.[0]).toMatch(/^\$\{DOCKER_GID/);
-    expect(reclaimd?.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
+    expect(reclaimd?.volumes).toContain('${DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock');
+  });
+
+  it('documents every setting it reads from the environment in its header', () => {
+    const text = read(file);
+    const header = text.slice(0, text.indexOf('services:'));
+    const used = new Set([...text.matchAll(/\$\{(\w+)/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual([
+      'DOCKER_GID',
+      'DOCKER_SOCKET',
+      'GRAFANA_ADMIN_PASSWORD',
+      'GRAFANA_IMAGE',
+      'GRAFANA_PORT',
+      'PROMETHEUS_IMAGE',
+      'PROMETHEUS_PORT',
+      'RECLAIMD_IMAGE',
+    ]);
+    for (const name of used) expect(header, name).toMatch(new RegExp(`^#\\s+${name}\\s`, 'm'));
+  });
+
+  it("gives in its header the command of docs/deploy/compose.md's block", () => {
+    // test/integration/recipe-compose.test.ts runs the doc's block; the header must not drift from it.
+    const block = shellBlock('docs/deploy/compose.md', 'docker compose -p reclaimd up -d --build');
+    const header = read(file).slice(0, read(file).indexOf('services:'));
+    const up = header
+      .split('\n')
+      .find((l) => l.includes('docker compose'))
+      ?.replace(/^#\s+/, '');
+    expect(block).toBe(`cd deploy/compose && ${up}`);
   });
 
   it('puts Prometheus and Grafana beside it, on the shared Prometheus config and dashboard', () => {
