@@ -13,7 +13,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # prometheus and promtool: the observability test runs the real binaries (never the packaged service).
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # The container-image test builds and runs the image with the docker CLI; the deploy recipes
-# are checked by docker-compose (Compose file) and systemd-analyze (systemd unit).
+# are checked by docker-compose (Compose file) and systemd-analyze (systemd unit). The Compose
+# recipe's test runs Compose v2 (`docker compose`), which scripts/install-engines.sh unpacks;
+# the systemd recipe's test uses setpriv and getent, which every Debian system has.
 command -v docker >/dev/null 2>&1 || [[ " ${need[*]} " == *" docker.io "* ]] || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)

@@ -201,6 +201,14 @@ describe('deploy/systemd/reclaimd.service', () => {
     expect(Object.keys(shipped.env)).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']);
   });
 
+  it("gives in its header the commands of docs/deploy/systemd.md's block", () => {
+    // test/integration/recipe-systemd.test.ts runs the doc's block; the header must not drift from it.
+    const block = shellBlock('docs/deploy/systemd.md', 'sudo cp deploy/systemd/reclaimd.service /etc/systemd/system/');
+    const header = unit.slice(0, unit.indexOf('[Unit]')).split('\n');
+    const commands = header.filter((l) => l.startsWith('#   ')).map((l) => l.slice('#   '.length));
+    expect(commands.join('\n')).toBe(block);
+  });
+
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
   it.skipIf(analyze.status !== 0)('passes systemd-analyze verify without a warning', () => {
     const result = spawnSync('systemd-analyze', ['verify', path.join(ROOT, 'deploy/systemd/reclaimd.service')], {
