@@ -147,6 +147,38 @@ export const DOC_COMMANDS: readonly DocCommand[] = [
     notRun: 'scripts/test.sh runs typecheck, lint and deps before any test; format rewrites files',
   },
   { doc: 'docs/architecture.md', marker: 'npx depcruise src', runBy: 'test/unit/doc-commands.test.ts' },
+  { doc: 'docs/deploy/container.md', marker: 'docker build -t reclaimd .', runBy: 'test/integration/image.test.ts' },
+  {
+    doc: 'docs/deploy/container.md',
+    marker: '-v /var/lib/docker:/var/lib/docker:ro',
+    notRun: 'a flag to add to the run line above, not a command; pressure.test.ts measures a mounted file system',
+  },
+  {
+    doc: 'docs/deploy/container.md',
+    marker: 'tecnativa/docker-socket-proxy',
+    notRun:
+      'that image needs a registry, and none is reachable here; allow-list.test.ts runs reclaimd through a proxy built from the same endpoint table',
+  },
+  {
+    doc: 'docs/deploy/swarm.md',
+    marker: 'docker stack deploy -c reclaimd.stack.yml',
+    runBy: 'test/integration/image.test.ts',
+  },
+  {
+    doc: 'docs/deploy/compose.md',
+    marker: 'docker compose -p reclaimd up -d --build',
+    runBy: 'test/integration/recipe-compose.test.ts',
+  },
+  {
+    doc: 'docs/deploy/systemd.md',
+    marker: 'sudo cp deploy/systemd/reclaimd.service /etc/systemd/system/',
+    runBy: 'test/integration/recipe-systemd.test.ts',
+  },
+  {
+    doc: 'docs/deploy/npm.md',
+    marker: 'node_modules/reclaimd/dist/cli/main.js daemon',
+    runBy: 'test/integration/recipe-npm.test.ts',
+  },
   {
     doc: 'docs/deploy/kubernetes.md',
     marker: 'kubectl apply -k deploy/kubernetes',
