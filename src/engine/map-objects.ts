@@ -63,8 +63,21 @@ export function mapContainer(raw: Docker.ContainerInfo, details: ContainerDetail
 // The helpers below run once per listed object every cycle, so they avoid the intermediate
 // arrays and regular expressions the obvious one-liners would make.
 
+/**
+ * The name `docker ps` shows. With legacy `--link`, `Names` also lists one alias per linking
+ * container (`/app/zdb` for `zdb` linked into `app`), in no promised order; an alias read as
+ * the name would slip past `protect.containers: [zdb]`. The docker CLI skips every name with a
+ * `/` after the leading one, and so does this; the first name stays the fallback.
+ */
 function containerName(raw: Docker.ContainerInfo): string {
-  const name = raw.Names?.[0] ?? raw.Id.slice(0, 12);
+  const names = raw.Names ?? [];
+  let name = names[0] ?? raw.Id.slice(0, 12);
+  for (const n of names) {
+    if (n.indexOf('/', 1) < 0) {
+      name = n;
+      break;
+    }
+  }
   return name.startsWith('/') ? name.slice(1) : name;
 }
 
