@@ -308,6 +308,53 @@ describe('the dashboard and the alerts against a real Prometheus scraping reclai
   });
 });
 
+describe('"Reclaimable now", evaluated by promtool on made-up series', () => {
+  // The panel falls back to 0 only where a cycle has run and nothing is reclaimable. Where the
+  // plan would remove objects whose bytes are unknown, it must not say 0: it shows the known
+  // bytes, or nothing when none are known (the unknown count has its own panel).
+  const panel = panels.find((p) => p.title === 'Reclaimable now')!;
+  const expr = substitute(
+    panel.targets![0]!.expr,
+    new Map([
+      ['job', '.*'],
+      ['instance', '.*'],
+      ['window', '1h'],
+    ]),
+  );
+  const engine = `reclaimd_engine_objects{job="r", instance="a:9476", resource="image"}`;
+  const unknown = `reclaimd_reclaimable_unknown_objects{job="r", instance="a:9476", resource="volume", policy="v"}`;
+  const bytes = `reclaimd_reclaimable_bytes{job="r", instance="a:9476", resource="image", policy="i"}`;
+  const cases: Array<{ name: string; series: string[]; expect: string[] }> = [
+    { name: 'nothing reclaimable after a cycle: 0', series: [engine], expect: ['0'] },
+    { name: 'only objects of unknown size: no value, never 0', series: [engine, unknown], expect: [] },
+    { name: 'known bytes beside unknown ones: the known bytes', series: [engine, unknown, bytes], expect: ['100'] },
+    { name: 'no cycle yet: no value', series: [], expect: [] },
+  ];
+
+  it.each(cases)('$name', async ({ series, expect: values }) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reclaimd-panel-'));
+    const input = series.map((name) => ({
+      series: name,
+      values: name === engine ? '5x10' : name === unknown ? '2x10' : '100x10',
+    }));
+    const test = {
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: input,
+          promql_expr_test: [
+            { expr, eval_time: '5m', exp_samples: values.map((value) => ({ labels: '{}', value: Number(value) })) },
+          ],
+        },
+      ],
+    };
+    writeFileSync(path.join(dir, 'panel.test.yml'), JSON.stringify(test));
+    const result = await runTool('promtool', ['test', 'rules', path.join(dir, 'panel.test.yml')]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+  });
+});
+
 describe('the dashboard when nothing is reclaimable', () => {
   const host = inject('dockerHost');
   // No fixture carries this run's label, so the one policy selects nothing on the engine.
