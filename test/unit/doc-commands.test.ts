@@ -37,8 +37,13 @@ describe('the commands in the docs', () => {
       if ('runBy' in c) {
         const test = path.join(ROOT, c.runBy);
         if (!existsSync(test)) problems.push(`${where}: ${c.runBy} does not exist`);
-        else if (!readFileSync(test, 'utf8').includes(JSON.stringify(c.marker).slice(1, -1)))
-          problems.push(`${where}: ${c.runBy} does not read the block by its marker`);
+        else {
+          // The marker as a string literal, and a call that reads a block by one: a mention in a
+          // comment is not a test that runs the block.
+          const text = readFileSync(test, 'utf8');
+          if (!text.includes(`'${c.marker}'`) || !/\b(shellBlock)\(/.test(text))
+            problems.push(`${where}: ${c.runBy} does not read the block by its marker with shellBlock`);
+        }
       } else if (c.notRun.length < 20) problems.push(`${where}: say why no test runs it`);
     }
     expect(problems).toEqual([]);
