@@ -143,6 +143,25 @@ describe('protect.images by ID and digest', () => {
     expect(p.actions.map((a) => a.id)).toEqual([other.id]);
   });
 
+  it('a full sha256: entry also protects the image carrying it as a repository digest', () => {
+    // Pasted from RepoDigests or `docker pull` output: on the classic store the digest is not
+    // the image ID, and the entry would otherwise protect nothing.
+    const digest = `sha256:${'d'.repeat(64)}`;
+    const pulled = image({ id: HEX('f'), tags: ['postgres:16'], digests: [`postgres@${digest}`] });
+    const other = image({ id: HEX('0'), tags: ['postgres:15'], digests: [`postgres@sha256:${'0'.repeat(64)}`] });
+    const p = planWith({ images: [digest] }, { images: [pulled, other] });
+    expect(keptReasons(p, 'image')).toEqual([
+      `postgres:16: protected by protect.images "${digest}" (postgres@${digest})`,
+    ]);
+    expect(removed(p, 'image')).toEqual(['postgres:15']);
+  });
+
+  it('an ID prefix shorter than 64 digits is never read as a digest', () => {
+    const pulled = image({ id: HEX('f'), tags: ['postgres:16'], digests: [`postgres@sha256:${'d'.repeat(64)}`] });
+    const p = planWith({ images: [`sha256:${'d'.repeat(12)}`] }, { images: [pulled] });
+    expect(removed(p, 'image')).toEqual(['postgres:16']);
+  });
+
   it('a protected untagged parent stays when its child goes', () => {
     const parent = image({ id: HEX('9'), layers: [['P', 100]] });
     const child = image({ id: HEX('8'), tags: ['app:1'], parent, layers: [['C', 10]] });

@@ -15,7 +15,7 @@ import { parseReference } from '../../lib/reference.js';
 export const MIN_ID_PREFIX = 12;
 
 export type ImageSelector =
-  /** `sha256:` and 12 to 64 hex digits: every image whose ID starts with it. */
+  /** `sha256:` and 12 to 64 hex digits: every image whose ID starts with it; with all 64, also the image carrying it as a repository digest. */
   | { readonly kind: 'id'; readonly text: string; readonly prefix: string }
   /** `repo@sha256:…`: the image carrying that repository digest; `reference` is in the engine's short form. */
   | { readonly kind: 'digest'; readonly text: string; readonly reference: string }

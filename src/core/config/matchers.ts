@@ -72,10 +72,17 @@ export class ImageSelectors {
   }
 }
 
+/** `sha256:` and 64 hex digits. */
+const FULL_DIGEST = 'sha256:'.length + 64;
+
 function selectorMatch(s: ImageSelector, image: ImageNames): string | undefined {
   switch (s.kind) {
     case 'id':
-      return image.id.startsWith(s.prefix) ? image.id : undefined;
+      if (image.id.startsWith(s.prefix)) return image.id;
+      // A full digest may be pasted from RepoDigests or `docker pull`: on the classic store that
+      // is not the image ID, and the entry would protect nothing. Reading it as a repository
+      // digest too only ever protects more.
+      return s.prefix.length === FULL_DIGEST ? image.digests.find((d) => d.endsWith(`@${s.prefix}`)) : undefined;
     case 'digest':
       return image.digests.find((d) => canonicalReference(d) === s.reference);
     case 'tag': {

@@ -447,7 +447,7 @@ export const Config = Type.Object(
           images: Type.Optional(
             Type.Array(ImageSelector, {
               description:
-                'Images never removed, nor any of their tags untagged: by reference ("postgres:16"), by glob over repository and tag ("registry.example.com/base/*:*"), by repository digest ("postgres@sha256:…") or by image ID or ID prefix of at least 12 hex digits ("sha256:4f1c2a9b0e7d"). An image with any matching tag is protected with all its tags.',
+                'Images never removed, nor any of their tags untagged: by reference ("postgres:16"), by glob over repository and tag ("registry.example.com/base/*:*"), by repository digest ("postgres@sha256:…") or by image ID or ID prefix of at least 12 hex digits ("sha256:4f1c2a9b0e7d"); a full 64-digit "sha256:" entry also protects the image carrying it as a repository digest. An image with any matching tag is protected with all its tags.',
             }),
           ),
           containers: Type.Optional(
