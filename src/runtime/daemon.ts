@@ -22,6 +22,7 @@ import { VERSION } from '../lib/version.js';
 import { checkPressure, PressureWatch, type Holding } from './pressure/watch.js';
 import { recordDisk, recordPressure } from './pressure/metrics.js';
 import { fingerprint } from './pressure/fingerprint.js';
+import { snapshotNeeds } from './cycle/inputs.js';
 import { createKnownSeries } from './metric-series.js';
 import { PolicySetLog } from './policy-set.js';
 
@@ -76,8 +77,12 @@ export class Daemon {
       busy: () => this.running !== undefined || this.shutdown.signal.aborted,
       check: () => this.pressureCheck(),
       trigger: (holding, because) => this.pressureCycle(holding, because),
-      seen: async () =>
-        fingerprint(await (await this.provider.get()).snapshot({ containerDetails: false, swarmServices: false })),
+      seen: async () => {
+        const engine = await this.provider.get();
+        // Services listed as a cycle lists them, so an unchanged engine gives the same digest.
+        const swarmServices = snapshotNeeds(this.config).swarmServices === true;
+        return fingerprint(await engine.snapshot({ containerDetails: false, swarmServices }));
+      },
     });
     this.policySet = new PolicySetLog(options.log);
   }
@@ -353,8 +358,10 @@ export class Daemon {
       log.info({ policies: result.value.policies.length }, 'configuration reloaded');
       this.policySet.note(result.value);
       createKnownSeries(metrics, result.value);
-      // Other policies may act on what the last pressure cycle could not.
-      if (JSON.stringify(before.policies) !== JSON.stringify(result.value.policies)) this.pressure.reset();
+      // Any change may let a cycle do what the last pressure cycle could not: not only other
+      // policies, but enforce after dry-run, higher limits, less protect or inUse. A change
+      // that cannot (a log level) costs one cycle that finds the same nothing.
+      this.pressure.reset();
       if (before.schedule !== result.value.schedule) this.schedule();
       if (before.dockerHost !== result.value.dockerHost || before.requestTimeoutMs !== result.value.requestTimeoutMs) {
         this.provider = new EngineProvider(result.value.dockerHost, this.options.log, result.value.requestTimeoutMs);

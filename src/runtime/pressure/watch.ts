@@ -71,7 +71,7 @@ export interface PressureWatchDeps {
    * why a new cycle starts after one that could do nothing more.
    */
   trigger(holding: Holding, because?: string): Promise<CycleReport | undefined>;
-  /** The digest (fingerprint.ts) of the images and containers the engine holds now. */
+  /** The digest (fingerprint.ts) of the images, containers and service images the engine holds now. */
   seen(): Promise<string>;
 }
 
@@ -95,9 +95,9 @@ export class PressureWatch {
    * it removed nothing (dry-run, a blocked plan, every removal skipped, nothing left to take),
    * or removed what it could and the plan still fell short of the target. The same plan would
    * choose the same nothing again, so the next pressure cycle starts only when the figure grew
-   * by a step (Holding.step) since, the images or containers changed, or another policy's
-   * condition holds. The condition clearing, a cycle that may reach its target, or a new
-   * configuration ends the wait.
+   * by a step (Holding.step) since, the images, containers or service images changed
+   * (fingerprint.ts), or another policy's condition holds. The condition clearing, a cycle
+   * that may reach its target, or any change of the configuration ends the wait.
    */
   private waiting: Waiting | undefined;
   /** Whether a condition held at the last check: its clearing is logged once. */
@@ -116,7 +116,7 @@ export class PressureWatch {
     this.timer = undefined;
   }
 
-  /** Forgets the wait: the policies changed, so the next plan may differ. */
+  /** Forgets the wait: the configuration changed (mode, limits, protect, policies…), so the next plan may differ. */
   reset(): void {
     this.waiting = undefined;
   }
