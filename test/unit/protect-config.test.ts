@@ -51,6 +51,13 @@ describe('protect in config.yaml', () => {
     expect(config.value.compiled.protect.containers.patterns).toEqual(['db', 'db-*']);
   });
 
+  it('accepts a "/" in a network entry: docker network create accepts team/proxy', () => {
+    const text = yaml('policies: [ "policies/*.yaml" ]', 'protect:', '  networks: [ "team/proxy", "team/*" ]');
+    const raw = checkConfigText({ file: 'config.yaml', text });
+    if (!raw.ok) throw new Error(problemLines(raw).join('\n'));
+    expect(raw.value.protect?.networks).toEqual(['team/proxy', 'team/*']);
+  });
+
   it('leaves every list empty when protect is not given', () => {
     const raw = checkConfigText({ file: 'config.yaml', text: 'policies: [ a.yaml ]\n' });
     if (!raw.ok) throw new Error('rejected');

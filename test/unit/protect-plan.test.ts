@@ -204,6 +204,18 @@ describe('protect.containers, protect.volumes, protect.networks', () => {
     expect(removed(p, 'network')).toEqual(['ci-1']);
   });
 
+  it('a network name may hold "/", unlike container and volume names: entries match it', () => {
+    // Docker 20.10 accepts `docker network create team/proxy` (checked on a throwaway engine),
+    // so protect.networks keeps the path glob: refusing "/" would refuse a working entry.
+    const nets = [network('team/proxy', 'c1'), network('team/ci', 'd1'), network('other', 'e1')];
+    const p = planWith({ networks: ['team/proxy', 'team/c*'] }, { networks: nets });
+    expect(keptReasons(p, 'network')).toEqual([
+      'team/proxy: protected by protect.networks "team/proxy"',
+      'team/ci: protected by protect.networks "team/c*" (team/ci)',
+    ]);
+    expect(removed(p, 'network')).toEqual(['other']);
+  });
+
   it('a protected anonymous volume stays when its container goes with removeAnonymousVolumes', () => {
     const anon = 'c'.repeat(64);
     const job = container({ name: 'job', volumes: [anon] });

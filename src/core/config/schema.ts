@@ -461,6 +461,9 @@ export const Config = Type.Object(
               description: 'Volumes whose name matches any of these globs are never removed.',
             }),
           ),
+          // A path glob, not NameGlob: unlike container and volume names, a network name may
+          // hold "/" (Docker 20.10 creates `team/proxy`), and refusing it would refuse an entry
+          // that works.
           networks: Type.Optional(
             Type.Array(
               { ...Glob, 'x-expected': 'a network name glob like "proxy" or "traefik_*"' },
