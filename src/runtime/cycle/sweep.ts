@@ -53,8 +53,8 @@ export interface CycleReport {
   /** The data-root file system, read when a policy has `when.diskUsageAbove`. */
   readonly disk?: DiskReading;
   /**
-   * With pressure policies: a digest of the images and containers the cycle leaves behind
-   * (fingerprint.ts), so the pressure watch can tell whether anything a policy could act on
+   * With pressure policies: a digest of the images, containers (with their removable states) and
+   * service images the cycle leaves behind (fingerprint.ts), so the pressure watch can tell whether anything a policy could act on
    * changed since.
    */
   readonly seen?: string;
