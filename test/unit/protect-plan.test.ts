@@ -72,6 +72,17 @@ describe('protect.images by reference', () => {
     expect(removed(p, 'image')).toEqual(['redis:7']);
   });
 
+  it('shortens a docker.io glob as the engine does, which widens it to every registry', () => {
+    // Documented in docs/configuration.md: it only ever protects more.
+    const hub = image({ id: HEX('c'), tags: ['team/app:1'] });
+    const ghcr = image({ id: HEX('d'), tags: ['ghcr.io/app:1'] });
+    const deep = image({ id: HEX('e'), tags: ['registry.example.com/a/b:2'] });
+    expect(removed(planWith({ images: ['docker.io/**:*'] }, { images: [hub, ghcr, deep] }), 'image')).toEqual([]);
+    expect(removed(planWith({ images: ['docker.io/*/app:*'] }, { images: [hub, ghcr, deep] }), 'image')).toEqual([
+      'registry.example.com/a/b:2',
+    ]);
+  });
+
   it('matches only the tag written, not the repository: postgres:15 is not protected by postgres:16', () => {
     const pg15 = image({ id: HEX('d'), tags: ['postgres:15'] });
     expect(removed(planWith({ images: ['postgres:16'] }, { images: [pg15] }), 'image')).toEqual(['postgres:15']);
