@@ -27,7 +27,8 @@ export function parseReference(ref: string): ParsedReference {
   return { repository, tag, digest };
 }
 
-function shortForm(repository: string): string {
+/** A repository (or a glob over them) in the engine's short form: `docker.io/library/x` → `x`. */
+export function shortForm(repository: string): string {
   const r = repository.replace(/^(docker\.io|index\.docker\.io)\//, '');
   return r.startsWith('library/') && r.indexOf('/', 'library/'.length) < 0 ? r.slice('library/'.length) : r;
 }

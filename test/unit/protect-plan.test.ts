@@ -290,6 +290,19 @@ describe('protection beats every other reason and every policy', () => {
     ]);
   });
 
+  it('a repository written the long way (docker.io/library/postgres) protects what the engine lists as postgres', () => {
+    const pg = image({ id: HEX('d'), tags: ['postgres:16'] });
+    const other = image({ id: HEX('e'), tags: ['ghcr.io/postgres:16'] });
+    const p = planWith(
+      { repositories: ['docker.io/library/postgres', 'index.docker.io/team/*'] },
+      { images: [pg, other] },
+    );
+    expect(keptReasons(p, 'image')).toEqual([
+      'postgres:16: protected by protect.repositories "docker.io/library/postgres" (postgres)',
+    ]);
+    expect(removed(p, 'image')).toEqual(['ghcr.io/postgres:16']);
+  });
+
   it('labels protect containers, volumes and networks by the same selector', () => {
     const keep = { 'reclaimd.keep': '' };
     const p = planWith(

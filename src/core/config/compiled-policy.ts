@@ -9,6 +9,7 @@ import type { LoadedPolicy } from './loaded-policy.js';
 import { GlobList, ImageSelectors, LabelSelectors, type Span } from './matchers.js';
 import { pressureRule, type PressureRule } from './pressure-rules.js';
 import { parseDuration, parseSize } from '../../lib/units.js';
+import { shortForm } from '../../lib/reference.js';
 
 type Loaded<P> = P & Pick<LoadedPolicy, 'source'>;
 
@@ -230,7 +231,9 @@ export function compilePolicy(policy: LoadedPolicy): CompiledPolicy {
 export function compileProtect(protect: ProtectLists): CompiledProtect {
   return {
     labels: new LabelSelectors(protect.labels),
-    repositories: new GlobList(protect.repositories),
+    // The engine lists `docker.io/library/postgres` as `postgres`: an entry written the long way
+    // is read the same way, as protect.images entries are, or it would silently protect nothing.
+    repositories: new GlobList(protect.repositories.map(shortForm), protect.repositories),
     images: new ImageSelectors(protect.images),
     containers: new GlobList(protect.containers),
     volumes: new GlobList(protect.volumes),

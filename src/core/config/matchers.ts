@@ -16,8 +16,12 @@ export class GlobList {
   // One test per pattern, made on the first call of firstMatching: only reasons need them.
   #each: ReadonlyArray<(name: string) => boolean> | undefined;
 
-  constructor(patterns: readonly string[]) {
+  readonly #written: readonly string[];
+
+  /** `written`: the entries as the operator wrote them, when `patterns` is a rewriting of them. */
+  constructor(patterns: readonly string[], written: readonly string[] = patterns) {
     this.patterns = patterns;
+    this.#written = written;
     this.#test = anyGlob(patterns);
   }
 
@@ -31,7 +35,7 @@ export class GlobList {
     if (this.patterns.length === 0 || !this.#test(name)) return undefined;
     this.#each ??= this.patterns.map((p) => anyGlob([p]));
     const i = this.#each.findIndex((test) => test(name));
-    return i < 0 ? undefined : this.patterns[i];
+    return i < 0 ? undefined : this.#written[i];
   }
 }
 
