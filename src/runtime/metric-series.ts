@@ -7,11 +7,9 @@
  */
 import type { Config, LoadedPolicy } from '../core/config/config.js';
 import type { ResourceKind } from '../core/model/plan.js';
-import type { SkipReason } from './cycle/execute.js';
+import { SKIP_REASONS } from './cycle/execute.js';
+import { CYCLE_RESULTS } from './cycle/record.js';
 import type { Metrics } from './metrics.js';
-
-const RESULTS = ['success', 'failure', 'blocked'] as const;
-const SKIP_REASONS: readonly SkipReason[] = ['conflict', 'gone', 'error', 'aborted'];
 
 /**
  * Creates, at 0, the series of `config`'s policies that do not exist yet; series of policies
@@ -19,7 +17,7 @@ const SKIP_REASONS: readonly SkipReason[] = ['conflict', 'gone', 'error', 'abort
  * reload that loads a new configuration.
  */
 export function createKnownSeries(metrics: Metrics, config: Config): void {
-  for (const result of RESULTS) metrics.cycles.inc({ result }, 0);
+  for (const result of CYCLE_RESULTS) metrics.cycles.inc({ result }, 0);
   const resources = new Set<ResourceKind>();
   for (const policy of config.policies) {
     if (policy.action === 'report') continue;
@@ -43,9 +41,11 @@ export function createKnownSeries(metrics: Metrics, config: Config): void {
       metrics.policySkipped.inc({ policy: policy.name, reason: 'disk_unknown' }, 0);
   }
   for (const resource of resources) {
-    for (const reason of SKIP_REASONS) metrics.skipped.inc({ resource, reason }, 0);
-    if (resource === 'image' && config.policies.some((p) => p.resource === 'image' && p.archive !== undefined))
-      metrics.skipped.inc({ resource, reason: 'archive-failed' }, 0);
+    // archive-failed only where an archive can fail: image policies with `archive`.
+    const archives =
+      resource === 'image' && config.policies.some((p) => p.resource === 'image' && p.archive !== undefined);
+    for (const reason of SKIP_REASONS)
+      if (reason !== 'archive-failed' || archives) metrics.skipped.inc({ resource, reason }, 0);
   }
 }
 

@@ -7,13 +7,13 @@
 // - DOCKER_HOST names the throwaway engine (the README says the commands use DOCKER_HOST).
 // - `npm ci && ` is dropped: scripts/test.sh, the command that runs this test, ran it already.
 // - The daemon gets `--listen 127.0.0.1:<free port>`: 9476 may be taken on the machine.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type Docker from 'dockerode';
 import { waitFor } from '../support/daemon-process.js';
 import { ROOT, runShellBlock, shellBlock, startShellBlock } from '../support/doc-commands.js';
 import { cleanupRun, dockerFor, newRunId, TEST_LABEL } from '../support/fixtures.js';
 import { busyboxLayer, loadImage } from '../support/image-archive.js';
+import { freePort, sample } from '../support/image-build.js';
 
 const host = inject('dockerHost');
 let docker: Docker;
@@ -38,23 +38,11 @@ afterAll(async () => {
 
 const env = { DOCKER_HOST: host };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** The cycles the daemon at `port` has counted, once it answers. */
+/** The cycles the daemon at `port` has counted, once it answers and has counted one. */
 async function successfulCycles(port: number): Promise<number | undefined> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('reclaimd_cycles_total{') && l.includes('result="success"'));
-    const value = line === undefined ? undefined : Number(line.split(' ').pop());
+    const value = sample(text, 'reclaimd_cycles_total', { result: 'success' });
     return value !== undefined && value >= 1 ? value : undefined;
   } catch {
     return undefined; // not listening yet

@@ -17,7 +17,8 @@ import { leavesInDoubt } from './in-doubt.js';
 import type { RemovalRecord } from './removal-record.js';
 
 /** `archive-failed`: the image could not be archived first (see Action.archive), so it stays. */
-export type SkipReason = 'conflict' | 'gone' | 'error' | 'aborted' | 'archive-failed';
+export const SKIP_REASONS = ['conflict', 'gone', 'error', 'aborted', 'archive-failed'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** An engine outcome, or an archive step that failed; an image removal may carry its archive. */
 type Outcome =

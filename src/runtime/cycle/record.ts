@@ -2,7 +2,8 @@
 import type { Metrics } from '../metrics.js';
 import type { CycleReport } from './sweep.js';
 
-export type CycleResult = 'success' | 'failure' | 'blocked';
+export const CYCLE_RESULTS = ['success', 'failure', 'blocked'] as const;
+export type CycleResult = (typeof CYCLE_RESULTS)[number];
 
 export function cycleResult(report: CycleReport): CycleResult {
   if (failureReason(report) !== undefined) return 'failure';
