@@ -18,7 +18,7 @@ export interface Fixture {
 }
 
 /** mulberry32: a small seeded generator, so two runs with one seed build the same state. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

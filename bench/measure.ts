@@ -1,11 +1,12 @@
 // The benchmark's measurements: a steady-state cycle against the raw list calls it needs,
 // removal throughput of reclaimd and of the engine's own prune, and the daemon's memory.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { stringify } from 'yaml';
+import { cpuTicks, ticksPerSecond } from './engine-cpu.js';
 import { connect, compareVersions } from '../src/engine/client.js';
 import { EngineAdapter } from '../src/engine/adapter.js';
 import { runCycle } from '../src/runtime/cycle/sweep.js';
@@ -376,29 +377,6 @@ const LISTS_AFTER_MS = 500;
 export interface DaemonSteady extends Paired {
   /** Median CPU time (user + system) of the daemon from one cycle's log line to the next's. */
   readonly cpuSeconds: number;
-}
-
-/**
- * User plus system CPU time, in clock ticks, from the text of `/proc/PID/stat`. The command
- * name in parentheses may itself hold spaces and parentheses, so fields are counted from the
- * last `)`: after it come the state (field 3) and so on, utime and stime being fields 14 and 15.
- */
-export function cpuTicks(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isInteger(utime) || !Number.isInteger(stime))
-    throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
-  return utime + stime;
-}
-
-/** Clock ticks per second of the times in /proc (almost always 100). */
-function ticksPerSecond(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
 }
 
 /**

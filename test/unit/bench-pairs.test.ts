@@ -1,7 +1,8 @@
 // The benchmark's steady-state figure is a median of paired ratios; these pin what it reports,
 // since a ratio of two medians (what it reported before) can differ from it on the same samples.
 import { describe, expect, it } from 'vitest';
-import { cpuTicks, summarizePairs } from '../../bench/measure.js';
+import { summarizePairs } from '../../bench/measure.js';
+import { cpuTicks } from '../../bench/engine-cpu.js';
 
 describe('summarizePairs', () => {
   it("takes the median of the pairs' own ratios, not the ratio of the medians", () => {
@@ -33,6 +34,12 @@ describe('cpuTicks', () => {
 
   it('adds user and system time', () => {
     expect(cpuTicks(`42 (node) ${rest}`)).toBe(1290);
+  });
+
+  it("adds the waited-for children's times when asked", () => {
+    const withChildren = 'S 1 2 3 0 -1 4194560 100 0 0 0 1234 56 7 3 20 0 11 0 500 1000 2000';
+    expect(cpuTicks(`42 (dockerd) ${withChildren}`, true)).toBe(1300);
+    expect(cpuTicks(`42 (dockerd) ${withChildren}`)).toBe(1290);
   });
 
   it('counts fields from the last parenthesis, whatever the command name holds', () => {
