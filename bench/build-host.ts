@@ -17,8 +17,14 @@ export interface BuildHost {
   /** Exited containers that ran, and the running services left alone. */
   readonly containers: { readonly exited: number; readonly running: number };
   readonly volumes: { readonly named: number; readonly written: number; readonly inUse: number };
-  /** What `docker system prune -af --volumes` removes of it, and so what reclaimd's equivalent policies must. */
+  /**
+   * Every unused object: what `docker system prune -af --volumes` removes of it (from API 1.42,
+   * with `docker volume prune -af` for the named volumes), and so what reclaimd's equivalent
+   * policies must.
+   */
   readonly removable: { readonly container: number; readonly image: number; readonly volume: number };
+  /** The services' image (a tag) and volumes, which every side must leave alone. */
+  readonly keep: { readonly image: string; readonly volumes: readonly string[] };
   readonly seconds: number;
 }
 
@@ -81,7 +87,8 @@ export async function buildBuildHost(docker: Docker, scale: number, seed: number
         Image: serviceImage,
         Cmd: ['sleep', '3600'],
         Labels: labels,
-        HostConfig: { NetworkMode: 'none', Binds: [`${volumes[scale + i]}:/v`] },
+        // Restarted by the engine when it starts again on a restored data root (see golden.ts).
+        HostConfig: { NetworkMode: 'none', Binds: [`${volumes[scale + i]}:/v`], RestartPolicy: { Name: 'always' } },
       });
       await c.start();
     },
@@ -117,6 +124,7 @@ export async function buildBuildHost(docker: Docker, scale: number, seed: number
     containers: { exited: scale, running: services },
     volumes: { named: volumes.length, written, inUse: services },
     removable: { container: scale, image: scale, volume: scale },
+    keep: { image: `bench${run}/service:live`, volumes: volumes.slice(scale) },
     seconds: (Date.now() - started) / 1000,
   };
 }

@@ -1,10 +1,12 @@
-// `npm run bench [-- --scale N --seed S --repeat R --concurrency C]`: builds realistic engine
-// state on a throwaway engine, measures reclaimd against the list calls it needs and against the
-// engine's own prune, and writes bench/results/scale-N.{md,json}. Numbers, not assertions: see
-// docs/performance.md.
-import { execFileSync } from 'node:child_process';
+// `npm run bench [-- --scale N --seed S --repeat R --concurrency C --engine E --removal-only
+// --contention]`: builds realistic engine state on a throwaway engine, measures reclaimd against
+// the list calls it needs and against the engine's own prune, and writes
+// bench/results/scale-N.{md,json}; then the removal benchmark of issue 20 (removal.ts) on a build
+// host's state, written to bench/results/removal-N-ENGINE[-contention].{md,json}.
+// `--removal-only` skips the first part. Numbers, not assertions: see docs/performance.md.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
+import type Docker from 'dockerode';
 import { parseArgs } from 'node:util';
 import { startThrowawayEngine } from '../test/support/throwaway-engine.js';
 import { engineVariant } from '../test/support/engine-variant.js';
@@ -31,6 +33,10 @@ import {
 import { DEFAULTS } from '../src/core/config/config.js';
 import { plannerAlone } from './planner.js';
 import { renderMarkdown } from './report.js';
+import { settle } from './golden.js';
+import { removalBench } from './removal.js';
+import { removalName } from './removal-stats.js';
+import { renderRemoval } from './removal-report.js';
 
 export interface BenchResult {
   readonly when: string;
@@ -82,6 +88,10 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'bench/results' },
       // docker-20.10 (the machine's), docker-28.5 or docker-28.5-containerd: see test/support/engine-variant.ts.
       engine: { type: 'string', default: process.env['RECLAIMD_TEST_ENGINE'] ?? 'docker-20.10' },
+      // Only the removal benchmark and its fixed costs: no steady-state, daemon, memory or planner runs.
+      'removal-only': { type: 'boolean', default: false },
+      // A busy loop on one core during every measured removal of every side.
+      contention: { type: 'boolean', default: false },
     },
   });
   const variant = engineVariant(values.engine);
@@ -91,26 +101,56 @@ async function main(): Promise<void> {
   const repeat = Math.max(1, Math.floor(Number(values.repeat)));
   const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
-  say('planner alone: 100,000 objects × 20 policies');
-  const planner = plannerAlone(40_000, 40_000, 20_000);
-
   const engine = await startThrowawayEngine([], variant);
   try {
     const docker = dockerFor(engine.host);
     const { apiVersion, engineVersion } = await connect(engine.host);
+    if (!values['removal-only']) await classic(engine.host, docker, apiVersion, engineVersion);
+    const removal = await removalBench({
+      engine,
+      docker,
+      variant,
+      apiVersion,
+      scale,
+      seed,
+      repeat,
+      contention: values.contention,
+      say,
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        engineVersion,
+        api: apiVersion,
+        store: variant.containerdStore ? 'containerd image store' : 'overlay2',
+      },
+    });
+    mkdirSync(values.out, { recursive: true });
+    const name = removalName(scale, variant.name, values.contention);
+    writeFileSync(`${values.out}/${name}.json`, `${JSON.stringify(removal, null, 2)}\n`);
+    writeFileSync(`${values.out}/${name}.md`, renderRemoval(removal));
+    process.stdout.write(renderRemoval(removal));
+  } finally {
+    await engine.stop();
+  }
+
+  /** The steady-state, daemon, memory, planner and prune-equivalent measurements: scale-N.{md,json}. */
+  async function classic(host: string, docker: Docker, apiVersion: string, engineVersion: string): Promise<void> {
+    say('planner alone: 100,000 objects × 20 policies');
+    const planner = plannerAlone(40_000, 40_000, 20_000);
     say(`building fixture set A at scale ${scale}`);
     const fixture = await buildFixture(docker, scale, seed, 'a');
     say(`built in ${fixture.seconds.toFixed(1)} s; steady-state cycles`);
-    const steady = await steadyState(engine.host, docker);
+    const steady = await steadyState(host, docker);
     say("the daemon's own steady-state cycles, node defaults and as shipped");
     const shipped = shippedNode();
     const steadyDaemon = {
-      defaults: await daemonSteady(engine.host, docker, NODE_DEFAULTS),
-      shipped: await daemonSteady(engine.host, docker, shipped),
+      defaults: await daemonSteady(host, docker, NODE_DEFAULTS),
+      shipped: await daemonSteady(host, docker, shipped),
     };
     say('daemon memory');
-    const memory = await daemonMemory(engine.host);
-    const memoryShipped = await daemonMemory(engine.host, shipped);
+    const memory = await daemonMemory(host);
+    const memoryShipped = await daemonMemory(host, shipped);
 
     // Removal: each side removes a fixture built for it from the same seed, `repeat` times,
     // and the sides take turns going first (R P, P R, R P, ...), so neither always meets an
@@ -133,9 +173,7 @@ async function main(): Promise<void> {
         );
         const before = await layersSize(docker);
         const timed =
-          side === 'reclaimd'
-            ? await reclaimdRemoval(engine.host, concurrency)
-            : await engineRemoval(docker, apiVersion);
+          side === 'reclaimd' ? await reclaimdRemoval(host, concurrency) : await engineRemoval(docker, apiVersion);
         const run = { ...timed, engineDrop: before - (await layersSize(docker)) };
         runs[side].push(run);
         order.push(side);
@@ -184,19 +222,7 @@ async function main(): Promise<void> {
     writeFileSync(`${values.out}/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(`${values.out}/${name}.md`, renderMarkdown(result));
     process.stdout.write(renderMarkdown(result));
-  } finally {
-    await engine.stop();
   }
-}
-
-/** Writes dirty pages back and leaves the engine idle for a moment before a measured removal. */
-async function settle(): Promise<void> {
-  try {
-    execFileSync('sync');
-  } catch {
-    // Not everywhere; the pause alone still helps.
-  }
-  await new Promise((resolve) => setTimeout(resolve, 2000));
 }
 
 main().catch((err: unknown) => {
