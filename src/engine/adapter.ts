@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { ContainerObj, ImageObj, RegistryAnswer, Snapshot } from '../core/model/snapshot.js';
-import type { ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
+import type { Changes, ContainerMeasure, Engine, RemovalOutcome, SnapshotNeeds } from './engine.js';
 import { statusAge, statusExitCode } from './container-status.js';
 import type { Connection, ImageStore } from './client.js';
 import { classify, EngineError } from './errors.js';
@@ -14,7 +14,8 @@ import { mapContainer, mapDetails, mapImage, mapVolume, type ContainerDetails } 
 import { EngineCache } from './engine-cache.js';
 import { diskUsage } from './disk-usage.js';
 import { limiter, mapLimit } from '../lib/pool.js';
-import { measureCreated, type SizedContainerInfo } from './created-sizes.js';
+import { measureListed, type SizedContainerInfo } from './listed-sizes.js';
+import { UNWATCHED, watchChanges } from './changes.js';
 import { listServiceImages } from './services.js';
 import { containerNetworks, mapNetwork, removeNetwork } from './networks.js';
 import { refersToNetwork } from '../core/model/network-refs.js';
@@ -122,16 +123,28 @@ export class EngineAdapter implements Engine {
     return this.cache.sizeOf(chain)?.size;
   }
 
-  async measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>> {
-    // Those that never ran: one list call for all of them (see created-sizes.ts).
-    const list = () =>
+  async watchChanges(): Promise<Changes> {
+    const streams = this.connection.streams;
+    if (streams === undefined) return UNWATCHED;
+    this.calls++;
+    return watchChanges(streams, 10_000);
+  }
+
+  async measureContainers(ids: readonly string[], changes?: Changes): Promise<Map<string, ContainerMeasure>> {
+    // Those whose details are known to be current: one list call for all of them (listed-sizes.ts).
+    const trusted = (id: string) =>
+      changes !== undefined &&
+      changes.intact &&
+      (this.cache.details.get(id)?.at ?? -Infinity) >= changes.began &&
+      !changes.containerChanged(id);
+    const list = (states: readonly string[]) =>
       this.call(
         () =>
-          this.docker.listContainers({ all: true, size: true, filters: { status: ['created'] } }) as Promise<
+          this.docker.listContainers({ all: true, size: true, filters: { status: [...states] } }) as Promise<
             SizedContainerInfo[]
           >,
       );
-    const { measured: sizes, rest } = await measureCreated(ids, this.cache.details, list, (raw) =>
+    const { measured: sizes, rest } = await measureListed(ids, this.cache.details, trusted, list, (raw) =>
       this.writableBytes(raw, raw.ImageID),
     );
     await mapLimit(rest, this.options.concurrency, async (id) => {
@@ -154,7 +167,7 @@ export class EngineAdapter implements Engine {
       }
       if (!info) return;
       const details = mapDetails(info.State, info.Config);
-      this.cache.details.set(id, { state: info.State?.Status ?? '', details });
+      this.cache.details.set(id, { state: info.State?.Status ?? '', details, at: performance.now() });
       sizes.set(id, {
         sizeRw: this.writableBytes(info, info.Image ?? ''),
         state: info.State?.Status ?? 'unknown',
@@ -416,7 +429,7 @@ export class EngineAdapter implements Engine {
     const info = await this.tolerant(() => this.docker.getContainer(inPath(id)).inspect());
     if (info === undefined || info === 'failed') return info;
     const details = mapDetails(info.State, info.Config);
-    this.cache.details.set(id, { state, details });
+    this.cache.details.set(id, { state, details, at: performance.now() });
     return details;
   }
 
@@ -424,8 +437,9 @@ export class EngineAdapter implements Engine {
    * A cached finish time is used only while the list still agrees with it: same state, same
    * exit code, and a status age ("Exited (0) 3 weeks ago") that fits. A container that ran
    * and stopped again since fails that check and is inspected afresh. Whatever a plan selects
-   * is inspected again before removal anyway (measureContainers), so removal decisions never
-   * rest on the cache.
+   * is measured again before removal anyway (measureContainers): inspected, or, if this cycle
+   * inspected it and its event watch saw nothing of it since, listed with its size; so removal
+   * decisions never rest on an earlier cycle's cache.
    */
   private cachedDetails(
     raw: Docker.ContainerInfo,

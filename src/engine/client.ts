@@ -32,6 +32,8 @@ export interface Connection {
   readonly engineId: string;
   /** The engine's data root (`/info` DockerRootDir), where disk pressure is measured by default. */
   readonly dataRoot?: string;
+  /** A client for event streams: no idle timeout, which would cut a quiet stream (changes.ts). */
+  readonly streams?: Docker;
 }
 
 /**
@@ -41,8 +43,8 @@ export interface Connection {
  */
 export function dockerOptions(address: string | undefined, timeoutMs: number): Docker.DockerOptions {
   // docker-modem applies `timeout` as a socket idle timeout: a request that hears nothing for
-  // that long fails, so a frozen engine cannot hang a cycle (or shutdown) forever. This client
-  // never follows event streams, where an idle timeout would be wrong.
+  // that long fails, so a frozen engine cannot hang a cycle (or shutdown) forever. Event
+  // streams, where an idle timeout would be wrong, go through a client without it.
   const timeout = { timeout: timeoutMs };
   if (address === undefined) return timeout;
   if (address.startsWith('unix://'))
@@ -98,8 +100,10 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
     )
       ? 'containerd'
       : 'classic';
+    const { timeout: _idle, ...streamOptions } = options as Docker.DockerOptions & { timeout?: number };
     return {
       docker,
+      streams: engineClient({ ...streamOptions, version: `v${apiVersion}` } as Docker.DockerOptions),
       apiVersion,
       engineVersion: v.Version,
       imageStore,

@@ -1,5 +1,5 @@
 /** What the adapter remembers about one engine between cycles. */
-import type { ContainerDetails } from './map-objects.js';
+import type { CachedDetails } from './listed-sizes.js';
 import type { ImageLayer } from '../core/model/snapshot.js';
 import type { Platform } from './image-content.js';
 import type { StoredLayer } from '../core/model/image-parts.js';
@@ -37,8 +37,8 @@ export class EngineCache {
   private readonly lists = new Map<string, readonly ImageLayer[]>();
   /** containerd image store only, by image ID. */
   private readonly meta = new Map<string, ContainerdImageMeta>();
-  /** Finish time and exit code of stopped containers; they change only when one runs again. */
-  readonly details = new Map<string, { state: string; details: ContainerDetails }>();
+  /** Finish time and exit code of stopped containers, and when they were read; they change only when one runs again. */
+  readonly details = new Map<string, CachedDetails>();
 
   constructor(readonly engineId: string) {}
 

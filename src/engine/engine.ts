@@ -39,6 +39,24 @@ export interface ContainerMeasure {
   readonly exitCode: number | undefined;
 }
 
+/**
+ * What changed on the engine since a cycle began (changes.ts): lets the checks before each
+ * removal cost nothing while nothing happened. When not `intact`, it vouches for nothing.
+ */
+export interface Changes {
+  readonly intact: boolean;
+  /**
+   * When the watch began, on the monotonic clock (`performance.now()`): what was read before
+   * it, it cannot vouch for.
+   */
+  readonly began: number;
+  /** True while nothing may have given any image a new name, digest or user since the watch began. */
+  imagesQuiet(): boolean;
+  /** True when the container had any event since the watch began (or the watch is not intact). */
+  containerChanged(id: string): boolean;
+  close(): void;
+}
+
 export interface Engine {
   readonly apiVersion: string;
   /**
@@ -50,8 +68,14 @@ export interface Engine {
   /** The engine's data root as it reports it (`docker info` DockerRootDir), if it does. */
   readonly dataRoot?: string | undefined;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
-  /** Writable-layer sizes and finish details of these containers, inspected now. */
-  measureContainers(ids: readonly string[]): Promise<Map<string, ContainerMeasure>>;
+  /** Starts watching the engine's events for a cycle; absent, or not intact: every check is made. */
+  watchChanges?(): Promise<Changes>;
+  /**
+   * Writable-layer sizes and finish details of these containers, as they are now. With
+   * `changes`, a container whose details were read since the watch began and that had no event
+   * since is measured from one list call instead of an inspect.
+   */
+  measureContainers(ids: readonly string[], changes?: Changes): Promise<Map<string, ContainerMeasure>>;
   /** Sizes of all volumes, from the engine's disk-usage walk. Costly: call only when needed. */
   measureVolumes(): Promise<Map<string, number>>;
   /** Size of a layer by chain ID, as used for the plan, so reports use the same figures. */

@@ -5,7 +5,7 @@
  * request went out without an answer that says what the engine did is in doubt (in-doubt.ts):
  * neither removed nor skipped, for the next cycle to settle.
  */
-import type { Engine, RemovalOutcome } from '../../engine/engine.js';
+import type { Changes, Engine, RemovalOutcome } from '../../engine/engine.js';
 import type { Action, ByteRange, ImageAction, Plan, ResourceKind } from '../../core/model/plan.js';
 import type { ContainerObj } from '../../core/model/snapshot.js';
 import { classify } from '../../engine/errors.js';
@@ -78,6 +78,12 @@ export interface ExecuteOptions {
   readonly removedEarlier?: (action: Action) => { readonly bytes: number | null } | undefined;
   /** Told when a removal starts (+1), its fresh look and archive included, and when it has ended (-1). */
   readonly inFlight?: (change: 1 | -1) => void;
+  /**
+   * What changed on the engine since the cycle began: while no image can have gained a name,
+   * digest or user, an image's fresh look before its removal is what the plan saw, and costs
+   * no request. Absent: every image is looked at afresh.
+   */
+  readonly changes?: Changes;
 }
 
 /**
@@ -126,7 +132,7 @@ export async function execute(
     // the object as it was.
     let sent = false;
     options.inFlight?.(1);
-    const outcome = await removeOne(engine, action, log, planTime, () => (sent = true))
+    const outcome = await removeOne(engine, action, log, planTime, options.changes, () => (sent = true))
       .catch((err: unknown): Outcome => {
         const e = classify(err);
         return { ok: false, kind: e.kind, message: e.message };
@@ -303,6 +309,7 @@ async function removeOne(
   action: Action,
   log: Logger,
   planTime: PlanTime | undefined,
+  changes: Changes | undefined,
   sent: () => void,
 ): Promise<Outcome> {
   switch (action.resource) {
@@ -313,7 +320,7 @@ async function removeOne(
       sent();
       return engine.removeVolume(action.id);
     case 'image':
-      return removeImage(engine, action, log, sent);
+      return removeImage(engine, action, log, () => changes?.imagesQuiet() === true, sent);
     case 'network':
       // The engine deletes a network that only stopped or created containers use; one attached
       // since the plan would then never start again, so look just before deleting.
@@ -339,10 +346,21 @@ async function removeOne(
  * image as it is now: if it carries a tag or digest the plan did not see (pushed or pulled
  * since, even onto a dangling image), or a container uses it, leave it alone. Each tag is
  * untagged only if it still names this image, so a tag moved to another image is never touched.
+ * `quiet`: the cycle's event watch has seen nothing, since before the listing, that could have
+ * given any image a name, digest or user (changes.ts), so the image is as the plan saw it, and
+ * looking again would only ask the engine what it already said. It is asked at each look.
  * An image whose plan says to archive it is saved first; if that fails, nothing else happens.
  */
-async function removeImage(engine: Engine, action: ImageAction, log: Logger, sent: () => void): Promise<Outcome> {
-  const refs = await engine.imageRefs(action.id);
+async function removeImage(
+  engine: Engine,
+  action: ImageAction,
+  log: Logger,
+  quiet: () => boolean,
+  sent: () => void,
+): Promise<Outcome> {
+  const refs = quiet()
+    ? { tags: [...(action.tags ?? [])], digests: [...(action.digests ?? [])] }
+    : await engine.imageRefs(action.id);
   if (refs === undefined) return { ok: false, kind: 'gone', message: 'the image is already gone' };
   const unplanned = [
     ...refs.tags.filter((t) => !(action.tags ?? []).includes(t)),
@@ -360,7 +378,7 @@ async function removeImage(engine: Engine, action: ImageAction, log: Logger, sen
         : { ok: false, kind: a.kind, message: a.message };
     archived = { path: a.path, bytes: a.bytes };
   }
-  const outcome = await untagAndDelete(engine, action, refs.tags, log, sent);
+  const outcome = await untagAndDelete(engine, action, refs.tags, log, quiet, sent);
   return outcome.ok && archived ? { ...outcome, archived } : outcome;
 }
 
@@ -369,18 +387,19 @@ async function untagAndDelete(
   action: Action,
   tags: readonly string[],
   log: Logger,
+  quiet: () => boolean,
   sent: () => void,
 ): Promise<RemovalOutcome> {
   const deleted: string[] = [];
   if (tags.length > 1) {
-    if (await engine.imageInUse(action.id))
+    if (!quiet() && (await engine.imageInUse(action.id)))
       return {
         ok: false,
         kind: 'conflict',
         message: 'a container uses the image (started after the plan, or its removal failed)',
       };
     for (const reference of tags.slice(0, -1)) {
-      if ((await engine.imageIdOf(reference)) !== action.id) continue;
+      if (!quiet() && (await engine.imageIdOf(reference)) !== action.id) continue;
       sent();
       const untagged = await engine.untagImage(reference);
       if (untagged.ok) deleted.push(...untagged.deleted);

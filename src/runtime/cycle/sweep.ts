@@ -3,7 +3,7 @@
  * → execute → report. The plan is computed the same way in dry-run and enforce, so a dry-run
  * predicts the real run; dry-run stops exactly before the first removal.
  */
-import type { ContainerMeasure, Engine } from '../../engine/engine.js';
+import type { Changes, ContainerMeasure, Engine } from '../../engine/engine.js';
 import type { Config, Mode } from '../../core/config/config.js';
 import type { Action, Plan } from '../../core/model/plan.js';
 import type { RegistryAnswer, Snapshot, Usage } from '../../core/model/snapshot.js';
@@ -84,8 +84,14 @@ export async function runCycle(
   options: CycleOptions,
   log: Logger,
 ): Promise<CycleReport> {
-  const { snapshot, ...report } = await cycleOf(engine, config, options, log);
-  return hasPressurePolicies(config) ? { ...report, seen: leftAfter(snapshot, report.removed) } : report;
+  // Opened before anything is listed, so that every change after the listing is in it.
+  const changes = engine.watchChanges ? await engine.watchChanges() : undefined;
+  try {
+    const { snapshot, ...report } = await cycleOf(engine, config, options, log, changes);
+    return hasPressurePolicies(config) ? { ...report, seen: leftAfter(snapshot, report.removed) } : report;
+  } finally {
+    changes?.close();
+  }
 }
 
 /** The cycle itself; runCycle adds what the pressure watch needs. */
@@ -94,6 +100,7 @@ async function cycleOf(
   config: Config,
   options: CycleOptions,
   log: Logger,
+  changes: Changes | undefined,
 ): Promise<CycleReport & { readonly snapshot: Snapshot }> {
   const clock = stopwatch();
   const { listed, snapshot: first, disk } = await gatherInputs(engine, config, options.usage, log);
@@ -101,7 +108,7 @@ async function cycleOf(
   logSettled(log, settled);
   const snapshotSeconds = clock();
   const initial = makePlan(config, first, options.now, disk?.figures);
-  const snapshot = await withSizes(engine, config, first, initial, log);
+  const snapshot = await withSizes(engine, config, first, initial, log, changes);
   const plan = snapshot === first ? initial : makePlan(config, snapshot, options.now, disk?.figures);
   const planSeconds = clock();
   const base = {
@@ -144,6 +151,7 @@ async function cycleOf(
     waitsForContainers: dependsOnRemovedContainers(plan, snapshot.containers),
     planTime: { plannedAt: options.now, clock: options.clock ?? Date.now },
     ...(options.inFlight ? { inFlight: options.inFlight } : {}),
+    ...(changes ? { changes } : {}),
     ...imageAccountingFor(engine, snapshot, plan),
     ...(settled.listed.size > 0 ? { removedEarlier: removedEarlier(settled, snapshot) } : {}),
   });
@@ -233,6 +241,7 @@ async function withSizes(
   snapshot: Snapshot,
   plan: Plan,
   log: Logger,
+  changes: Changes | undefined,
 ): Promise<Snapshot> {
   const selected = [...plan.actions, ...plan.reported];
   const containerIds = selected.filter((a) => a.resource === 'container').map((a) => a.id);
@@ -244,7 +253,7 @@ async function withSizes(
   // engine, and together they are most of what an enforce cycle adds to the removals.
   const measuring =
     containerIds.length > 0
-      ? engine.measureContainers(containerIds)
+      ? engine.measureContainers(containerIds, changes)
       : Promise.resolve(new Map<string, ContainerMeasure>());
   const sizing = needVolumes ? volumeSizesOrNone(engine, log) : Promise.resolve(new Map<string, number>());
   const asking = askRegistries(engine, digests);

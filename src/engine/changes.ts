@@ -1,0 +1,131 @@
+/**
+ * What changed on the engine while a cycle runs, from its `/events` stream, so that the checks
+ * made just before each removal cost nothing when nothing happened. The stream is opened
+ * before the cycle lists anything, so every change after the listing is in it; it asks for
+ * the events of the second before it too, because the engine may send the answer's headers a
+ * moment before it subscribes. Anything that could give an image a new name or a new user (a
+ * tag, pull, load, import, build, push, commit, or any container created) makes images
+ * "not quiet", and every later image removal then looks at its image afresh as before; any
+ * event of a container marks it changed. A stream that could not be opened, failed, ended or
+ * sent a line that cannot be read vouches for nothing: every check is made, as without it.
+ */
+import type { IncomingMessage } from 'node:http';
+import type Docker from 'dockerode';
+import type { EngineEvent } from '../core/model/engine-events.js';
+import type { Changes } from './engine.js';
+import { parseEvent } from './events.js';
+
+/** Image actions that give no image a new name, digest or user: removals and reads. */
+const HARMLESS_IMAGE_ACTIONS: ReadonlySet<string> = new Set(['untag', 'delete', 'prune', 'save']);
+
+/** The longest event line read: an event is a few hundred bytes. */
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** How far back the stream replays: covers the moment between its headers and its subscription. */
+const REPLAY_MS = 1000;
+
+/** Changes that vouch for nothing: every check is made. */
+export const UNWATCHED: Changes = {
+  intact: false,
+  began: Number.POSITIVE_INFINITY,
+  imagesQuiet: () => false,
+  containerChanged: () => true,
+  close: () => undefined,
+};
+
+/** The state a stream builds up, event by event; pure, so the rules can be tested alone. */
+export class ChangeLog {
+  private broken = false;
+  private imagesTouched = false;
+  private readonly containers = new Set<string>();
+
+  /** Takes one event. */
+  see(event: EngineEvent): void {
+    if (event.type === 'image' && !HARMLESS_IMAGE_ACTIONS.has(event.action)) this.imagesTouched = true;
+    if (event.type === 'container') {
+      this.containers.add(event.actorId);
+      // A new container may use any image, by a name no listing resolved for it.
+      if (event.action === 'create') this.imagesTouched = true;
+    }
+  }
+
+  /** The stream stopped vouching: it failed, ended, or sent what cannot be read. */
+  fail(): void {
+    this.broken = true;
+  }
+
+  get intact(): boolean {
+    return !this.broken;
+  }
+
+  imagesQuiet(): boolean {
+    return !this.broken && !this.imagesTouched;
+  }
+
+  containerChanged(id: string): boolean {
+    return this.broken || this.containers.has(id);
+  }
+}
+
+/**
+ * Opens the stream on `streams` (a client without an idle timeout: a quiet stream is no
+ * failure) and resolves once its headers arrived, or with UNWATCHED when it cannot be opened
+ * within `timeoutMs`. Never rejects: without the stream the cycle makes every check.
+ */
+export async function watchChanges(streams: Docker, timeoutMs: number): Promise<Changes> {
+  const began = performance.now();
+  const now = Date.now();
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  let stream: IncomingMessage;
+  try {
+    stream = (await streams.getEvents({
+      since: (now - REPLAY_MS) / 1000,
+      filters: { type: ['container', 'image'] },
+      abortSignal: abort.signal,
+    } as Docker.GetEventsOptions)) as unknown as IncomingMessage;
+  } catch {
+    return UNWATCHED;
+  } finally {
+    clearTimeout(timer);
+  }
+  const log = new ChangeLog();
+  let buffer = '';
+  const fail = () => {
+    log.fail();
+    stream.destroy();
+  };
+  stream.on('data', (chunk: Buffer) => {
+    if (!log.intact) return;
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    if (buffer.length > MAX_EVENT_BYTES) return fail();
+    for (const line of lines) {
+      try {
+        const event = parseEvent(line);
+        if (event) log.see(event);
+      } catch {
+        return fail();
+      }
+    }
+  });
+  stream.on('end', fail);
+  stream.on('close', fail);
+  stream.on('error', fail);
+  return {
+    get intact() {
+      return log.intact;
+    },
+    began,
+    imagesQuiet: () => log.imagesQuiet(),
+    containerChanged: (id) => log.containerChanged(id),
+    close: () => {
+      stream.removeAllListeners('close');
+      stream.removeAllListeners('end');
+      stream.on('error', () => undefined);
+      log.fail();
+      stream.destroy();
+    },
+  };
+}
