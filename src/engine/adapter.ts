@@ -123,11 +123,11 @@ export class EngineAdapter implements Engine {
     return this.cache.sizeOf(chain)?.size;
   }
 
-  async watchChanges(): Promise<Changes> {
+  watchChanges(): Changes {
     const streams = this.connection.streams;
     if (streams === undefined) return UNWATCHED;
     this.calls++;
-    return watchChanges(streams, 10_000);
+    return watchChanges(streams);
   }
 
   async measureContainers(ids: readonly string[], changes?: Changes): Promise<Map<string, ContainerMeasure>> {

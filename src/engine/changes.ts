@@ -1,9 +1,8 @@
 /**
  * What changed on the engine while a cycle runs, from its `/events` stream, so that the checks
- * made just before each removal cost nothing when nothing happened. The stream is opened
- * before the cycle lists anything, so every change after the listing is in it; it asks for
- * the events of the second before it too, because the engine may send the answer's headers a
- * moment before it subscribes. Anything that could give an image a new name or a new user (a
+ * made just before each removal cost nothing when nothing happened. The stream is asked for
+ * before the cycle lists anything, with the events of the second before it, so every change
+ * after the listing is in it whenever the engine subscribes. Anything that could give an image a new name or a new user (a
  * tag, pull, load, import, build, push, commit, or any container created) makes images
  * "not quiet", and every later image removal then looks at its image afresh as before; any
  * event of a container marks it changed. A stream that could not be opened, failed, ended or
@@ -68,64 +67,73 @@ export class ChangeLog {
 }
 
 /**
- * Opens the stream on `streams` (a client without an idle timeout: a quiet stream is no
- * failure) and resolves once its headers arrived, or with UNWATCHED when it cannot be opened
- * within `timeoutMs`. Never rejects: without the stream the cycle makes every check.
+ * Starts the stream on `streams` (a client without an idle timeout: a quiet stream is no
+ * failure) and returns at once: nothing waits for it. Until its headers arrive it vouches for
+ * nothing, and it vouches for nothing at all if they take longer than `openMs`: the replay of
+ * what happened since the request went out is bounded (the engine keeps its last 256 events),
+ * and a proxy may hold the headers until a first event.
  */
-export async function watchChanges(streams: Docker, timeoutMs: number): Promise<Changes> {
+export function watchChanges(streams: Docker, openMs = 1000): Changes {
   const began = performance.now();
-  const now = Date.now();
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  let stream: IncomingMessage;
-  try {
-    stream = (await streams.getEvents({
-      since: (now - REPLAY_MS) / 1000,
-      filters: { type: ['container', 'image'] },
-      abortSignal: abort.signal,
-    } as Docker.GetEventsOptions)) as unknown as IncomingMessage;
-  } catch {
-    return UNWATCHED;
-  } finally {
-    clearTimeout(timer);
-  }
   const log = new ChangeLog();
-  let buffer = '';
+  let open = false;
+  let stream: IncomingMessage | undefined;
+  const abort = new AbortController();
+  const late = setTimeout(() => {
+    log.fail();
+    abort.abort();
+  }, openMs);
   const fail = () => {
     log.fail();
-    stream.destroy();
+    stream?.destroy();
   };
-  stream.on('data', (chunk: Buffer) => {
-    if (!log.intact) return;
-    buffer += chunk.toString('utf8');
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    if (buffer.length > MAX_EVENT_BYTES) return fail();
-    for (const line of lines) {
-      try {
-        const event = parseEvent(line);
-        if (event) log.see(event);
-      } catch {
-        return fail();
-      }
-    }
-  });
-  stream.on('end', fail);
-  stream.on('close', fail);
-  stream.on('error', fail);
+  streams
+    .getEvents({
+      since: (Date.now() - REPLAY_MS) / 1000,
+      filters: { type: ['container', 'image'] },
+      abortSignal: abort.signal,
+    } as Docker.GetEventsOptions)
+    .then((answer) => {
+      clearTimeout(late);
+      stream = answer as unknown as IncomingMessage;
+      if (!log.intact) return void stream.destroy();
+      open = true;
+      let buffer = '';
+      stream.on('data', (chunk: Buffer) => {
+        if (!log.intact) return;
+        buffer += chunk.toString('utf8');
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        if (buffer.length > MAX_EVENT_BYTES) return fail();
+        for (const line of lines) {
+          try {
+            const event = parseEvent(line);
+            if (event) log.see(event);
+          } catch {
+            return fail();
+          }
+        }
+      });
+      stream.on('end', fail);
+      stream.on('close', fail);
+      stream.on('error', fail);
+    })
+    .catch(() => {
+      clearTimeout(late);
+      log.fail();
+    });
   return {
     get intact() {
-      return log.intact;
+      return open && log.intact;
     },
     began,
-    imagesQuiet: () => log.imagesQuiet(),
-    containerChanged: (id) => log.containerChanged(id),
+    imagesQuiet: () => open && log.imagesQuiet(),
+    containerChanged: (id) => !open || log.containerChanged(id),
     close: () => {
-      stream.removeAllListeners('close');
-      stream.removeAllListeners('end');
-      stream.on('error', () => undefined);
+      clearTimeout(late);
       log.fail();
-      stream.destroy();
+      abort.abort();
+      stream?.destroy();
     },
   };
 }

@@ -69,7 +69,7 @@ export interface Engine {
   readonly dataRoot?: string | undefined;
   snapshot(needs: SnapshotNeeds): Promise<Snapshot>;
   /** Starts watching the engine's events for a cycle; absent, or not intact: every check is made. */
-  watchChanges?(): Promise<Changes>;
+  watchChanges?(): Changes;
   /**
    * Writable-layer sizes and finish details of these containers, as they are now. With
    * `changes`, a container whose details were read since the watch began and that had no event

@@ -111,7 +111,7 @@ describe('measureListed', () => {
 /** A fake engine whose cycles are watched by a ChangeLog the test feeds. */
 class WatchedEngine extends FakeEngine {
   readonly log = new ChangeLog();
-  async watchChanges(): Promise<Changes> {
+  watchChanges(): Changes {
     const log = this.log;
     return {
       get intact() {

@@ -85,7 +85,7 @@ export async function runCycle(
   log: Logger,
 ): Promise<CycleReport> {
   // Opened before anything is listed, so that every change after the listing is in it.
-  const changes = engine.watchChanges ? await engine.watchChanges() : undefined;
+  const changes = engine.watchChanges?.();
   try {
     const { snapshot, ...report } = await cycleOf(engine, config, options, log, changes);
     return hasPressurePolicies(config) ? { ...report, seen: leftAfter(snapshot, report.removed) } : report;
