@@ -6,6 +6,7 @@
 // checked: every object of the fixture must be listed again and the services running. Where it
 // is not, the engine is started on an empty data root and the fixture built again instead.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import type { ThrowawayEngine } from '../test/support/throwaway-engine.js';
@@ -24,6 +25,29 @@ export interface Golden {
 }
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+/**
+ * After a halt, clears what a dockerd that had to be killed leaves behind: at 5,000 containers
+ * its shutdown can outlast the halt's grace period. Its overlay mounts under the data root
+ * would make the `rm` of the data root fail, and its containerd's pid file made the next
+ * dockerd on the directory wait for a containerd that is gone (see throwaway-engine.ts). After
+ * a clean stop there is neither, and this does nothing.
+ */
+function clearAfterHalt(dataRoot: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((point) => point === dataRoot || point.startsWith(`${dataRoot}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) {
+    try {
+      sh('umount', ['-l', point]);
+    } catch {
+      // Gone meanwhile; the rm says if anything is still held.
+    }
+  }
+  rmSync(join(dirname(dataRoot), 'exec', 'containerd', 'containerd.pid'), { force: true });
+}
 
 /** How many of the fixture's objects the engine lists, and how many of its containers run. */
 export async function fixtureCounts(
@@ -85,6 +109,7 @@ export async function makeGolden(
     running: fixture.containers.running,
   };
   await engine.halt();
+  clearAfterHalt(engine.dataRoot);
   let running = false;
   sh('cp', ['-a', engine.dataRoot, golden]);
   let method: Preparation = 'restore';
@@ -92,6 +117,7 @@ export async function makeGolden(
 
   const restore = async () => {
     if (running) await engine.halt();
+    clearAfterHalt(engine.dataRoot);
     running = false;
     sh('rm', ['-rf', engine.dataRoot]);
     sh('cp', ['-a', golden, engine.dataRoot]);
@@ -104,6 +130,7 @@ export async function makeGolden(
   };
   const rebuild = async () => {
     if (running) await engine.halt();
+    clearAfterHalt(engine.dataRoot);
     running = false;
     sh('rm', ['-rf', engine.dataRoot]);
     await engine.resume();

@@ -99,7 +99,10 @@ async function main(): Promise<void> {
   const seed = Number(values.seed);
   const concurrency = Number(values.concurrency);
   const repeat = Math.max(1, Math.floor(Number(values.repeat)));
-  const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+  // Seconds since the start on every line, so a run's log tells how long each step took.
+  const started = performance.now();
+  const say = (msg: string) =>
+    process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}\n`);
 
   const engine = await startThrowawayEngine([], variant);
   try {
