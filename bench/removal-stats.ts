@@ -1,9 +1,16 @@
 // The removal benchmark's figures, kept pure so they can be unit-tested: one run of one side,
 // the summary of a side's runs, the ratios against the references, and issue 20's targets.
 
-/** The sides compared: reclaimd's CLI from cron, the docker CLI's system prune, the prune endpoints. */
-export const SIDES = ['reclaimd', 'system-prune', 'prune-endpoints'] as const;
+/**
+ * The sides compared: reclaimd's CLI from cron (cold start included), reclaimd's daemon cycle
+ * (warm caches, as a daemon that has run before meets it), the docker CLI's system prune, the
+ * prune endpoints.
+ */
+export const SIDES = ['reclaimd', 'reclaimd-cycle', 'system-prune', 'prune-endpoints'] as const;
 export type Side = (typeof SIDES)[number];
+/** reclaimd's two ways of running, each set against both references. */
+export const MINE = ['reclaimd', 'reclaimd-cycle'] as const;
+export type Mine = (typeof MINE)[number];
 export const REFERENCES = ['system-prune', 'prune-endpoints'] as const;
 export type Reference = (typeof REFERENCES)[number];
 

@@ -10,6 +10,7 @@ import { engineCpu } from './engine-cpu.js';
 import { fixtureCounts, makeGolden, type Preparation } from './golden.js';
 import { NOTHING, layersSize, steadyState, type SteadyState } from './measure.js';
 import {
+  MINE,
   SIDES,
   checkRun,
   median,
@@ -18,6 +19,7 @@ import {
   targets,
   versus,
   type Counts,
+  type Mine,
   type RemovalRun,
   type Side,
   type SideSummary,
@@ -29,6 +31,7 @@ import {
   dockerCli,
   pruneEndpoints,
   reclaimdConfig,
+  reclaimdCycle,
   reclaimdOnce,
   startHog,
   systemPrune,
@@ -57,8 +60,9 @@ export interface RemovalResult {
   readonly order: readonly Side[];
   readonly runs: readonly RemovalRun[];
   readonly sides: Readonly<Record<Side, SideSummary>>;
-  readonly versus: { readonly 'system-prune': Versus; readonly 'prune-endpoints': Versus };
-  readonly targets: Targets;
+  /** Each of reclaimd's two ways of running against each reference. */
+  readonly versus: Readonly<Record<Mine, { readonly 'system-prune': Versus; readonly 'prune-endpoints': Versus }>>;
+  readonly targets: Readonly<Record<Mine, Targets>>;
 }
 
 export interface RemovalOptions {
@@ -122,8 +126,12 @@ export async function removalBench(o: RemovalOptions): Promise<RemovalResult> {
   const marker = dirname(engine.dataRoot);
   const runs: RemovalRun[] = [];
   const order: Side[] = [];
+  const cycle = reclaimdCycle(engine.host, SYSTEM_PRUNE_EQUIVALENT);
+  // Outside the timing and the engine CPU: the daemon's earlier cycle.
+  const prepares: Partial<Record<Side, () => Promise<void>>> = { 'reclaimd-cycle': () => cycle.prepare() };
   const sides: Record<Side, () => Promise<Timed>> = {
     reclaimd: () => reclaimdOnce(config, 'enforce'),
+    'reclaimd-cycle': () => cycle.run(),
     'system-prune': () => systemPrune(cli, engine.host, o.apiVersion),
     'prune-endpoints': () => pruneEndpoints(docker, o.apiVersion),
   };
@@ -133,6 +141,7 @@ export async function removalBench(o: RemovalOptions): Promise<RemovalResult> {
       await golden.prepare();
       const before = await fixtureCounts(docker, RUN);
       const layersBefore = await layersSize(docker);
+      await prepares[side]?.();
       const cpu = engineCpu(marker);
       const cpuBefore = cpu();
       const stopHog = o.contention ? startHog() : undefined;
@@ -169,10 +178,11 @@ export async function removalBench(o: RemovalOptions): Promise<RemovalResult> {
     }
   }
   const summaries = Object.fromEntries(SIDES.map((s) => [s, summarizeSide(s, runs)])) as Record<Side, SideSummary>;
-  const vs = {
-    'system-prune': versus(summaries.reclaimd, summaries['system-prune']),
-    'prune-endpoints': versus(summaries.reclaimd, summaries['prune-endpoints']),
-  };
+  const vsOf = (mine: Mine) => ({
+    'system-prune': versus(summaries[mine], summaries['system-prune']),
+    'prune-endpoints': versus(summaries[mine], summaries['prune-endpoints']),
+  });
+  const vs = Object.fromEntries(MINE.map((m) => [m, vsOf(m)])) as RemovalResult['versus'];
   const reason = golden.fallbackReason();
   return {
     kind: 'removal',
@@ -190,6 +200,8 @@ export async function removalBench(o: RemovalOptions): Promise<RemovalResult> {
     runs,
     sides: summaries,
     versus: vs,
-    targets: targets(scale, Object.values(vs), steady.cycleSeconds),
+    targets: Object.fromEntries(
+      MINE.map((m) => [m, targets(scale, Object.values(vs[m]), steady.cycleSeconds)]),
+    ) as RemovalResult['targets'],
   };
 }

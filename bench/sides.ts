@@ -11,6 +11,11 @@ import { stringify } from 'yaml';
 import { compareVersions } from '../src/engine/client.js';
 import type { Policy } from '../src/core/config/schema.js';
 import type { Counts } from './removal-stats.js';
+import { connect } from '../src/engine/client.js';
+import { EngineAdapter } from '../src/engine/adapter.js';
+import { runCycle } from '../src/runtime/cycle/sweep.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { makeConfig } from './measure.js';
 
 /** What `docker system prune -af --volumes` removes, as reclaimd policies. */
 export const SYSTEM_PRUNE_EQUIVALENT: Policy[] = [
@@ -177,6 +182,41 @@ export async function pruneEndpoints(docker: Docker, apiVersion: string): Promis
       buildCache: b.SpaceReclaimed ?? 0,
     },
     problems: [],
+  };
+}
+
+/**
+ * reclaimd's daemon cycle: `prepare` connects and runs a dry-run cycle, as the daemon's
+ * previous cycle would have (image layers and finish times cached), outside the timing; `run`
+ * times the enforce cycle alone, in process, with the defaults the CLI uses (4 removals in
+ * flight).
+ */
+export function reclaimdCycle(host: string, policies: readonly Policy[]) {
+  const config = makeConfig(policies);
+  const silent = createLogger('silent');
+  let engine: EngineAdapter | undefined;
+  return {
+    async prepare(): Promise<void> {
+      engine = new EngineAdapter(await connect(host));
+      await runCycle(engine, config, { mode: 'dry-run', now: Date.now() }, silent);
+    },
+    async run(): Promise<Timed> {
+      if (engine === undefined) throw new Error('reclaimdCycle: run before prepare');
+      const t = performance.now();
+      const report = await runCycle(engine, config, { mode: 'enforce', now: Date.now() }, silent);
+      const wallSeconds = (performance.now() - t) / 1000;
+      const removed: Counts = {};
+      const bytes: Counts = {};
+      for (const r of report.removed) {
+        removed[r.resource] = (removed[r.resource] ?? 0) + 1;
+        bytes[r.resource] = (bytes[r.resource] ?? 0) + (r.bytes ?? 0);
+      }
+      const problems = [
+        ...(report.skipped.length > 0 ? [`${report.skipped.length} skipped`] : []),
+        ...(report.interrupted ? [`interrupted: ${report.interrupted}`] : []),
+      ];
+      return { wallSeconds, removed, bytes, problems };
+    },
   };
 }
 
