@@ -1,8 +1,11 @@
 /**
  * What changed on the engine while a cycle runs, from its `/events` stream, so that the checks
  * made just before each removal cost nothing when nothing happened. The stream is asked for
- * before the cycle lists anything, with the events of the second before it, so every change
- * after the listing is in it whenever the engine subscribes. Anything that could give an image a new name or a new user (a
+ * before the cycle lists anything, with the events of the second before it: the engine sends
+ * the answer's headers before it subscribes (moby's getEvents), and what it replays from its
+ * buffer on subscribing covers that moment, so every change after the listing is in it. (An
+ * engine whose clock runs more than that second behind this host's would replay nothing of
+ * it; engines reached over a socket share this host's clock.) Anything that could give an image a new name or a new user (a
  * tag, pull, load, import, build, push, commit, or any container created) makes images
  * "not quiet", and every later image removal then looks at its image afresh as before; any
  * event of a container marks it changed. A stream that could not be opened, failed, ended or
