@@ -27,8 +27,9 @@ function row(r: RemovalResult): string {
 
 /** One line per target: held or not, and where not, which rows break it. */
 export function targetNotes(results: readonly RemovalResult[]): string[] {
-  return MINE.flatMap((m) => [
-    `${m === 'reclaimd' ? '`once` (the CLI, cold start included)' : 'the daemon cycle (warm caches)'}:`,
+  return MINE.flatMap((m, i) => [
+    ...(i > 0 ? [''] : []),
+    `${m === 'reclaimd' ? '`once` (the CLI, cold start included)' : 'The daemon cycle (warm caches)'}:`,
     ...targetNotesOf(results, m),
   ]);
 }
