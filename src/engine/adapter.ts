@@ -127,7 +127,7 @@ export class EngineAdapter implements Engine {
     const streams = this.connection.streams;
     if (streams === undefined) return UNWATCHED;
     this.calls++;
-    return watchChanges(streams);
+    return watchChanges(streams, this.connection.clockOffsetMs ?? 0);
   }
 
   async measureContainers(ids: readonly string[], changes?: Changes): Promise<Map<string, ContainerMeasure>> {

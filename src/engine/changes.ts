@@ -3,9 +3,9 @@
  * made just before each removal cost nothing when nothing happened. The stream is asked for
  * before the cycle lists anything, with the events of the second before it: the engine sends
  * the answer's headers before it subscribes (moby's getEvents), and what it replays from its
- * buffer on subscribing covers that moment, so every change after the listing is in it. (An
- * engine whose clock runs more than that second behind this host's would replay nothing of
- * it; engines reached over a socket share this host's clock.) Anything that could give an image a new name or a new user (a
+ * buffer on subscribing covers that moment, so every change after the listing is in it. The
+ * second is counted on the engine's clock (its offset from this host's is read at connect), so
+ * a remote engine whose clock runs behind is covered too. Anything that could give an image a new name or a new user (a
  * tag, pull, load, import, build, push, commit, or any container created) makes images
  * "not quiet", and every later image removal then looks at its image afresh as before; any
  * event of a container marks it changed. A stream that could not be opened, failed, ended or
@@ -76,7 +76,7 @@ export class ChangeLog {
  * what happened since the request went out is bounded (the engine keeps its last 256 events),
  * and a proxy may hold the headers until a first event.
  */
-export function watchChanges(streams: Docker, openMs = 1000): Changes {
+export function watchChanges(streams: Docker, clockOffsetMs = 0, openMs = 1000): Changes {
   const began = performance.now();
   const log = new ChangeLog();
   let open = false;
@@ -92,7 +92,8 @@ export function watchChanges(streams: Docker, openMs = 1000): Changes {
   };
   streams
     .getEvents({
-      since: (Date.now() - REPLAY_MS) / 1000,
+      // In the engine's time: `since` is compared with its clock, not this host's.
+      since: (Date.now() + clockOffsetMs - REPLAY_MS) / 1000,
       filters: { type: ['container', 'image'] },
       abortSignal: abort.signal,
     } as Docker.GetEventsOptions)

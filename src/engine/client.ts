@@ -34,6 +34,8 @@ export interface Connection {
   readonly dataRoot?: string;
   /** A client for event streams: no idle timeout, which would cut a quiet stream (changes.ts). */
   readonly streams?: Docker;
+  /** The engine's clock minus this host's, in ms, read at connect (`/info` SystemTime); 0 when unknown. */
+  readonly clockOffsetMs?: number;
 }
 
 /**
@@ -90,11 +92,16 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
   const apiVersion = pinnedVersion(v.ApiVersion, v.MinAPIVersion);
   try {
     const docker = engineClient({ ...options, version: `v${apiVersion}` } as Docker.DockerOptions);
+    const asked = Date.now();
     const info = (await docker.info()) as {
       ID: string;
       DriverStatus: Array<[string, string]> | null;
       DockerRootDir?: string;
+      SystemTime?: string;
     };
+    const engineNow = info.SystemTime ? Date.parse(info.SystemTime) : NaN;
+    // Against the middle of the request: a remote engine's clock may run behind this host's.
+    const clockOffsetMs = Number.isFinite(engineNow) ? engineNow - (asked + Date.now()) / 2 : 0;
     const imageStore: ImageStore = (info.DriverStatus ?? []).some(
       ([k, val]) => k === 'driver-type' && val === 'io.containerd.snapshotter.v1',
     )
@@ -104,6 +111,7 @@ export async function connect(address: string | undefined, timeoutMs = 60_000): 
     return {
       docker,
       streams: engineClient({ ...streamOptions, version: `v${apiVersion}` } as Docker.DockerOptions),
+      clockOffsetMs,
       apiVersion,
       engineVersion: v.Version,
       imageStore,

@@ -66,6 +66,13 @@ describe('watchChanges', () => {
     expect(w.containerChanged('c1')).toBe(true);
     expect(w.containerChanged('c2')).toBe(false);
     expect(w.intact).toBe(true);
+    // Counted on the engine's clock: one 30 s behind this host's is asked for its own second before.
+    const behind = watchChanges(client, -30_000);
+    watches.push(behind);
+    await until(() => urls.length === 2);
+    const since2 = Number(new URL(urls[1] ?? '', 'http://x').searchParams.get('since'));
+    expect(since2).toBeGreaterThan(before - 31.5);
+    expect(since2).toBeLessThan(Date.now() / 1000 - 30.5);
   });
 
   it('a line that is no event breaks it for good', async () => {
@@ -86,7 +93,7 @@ describe('watchChanges', () => {
 
   it('headers held back past the bound: it never vouches, and nothing waited for it', async () => {
     const { client } = await engine(() => undefined);
-    const w = watchChanges(client, 100);
+    const w = watchChanges(client, 0, 100);
     watches.push(w);
     // Returned at once, not a promise to wait on.
     expect('then' in w).toBe(false);

@@ -7,7 +7,7 @@ import type { EngineEvent } from '../../src/core/model/engine-events.js';
 import { runCycle } from '../../src/runtime/cycle/sweep.js';
 import { measureListed, type CachedDetails } from '../../src/engine/listed-sizes.js';
 import { FakeEngine } from '../support/fake-engine.js';
-import { ago, config, image, NOW } from '../support/builders.js';
+import { ago, config, container, image, NOW } from '../support/builders.js';
 import { captureLog } from '../support/capture-log.js';
 
 const event = (type: string, action: string, actorId = 'x'): EngineEvent => ({
@@ -164,5 +164,28 @@ describe('image removals under the watch', () => {
       'imageRefs sha256:i1',
       'imageRefs sha256:i2',
     ]);
+  });
+
+  it('a planned container that stays (started since, so refused) turns the looks back on for its image', async () => {
+    const used = image({ id: 'sha256:i3', tags: ['app:3', 'app:3b'], created: ago(30), layers: [['l3', 10]] });
+    const engine = new WatchedEngine({
+      images: [used],
+      containers: [container({ id: 'c3', name: 'c3', image: used, state: 'exited', finishedAt: ago(10) })],
+    });
+    engine.beforeRemoval = (call) => {
+      // Started after the plan: the engine refuses the removal, and no event of it touches images.
+      if (call === 'removeContainer c3') (engine.containers.get('c3') as { state: string }).state = 'running';
+    };
+    const both = config({
+      policies: [
+        { name: 'exited', resource: 'container', match: {} },
+        { name: 'apps', resource: 'image', match: { repositories: ['app'] } },
+      ],
+      limits: { concurrentRemovals: 1 },
+    });
+    const report = await runCycle(engine, both, { mode: 'enforce', now: NOW }, captureLog().log);
+    expect(report.skipped.map((x) => `${x.resource}:${x.reason}`)).toEqual(['container:conflict', 'image:conflict']);
+    expect(engine.calls.filter((c) => c.startsWith('untag'))).toEqual([]);
+    expect(engine.images.get('sha256:i3')?.tags).toEqual(['app:3', 'app:3b']);
   });
 });

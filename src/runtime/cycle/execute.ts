@@ -113,6 +113,10 @@ export async function execute(
   const done = new Set<string>();
   const deleted: string[] = [];
   let interrupted: string | undefined;
+  // A planned container that stays (refused, failed, in doubt) may hold an image the plan
+  // removes, and no event says so: from then on every image is looked at again first.
+  let containerKept = false;
+  const quiet = () => !containerKept && options.changes?.imagesQuiet() === true;
 
   const runOne = async (action: Action): Promise<void> => {
     // A reason given with the abort (a mode change) says why; a bare abort is the shutdown.
@@ -132,7 +136,7 @@ export async function execute(
     // the object as it was.
     let sent = false;
     options.inFlight?.(1);
-    const outcome = await removeOne(engine, action, log, planTime, options.changes, () => (sent = true))
+    const outcome = await removeOne(engine, action, log, planTime, quiet, () => (sent = true))
       .catch((err: unknown): Outcome => {
         const e = classify(err);
         return { ok: false, kind: e.kind, message: e.message };
@@ -242,7 +246,13 @@ export async function execute(
   const bound = Math.max(1, concurrency);
   const slot = limiter(bound);
   const lane = async (steps: ReadonlyArray<{ actions: Action[]; serial: boolean }>) => {
-    for (const step of steps) await mapLimit(step.actions, step.serial ? 1 : bound, (a) => slot(() => runOne(a)));
+    for (const step of steps)
+      await mapLimit(step.actions, step.serial ? 1 : bound, (a) =>
+        slot(async () => {
+          await runOne(a);
+          if (a.resource === 'container' && results.get(a)?.removed === undefined) containerKept = true;
+        }),
+      );
   };
   const g = groups(plan.actions);
   const measured = measure !== undefined && g.images.actions.length + g.imageTrees.actions.length > 0;
@@ -309,7 +319,7 @@ async function removeOne(
   action: Action,
   log: Logger,
   planTime: PlanTime | undefined,
-  changes: Changes | undefined,
+  quiet: () => boolean,
   sent: () => void,
 ): Promise<Outcome> {
   switch (action.resource) {
@@ -320,7 +330,7 @@ async function removeOne(
       sent();
       return engine.removeVolume(action.id);
     case 'image':
-      return removeImage(engine, action, log, () => changes?.imagesQuiet() === true, sent);
+      return removeImage(engine, action, log, quiet, sent);
     case 'network':
       // The engine deletes a network that only stopped or created containers use; one attached
       // since the plan would then never start again, so look just before deleting.
@@ -347,8 +357,9 @@ async function removeOne(
  * since, even onto a dangling image), or a container uses it, leave it alone. Each tag is
  * untagged only if it still names this image, so a tag moved to another image is never touched.
  * `quiet`: the cycle's event watch has seen nothing, since before the listing, that could have
- * given any image a name, digest or user (changes.ts), so the image is as the plan saw it, and
- * looking again would only ask the engine what it already said. It is asked at each look.
+ * given any image a name, digest or user (changes.ts), and every planned container so far is
+ * gone, so the image is as the plan saw it, and looking again would only ask the engine what
+ * it already said. It is asked at each look.
  * An image whose plan says to archive it is saved first; if that fails, nothing else happens.
  */
 async function removeImage(
