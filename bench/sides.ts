@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { compareVersions } from '../src/engine/client.js';
 import type { Policy } from '../src/core/config/schema.js';
 import type { Counts } from './removal-stats.js';
+import { runTool } from '../test/support/prometheus-server.js';
 import { connect } from '../src/engine/client.js';
 import { EngineAdapter } from '../src/engine/adapter.js';
 import { runCycle } from '../src/runtime/cycle/sweep.js';
@@ -34,21 +35,14 @@ export interface Timed {
   readonly problems: readonly string[];
 }
 
-/** Runs a process to its end; resolves with its exit code, output and wall seconds from spawn to exit. */
-function runProcess(
+/** Runs a program to its end (test/support's runTool); with the wall seconds from spawn to exit. */
+async function runProcess(
   cmd: string,
   args: readonly string[],
 ): Promise<{ code: number; out: string; err: string; seconds: number }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err, seconds: (performance.now() - t) / 1000 }));
-  });
+  const t = performance.now();
+  const r = await runTool(cmd, args);
+  return { code: r.code ?? -1, out: r.stdout, err: r.stderr, seconds: (performance.now() - t) / 1000 };
 }
 
 /** A configuration directory for `reclaimd once`: the policies, the engine, a state dir of its own. */

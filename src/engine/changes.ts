@@ -15,13 +15,10 @@ import type { IncomingMessage } from 'node:http';
 import type Docker from 'dockerode';
 import type { EngineEvent } from '../core/model/engine-events.js';
 import type { Changes } from './engine.js';
-import { parseEvent } from './events.js';
+import { eventReader } from './events.js';
 
 /** Image actions that give no image a new name, digest or user: removals and reads. */
 const HARMLESS_IMAGE_ACTIONS: ReadonlySet<string> = new Set(['untag', 'delete', 'prune', 'save']);
-
-/** The longest event line read: an event is a few hundred bytes. */
-const MAX_EVENT_BYTES = 1024 * 1024;
 
 /** How far back the stream replays: covers the moment between its headers and its subscription. */
 const REPLAY_MS = 1000;
@@ -102,21 +99,9 @@ export function watchChanges(streams: Docker, clockOffsetMs = 0, openMs = 1000):
       stream = answer as unknown as IncomingMessage;
       if (!log.intact) return void stream.destroy();
       open = true;
-      let buffer = '';
+      const read = eventReader((event) => log.see(event), fail);
       stream.on('data', (chunk: Buffer) => {
-        if (!log.intact) return;
-        buffer += chunk.toString('utf8');
-        const lines = buffer.split('\n');
-        buffer = lines.pop() ?? '';
-        if (buffer.length > MAX_EVENT_BYTES) return fail();
-        for (const line of lines) {
-          try {
-            const event = parseEvent(line);
-            if (event) log.see(event);
-          } catch {
-            return fail();
-          }
-        }
+        if (log.intact) read(chunk);
       });
       stream.on('end', fail);
       stream.on('close', fail);

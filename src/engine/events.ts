@@ -110,7 +110,6 @@ export class EventFollower {
       return;
     }
     this.stream = stream;
-    let buffer = '';
     let ended = false;
     let steady: NodeJS.Timeout | undefined;
     // Events that arrive before the engine's ID is known wait for onConnected, which decides
@@ -126,28 +125,16 @@ export class EventFollower {
     };
     // The listeners are attached before anything else is awaited: a stream that closes while
     // `/info` is asked must still end in a retry (and a reported disconnection).
+    // A use the stream reported but reclaimd could not read would be a use missed, and an
+    // image removed as unused: a line that is no event ends the stream, to start again and
+    // resync from full listings.
+    const read = eventReader((event) => {
+      this.since = Math.floor(event.time / 1000);
+      if (early) early.push(event);
+      else this.handlers.onEvent(event);
+    }, end);
     stream.on('data', (chunk: Buffer) => {
-      if (ended) return;
-      buffer += chunk.toString('utf8');
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      // An event is a few hundred bytes: a line that never ends is no event stream.
-      if (buffer.length > MAX_EVENT_BYTES)
-        return end(`the event stream sent a line longer than ${MAX_EVENT_BYTES} bytes`);
-      for (const line of lines) {
-        let event: EngineEvent | undefined;
-        try {
-          event = parseEvent(line);
-        } catch (err) {
-          // A use the stream reported but reclaimd could not read would be a use missed, and an
-          // image removed as unused: start again, and resync from full listings.
-          return end((err as Error).message);
-        }
-        if (!event) continue;
-        this.since = Math.floor(event.time / 1000);
-        if (early) early.push(event);
-        else this.handlers.onEvent(event);
-      }
+      if (!ended) read(chunk);
     });
     stream.on('end', () => end('the engine closed the event stream'));
     stream.on('close', () => end('the event stream closed'));
@@ -223,6 +210,32 @@ export class EventFollower {
 }
 
 const EVENT_ROUTE = routeOf('GET', '/events');
+
+/**
+ * Reads an event stream chunk by chunk (chunks do not line up with lines): each complete line
+ * that is an event goes to `onEvent`, in order. A line that is no event, or one longer than
+ * MAX_EVENT_BYTES (an event is a few hundred bytes: a line that never ends is no event
+ * stream), goes to `fail` with why, and the rest of that chunk is not read.
+ */
+export function eventReader(onEvent: (event: EngineEvent) => void, fail: (reason: string) => void) {
+  let buffer = '';
+  return (chunk: Buffer): void => {
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    if (buffer.length > MAX_EVENT_BYTES)
+      return fail(`the event stream sent a line longer than ${MAX_EVENT_BYTES} bytes`);
+    for (const line of lines) {
+      let event: EngineEvent | undefined;
+      try {
+        event = parseEvent(line);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      if (event) onEvent(event);
+    }
+  };
+}
 
 /**
  * One line of the stream: undefined for a blank line (the engine sends none, a proxy may), an
